@@ -1,0 +1,3 @@
+"""newsbot: a Telegram news-distribution bot for newsrooms."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,196 @@
+"""Settings: a TOML file plus environment variables, validated once at start-up.
+
+Nothing here runs at import time; `load_settings` is called by the CLI. Unknown keys and bad
+values raise `ConfigError` with one line naming the key, which the CLI turns into exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+Language = Literal["en", "ru", "kk"]
+LANGUAGES: tuple[str, ...] = ("en", "ru", "kk")
+DEFAULT_CONFIG_PATH = "./newsbot.toml"
+DEFAULT_DATABASE_URL = "sqlite:///newsbot.db"
+DEFAULT_BOT_API_URL = "https://api.telegram.org"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line a newsroom operator can act on."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SectionConfig(_Strict):
+    """A newsroom section (the breadcrumb on the site) and the feed categories that map to it."""
+
+    slug: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+    title: str | dict[Language, str]
+    categories: list[str] = Field(default_factory=list)
+
+    def title_in(self, language: str) -> str:
+        """The section's title in `language`, falling back to English, then any title."""
+        if isinstance(self.title, str):
+            return self.title
+        return self.title.get(language) or self.title.get("en") or next(iter(self.title.values()))
+
+
+class FeedConfig(_Strict):
+    """One feed to poll."""
+
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    section: str | None = None
+    language: Language | None = None
+    poll_interval: Annotated[int, Field(ge=1, le=86_400)] | None = None
+
+
+class Settings(BaseSettings):
+    """Everything newsbot reads from its config file and environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_",
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_BOT_TOKEN"
+    )
+    database_url: str = DEFAULT_DATABASE_URL
+    bot_api_url: Annotated[str, Field(pattern=r"^https?://\S+$")] = DEFAULT_BOT_API_URL
+
+    timezone: str = "UTC"
+    language: Language = "en"
+    editors: list[int] = Field(default_factory=list)
+    poll_interval: Annotated[int, Field(ge=1, le=86_400)] = 120
+
+    # Fetching limits (production defaults; see bot/feeds/fetcher.py for why each exists).
+    fetch_timeout: Annotated[float, Field(gt=0, le=300)] = 20.0
+    max_feed_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    max_concurrent_fetches: Annotated[int, Field(ge=1, le=1000)] = 32
+    max_fetches_per_host: Annotated[int, Field(ge=1, le=100)] = 4
+    max_backoff: Annotated[int, Field(ge=1)] = 6 * 3600
+    parse_workers: Annotated[int, Field(ge=0, le=64)] = 0
+
+    sections: list[SectionConfig] = Field(default_factory=list)
+    feeds: list[FeedConfig] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Settings:
+        slugs = [section.slug for section in self.sections]
+        duplicates = {slug for slug in slugs if slugs.count(slug) > 1}
+        if duplicates:
+            raise ValueError(f"sections: duplicate slug {sorted(duplicates)[0]!r}")
+        urls = [feed.url for feed in self.feeds]
+        repeated = {url for url in urls if urls.count(url) > 1}
+        if repeated:
+            raise ValueError(f"feeds: {sorted(repeated)[0]} is listed twice")
+        for feed in self.feeds:
+            if feed.section is not None and feed.section not in slugs:
+                raise ValueError(
+                    f"feeds: {feed.url} names section {feed.section!r}, "
+                    f"which is not in [[sections]]"
+                )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def section(self, slug: str) -> SectionConfig | None:
+        return next((section for section in self.sections if section.slug == slug), None)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file: the file content arrives through init_settings,
+        # so env_settings is listed first.
+        return (env_settings, init_settings)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found (set NEWSBOT_CONFIG or --config)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+
+
+def _describe(error: ValidationError) -> str:
+    """One line for the first problem: the dotted key and what is wrong with it."""
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "config"
+    if first["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{key}: {message}"
+
+
+def resolve_config_path(explicit: str | None) -> tuple[Path, bool]:
+    """The config path and whether the user named it (a named file must exist)."""
+    if explicit:
+        return Path(explicit), True
+    from_env = os.environ.get("NEWSBOT_CONFIG")
+    if from_env:
+        return Path(from_env), True
+    return Path(DEFAULT_CONFIG_PATH), False
+
+
+def load_settings(config_path: str | None = None) -> Settings:
+    """Read the TOML file (if any) and the environment; raise ConfigError on any problem."""
+    path, named = resolve_config_path(config_path)
+    data: dict[str, Any] = {}
+    if named or path.exists():
+        data = _read_toml(path)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"config error in {path}: {_describe(exc)}") from None

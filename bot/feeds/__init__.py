@@ -1,0 +1,1 @@
+"""Feed ingestion: fetch (HTTP), parse (bytes -> entries), normalise (entry -> story), poll."""
