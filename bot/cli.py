@@ -1,0 +1,97 @@
+"""The `newsbot` console script: run, poll, feeds, db upgrade."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (TOML). Default: $NEWSBOT_CONFIG or ./newsbot.toml.",
+)
+
+
+def _settings(config_path: str | None) -> Settings:
+    """Load settings or exit 2 with the one-line reason (never a traceback)."""
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        click.echo(f"newsbot: {exc}", err=True)
+        sys.exit(2)
+    token = settings.telegram_bot_token
+    configure_logging(secrets=[token.get_secret_value()] if token else [])
+    return settings
+
+
+def _run(coroutine_factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    return asyncio.run(coroutine_factory())
+
+
+@click.group()
+@click.version_option(__version__, prog_name="newsbot")
+def main() -> None:
+    """newsbot: a Telegram news-distribution bot for newsrooms."""
+
+
+@main.command()
+@config_option
+def run(config_path: str | None) -> None:
+    """Run the bot: poll feeds on schedule and serve Telegram until SIGTERM/SIGINT."""
+    from bot.app import run as run_app
+
+    settings = _settings(config_path)
+    _run(lambda: run_app(settings))
+
+
+@main.command()
+@config_option
+def poll(config_path: str | None) -> None:
+    """Poll every feed once, print a line per feed, and exit."""
+    from bot.operations import poll_once
+
+    settings = _settings(config_path)
+    failures = _run(lambda: poll_once(settings))
+    sys.exit(1 if failures and failures == len(settings.feeds) else 0)
+
+
+@main.command()
+@config_option
+def feeds(config_path: str | None) -> None:
+    """List feeds with their health: last fetch, status, errors, next poll, stored items."""
+    from bot.operations import show_feeds
+
+    settings = _settings(config_path)
+    _run(lambda: show_feeds(settings, now=datetime.now(UTC)))
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: str | None) -> None:
+    """Apply database migrations up to the newest."""
+    from bot.operations import upgrade_database
+
+    settings = _settings(config_path)
+    _run(lambda: upgrade_database(settings))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    logging.getLogger(__name__).debug("run as a module")
+    main()

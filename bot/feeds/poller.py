@@ -1,0 +1,217 @@
+"""One feed, start to finish: fetch, extract, store, record health, schedule the next poll.
+
+A failing feed is data (status, error, error count, next attempt), never an exception that
+escapes: every other feed goes on as if nothing happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.feeds.extract import Extraction, Extractor
+from bot.feeds.fetcher import Fetcher, FetchResult
+from bot.feeds.normalize import FeedContext
+from storage import feeds as feed_queries
+from storage import stories as story_queries
+from storage.db import Database
+from storage.models import Feed
+
+log = logging.getLogger(__name__)
+
+NewStoriesHook = Callable[[Sequence[int]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """The per-feed line `newsbot poll` prints, and what the scheduler needs next."""
+
+    feed_id: int
+    url: str
+    status: str
+    new: int = 0
+    updated: int = 0
+    elapsed: float = 0.0
+    detail: str | None = None
+    next_poll_at: datetime | None = None
+    pushable_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "not_modified")
+
+
+def backoff_delay(interval: int, errors: int, cap: int, retry_after: float | None) -> float:
+    """Seconds until the next attempt after `errors` consecutive failures.
+
+    Doubling per failure, capped, never sooner than the server's Retry-After (RFC 9110
+    §10.2.3): a newsroom's CDN that says "come back in an hour" is obeyed.
+    """
+    delay = min(interval * (2 ** min(errors, 20)), cap)
+    return max(delay, retry_after or 0.0)
+
+
+class Poller:
+    """Polls feeds; owns nothing but references to the shared database, fetcher and extractor."""
+
+    def __init__(
+        self,
+        database: Database,
+        fetcher: Fetcher,
+        extractor: Extractor,
+        *,
+        categories: dict[str, str],
+        max_backoff: int,
+        on_new_stories: NewStoriesHook | None = None,
+        on_updated_stories: NewStoriesHook | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = database
+        self._fetcher = fetcher
+        self._extractor = extractor
+        self._categories = categories
+        self._max_backoff = max_backoff
+        self._on_new = on_new_stories
+        self._on_updated = on_updated_stories
+        self._clock = clock
+
+    async def poll(self, feed_id: int) -> PollOutcome | None:
+        """Poll one feed now. None if it no longer exists or is disabled."""
+        async with self._db.sessions() as session:
+            feed = await feed_queries.get_feed(session, feed_id)
+        if feed is None or not feed.enabled:
+            return None
+        started = time.perf_counter()
+        try:
+            outcome = await self._poll(feed, started)
+        except Exception as exc:  # a bug or a database outage must not stop other feeds
+            log.exception("poll of %s failed unexpectedly", feed.url)
+            outcome = await self._record_failure(
+                feed, "internal_error", f"{type(exc).__name__}: {exc}", None, started
+            )
+        await self._notify(outcome)
+        return outcome
+
+    async def poll_many(self, feed_ids: Sequence[int]) -> list[PollOutcome]:
+        """Poll several feeds concurrently (the fetcher bounds the concurrency)."""
+        import asyncio
+
+        results = await asyncio.gather(*(self.poll(feed_id) for feed_id in feed_ids))
+        return [outcome for outcome in results if outcome is not None]
+
+    async def _poll(self, feed: Feed, started: float) -> PollOutcome:
+        fetched = await self._fetcher.fetch(
+            feed.url, etag=feed.etag, last_modified=feed.last_modified
+        )
+        if fetched.error is not None:
+            return await self._record_failure(
+                feed, str(fetched.error), fetched.detail, fetched.retry_after, started
+            )
+        if fetched.not_modified:
+            # RFC 9110 §15.4.5: nothing changed, so nothing is parsed or stored.
+            return await self._record_success(feed, fetched, None, started)
+        assert fetched.content is not None
+        extraction = await self._extractor.extract(
+            fetched.content, fetched.final_url, fetched.headers, self._context(feed)
+        )
+        if extraction.error is not None:
+            return await self._record_failure(
+                feed, str(extraction.error), extraction.detail, None, started
+            )
+        return await self._record_success(feed, fetched, extraction, started)
+
+    def _context(self, feed: Feed) -> FeedContext:
+        return FeedContext(
+            feed_url=feed.url,
+            section=feed.section,
+            language=feed.language,
+            categories=self._categories,
+            now=self._clock(),
+        )
+
+    async def _record_success(
+        self, feed: Feed, fetched: FetchResult, extraction: Extraction | None, started: float
+    ) -> PollOutcome:
+        now = self._clock()
+        next_poll = now + timedelta(seconds=feed.poll_interval)
+        status = "not_modified" if extraction is None else "ok"
+        record = feed_queries.PollRecord(
+            fetched_at=now,
+            status=status,
+            error=extraction.warning if extraction else None,
+            next_poll_at=next_poll,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            title=extraction.title if extraction else None,
+        )
+        new_ids: list[int] = []
+        updated_ids: list[int] = []
+        pushable = feed.backlog_done
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            if extraction is not None and extraction.drafts:
+                stored = await story_queries.store_stories(
+                    session, extraction.drafts, feed_id=feed.id, pushable=pushable, now=now
+                )
+                new_ids, updated_ids = stored.new_ids, stored.updated_ids
+            await feed_queries.record_poll(session, feed.id, record)
+            if not feed.backlog_done and extraction is not None:
+                await feed_queries.mark_backlog_done(session, feed.id)
+        outcome = PollOutcome(
+            feed_id=feed.id,
+            url=feed.url,
+            status=status,
+            new=len(new_ids),
+            updated=len(updated_ids),
+            elapsed=time.perf_counter() - started,
+            detail=extraction.warning if extraction else None,
+            next_poll_at=next_poll,
+            pushable_ids=new_ids if pushable else [],
+            updated_ids=updated_ids,
+        )
+        log.info(
+            "polled %s: %s, %d new, %d updated, %.2fs",
+            feed.url, status, outcome.new, outcome.updated, outcome.elapsed,
+        )
+        return outcome
+
+    async def _record_failure(
+        self,
+        feed: Feed,
+        status: str,
+        detail: str | None,
+        retry_after: float | None,
+        started: float,
+    ) -> PollOutcome:
+        now = self._clock()
+        delay = backoff_delay(
+            feed.poll_interval, feed.consecutive_errors, self._max_backoff, retry_after
+        )
+        next_poll = now + timedelta(seconds=delay)
+        record = feed_queries.PollRecord(
+            fetched_at=now, status=status, error=detail, next_poll_at=next_poll, succeeded=False
+        )
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await feed_queries.record_poll(session, feed.id, record)
+        log.warning("polled %s: %s (%s); next try in %.0fs", feed.url, status, detail, delay)
+        return PollOutcome(
+            feed_id=feed.id,
+            url=feed.url,
+            status=status,
+            elapsed=time.perf_counter() - started,
+            detail=detail,
+            next_poll_at=next_poll,
+        )
+
+    async def _notify(self, outcome: PollOutcome) -> None:
+        """Hand new and corrected stories on (delivery); its failure is logged, not raised."""
+        try:
+            if self._on_new and outcome.pushable_ids:
+                await self._on_new(outcome.pushable_ids)
+            if self._on_updated and outcome.updated_ids:
+                await self._on_updated(outcome.updated_ids)
+        except Exception:
+            log.exception("handing on stories from %s failed", outcome.url)

@@ -1,0 +1,75 @@
+"""APScheduler jobs: one polling job per feed (each on its own interval, with jitter).
+
+Each feed job runs at most one instance (no overlapping polls of one feed) and coalesces
+missed runs into one, so a process that was suspended does not fire a burst of polls.
+After a failed poll the job is moved to the back-off time the poller decided.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.feeds.poller import Poller
+
+log = logging.getLogger(__name__)
+
+# Spread first polls over a few seconds so a restart does not hit every feed at once.
+STARTUP_SPREAD_SECONDS = 5.0
+
+
+def jitter_for(interval: int) -> float:
+    """Up to 10% of the interval (at most 30 s), so feeds on one host drift apart."""
+    return min(interval * 0.1, 30.0)
+
+
+def poll_job_id(feed_id: int) -> str:
+    return f"poll-feed-{feed_id}"
+
+
+class PollSchedule:
+    """Keeps one APScheduler job per enabled feed and reschedules after back-off."""
+
+    def __init__(self, scheduler: AsyncIOScheduler, poller: Poller) -> None:
+        self._scheduler = scheduler
+        self._poller = poller
+
+    def add_feeds(self, feeds: Iterable[tuple[int, int, datetime | None]]) -> None:
+        """Schedule (feed id, interval seconds, next poll time) triples."""
+        now = datetime.now(UTC)
+        for feed_id, interval, next_poll_at in feeds:
+            first = max(next_poll_at or now, now) + timedelta(
+                seconds=random.uniform(0, min(STARTUP_SPREAD_SECONDS, interval))
+            )
+            self._scheduler.add_job(
+                self._poll,
+                IntervalTrigger(seconds=interval, jitter=jitter_for(interval)),
+                args=[feed_id],
+                id=poll_job_id(feed_id),
+                name=f"poll feed {feed_id}",
+                next_run_time=first,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(interval, 30),
+                replace_existing=True,
+            )
+
+    async def _poll(self, feed_id: int) -> None:
+        outcome = await self._poller.poll(feed_id)
+        if outcome is None:
+            self._remove(feed_id)
+            return
+        if not outcome.ok and outcome.next_poll_at is not None:
+            job = self._scheduler.get_job(poll_job_id(feed_id))
+            if job is not None:
+                job.modify(next_run_time=outcome.next_poll_at)
+
+    def _remove(self, feed_id: int) -> None:
+        job = self._scheduler.get_job(poll_job_id(feed_id))
+        if job is not None:
+            job.remove()

@@ -1,0 +1,1 @@
+"""newsbot's storage: SQLAlchemy models, engine and sessions, queries, Alembic migrations."""

@@ -1,0 +1,142 @@
+"""Queries on feeds: syncing them from the config, recording each poll, reporting health."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Feed, Story
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """A feed as the config describes it."""
+
+    url: str
+    section: str | None
+    language: str | None
+    poll_interval: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """What one poll of a feed changes on its row."""
+
+    fetched_at: datetime
+    status: str
+    error: str | None
+    next_poll_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    title: str | None = None
+    succeeded: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    id: int
+    url: str
+    enabled: bool
+    section: str | None
+    poll_interval: int
+    last_fetched_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+    consecutive_errors: int
+    next_poll_at: datetime | None
+    stored_items: int
+
+
+async def sync_feeds(session: AsyncSession, specs: Sequence[FeedSpec], now: datetime) -> None:
+    """Make the enabled feeds equal the config. Removed feeds are disabled; stories stay."""
+    rows = {row.url: row for row in (await session.scalars(select(Feed))).all()}
+    for spec in specs:
+        row = rows.pop(spec.url, None)
+        if row is None:
+            session.add(
+                Feed(
+                    url=spec.url,
+                    section=spec.section,
+                    language=spec.language,
+                    poll_interval=spec.poll_interval,
+                    enabled=True,
+                    consecutive_errors=0,
+                    backlog_done=False,
+                    created_at=now,
+                    next_poll_at=now,
+                )
+            )
+            continue
+        row.section, row.language = spec.section, spec.language
+        row.poll_interval, row.enabled = spec.poll_interval, True
+    for row in rows.values():
+        row.enabled = False
+
+
+async def enabled_feeds(session: AsyncSession) -> list[Feed]:
+    query = select(Feed).where(Feed.enabled.is_(True)).order_by(Feed.id)
+    return list((await session.scalars(query)).all())
+
+
+async def get_feed(session: AsyncSession, feed_id: int) -> Feed | None:
+    return await session.get(Feed, feed_id)
+
+
+async def record_poll(session: AsyncSession, feed_id: int, record: PollRecord) -> None:
+    """Store one poll's outcome: validators and health on success, the error count otherwise."""
+    values: dict[str, object] = {
+        "last_fetched_at": record.fetched_at,
+        "last_status": record.status,
+        "last_error": record.error,
+        "next_poll_at": record.next_poll_at,
+    }
+    if record.succeeded:
+        values.update(
+            consecutive_errors=0,
+            last_success_at=record.fetched_at,
+            etag=record.etag,
+            last_modified=record.last_modified,
+        )
+        if record.title:
+            values["title"] = record.title[:512]
+    else:
+        values["consecutive_errors"] = Feed.consecutive_errors + 1
+    await session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
+
+
+async def mark_backlog_done(session: AsyncSession, feed_id: int) -> None:
+    await session.execute(update(Feed).where(Feed.id == feed_id).values(backlog_done=True))
+
+
+async def feed_health(session: AsyncSession) -> list[FeedHealth]:
+    """Every feed with its health and the number of stories first stored from it."""
+    counts = (
+        select(Story.feed_id, func.count().label("stored"))
+        .group_by(Story.feed_id)
+        .subquery()
+    )
+    query = (
+        select(Feed, func.coalesce(counts.c.stored, 0))
+        .outerjoin(counts, counts.c.feed_id == Feed.id)
+        .order_by(Feed.enabled.desc(), Feed.id)
+    )
+    return [
+        FeedHealth(
+            id=feed.id,
+            url=feed.url,
+            enabled=feed.enabled,
+            section=feed.section,
+            poll_interval=feed.poll_interval,
+            last_fetched_at=feed.last_fetched_at,
+            last_status=feed.last_status,
+            last_error=feed.last_error,
+            consecutive_errors=feed.consecutive_errors,
+            next_poll_at=feed.next_poll_at,
+            stored_items=stored,
+        )
+        for feed, stored in (await session.execute(query)).all()
+    ]
