@@ -2,6 +2,80 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database, create_database
+from storage.migrate import upgrade
+
 pytest_plugins = [
     "tests.fakes.feed_server",
 ]
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_url() -> str:
+    return os.environ.get("NEWSBOT_TEST_DATABASE_URL") or DEFAULT_POSTGRES_URL
+
+
+async def _postgres_problem(url: str) -> str | None:
+    """None when PostgreSQL at `url` answers; else why not (the skip reason)."""
+    import asyncpg
+
+    plain = url.replace("postgresql+asyncpg://", "postgresql://")
+    try:
+        connection = await asyncpg.connect(plain, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        return f"PostgreSQL not reachable at {url}: {type(exc).__name__}: {exc}"
+    await connection.close()
+    return None
+
+
+_postgres_checked: dict[str, str | None] = {}
+
+
+def postgres_skip_reason() -> str | None:
+    url = postgres_url()
+    if url not in _postgres_checked:
+        _postgres_checked[url] = asyncio.run(_postgres_problem(url))
+    return _postgres_checked[url]
+
+
+async def reset_postgres(url: str) -> None:
+    """An empty public schema: each test starts from nothing, as after a fresh install."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL as a user writes it; every storage test runs on both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'newsbot.db'}"
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    url = postgres_url()
+    asyncio.run(reset_postgres(url))
+    return url
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """A migrated, empty database."""
+    db = create_database(database_url)
+    await upgrade(db)
+    try:
+        yield db
+    finally:
+        await db.dispose()

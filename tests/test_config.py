@@ -1,0 +1,103 @@
+"""Start-up refuses a bad config with one clear line naming the key, and exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.config import ConfigError, load_settings
+
+GOOD = """
+timezone = "Asia/Almaty"
+language = "kk"
+editors = [111111111]
+poll_interval = 60
+
+[[sections]]
+slug = "parliament"
+title = { en = "Parliament", ru = "Парламент", kk = "Парламент" }
+categories = ["Parliament", "Парламент"]
+
+[[feeds]]
+url = "https://example.org/rss/en.xml"
+section = "parliament"
+language = "en"
+poll_interval = 30
+"""
+
+
+def _write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "newsbot.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NEWSBOT_CONFIG", "NEWSBOT_DATABASE_URL", "NEWSBOT_POLL_INTERVAL",
+                 "NEWSBOT_TIMEZONE", "NEWSBOT_BOT_API_URL", "TELEGRAM_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_good_config_loads_with_localised_titles(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, GOOD))
+    assert settings.timezone == "Asia/Almaty"
+    assert settings.sections[0].title_in("ru") == "Парламент"
+    assert settings.feeds[0].poll_interval == 30
+    assert settings.database_url == "sqlite:///newsbot.db"
+    assert settings.bot_api_url == "https://api.telegram.org"
+
+
+def test_environment_overrides_top_level_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSBOT_POLL_INTERVAL", "5")
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", "postgresql://bot:pw@db/news")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("NEWSBOT_CONFIG", _write(tmp_path, GOOD))
+    settings = load_settings()
+    assert settings.poll_interval == 5
+    assert settings.database_url == "postgresql://bot:pw@db/news"
+    assert settings.telegram_bot_token is not None
+    assert settings.telegram_bot_token.get_secret_value() == "123:abc"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('timezone = "Mars/Olympus"', "timezone: unknown time zone 'Mars/Olympus'"),
+        ("poll_interval = 0", "poll_interval:"),
+        ('pol_interval = 60', "pol_interval: unknown key"),
+        ('language = "de"', "language:"),
+        ('[[feeds]]\nurl = "ftp://x"', "feeds.0.url:"),
+        ('[[feeds]]\nurl = "https://x.kz/rss"\nsectoin = "a"', "feeds.0.sectoin: unknown key"),
+        ('[[feeds]]\nurl = "https://x.kz/rss"\nsection = "sport"', "names section 'sport'"),
+        ("editors = ['bob']", "editors.0:"),
+        ("timezone = ", "is not valid TOML"),
+    ],
+)
+def test_bad_config_is_one_line_naming_the_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert expected in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_cli_exits_2_with_the_reason_and_no_traceback(tmp_path: Path) -> None:
+    path = _write(tmp_path, "poll_interval = -5\n")
+    result = CliRunner().invoke(main, ["poll", "--config", path])
+    assert result.exit_code == 2
+    assert "poll_interval" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_missing_named_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["feeds", "--config", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2
+    assert "not found" in result.stderr
