@@ -47,7 +47,13 @@ def redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _casefold(value: str | None) -> str | None:
+    return value.casefold() if isinstance(value, str) else value
+
+
 def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite's lower() folds ASCII only; Russian and Kazakh searches need real case folding.
+    dbapi_connection.create_function("casefold", 1, _casefold, deterministic=True)
     cursor = dbapi_connection.cursor()
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(pragma)

@@ -114,11 +114,7 @@ async def mark_backlog_done(session: AsyncSession, feed_id: int) -> None:
 
 async def feed_health(session: AsyncSession) -> list[FeedHealth]:
     """Every feed with its health and the number of stories first stored from it."""
-    counts = (
-        select(Story.feed_id, func.count().label("stored"))
-        .group_by(Story.feed_id)
-        .subquery()
-    )
+    counts = select(Story.feed_id, func.count().label("stored")).group_by(Story.feed_id).subquery()
     query = (
         select(Feed, func.coalesce(counts.c.stored, 0))
         .outerjoin(counts, counts.c.feed_id == Feed.id)

@@ -9,12 +9,14 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -84,6 +86,7 @@ class Story(Base):
         Index("ix_stories_published_at", "published_at"),
         Index("ix_stories_section_published_at", "section", "published_at"),
         Index("ix_stories_feed_id_published_at", "feed_id", "published_at"),
+        Index("ix_stories_fanned_out_at", "fanned_out_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -103,3 +106,119 @@ class Story(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     # Backlog from a feed's first poll is stored but never pushed to subscribers.
     pushable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set in the same transaction that queues its deliveries: a crash between storing and
+    # queueing leaves it NULL, and the next fan-out picks the story up again.
+    fanned_out_at: Mapped[datetime | None]
+
+
+class Destination(Base):
+    """A chat newsbot sends to: a reader's private chat, a group, or a channel.
+
+    Rows are never deleted: a chat that blocks or removes the bot is marked inactive with the
+    reason, so its history (and the reason) stays visible to the newsroom.
+    """
+
+    __tablename__ = "destinations"
+    __table_args__ = (Index("ix_destinations_active_kind", "active", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # private, group, supergroup, channel
+    title: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Channels and groups take breaking news by default; readers do once subscribed.
+    breaking: Mapped[bool] = mapped_column(Boolean, default=True)
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    inactive_reason: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Subscription(Base):
+    """A destination takes the stories of one section."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_section", "section"),)
+
+    destination_id: Mapped[int] = mapped_column(
+        ForeignKey("destinations.id", ondelete="CASCADE"), primary_key=True
+    )
+    section: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class Alert(Base):
+    """Breaking news from an editor: a draft until confirmed, then fanned out once."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    editor_id: Mapped[int] = mapped_column(BigInteger)
+    editor_chat_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft/sent/cancelled
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    reported_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """The outbox: one message for one destination, recorded before it is sent.
+
+    A row moves queued -> sending -> sent (or failed, with the reason); the unique keys make
+    enqueueing idempotent, so a restart neither loses nor repeats a delivery.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("destination_id", "story_id", name="uq_deliveries_destination_story"),
+        UniqueConstraint("destination_id", "alert_id", name="uq_deliveries_destination_alert"),
+        Index("ix_deliveries_due", "status", "priority", "next_attempt_at"),
+        Index("ix_deliveries_alert_id", "alert_id"),
+        Index("ix_deliveries_chat_message", "chat_id", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    destination_id: Mapped[int] = mapped_column(ForeignKey("destinations.id", ondelete="CASCADE"))
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    priority: Mapped[int] = mapped_column(Integer, default=10)  # lower goes first
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Where the message landed (after any migration), for edits and reaction counts.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class Engagement(Base):
+    """Signals of interest in a story the bot can see: reactions, button presses, reads."""
+
+    __tablename__ = "engagement"
+    __table_args__ = (
+        Index("ix_engagement_story_id", "story_id"),
+        Index("ix_engagement_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # reaction, press, read, inline
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    at: Mapped[datetime]
+
+
+class ReactionCount(Base):
+    """The latest reaction total Telegram reported for one channel post (it sends totals)."""
+
+    __tablename__ = "reaction_counts"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]

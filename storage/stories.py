@@ -103,6 +103,8 @@ def _row(draft: StoryFields, feed_id: int | None, pushable: bool, now: datetime)
         "updated_at": now,
         "content_hash": draft.content_hash,
         "pushable": pushable,
+        # Backlog is never fanned out: mark it done now so the fan-out query skips it.
+        "fanned_out_at": None if pushable else now,
     }
 
 
@@ -167,3 +169,72 @@ async def get_stories(session: AsyncSession, story_ids: Sequence[int]) -> list[S
         for story in (await session.scalars(select(Story).where(Story.id.in_(chunk)))).all():
             found[story.id] = story
     return [found[story_id] for story_id in story_ids if story_id in found]
+
+
+async def latest(
+    session: AsyncSession, *, limit: int, section: str | None = None, offset: int = 0
+) -> list[Story]:
+    """The newest stories, optionally of one section (served by the published_at indexes)."""
+    query = select(Story).order_by(Story.published_at.desc(), Story.id.desc())
+    if section is not None:
+        query = query.where(Story.section == section)
+    return list((await session.scalars(query.offset(offset).limit(limit))).all())
+
+
+async def published_between(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    *,
+    section: str | None = None,
+    limit: int = 500,
+) -> list[Story]:
+    """Stories published in [start, end), oldest first: a day's timeline."""
+    query = (
+        select(Story)
+        .where(Story.published_at >= start, Story.published_at < end)
+        .order_by(Story.published_at, Story.id)
+        .limit(limit)
+    )
+    if section is not None:
+        query = query.where(Story.section == section)
+    return list((await session.scalars(query)).all())
+
+
+def _like_pattern(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search(session: AsyncSession, words: Sequence[str], *, limit: int) -> list[Story]:
+    """Stories whose headline or summary contains every word, newest first.
+
+    A first version by substring; the full-text index replaces it (issue: intelligence).
+    """
+    fold = func.casefold if session.get_bind().dialect.name == "sqlite" else func.lower
+    query = select(Story)
+    for word in words:
+        pattern = _like_pattern(word.casefold())
+        query = query.where(
+            or_(
+                fold(Story.title).like(pattern, escape="\\"),
+                fold(Story.summary).like(pattern, escape="\\"),
+            )
+        )
+    query = query.order_by(Story.published_at.desc()).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def recent_candidates(
+    session: AsyncSession, story: Story, *, limit: int = 300
+) -> list[Story]:
+    """Earlier stories in the story's language, the pool related links are chosen from."""
+    query = (
+        select(Story)
+        .where(Story.id != story.id, Story.published_at <= story.published_at)
+        .order_by(Story.published_at.desc())
+        .limit(limit)
+    )
+    if story.language:
+        query = query.where(Story.language == story.language)
+    return list((await session.scalars(query)).all())

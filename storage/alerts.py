@@ -1,0 +1,64 @@
+"""Queries on breaking-news alerts: draft, confirm once, cancel, report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Alert
+
+
+async def create_draft(
+    session: AsyncSession,
+    *,
+    editor_id: int,
+    chat_id: int,
+    text: str,
+    link: str | None,
+    now: datetime,
+) -> Alert:
+    alert = Alert(
+        editor_id=editor_id,
+        editor_chat_id=chat_id,
+        text=text,
+        link=link,
+        status="draft",
+        created_at=now,
+    )
+    session.add(alert)
+    await session.flush()
+    return alert
+
+
+async def get(session: AsyncSession, alert_id: int) -> Alert | None:
+    return await session.get(Alert, alert_id)
+
+
+async def confirm(session: AsyncSession, alert_id: int, now: datetime) -> bool:
+    """Draft -> sent, exactly once: a double press or a replayed button finds it taken."""
+    result = await session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.status == "draft")
+        .values(status="sent", confirmed_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def cancel(session: AsyncSession, alert_id: int) -> bool:
+    result = await session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.status == "draft")
+        .values(status="cancelled")
+    )
+    return result.rowcount == 1
+
+
+async def unreported(session: AsyncSession) -> list[Alert]:
+    query = select(Alert).where(Alert.status == "sent", Alert.reported_at.is_(None))
+    return list((await session.scalars(query)).all())
+
+
+async def mark_reported(session: AsyncSession, alert_id: int, now: datetime) -> None:
+    await session.execute(update(Alert).where(Alert.id == alert_id).values(reported_at=now))

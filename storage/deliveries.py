@@ -1,0 +1,264 @@
+"""The outbox: deliveries are queued in the database before anything is sent.
+
+Every state change is a transaction, so a process killed at any moment loses nothing: queued
+rows are sent after a restart, and rows caught `sending` are requeued (at most the messages
+that were in flight at the kill are repeated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.destinations import has_any_subscription
+from storage.models import Delivery, Destination, Story, Subscription
+
+STORY_PRIORITY = 10
+BREAKING_PRIORITY = 0
+FAN_OUT_BATCH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryJob:
+    """A claimed delivery with what the sender needs to render and address it."""
+
+    id: int
+    destination_id: int
+    chat_id: int
+    chat_kind: str
+    language: str | None
+    story_id: int | None
+    alert_id: int | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    queued: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+
+    @property
+    def pending(self) -> int:
+        return self.queued + self.sending
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(Delivery.__table__)
+
+
+_COLUMNS = (
+    "destination_id",
+    "story_id",
+    "alert_id",
+    "priority",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+
+
+async def fan_out_stories(session: AsyncSession, now: datetime) -> dict[int, int]:
+    """Queue every new story for each active destination subscribed to its section.
+
+    Marks the stories fanned out in the same transaction. Returns {story id: deliveries}.
+    """
+    query = (
+        select(Story.id, Story.section)
+        .where(Story.fanned_out_at.is_(None))
+        .order_by(Story.id)
+        .limit(FAN_OUT_BATCH)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Several instances may fan out at once: each takes different stories.
+        query = query.with_for_update(skip_locked=True, of=Story)
+    pending = (await session.execute(query)).all()
+    queued: dict[int, int] = {}
+    for story_id, section in pending:
+        queued[story_id] = await _queue_story(session, story_id, section, now) if section else 0
+    if pending:
+        await session.execute(
+            update(Story).where(Story.id.in_([row[0] for row in pending])).values(fanned_out_at=now)
+        )
+    return queued
+
+
+async def _queue_story(session: AsyncSession, story_id: int, section: str, now: datetime) -> int:
+    targets = (
+        select(
+            Destination.id,
+            literal(story_id),
+            literal(None),
+            literal(STORY_PRIORITY),
+            literal("queued"),
+            literal(0),
+            literal(now, type_=Delivery.next_attempt_at.type),
+            literal(now, type_=Delivery.created_at.type),
+        )
+        .join(Subscription, Subscription.destination_id == Destination.id)
+        .where(Destination.active.is_(True), Subscription.section == section)
+    )
+    statement = _insert(session).from_select(_COLUMNS, targets).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return max(result.rowcount or 0, 0)
+
+
+async def queue_alert(session: AsyncSession, alert_id: int, now: datetime) -> int:
+    """Queue breaking news for every active destination that takes it, ahead of stories.
+
+    Readers take it once they subscribe to at least one section; channels and groups take it
+    unless their admins switched it off.
+    """
+    targets = select(
+        Destination.id,
+        literal(None),
+        literal(alert_id),
+        literal(BREAKING_PRIORITY),
+        literal("queued"),
+        literal(0),
+        literal(now, type_=Delivery.next_attempt_at.type),
+        literal(now, type_=Delivery.created_at.type),
+    ).where(
+        Destination.active.is_(True),
+        Destination.breaking.is_(True),
+        or_(Destination.kind != "private", has_any_subscription()),
+    )
+    statement = _insert(session).from_select(_COLUMNS, targets).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return max(result.rowcount or 0, 0)
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[DeliveryJob]:
+    """Take up to `limit` due deliveries (breaking first) and mark them `sending`."""
+    query = (
+        select(
+            Delivery.id,
+            Delivery.destination_id,
+            Destination.chat_id,
+            Destination.kind,
+            Destination.language,
+            Delivery.story_id,
+            Delivery.alert_id,
+            Delivery.attempts,
+        )
+        .join(Destination, Destination.id == Delivery.destination_id)
+        .where(
+            Delivery.status == "queued",
+            Delivery.next_attempt_at <= now,
+            Destination.active.is_(True),
+        )
+        .order_by(Delivery.priority, Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Delivery)
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return []
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_([row.id for row in rows]))
+        .values(status="sending", attempts=Delivery.attempts + 1)
+    )
+    return [
+        DeliveryJob(
+            id=row.id,
+            destination_id=row.destination_id,
+            chat_id=row.chat_id,
+            chat_kind=row.kind,
+            language=row.language,
+            story_id=row.story_id,
+            alert_id=row.alert_id,
+            attempts=row.attempts + 1,
+        )
+        for row in rows
+    ]
+
+
+async def mark_sent(
+    session: AsyncSession, delivery_id: int, chat_id: int, message_id: int, now: datetime
+) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(status="sent", chat_id=chat_id, message_id=message_id, sent_at=now, last_error=None)
+    )
+
+
+async def requeue(
+    session: AsyncSession,
+    delivery_ids: Sequence[int],
+    at: datetime,
+    error: str | None = None,
+    *,
+    refund_attempt: bool = False,
+) -> None:
+    """Put deliveries back in the queue for `at` (a retry, or a chat not yet free)."""
+    if not delivery_ids:
+        return
+    values: dict[str, object] = {"status": "queued", "next_attempt_at": at}
+    if error is not None:
+        values["last_error"] = error[:2000]
+    if refund_attempt:
+        values["attempts"] = Delivery.attempts - 1
+    await session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids)).values(**values))
+
+
+async def mark_failed(session: AsyncSession, delivery_id: int, error: str) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(status="failed", last_error=error[:2000])
+    )
+
+
+async def fail_for_inactive(session: AsyncSession, reason: str) -> int:
+    """Queued deliveries to chats that went inactive end as failed, with the reason."""
+    inactive = select(Destination.id).where(Destination.active.is_(False))
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == "queued", Delivery.destination_id.in_(inactive))
+        .values(status="failed", last_error=reason)
+    )
+    return max(result.rowcount or 0, 0)
+
+
+async def requeue_interrupted(session: AsyncSession, now: datetime) -> int:
+    """After a crash or restart: deliveries left `sending` go back to the queue."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending")
+        .values(status="queued", next_attempt_at=now)
+    )
+    return max(result.rowcount or 0, 0)
+
+
+async def alert_progress(session: AsyncSession, alert_id: int) -> Progress:
+    query = (
+        select(Delivery.status, func.count())
+        .where(Delivery.alert_id == alert_id)
+        .group_by(Delivery.status)
+    )
+    counts = dict((await session.execute(query)).all())
+    return Progress(**{status: int(counts.get(status, 0)) for status in Progress.__slots__})
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    query = select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "queued")
+    return await session.scalar(query)
+
+
+async def story_for_message(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+    """The story a message the bot sent carries (for reactions and button presses)."""
+    query = select(Delivery.story_id).where(
+        and_(Delivery.chat_id == chat_id, Delivery.message_id == message_id)
+    )
+    return await session.scalar(query)
