@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     max_backoff: Annotated[int, Field(ge=1)] = 6 * 3600
     parse_workers: Annotated[int, Field(ge=0, le=64)] = 0
 
+    # Delivery pacing (Telegram's FAQ: ~30 messages/s per bot, 1/s per chat, 20/min per group).
+    send_rate: Annotated[float, Field(gt=0, le=1000)] = 30.0
+    private_chat_interval: Annotated[float, Field(ge=0, le=60)] = 1.0
+    group_messages_per_minute: Annotated[int, Field(ge=1, le=60)] = 20
+    long_poll_timeout: Annotated[int, Field(ge=0, le=60)] = 30
+
     sections: list[SectionConfig] = Field(default_factory=list)
     feeds: list[FeedConfig] = Field(default_factory=list)
 
@@ -157,7 +163,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found (set NEWSBOT_CONFIG or --config)") from None
+        raise ConfigError(
+            f"config file {path} not found (set NEWSBOT_CONFIG or --config)"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     except OSError as exc:

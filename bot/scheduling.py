@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -35,9 +35,15 @@ def poll_job_id(feed_id: int) -> str:
 class PollSchedule:
     """Keeps one APScheduler job per enabled feed and reschedules after back-off."""
 
-    def __init__(self, scheduler: AsyncIOScheduler, poller: Poller) -> None:
+    def __init__(
+        self,
+        scheduler: AsyncIOScheduler,
+        poller: Poller,
+        after_new_stories: Callable[[], None] | None = None,
+    ) -> None:
         self._scheduler = scheduler
         self._poller = poller
+        self._after_new_stories = after_new_stories
 
     def add_feeds(self, feeds: Iterable[tuple[int, int, datetime | None]]) -> None:
         """Schedule (feed id, interval seconds, next poll time) triples."""
@@ -64,6 +70,8 @@ class PollSchedule:
         if outcome is None:
             self._remove(feed_id)
             return
+        if outcome.pushable_ids and self._after_new_stories is not None:
+            self._after_new_stories()
         if not outcome.ok and outcome.next_poll_at is not None:
             job = self._scheduler.get_job(poll_job_id(feed_id))
             if job is not None:
@@ -73,3 +81,29 @@ class PollSchedule:
         job = self._scheduler.get_job(poll_job_id(feed_id))
         if job is not None:
             job.remove()
+
+
+DELIVERY_JOB_ID = "deliver"
+
+
+def add_delivery_job(
+    scheduler: AsyncIOScheduler, tick: Callable[[], Awaitable[object]], every: float = 1.0
+) -> None:
+    """The sender's heartbeat: one tick at a time, missed ticks merged into one."""
+    scheduler.add_job(
+        tick,
+        IntervalTrigger(seconds=every),
+        id=DELIVERY_JOB_ID,
+        name="deliver",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        replace_existing=True,
+    )
+
+
+def wake_delivery(scheduler: AsyncIOScheduler) -> None:
+    """Run the delivery tick now rather than at its next beat (new stories, breaking news)."""
+    job = scheduler.get_job(DELIVERY_JOB_ID)
+    if job is not None:
+        job.modify(next_run_time=datetime.now(UTC))

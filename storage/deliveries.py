@@ -220,13 +220,12 @@ async def mark_failed(session: AsyncSession, delivery_id: int, error: str) -> No
     )
 
 
-async def fail_for_inactive(session: AsyncSession, reason: str) -> int:
-    """Queued deliveries to chats that went inactive end as failed, with the reason."""
-    inactive = select(Destination.id).where(Destination.active.is_(False))
+async def fail_queued_for(session: AsyncSession, destination_id: int, reason: str) -> int:
+    """A chat that went inactive: its queued deliveries end as failed, with the reason."""
     result = await session.execute(
         update(Delivery)
-        .where(Delivery.status == "queued", Delivery.destination_id.in_(inactive))
-        .values(status="failed", last_error=reason)
+        .where(Delivery.status == "queued", Delivery.destination_id == destination_id)
+        .values(status="failed", last_error=reason[:2000])
     )
     return max(result.rowcount or 0, 0)
 

@@ -1,14 +1,18 @@
 """One feed, start to finish: fetch, extract, store, record health, schedule the next poll.
 
+New stories are not handed on from here: they are stored with `fanned_out_at` unset, and the
+delivery tick queues them (bot.delivery), so a crash between the two loses nothing.
+
 A failing feed is data (status, error, error count, next attempt), never an exception that
 escapes: every other feed goes on as if nothing happened.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,8 +25,6 @@ from storage.db import Database
 from storage.models import Feed
 
 log = logging.getLogger(__name__)
-
-NewStoriesHook = Callable[[Sequence[int]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +68,6 @@ class Poller:
         *,
         categories: dict[str, str],
         max_backoff: int,
-        on_new_stories: NewStoriesHook | None = None,
-        on_updated_stories: NewStoriesHook | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._db = database
@@ -75,8 +75,6 @@ class Poller:
         self._extractor = extractor
         self._categories = categories
         self._max_backoff = max_backoff
-        self._on_new = on_new_stories
-        self._on_updated = on_updated_stories
         self._clock = clock
 
     async def poll(self, feed_id: int) -> PollOutcome | None:
@@ -93,13 +91,10 @@ class Poller:
             outcome = await self._record_failure(
                 feed, "internal_error", f"{type(exc).__name__}: {exc}", None, started
             )
-        await self._notify(outcome)
         return outcome
 
     async def poll_many(self, feed_ids: Sequence[int]) -> list[PollOutcome]:
         """Poll several feeds concurrently (the fetcher bounds the concurrency)."""
-        import asyncio
-
         results = await asyncio.gather(*(self.poll(feed_id) for feed_id in feed_ids))
         return [outcome for outcome in results if outcome is not None]
 
@@ -174,7 +169,11 @@ class Poller:
         )
         log.info(
             "polled %s: %s, %d new, %d updated, %.2fs",
-            feed.url, status, outcome.new, outcome.updated, outcome.elapsed,
+            feed.url,
+            status,
+            outcome.new,
+            outcome.updated,
+            outcome.elapsed,
         )
         return outcome
 
@@ -205,13 +204,3 @@ class Poller:
             detail=detail,
             next_poll_at=next_poll,
         )
-
-    async def _notify(self, outcome: PollOutcome) -> None:
-        """Hand new and corrected stories on (delivery); its failure is logged, not raised."""
-        try:
-            if self._on_new and outcome.pushable_ids:
-                await self._on_new(outcome.pushable_ids)
-            if self._on_updated and outcome.updated_ids:
-                await self._on_updated(outcome.updated_ids)
-        except Exception:
-            log.exception("handing on stories from %s failed", outcome.url)

@@ -1,0 +1,1 @@
+"""Delivery: the outbox in the database and the paced sender that drains it."""

@@ -1,0 +1,69 @@
+"""One delivery tick: queue new stories, drain the outbox, report finished breaking news."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.delivery.sender import Sender, SendStats
+from bot.services.breaking import Breaking
+from bot.telegram.handlers.common import plain
+from bot.telegram.i18n import Catalogues
+from storage import destinations as destination_queries
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        database: Database,
+        bot: Bot,
+        sender: Sender,
+        breaking: Breaking,
+        catalogues: Catalogues,
+        default_language: str,
+    ) -> None:
+        self._db = database
+        self._bot = bot
+        self._sender = sender
+        self._breaking = breaking
+        self._catalogues = catalogues
+        self._default_language = default_language
+
+    async def tick(self, budget_seconds: float = 20.0) -> SendStats:
+        queued = await self._sender.fan_out()
+        stats = await self._sender.drain(budget_seconds)
+        await self._report_alerts()
+        if queued or stats.sent or stats.failed:
+            log.info(
+                "delivery: %d queued, %d sent, %d failed, %d retried, %d rate-limited",
+                queued,
+                stats.sent,
+                stats.failed,
+                stats.retried,
+                stats.rate_limited,
+            )
+        return stats
+
+    async def _report_alerts(self) -> None:
+        """Tell each editor how their breaking news went: delivered, failed, still queued."""
+        for alert, progress in await self._breaking.due_reports():
+            async with self._db.sessions() as session:
+                editor_chat = await destination_queries.get_by_chat(session, alert.editor_chat_id)
+            language = editor_chat.language if editor_chat and editor_chat.language else None
+            t = self._catalogues.translator(language or self._default_language)
+            text = t(
+                "breaking_report",
+                delivered=progress.sent,
+                failed=progress.failed,
+                queued=progress.pending,
+            )
+            try:
+                await self._bot.send_message(alert.editor_chat_id, plain(text))
+            except TelegramError as exc:
+                log.warning("could not report alert %s to its editor: %s", alert.id, exc.message)
+            await self._breaking.reported(alert.id)

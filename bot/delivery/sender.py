@@ -1,0 +1,195 @@
+"""Draining the outbox into Telegram, paced, with every Telegram answer handled.
+
+- 429: wait out retry_after (everyone pauses) and requeue; not counted as a failed attempt.
+- 403 (blocked, kicked, deactivated) and "chat not found": the chat is marked inactive.
+- 400 with migrate_to_chat_id: the chat moves to its supergroup id and the message is resent.
+- other 400s: the delivery fails with Telegram's reason (retrying would not change it).
+- timeouts, network errors, 5xx: retried with capped exponential back-off; after
+  `max_attempts` the delivery ends as failed with its reason, never silently gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from telegram import Bot
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+from bot.delivery.compose import Composer
+from bot.delivery.pacing import Pacer
+from bot.telegram.send import send
+from storage import deliveries as delivery_queries
+from storage import destinations as destination_queries
+from storage.db import Database
+from storage.deliveries import DeliveryJob
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 600
+GONE = ("chat not found", "chat_write_forbidden", "have no rights to send", "not enough rights")
+
+
+@dataclass
+class SendStats:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Sender:
+    """Claims due deliveries in batches and sends each at its paced slot."""
+
+    def __init__(
+        self,
+        database: Database,
+        bot: Bot,
+        composer: Composer,
+        pacer: Pacer,
+        *,
+        concurrency: int = 16,
+        max_attempts: int = 10,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = database
+        self._bot = bot
+        self._composer = composer
+        self._pacer = pacer
+        self._concurrency = concurrency
+        self._max_attempts = max_attempts
+        self._clock = clock
+
+    async def fan_out(self) -> int:
+        """Queue deliveries for stories not yet fanned out; returns how many were queued."""
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            queued = await delivery_queries.fan_out_stories(session, self._clock())
+        return sum(queued.values())
+
+    async def recover(self) -> int:
+        """At start-up: deliveries a previous process left half-sent go back to the queue."""
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            return await delivery_queries.requeue_interrupted(session, self._clock())
+
+    async def drain(self, budget_seconds: float = 30.0) -> SendStats:
+        """Send what is due until the queue is empty or the time budget is spent."""
+        stats = SendStats()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget_seconds
+        self._composer.forget()
+        while loop.time() < deadline:
+            jobs = await self._claim()
+            if not jobs:
+                break
+            await asyncio.gather(*(self._deliver(job, stats) for job in jobs))
+        return stats
+
+    async def _claim(self) -> list[DeliveryJob]:
+        """Claim a batch; keep one delivery per chat that is free now, put the rest back."""
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            jobs = await delivery_queries.claim_due(session, self._clock(), self._concurrency * 2)
+            ready: list[DeliveryJob] = []
+            chats: set[int] = set()
+            for job in jobs:
+                wait = self._pacer.chat_ready_in(job.chat_id)
+                if job.chat_id in chats or wait > 1.0:
+                    later = self._clock() + timedelta(
+                        seconds=max(wait, self._pacer.interval_for(job.chat_kind))
+                    )
+                    await delivery_queries.requeue(session, [job.id], later, refund_attempt=True)
+                    continue
+                chats.add(job.chat_id)
+                ready.append(job)
+        return ready
+
+    async def _deliver(self, job: DeliveryJob, stats: SendStats) -> None:
+        try:
+            message = await self._message_for(job)
+            if message is None:
+                await self._fail(job, "the story or alert no longer exists", stats)
+                return
+            await self._pacer.acquire(job.chat_id, job.chat_kind)
+            sent = await send(self._bot, job.chat_id, message)
+        except RetryAfter as exc:
+            await self._rate_limited(job, retry_after_seconds(exc), stats)
+        except ChatMigrated as exc:
+            await self._migrated(job, exc.new_chat_id, stats)
+        except Forbidden as exc:
+            await self._gone(job, f"forbidden: {exc.message}", stats)
+        except BadRequest as exc:
+            if any(reason in exc.message.lower() for reason in GONE):
+                await self._gone(job, f"bad request: {exc.message}", stats)
+            else:
+                await self._fail(job, f"bad request: {exc.message}", stats)
+        except NetworkError as exc:  # TimedOut, connection errors, 5xx
+            await self._retry(job, f"{type(exc).__name__}: {exc.message}", stats)
+        except Exception as exc:
+            log.exception("delivery %s failed unexpectedly", job.id)
+            await self._retry(job, f"{type(exc).__name__}: {exc}", stats)
+        else:
+            async with self._db.writing(), self._db.sessions.begin() as session:
+                await delivery_queries.mark_sent(
+                    session, job.id, sent.chat_id, sent.message_id, self._clock()
+                )
+            stats.sent += 1
+
+    async def _message_for(self, job: DeliveryJob):  # type: ignore[no-untyped-def]
+        if job.alert_id is not None:
+            return await self._composer.alert(job.alert_id, job.language)
+        if job.story_id is not None:
+            return await self._composer.story(job.story_id, job.language)
+        return None
+
+    async def _rate_limited(self, job: DeliveryJob, seconds: float, stats: SendStats) -> None:
+        stats.rate_limited += 1
+        self._pacer.pause(seconds)
+        log.warning("Telegram asked to wait %.0fs (429); pausing all sends", seconds)
+        at = self._clock() + timedelta(seconds=seconds)
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await delivery_queries.requeue(
+                session, [job.id], at, "429: rate limited", refund_attempt=True
+            )
+
+    async def _migrated(self, job: DeliveryJob, new_chat_id: int, stats: SendStats) -> None:
+        now = self._clock()
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await destination_queries.move_chat(session, job.chat_id, new_chat_id, now)
+            await delivery_queries.requeue(
+                session, [job.id], now, f"chat migrated to {new_chat_id}", refund_attempt=True
+            )
+        stats.retried += 1
+
+    async def _gone(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
+        log.info("chat %s is gone (%s); marking it inactive", job.chat_id, reason)
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await destination_queries.deactivate(session, job.chat_id, reason, self._clock())
+            await delivery_queries.mark_failed(session, job.id, reason)
+            await delivery_queries.fail_queued_for(
+                session, job.destination_id, "chat inactive: " + reason
+            )
+        stats.failed += 1
+
+    async def _fail(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
+        log.warning("delivery %s to chat %s failed: %s", job.id, job.chat_id, reason)
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await delivery_queries.mark_failed(session, job.id, reason)
+        stats.failed += 1
+
+    async def _retry(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
+        if job.attempts >= self._max_attempts:
+            await self._fail(job, f"gave up after {job.attempts} attempts: {reason}", stats)
+            return
+        delay = min(2**job.attempts, MAX_BACKOFF_SECONDS)
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await delivery_queries.requeue(
+                session, [job.id], self._clock() + timedelta(seconds=delay), reason
+            )
+        stats.retried += 1

@@ -1,0 +1,1 @@
+"""Services: what the bot does, independent of Telegram updates (handlers call these)."""

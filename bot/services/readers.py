@@ -1,0 +1,98 @@
+"""Readers and their chats: who they are, their language, the sections they take."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.config import Settings
+from bot.telegram.i18n import pick_language
+from storage import destinations as destination_queries
+from storage.db import Database
+from storage.destinations import ChatInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    """A chat as the handlers need it: its destination, language and sections."""
+
+    destination_id: int
+    language: str
+    sections: frozenset[str]
+    breaking: bool
+
+
+class Readers:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = database
+        self._settings = settings
+        self._clock = clock
+
+    def is_section(self, slug: str) -> bool:
+        return self._settings.section(slug) is not None
+
+    async def state(
+        self, chat_id: int, kind: str, title: str | None = None, user_language: str | None = None
+    ) -> ChatState:
+        """The chat's state, registering it on first contact with its user's language."""
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            destination = await destination_queries.get_by_chat(session, chat_id)
+            if destination is None:
+                language = pick_language(user_language, self._settings.language)
+                info = ChatInfo(chat_id=chat_id, kind=kind, title=title, language=language)
+                destination = await destination_queries.ensure_destination(
+                    session, info, self._clock()
+                )
+            elif not destination.active and kind == "private":
+                # A reader who blocked the bot and came back: sending works again.
+                info = ChatInfo(chat_id=chat_id, kind=kind, title=title)
+                destination = await destination_queries.ensure_destination(
+                    session, info, self._clock()
+                )
+            sections = await destination_queries.sections_of(session, destination.id)
+        return ChatState(
+            destination_id=destination.id,
+            language=destination.language or self._settings.language,
+            sections=frozenset(sections),
+            breaking=destination.breaking,
+        )
+
+    async def language_of(self, chat_id: int, user_language: str | None) -> str:
+        """The chat's chosen language without registering anything (for one-off replies)."""
+        async with self._db.sessions() as session:
+            destination = await destination_queries.get_by_chat(session, chat_id)
+        if destination is not None and destination.language:
+            return destination.language
+        return pick_language(user_language, self._settings.language)
+
+    async def subscribe(self, state: ChatState, slug: str) -> bool:
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            return await destination_queries.subscribe(
+                session, state.destination_id, slug, self._clock()
+            )
+
+    async def unsubscribe(self, state: ChatState, slug: str) -> bool:
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            return await destination_queries.unsubscribe(session, state.destination_id, slug)
+
+    async def toggle(self, state: ChatState, slug: str) -> bool:
+        """Flip one section; True when the chat is now subscribed to it."""
+        if slug in state.sections:
+            await self.unsubscribe(state, slug)
+            return False
+        await self.subscribe(state, slug)
+        return True
+
+    async def set_language(self, state: ChatState, language: str) -> None:
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await destination_queries.set_language(session, state.destination_id, language)
+
+    async def set_breaking(self, state: ChatState, enabled: bool) -> None:
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await destination_queries.set_breaking(session, state.destination_id, enabled)

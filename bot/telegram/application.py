@@ -1,0 +1,205 @@
+"""The python-telegram-bot Application: built, given its handlers, and its command menus.
+
+All handlers are registered in `register_handlers`, in one place, in the order they match.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.telegram.i18n import SUPPORTED
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    MessageReactionHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.telegram.handlers.channels import ChannelHandlers
+from bot.telegram.handlers.common import reply_plain, user_language
+from bot.telegram.handlers.editors import EditorHandlers
+from bot.telegram.handlers.readers import ReaderHandlers
+from bot.telegram.services import BotServices
+
+log = logging.getLogger(__name__)
+
+# Reactions on channel posts arrive only when asked for explicitly (Bot API, getUpdates).
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+    Update.MESSAGE_REACTION_COUNT,
+    Update.INLINE_QUERY,
+    Update.CHOSEN_INLINE_RESULT,
+]
+
+READER_COMMANDS = (
+    "start",
+    "help",
+    "latest",
+    "sections",
+    "section",
+    "today",
+    "popular",
+    "subscribe",
+    "unsubscribe",
+    "subscriptions",
+    "language",
+    "search",
+    "channels",
+)
+
+
+def build_application(settings: Settings, token: str) -> Application:
+    """An Application talking to the Bot API root in the settings (Telegram or a stand-in)."""
+    root = settings.bot_api_url.rstrip("/")
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        # Commands from different chats are answered concurrently, so a slow query in one
+        # chat never holds up another.
+        .concurrent_updates(16)
+        .build()
+    )
+
+
+def register_handlers(application: Application, services: BotServices) -> None:
+    readers = ReaderHandlers(services)
+    channels = ChannelHandlers(services)
+    editors = EditorHandlers(services)
+    commands = {
+        "start": readers.start,
+        "help": readers.help,
+        "latest": readers.latest,
+        "sections": readers.sections,
+        "section": readers.section,
+        "today": readers.today,
+        "popular": readers.popular,
+        "search": readers.search,
+        "subscribe": readers.subscribe,
+        "unsubscribe": readers.unsubscribe,
+        "subscriptions": readers.subscriptions,
+        "language": readers.language,
+        "channels": channels.channels,
+        "breaking": editors.breaking,
+    }
+    # Group 0: our commands, then buttons by callback prefix, then membership and reactions.
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback))
+    buttons = {
+        r"^sub:": readers.on_toggle,
+        r"^sec:": readers.on_section,
+        r"^lang:": readers.on_language,
+        r"^today:": readers.on_today_page,
+        r"^ch:": channels.on_open,
+        r"^cs:": channels.on_section,
+        r"^cb:": channels.on_breaking,
+        r"^bk:": editors.on_decision,
+    }
+    for pattern, callback in buttons.items():
+        application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    application.add_handler(
+        ChatMemberHandler(channels.on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(MessageReactionHandler(channels.on_reaction_count))
+    # Group 1: whatever group 0 did not take - unknown commands, stray text, stale buttons.
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, readers.unknown_command), 1
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, readers.plain_text
+        ),
+        1,
+    )
+    application.add_handler(CallbackQueryHandler(_stale_button(services)), 1)
+    application.add_error_handler(_error_handler(services))
+
+
+def _stale_button(services: BotServices):  # type: ignore[no-untyped-def]
+    async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button from an old keyboard or a forged callback: a short answer, no change."""
+        query = update.callback_query
+        if query is None:
+            return
+        t = services.translator(await _language(services, update))
+        await query.answer(t("stale_button"), show_alert=True)
+
+    return stale_button
+
+
+def _error_handler(services: BotServices):  # type: ignore[no-untyped-def]
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log it (the token is redacted by the log filter) and give the user a short answer."""
+        log.error("handler failed", exc_info=context.error)
+        if not isinstance(update, Update):
+            return
+        try:
+            t = services.translator(await _language(services, update))
+            if update.callback_query is not None:
+                await update.callback_query.answer(t("error_generic"), show_alert=True)
+            elif update.effective_message is not None and update.effective_chat is not None:
+                await reply_plain(update, t("error_generic"))
+        except Exception:  # the error reply itself failed: nothing more to do
+            log.warning("could not tell the user about the error", exc_info=True)
+
+    return on_error
+
+
+async def _language(services: BotServices, update: Update) -> str:
+    chat = update.effective_chat
+    if chat is None:
+        return services.settings.language
+    return await services.readers.language_of(chat.id, user_language(update))
+
+
+async def publish_commands(application: Application, services: BotServices) -> None:
+    """The command menu in each language; editors also see /breaking in their own chats."""
+    bot = application.bot
+
+    def menu(language: str, *, editor: bool) -> list[BotCommand]:
+        t = services.translator(language)
+        names = [*READER_COMMANDS, "breaking"] if editor else list(READER_COMMANDS)
+        return [BotCommand(name, t(f"cmd_{name}")) for name in names]
+
+    try:
+        scope = BotCommandScopeAllPrivateChats()
+        await bot.set_my_commands(menu(services.settings.language, editor=False), scope=scope)
+        for language in SUPPORTED:
+            await bot.set_my_commands(
+                menu(language, editor=False), scope=scope, language_code=language
+            )
+        for editor_id in services.settings.editors:
+            for language in (None, *SUPPORTED):
+                await bot.set_my_commands(
+                    menu(language or services.settings.language, editor=True),
+                    scope=BotCommandScopeChat(editor_id),
+                    language_code=language,
+                )
+    except TelegramError as exc:
+        # A menu is a convenience; a bot that cannot set it still works.
+        log.warning("could not publish the command menu: %s", exc.message)

@@ -1,0 +1,1 @@
+"""Telegram update handlers: parse the update, call a service, render the reply."""

@@ -1,0 +1,84 @@
+"""Editors: /breaking with an exact preview, Confirm or Cancel, then a delivery report."""
+
+from __future__ import annotations
+
+from bot.telegram.i18n import Translator
+from bot.telegram.render import render_breaking
+from telegram import Chat, Update
+from telegram.ext import ContextTypes
+
+from bot.services.breaking import split_link
+from bot.telegram import keyboards
+from bot.telegram.handlers.common import edit_html, plain, reply_plain, user_language
+from bot.telegram.send import send
+from bot.telegram.services import BotServices
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+class EditorHandlers:
+    def __init__(self, services: BotServices) -> None:
+        self.s = services
+
+    async def _t(self, update: Update) -> Translator:
+        user = update.effective_user
+        language = (
+            await self.s.readers.language_of(user.id, user_language(update)) if user else None
+        )
+        return self.s.translator(language)
+
+    async def breaking(self, update: Update, context: Context) -> None:
+        """Draft breaking news and show the editor exactly what subscribers will get."""
+        t = await self._t(update)
+        user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+        if (
+            user is None
+            or chat is None
+            or message is None
+            or not self.s.breaking.is_editor(user.id)
+        ):
+            await reply_plain(update, t("breaking_not_editor"))
+            return
+        if chat.type != Chat.PRIVATE:
+            await reply_plain(update, t("breaking_not_editor"))
+            return
+        raw = (message.text or "").partition(" ")[2]
+        draft = split_link(raw)
+        if not draft.text:
+            await reply_plain(update, t("breaking_needs_text"))
+            return
+        alert = await self.s.breaking.draft(user.id, chat.id, draft)
+        await send(context.bot, chat.id, render_breaking(draft.text, draft.link, t=t))
+        await reply_plain(
+            update, t("breaking_preview_title"), keyboards.confirm_breaking(alert.id, t)
+        )
+
+    async def on_decision(self, update: Update, context: Context) -> None:
+        """bk:ok:<id> / bk:no:<id> - only an editor's press counts, and only once."""
+        query = update.callback_query
+        assert query is not None
+        t = await self._t(update)
+        callback = keyboards.parse_callback(query.data)
+        alert_id = callback.int_arg(1) if callback else None
+        decision = callback.arg(0) if callback else None
+        user = update.effective_user
+        if not self.s.breaking.is_editor(user.id if user else None):
+            await query.answer(t("breaking_not_editor"), show_alert=True)
+            return
+        if alert_id is None or decision not in ("ok", "no"):
+            await query.answer(t("stale_button"), show_alert=True)
+            return
+        if decision == "no":
+            cancelled = await self.s.breaking.cancel(alert_id)
+            await query.answer()
+            await edit_html(
+                update, plain(t("breaking_cancelled" if cancelled else "breaking_already_handled"))
+            )
+            return
+        queued = await self.s.breaking.confirm(alert_id)
+        await query.answer()
+        if queued is None:
+            await edit_html(update, plain(t("breaking_already_handled")))
+            return
+        await edit_html(update, plain(t("breaking_sending", count=queued)))
+        self.s.wake_delivery()

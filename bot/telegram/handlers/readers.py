@@ -1,0 +1,327 @@
+"""Reader commands: /start /help /latest /sections /section /today /popular /search,
+/subscribe /unsubscribe /subscriptions /language, and the buttons behind them."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from bot.telegram.i18n import SUPPORTED, Translator
+from bot.telegram.render import render_story_list
+from telegram import Chat, Update
+from telegram.ext import ContextTypes
+
+from bot.services.readers import ChatState
+from bot.telegram import keyboards
+from bot.telegram.handlers.common import (
+    MAX_ARGUMENT_CHARS,
+    edit_html,
+    plain,
+    reply_html,
+    reply_plain,
+    user_language,
+)
+from bot.telegram.services import BotServices
+
+Context = ContextTypes.DEFAULT_TYPE
+DEEP_LINK_PREFIX = "sub_"
+
+
+class ReaderHandlers:
+    """Each method is one command or button; the logic lives in the services."""
+
+    def __init__(self, services: BotServices) -> None:
+        self.s = services
+
+    async def _state(self, update: Update) -> tuple[ChatState, Translator]:
+        chat = update.effective_chat
+        assert chat is not None
+        state = await self.s.readers.state(
+            chat.id, chat.type, chat.title or chat.full_name, user_language(update)
+        )
+        return state, self.s.translator(state.language)
+
+    async def _may_change(self, update: Update) -> bool:
+        """In a group only its administrators change what the group receives."""
+        chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+        if chat is None or chat.type == Chat.PRIVATE:
+            return True
+        if message is not None and message.sender_chat and message.sender_chat.id == chat.id:
+            return True  # an anonymous administrator posting as the group
+        return user is not None and await self.s.admins.user_manages(chat.id, chat.type, user.id)
+
+    async def _list(self, update: Update, t: Translator, title: str, stories: list) -> None:
+        if not stories:
+            await reply_plain(update, f"{title}\n\n{t('no_stories')}")
+            return
+        await reply_html(
+            update,
+            render_story_list(
+                title,
+                stories,
+                t=t,
+                zone=self.s.settings.zone,
+                section_titles=self.s.section_titles(t.language),
+            ),
+        )
+
+    def _no_arguments(self, context: Context) -> bool:
+        return not context.args
+
+    async def _refuse_arguments(self, update: Update, t: Translator, usage: str) -> None:
+        await reply_plain(update, t("too_many_arguments", usage=usage))
+
+    async def start(self, update: Update, context: Context) -> None:
+        """Welcome, with the sections as buttons; `start=sub_<slug>` subscribes at once."""
+        state, t = await self._state(update)
+        argument = context.args[0] if context.args else ""
+        if argument.startswith(DEEP_LINK_PREFIX):
+            slug = argument.removeprefix(DEEP_LINK_PREFIX)
+            if self.s.readers.is_section(slug) and await self._may_change(update):
+                await self.s.readers.subscribe(state, slug)
+                state, t = await self._state(update)
+                title = self.s.section_titles(t.language)[slug]
+                await reply_plain(update, t("subscribe_via_deep_link", section=title))
+        await reply_plain(
+            update,
+            t("welcome", bot_name=context.bot.first_name),
+            keyboards.section_toggles(self.s.settings.sections, state.sections, t.language),
+        )
+
+    async def help(self, update: Update, context: Context) -> None:
+        """The commands, one line each."""
+        _, t = await self._state(update)
+        await reply_plain(update, t("help"))
+
+    async def latest(self, update: Update, context: Context) -> None:
+        """The newest stories."""
+        _, t = await self._state(update)
+        if not self._no_arguments(context):
+            await self._refuse_arguments(update, t, "/latest")
+            return
+        await self._list(update, t, t("latest_title"), await self.s.newsdesk.latest())
+
+    async def sections(self, update: Update, context: Context) -> None:
+        """The sections as buttons that open them."""
+        _, t = await self._state(update)
+        await reply_plain(
+            update,
+            t("sections_title"),
+            keyboards.sections_to_open(self.s.settings.sections, t.language),
+        )
+
+    async def _slug_argument(
+        self, update: Update, context: Context, t: Translator, *, required: bool
+    ) -> tuple[bool, str | None]:
+        """(ok, slug): answers the user itself when the argument is missing or unknown."""
+        args = context.args or []
+        if len(args) > 1:
+            await reply_plain(
+                update, t("unknown_section", slug=" ".join(args)[:64], slugs=self.s.slugs())
+            )
+            return False, None
+        if not args:
+            if required:
+                await reply_plain(update, t("section_needed", slugs=self.s.slugs()))
+            return not required, None
+        slug = args[0].lower().lstrip("#")
+        if not self.s.readers.is_section(slug):
+            await reply_plain(update, t("unknown_section", slug=args[0][:64], slugs=self.s.slugs()))
+            return False, None
+        return True, slug
+
+    async def section(self, update: Update, context: Context) -> None:
+        """The newest stories of one section."""
+        _, t = await self._state(update)
+        ok, slug = await self._slug_argument(update, context, t, required=True)
+        if ok and slug:
+            await self._show_section(update, t, slug)
+
+    async def _show_section(self, update: Update, t: Translator, slug: str) -> None:
+        title = t("section_title", section=self.s.section_titles(t.language)[slug])
+        await self._list(update, t, title, await self.s.newsdesk.latest(slug))
+
+    async def today(self, update: Update, context: Context) -> None:
+        """Today's timeline in the newsroom's time zone, paged."""
+        _, t = await self._state(update)
+        ok, slug = await self._slug_argument(update, context, t, required=False)
+        if ok:
+            text, markup = await self._timeline(t, 0, slug)
+            await reply_html(update, text, markup)
+
+    async def _timeline(self, t: Translator, page: int, slug: str | None):  # type: ignore[no-untyped-def]
+        result = await self.s.newsdesk.timeline(page, slug)
+        zone = self.s.settings.zone
+        title = t("today_title", date=t.day(datetime.combine(result.day, time(12), zone), zone))
+        if slug:
+            title = f"{title} · {self.s.section_titles(t.language)[slug]}"
+        if not result.stories:
+            return plain(f"{title}\n\n{t('no_stories')}"), None
+        text = render_story_list(
+            title,
+            result.stories,
+            t=t,
+            zone=self.s.settings.zone,
+            section_titles=self.s.section_titles(t.language),
+            group_by_hour=True,
+        )
+        return text, keyboards.timeline_pages(result.page, result.pages, t, slug)
+
+    async def popular(self, update: Update, context: Context) -> None:
+        """The most engaging stories of today (of the week when today is quiet)."""
+        _, t = await self._state(update)
+        ok, slug = await self._slug_argument(update, context, t, required=False)
+        if ok:
+            await self._list(update, t, t("popular_title"), await self.s.newsdesk.popular(slug))
+
+    async def search(self, update: Update, context: Context) -> None:
+        """Stories matching the words."""
+        _, t = await self._state(update)
+        words = context.args or []
+        query = " ".join(words)
+        if not words:
+            await reply_plain(update, t("search_needs_words"))
+            return
+        if len(query) > MAX_ARGUMENT_CHARS:
+            await reply_plain(update, t("query_too_long", limit=MAX_ARGUMENT_CHARS))
+            return
+        stories = await self.s.newsdesk.search(words[:10])
+        if not stories:
+            await reply_plain(update, t("nothing_found", query=query))
+            return
+        await self._list(update, t, t("search_title", query=query), stories)
+
+    async def subscribe(self, update: Update, context: Context) -> None:
+        """Subscribe to a section, or show the sections as toggles."""
+        await self._change_subscription(update, context, subscribe=True)
+
+    async def unsubscribe(self, update: Update, context: Context) -> None:
+        """Unsubscribe from a section, or show the sections as toggles."""
+        await self._change_subscription(update, context, subscribe=False)
+
+    async def _change_subscription(
+        self, update: Update, context: Context, *, subscribe: bool
+    ) -> None:
+        state, t = await self._state(update)
+        if not await self._may_change(update):
+            await reply_plain(update, t("group_admins_only"))
+            return
+        ok, slug = await self._slug_argument(update, context, t, required=False)
+        if not ok:
+            return
+        if slug is None:
+            await self._show_toggles(update, state, t)
+            return
+        title = self.s.section_titles(t.language)[slug]
+        if subscribe:
+            changed = await self.s.readers.subscribe(state, slug)
+            await reply_plain(
+                update, t("subscribed" if changed else "already_subscribed", section=title)
+            )
+        else:
+            changed = await self.s.readers.unsubscribe(state, slug)
+            await reply_plain(
+                update, t("unsubscribed" if changed else "not_subscribed", section=title)
+            )
+
+    async def subscriptions(self, update: Update, context: Context) -> None:
+        """What this chat receives, with toggles to change it."""
+        state, t = await self._state(update)
+        await self._show_toggles(update, state, t)
+
+    async def _show_toggles(self, update: Update, state: ChatState, t: Translator) -> None:
+        titles = self.s.section_titles(t.language)
+        taken = [titles[slug] for slug in titles if slug in state.sections]
+        heading = (
+            t("subscriptions_title") + "\n" + "\n".join(f"• {title}" for title in taken)
+            if taken
+            else t("no_subscriptions")
+        )
+        await reply_plain(
+            update,
+            heading + "\n\n" + t("subscriptions_keyboard_title"),
+            keyboards.section_toggles(self.s.settings.sections, state.sections, t.language),
+        )
+
+    async def language(self, update: Update, context: Context) -> None:
+        """Choose en, ru or kk."""
+        state, t = await self._state(update)
+        await reply_plain(update, t("language_title"), keyboards.languages(state.language))
+
+    async def unknown_command(self, update: Update, context: Context) -> None:
+        """Anything that is not one of our commands."""
+        _, t = await self._state(update)
+        await reply_plain(update, t("unknown_command"))
+
+    async def plain_text(self, update: Update, context: Context) -> None:
+        """Text that is not a command, in a private chat: point to /help."""
+        _, t = await self._state(update)
+        await reply_plain(update, t("unknown_command"))
+
+    # Buttons ---------------------------------------------------------------------------
+
+    async def on_toggle(self, update: Update, context: Context) -> None:
+        """sub:<slug> - toggle a section for the chat the keyboard is in."""
+        query = update.callback_query
+        assert query is not None
+        state, t = await self._state(update)
+        callback = keyboards.parse_callback(query.data)
+        slug = callback.arg(0) if callback else None
+        if not slug or not self.s.readers.is_section(slug):
+            await query.answer(t("stale_button"), show_alert=True)
+            return
+        if not await self._may_change(update):
+            await query.answer(t("group_admins_only"), show_alert=True)
+            return
+        now_on = await self.s.readers.toggle(state, slug)
+        title = self.s.section_titles(t.language)[slug]
+        await query.answer(t("subscribed" if now_on else "unsubscribed", section=title))
+        state, _ = await self._state(update)
+        await query.edit_message_reply_markup(
+            keyboards.section_toggles(self.s.settings.sections, state.sections, t.language)
+        )
+
+    async def on_section(self, update: Update, context: Context) -> None:
+        """sec:<slug> - the newest stories of a section, as a new message."""
+        query = update.callback_query
+        assert query is not None
+        _, t = await self._state(update)
+        callback = keyboards.parse_callback(query.data)
+        slug = callback.arg(0) if callback else None
+        if not slug or not self.s.readers.is_section(slug):
+            await query.answer(t("stale_button"), show_alert=True)
+            return
+        await query.answer()
+        await self._show_section(update, t, slug)
+
+    async def on_language(self, update: Update, context: Context) -> None:
+        """lang:<code> - set the chat's language and answer in it."""
+        query = update.callback_query
+        assert query is not None
+        state, t = await self._state(update)
+        callback = keyboards.parse_callback(query.data)
+        code = callback.arg(0) if callback else None
+        if code not in SUPPORTED:
+            await query.answer(t("stale_button"), show_alert=True)
+            return
+        if not await self._may_change(update):
+            await query.answer(t("group_admins_only"), show_alert=True)
+            return
+        await self.s.readers.set_language(state, code)
+        t = self.s.translator(code)
+        await query.answer(t("language_set"))
+        await edit_html(update, plain(t("language_set")), keyboards.languages(code))
+
+    async def on_today_page(self, update: Update, context: Context) -> None:
+        """today:<page>[:<slug>] - another page of today's timeline."""
+        query = update.callback_query
+        assert query is not None
+        _, t = await self._state(update)
+        callback = keyboards.parse_callback(query.data)
+        page = callback.int_arg(0) if callback else None
+        slug = callback.arg(1) if callback else None
+        if page is None or (slug is not None and not self.s.readers.is_section(slug)):
+            await query.answer(t("stale_button"), show_alert=True)
+            return
+        await query.answer()
+        text, markup = await self._timeline(t, page, slug)
+        await edit_html(update, text, markup)

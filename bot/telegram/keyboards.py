@@ -1,0 +1,126 @@
+"""Inline keyboards and the callback data behind their buttons.
+
+Callback data is at most 64 bytes (Bot API, InlineKeyboardButton) and comes back from the
+client: it is parsed defensively and carries no rights. Formats (`:`-separated):
+  sub:<slug>                toggle a section for the chat the button is in
+  sec:<slug>                show a section's newest stories
+  lang:<code>               set the chat's language
+  today:<page>[:<slug>]     a page of today's timeline
+  ch:<chat_id>              open a channel's or group's settings (re-verified)
+  cs:<chat_id>:<slug>       toggle a section for that channel or group (re-verified)
+  cb:<chat_id>              toggle breaking news for that channel or group (re-verified)
+  bk:<ok|no>:<alert_id>     confirm or cancel a breaking-news draft (editors only)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.telegram.i18n import Translator
+from bot.telegram.text_limits import fits_callback_data
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.config import SectionConfig
+
+CHECK = "✅"
+EMPTY = "▫️"
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    action: str
+    args: tuple[str, ...]
+
+    def int_arg(self, index: int) -> int | None:
+        try:
+            return int(self.args[index])
+        except (IndexError, ValueError):
+            return None
+
+    def arg(self, index: int) -> str | None:
+        return self.args[index] if index < len(self.args) else None
+
+
+def parse_callback(data: str | None) -> Callback | None:
+    if not data or len(data.encode()) > 64:
+        return None
+    action, *args = data.split(":")
+    return Callback(action=action, args=tuple(args))
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    if not fits_callback_data(data):
+        raise ValueError(f"callback data over 64 bytes: {data!r}")
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def _rows(buttons: Sequence[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    return [list(buttons[start : start + width]) for start in range(0, len(buttons), width)]
+
+
+def sections_to_open(sections: Iterable[SectionConfig], language: str) -> InlineKeyboardMarkup:
+    buttons = [_button(s.title_in(language), f"sec:{s.slug}") for s in sections]
+    return InlineKeyboardMarkup(_rows(buttons, 2))
+
+
+def section_toggles(
+    sections: Iterable[SectionConfig], taken: Iterable[str], language: str, prefix: str = "sub"
+) -> InlineKeyboardMarkup:
+    """One button per section, checked when taken; `prefix` addresses whose sections."""
+    chosen = set(taken)
+    buttons = [
+        _button(
+            f"{CHECK if s.slug in chosen else EMPTY} {s.title_in(language)}", f"{prefix}:{s.slug}"
+        )
+        for s in sections
+    ]
+    return InlineKeyboardMarkup(_rows(buttons, 2))
+
+
+def channel_settings(
+    chat_id: int,
+    sections: Iterable[SectionConfig],
+    taken: Iterable[str],
+    breaking: bool,
+    t: Translator,
+) -> InlineKeyboardMarkup:
+    toggles = section_toggles(sections, taken, t.language, prefix=f"cs:{chat_id}")
+    rows = [list(row) for row in toggles.inline_keyboard]
+    mark = CHECK if breaking else EMPTY
+    rows.append([_button(f"{mark} {t('channel_breaking_toggle')}", f"cb:{chat_id}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def channel_list(chats: Iterable[tuple[int, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(title, f"ch:{chat_id}")] for chat_id, title in chats])
+
+
+def languages(current: str) -> InlineKeyboardMarkup:
+    buttons = [
+        _button(f"{CHECK if code == current else EMPTY} {name}", f"lang:{code}")
+        for code, name in LANGUAGE_NAMES.items()
+    ]
+    return InlineKeyboardMarkup([buttons])
+
+
+def confirm_breaking(alert_id: int, t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[_button(t("confirm"), f"bk:ok:{alert_id}"), _button(t("cancel"), f"bk:no:{alert_id}")]]
+    )
+
+
+def timeline_pages(
+    page: int, pages: int, t: Translator, section: str | None = None
+) -> InlineKeyboardMarkup | None:
+    if pages <= 1:
+        return None
+    suffix = f":{section}" if section else ""
+    buttons = []
+    if page > 0:
+        buttons.append(_button(f"« {t('previous')}", f"today:{page - 1}{suffix}"))
+    buttons.append(_button(t("page", page=page + 1, pages=pages), f"today:{page}{suffix}"))
+    if page < pages - 1:
+        buttons.append(_button(f"{t('next')} »", f"today:{page + 1}{suffix}"))
+    return InlineKeyboardMarkup([buttons])
