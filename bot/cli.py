@@ -77,6 +77,17 @@ def feeds(config_path: str | None) -> None:
     _run(lambda: show_feeds(settings, now=datetime.now(UTC)))
 
 
+@main.command()
+@click.argument("url")
+@config_option
+def preview(url: str, config_path: str | None) -> None:
+    """Fetch one feed and print how its newest stories would look in Telegram (no token)."""
+    from bot.operations import preview_feed
+
+    settings = _settings(config_path)
+    sys.exit(_run(lambda: preview_feed(settings, url)))
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""

@@ -85,3 +85,53 @@ async def upgrade_database(settings: Settings) -> None:
     finally:
         await database.dispose()
     click.echo(f"database {redacted(settings.database_url)} is at revision {revision}")
+
+
+async def preview_feed(settings: Settings, url: str, *, count: int = 5) -> int:
+    """Fetch one feed and print its newest stories as Telegram would show them."""
+    from datetime import UTC
+    from datetime import datetime as clock
+
+    from bot.feeds.extract import extract_stories
+    from bot.feeds.fetcher import Fetcher, build_http_client, default_user_agent
+    from bot.feeds.normalize import FeedContext, build_category_map
+    from bot.telegram.i18n import Catalogues
+    from bot.telegram.preview import as_terminal_text
+    from bot.telegram.render import render_story
+
+    configured = next((feed for feed in settings.feeds if feed.url == url), None)
+    async with build_http_client(
+        timeout=settings.fetch_timeout, user_agent=default_user_agent()
+    ) as http:
+        fetcher = Fetcher(
+            http, max_bytes=settings.max_feed_bytes, max_concurrency=1, max_per_host=1
+        )
+        fetched = await fetcher.fetch(url)
+    if fetched.error is not None or fetched.content is None:
+        click.echo(f"could not fetch {url}: {fetched.error} ({fetched.detail})", err=True)
+        return 1
+    context = FeedContext(
+        feed_url=fetched.final_url,
+        section=configured.section if configured else None,
+        language=configured.language if configured else None,
+        categories=build_category_map(settings.sections),
+        now=clock.now(UTC),
+    )
+    extraction = extract_stories(fetched.content, fetched.final_url, fetched.headers, context)
+    if extraction.error is not None:
+        click.echo(f"{url} is not a readable feed: {extraction.detail}", err=True)
+        return 1
+    newest = sorted(extraction.drafts, key=lambda draft: draft.published_at, reverse=True)
+    t = Catalogues.load().translator(settings.language)
+    click.echo(f"{extraction.title or url}: {len(extraction.drafts)} stories, newest first\n")
+    for draft in newest[:count]:
+        section = settings.section(draft.section) if draft.section else None
+        message = render_story(
+            draft,
+            t=t,
+            zone=settings.zone,
+            section_title=section.title_in(settings.language) if section else None,
+        )
+        click.echo(as_terminal_text(message))
+        click.echo("─" * 60)
+    return 0
