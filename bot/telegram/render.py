@@ -1,0 +1,367 @@
+"""Stories and breaking news as Telegram messages (HTML parse mode). Pure: no Telegram calls.
+
+Everything that comes from a feed or an editor (titles, summaries, section titles, URLs) is
+escaped with `html.escape(..., quote=True)`; the only tags produced are our own <b> and
+<a href="...">, so a hostile headline such as `</b><script>` can neither break the markup
+(Telegram would refuse the whole message: "can't parse entities") nor inject a link.
+
+Telegram's limits apply to the text *after* entity parsing, counted in UTF-16 code units
+(sendMessage: 4096, sendPhoto caption: 1024; see text_limits). So every message is built
+twice in step, as the HTML we send and as the visible text Telegram will count; only plain
+text is ever shortened, and it is escaped afterwards, so a cut never falls inside an entity
+(`&am…`) or a tag.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+from typing import Protocol
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+from bot.telegram.i18n import Translator
+from bot.telegram.text_limits import CAPTION_LIMIT, MESSAGE_LIMIT, cut_utf16, utf16_len
+
+# At most this many related links under a story: the site shows three "Related news" too.
+RELATED_LIMIT = 3
+
+# Feeds have been seen sending a whole article as the <title>; a headline longer than this
+# (in UTF-16 units) is shortened so the summary, time and related links still have room.
+TITLE_LIMIT = 512
+RELATED_TITLE_LIMIT = 200
+LIST_TITLE_LIMIT = 300
+SECTION_TITLE_LIMIT = 100
+
+# Telegram stores button URLs and Story.link holds at most this much.
+URL_LIMIT = 2048
+
+SEPARATOR = " · "
+BULLET = "• "
+BREAKING_MARK = "⚡ "
+
+_WEB_SCHEMES = frozenset({"http", "https"})
+# Characters a browser would percent-encode anyway; a raw one makes Telegram refuse a button.
+_UNSAFE_URL_CHARS = re.compile(r'[\x00-\x20\x7f"<>\\^`{|}]')
+_NOT_HASHTAG = re.compile(r"\W")
+_BLANK_LINES = re.compile(r"\n\s*\n")
+
+
+class StoryLike(Protocol):
+    """What rendering reads from a story: `storage.models.Story` fits, so does a test double."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def link(self) -> str | None: ...
+    @property
+    def image_url(self) -> str | None: ...
+    @property
+    def section(self) -> str | None: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def language(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline keyboard button: a URL to open or callback data (1-64 bytes) to send back."""
+
+    text: str
+    url: str | None = None
+    callback_data: str | None = None
+
+
+@dataclass(frozen=True)
+class RelatedLink:
+    """A related story shown under another one: its title and its http(s) link."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A message ready to send: HTML text (the caption when `photo_url` is set) and buttons.
+
+    `link_preview_url` is the article whose preview a text message shows; it is set on photo
+    messages too, so a photo Telegram refuses can be resent as text with the same preview.
+    """
+
+    text: str
+    photo_url: str | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    link_preview_url: str | None = None
+    disable_notification: bool = False
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A fragment of a message as sent (`html`) and as Telegram counts it (`visible`)."""
+
+    visible: str = ""
+    html: str = ""
+
+    def __add__(self, other: _Piece) -> _Piece:
+        return _Piece(self.visible + other.visible, self.html + other.html)
+
+    def __bool__(self) -> bool:
+        return bool(self.visible)
+
+    @property
+    def length(self) -> int:
+        return utf16_len(self.visible)
+
+
+_EMPTY = _Piece()
+
+
+def _plain(text: str) -> _Piece:
+    return _Piece(text, escape(text, quote=True))
+
+
+def _bold(text: str) -> _Piece:
+    return _Piece(text, f"<b>{escape(text, quote=True)}</b>") if text else _EMPTY
+
+
+def _link(text: str, url: str) -> _Piece:
+    return _Piece(text, f'<a href="{escape(url, quote=True)}">{escape(text, quote=True)}</a>')
+
+
+def _join(pieces: Iterable[_Piece], separator: str) -> _Piece:
+    """The non-empty pieces with a plain separator between them."""
+    joined = _EMPTY
+    for piece in pieces:
+        if piece:
+            joined = joined + _plain(separator) + piece if joined else piece
+    return joined
+
+
+def web_url(url: str | None) -> str | None:
+    """`url` if it is an absolute http(s) URL Telegram will accept in a button, else None.
+
+    Anything else (javascript:, data:, tg:, relative or empty) never becomes a button or an
+    href. Characters browsers percent-encode anyway (spaces, quotes, <, >) are encoded.
+    """
+    candidate = (url or "").strip()
+    if not candidate or len(candidate) > URL_LIMIT:
+        return None
+    try:
+        parts = urlsplit(candidate)
+        host = parts.hostname
+    except ValueError:  # e.g. an invalid IPv6 literal or port
+        return None
+    if parts.scheme.lower() not in _WEB_SCHEMES or not host or _UNSAFE_URL_CHARS.search(host):
+        return None
+    return _UNSAFE_URL_CHARS.sub(lambda match: quote(match.group()), candidate)
+
+
+def section_hashtag(slug: str) -> str:
+    """The section as a hashtag: "#parliament". Hashtags end at "-", so it becomes "_"."""
+    return "#" + _NOT_HASHTAG.sub("_", slug)
+
+
+def _one_line(text: str | None) -> str:
+    """Titles on one line, runs of whitespace (tabs, newlines, NBSP) as single spaces."""
+    return " ".join((text or "").split())
+
+
+def _paragraphs(text: str | None) -> str:
+    """Plain text with its paragraphs and line breaks kept, other whitespace collapsed."""
+    unified = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    blocks = []
+    for block in _BLANK_LINES.split(unified):
+        lines = (" ".join(line.split()) for line in block.split("\n"))
+        joined = "\n".join(line for line in lines if line)
+        if joined:
+            blocks.append(joined)
+    return "\n\n".join(blocks)
+
+
+def _same_name(slug: str, title: str) -> bool:
+    """Whether a section title only repeats its slug ("Foreign policy" / foreign_policy)."""
+    return _NOT_HASHTAG.sub("", slug.replace("_", "")).casefold() == (
+        _NOT_HASHTAG.sub("", title.replace("_", "")).casefold()
+    )
+
+
+def _headline(title: str, t: Translator, breaking: bool) -> _Piece:
+    headline = _bold(cut_utf16(_one_line(title), TITLE_LIMIT))
+    if not breaking:
+        return headline
+    return _plain(BREAKING_MARK) + _bold(t("breaking")) + _plain("\n") + headline
+
+
+def _dateline(story: StoryLike, t: Translator, zone: ZoneInfo, section_title: str | None) -> _Piece:
+    """`#parliament · Парламент · 18 ноября 2025 г., 17:38`: the hashtag is the same in every
+    language (one search finds a section's posts in a channel), the title shows only when it
+    says more than the hashtag, and the time is the newsroom's, not UTC."""
+    parts: list[_Piece] = []
+    if story.section:
+        parts.append(_plain(section_hashtag(story.section)))
+        title = cut_utf16(_one_line(section_title), SECTION_TITLE_LIMIT)
+        if title and not _same_name(story.section, title):
+            parts.append(_plain(title))
+    parts.append(_plain(t.date(story.published_at, zone)))
+    return _join(parts, SEPARATOR)
+
+
+def _pick_related(related: Sequence[RelatedLink], own_link: str | None) -> list[RelatedLink]:
+    """Up to three related links with safe, distinct URLs, never the story itself."""
+    picked: list[RelatedLink] = []
+    seen = {own_link} if own_link else set()
+    for item in related:
+        url = web_url(item.url)
+        title = cut_utf16(_one_line(item.title), RELATED_TITLE_LIMIT)
+        if url and title and url not in seen:
+            seen.add(url)
+            picked.append(RelatedLink(title, url))
+        if len(picked) == RELATED_LIMIT:
+            break
+    return picked
+
+
+def _related_block(related: Sequence[RelatedLink], own_link: str | None, t: Translator) -> _Piece:
+    links = _pick_related(related, own_link)
+    if not links:
+        return _EMPTY
+    lines = [_bold(t("related"))]
+    lines.extend(_plain(BULLET) + _link(link.title, link.url) for link in links)
+    return _join(lines, "\n")
+
+
+def _compose(head: _Piece, body: str, tail: _Piece) -> _Piece:
+    """Headline, body and footer as blocks separated by one blank line."""
+    return _join((head, _plain(body), tail), "\n\n")
+
+
+def _body_room(head: _Piece, tail: _Piece, limit: int) -> int:
+    """How many UTF-16 units of body fit between `head` and `tail` within `limit`."""
+    fixed = _compose(head, "", tail).length
+    separator = utf16_len("\n\n") if fixed else 0
+    return limit - fixed - separator
+
+
+def _fit(head: _Piece, body: str, tail: _Piece, limit: int) -> _Piece:
+    """The message within `limit`, shortening only the body (at a word boundary)."""
+    room = _body_room(head, tail, limit)
+    return _compose(head, cut_utf16(body, room) if room > 0 else "", tail)
+
+
+def _read_button(link: str | None, t: Translator) -> tuple[tuple[Button, ...], ...]:
+    return ((Button(t("read"), url=link),),) if link else ()
+
+
+def render_story(
+    story: StoryLike,
+    *,
+    t: Translator,
+    zone: ZoneInfo,
+    section_title: str | None,
+    related: Sequence[RelatedLink] = (),
+    breaking: bool = False,
+) -> OutgoingMessage:
+    """One story: bold headline, summary, hashtag and time, related links, a Read button.
+
+    A story with an http(s) image whose whole text fits in a caption (1,024 UTF-16 units
+    after entity parsing, sendPhoto) goes out as a photo. Anything longer goes out as text
+    (4,096 units, sendMessage) with the article's link preview, which shows the image too;
+    the summary is shortened to fit, never the headline, time or related links.
+    """
+    link = web_url(story.link)
+    head = _headline(story.title, t, breaking)
+    tail = _join(
+        (_dateline(story, t, zone, section_title), _related_block(related, link, t)), "\n\n"
+    )
+    summary = _paragraphs(story.summary)
+    buttons = _read_button(link, t)
+    photo = web_url(story.image_url)
+    whole = _compose(head, summary, tail)
+    if photo and whole.length <= CAPTION_LIMIT:
+        return OutgoingMessage(whole.html, photo_url=photo, buttons=buttons, link_preview_url=link)
+    message = _fit(head, summary, tail, MESSAGE_LIMIT)
+    return OutgoingMessage(message.html, buttons=buttons, link_preview_url=link)
+
+
+def render_breaking(text: str, link: str | None, *, t: Translator) -> OutgoingMessage:
+    """An editor's breaking news: "⚡ BREAKING", the text, a Read button when there is a link.
+
+    Sent with sound (disable_notification False): it is the one message that should interrupt.
+    """
+    url = web_url(link)
+    head = _plain(BREAKING_MARK) + _bold(t("breaking"))
+    message = _fit(head, _paragraphs(text), _EMPTY, MESSAGE_LIMIT)
+    return OutgoingMessage(
+        message.html,
+        buttons=_read_button(url, t),
+        link_preview_url=url,
+        disable_notification=False,
+    )
+
+
+def _list_item(
+    number: int,
+    story: StoryLike,
+    *,
+    t: Translator,
+    zone: ZoneInfo,
+    section_titles: Mapping[str, str],
+    show_time: bool,
+) -> _Piece:
+    """`1. <a href="…">Title</a> · 17:38 · #parliament` (a hashtag for configured sections)."""
+    title = cut_utf16(_one_line(story.title), LIST_TITLE_LIMIT) or "…"
+    url = web_url(story.link)
+    parts = [_link(title, url) if url else _plain(title)]
+    if show_time:
+        parts.append(_plain(t.time(story.published_at, zone)))
+    if story.section and story.section in section_titles:
+        parts.append(_plain(section_hashtag(story.section)))
+    return _plain(f"{number}. ") + _join(parts, SEPARATOR)
+
+
+def _hour_heading(moment: datetime, t: Translator, zone: ZoneInfo) -> str:
+    """The newsroom-clock hour a story falls in: "17:00"."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # stored times are UTC
+    local = aware.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    return t.time(local, zone)
+
+
+def render_story_list(
+    title: str,
+    stories: Sequence[StoryLike],
+    *,
+    t: Translator,
+    zone: ZoneInfo,
+    section_titles: Mapping[str, str],
+    show_time: bool = True,
+    group_by_hour: bool = False,
+) -> str:
+    """A numbered list of linked headlines under a bold (plain-text, escaped) title, as HTML.
+
+    For /latest, /section, /today (grouped under hour headings), /popular and /search. The
+    visible text stays within sendMessage's 4,096 UTF-16 units: items that do not fit are
+    dropped whole, from the end, so no tag or entity is ever cut.
+    """
+    message = _bold(cut_utf16(_one_line(title), LIST_TITLE_LIMIT))
+    hour: str | None = None
+    for number, story in enumerate(stories, start=1):
+        item = _list_item(
+            number, story, t=t, zone=zone, section_titles=section_titles, show_time=show_time
+        )
+        heading = _hour_heading(story.published_at, t, zone) if group_by_hour else None
+        if heading is not None and heading != hour:
+            addition = _plain("\n\n") + _bold(heading) + _plain("\n") + item
+        else:
+            addition = _plain("\n\n" if number == 1 else "\n") + item
+        if (message + addition).length > MESSAGE_LIMIT:
+            break
+        message, hour = message + addition, heading
+    return message.html
