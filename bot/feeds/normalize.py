@@ -7,33 +7,240 @@ Pure and synchronous. CONTRACT:
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+
+from bot.feeds.parser import ParsedEntry
+from bot.feeds.text import first_sentence, html_to_text, inline_text, shorten, strip_invisible
+
+if TYPE_CHECKING:
+    from bot.config import SectionConfig
 
 SUMMARY_LIMIT = 600
 TITLE_LIMIT = 300
+AUTHOR_LIMIT = 100
+IDENTITY_LIMIT = 255
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+# Click-tracking parameters: the same story shared with different tags is one story.
+_TRACKING_PARAMS = frozenset({"fbclid", "gclid", "yclid"})
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+# Language codes seen on Kazakh sites that are not ISO 639-1.
+_LANGUAGE_ALIASES = {"kz": "kk", "kaz": "kk", "rus": "ru", "eng": "en"}
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}")
+_ABSOLUTE = re.compile(r"https?://", re.IGNORECASE)  # skip urljoin's work for the usual case
+# Read only this much of a description: enough text to cut at a sentence.
+_SUMMARY_READ_CHARS = SUMMARY_LIMIT * 2
 
 
 @dataclass(frozen=True, slots=True)
 class FeedContext:
     """What normalisation needs to know about the feed an entry came from."""
 
-    feed_url: str                      # final URL: relative links resolve against it
-    section: str | None                # the feed's own section (fallback)
-    language: str | None               # configured language, else the feed's own
+    feed_url: str  # final URL: relative links resolve against it
+    section: str | None  # the feed's own section (fallback)
+    language: str | None  # configured language, else the feed's own
     categories: dict[str, str] = field(default_factory=dict)  # lower-cased category -> slug
-    now: datetime | None = None        # aware UTC; "first seen" and the future clamp
+    now: datetime | None = None  # aware UTC; "first seen" and the future clamp
 
 
 @dataclass(frozen=True, slots=True)
 class StoryDraft:
-    identity: str                      # <= 255 chars, unique per story
-    link: str | None                   # canonical: fragment and utm_* removed, absolute
-    title: str                         # plain text
-    summary: str                       # plain text, paragraphs separated by "\n\n"
+    identity: str  # <= 255 chars, unique per story
+    link: str | None  # canonical: fragment and utm_* removed, absolute
+    title: str  # plain text
+    summary: str  # plain text, paragraphs separated by "\n\n"
     image_url: str | None
     author: str | None
     language: str | None
     section: str | None
-    published_at: datetime             # aware UTC
-    content_hash: str                  # of title + summary: detects corrections
+    published_at: datetime  # aware UTC
+    content_hash: str  # of title + summary: detects corrections
+
+
+def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | None:
+    """The story to store for `entry`, or None when it has no title, summary or link."""
+    now = _as_utc(context.now) if context.now is not None else datetime.now(UTC)
+    link = canonical_link(entry.link, context.feed_url)
+    summary = shorten(
+        html_to_text(entry.summary_html, max_chars=_SUMMARY_READ_CHARS),
+        SUMMARY_LIMIT,
+        at_sentence=True,
+    )
+    title = _title(entry.title, summary, link)
+    if not title:
+        return None
+    return StoryDraft(
+        identity=story_identity(entry.guid, link, title, summary, base=context.feed_url),
+        link=link,
+        title=title,
+        summary=summary,
+        image_url=canonical_link(entry.image_url, context.feed_url),
+        author=_author(entry.author),
+        language=normalize_language(context.language) or normalize_language(entry.language),
+        section=_section(entry.categories, context),
+        published_at=_published_at(entry, now),
+        content_hash=content_hash(title, summary),
+    )
+
+
+def canonical_link(url: str | None, base: str) -> str | None:
+    """Absolute http(s) URL without fragment or tracking parameters; None if unusable.
+
+    The storage layer dedupes on this across feeds, so the same story reached through an
+    RSS link, a utm-tagged share and a relative link must come out identical.
+    """
+    url = strip_invisible(url).strip() if url else ""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url if _ABSOLUTE.match(url) else urljoin(base, url))
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS or not parts.hostname:
+            return None
+        netloc = _canonical_netloc(parts.netloc, scheme)
+    except ValueError:  # unbalanced IPv6 brackets, bad port
+        return None
+    return urlunsplit((scheme, netloc, parts.path or "/", _strip_tracking(parts.query), ""))
+
+
+def story_identity(
+    guid: str | None, link: str | None, title: str, summary: str, *, base: str
+) -> str:
+    """ "guid:…", else "link:…", else "hash:…" of the text; hashed when over 255 chars.
+
+    A guid is only promised to be unique within its feed (RSS 2.0), so unless it is a URL it
+    (or a tag:/urn: URI) it
+    is scoped by the feed's address: two feeds both numbering items "12345" stay apart.
+    """
+    guid = strip_invisible(guid).strip() if guid else None
+    if guid:
+        if guid.lower().startswith(("http://", "https://")):
+            return _bounded("guid:", canonical_link(guid, base) or guid)
+        if guid.lower().startswith(("tag:", "urn:")):
+            return _bounded("guid:", guid)  # globally unique by construction (RFC 4151, 8141)
+        return _bounded("guid:", f"{base} {guid}")
+    if link:
+        return _bounded("link:", link)
+    return "hash:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+
+
+def content_hash(title: str, summary: str) -> str:
+    """Changes when the headline or summary is corrected."""
+    return hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+
+
+def normalize_language(language: str | None) -> str | None:
+    """Primary language subtag: "ru-RU" -> "ru", "kk_KZ" -> "kk", "en-us" -> "en"."""
+    if not language:
+        return None
+    primary = language.strip().replace("_", "-").split("-", 1)[0].lower()
+    primary = _LANGUAGE_ALIASES.get(primary, primary)
+    return primary if _LANGUAGE_TAG.fullmatch(primary) else None
+
+
+def build_category_map(sections: Iterable[SectionConfig]) -> dict[str, str]:
+    """Casefolded feed category / slug / section title -> section slug.
+
+    Categories listed explicitly win over slugs, which win over titles, and an earlier
+    section wins over a later one: so a section titled "Politics" cannot steal the
+    category "Politics" that the config assigns to another section.
+    """
+    sections = list(sections)
+    mapping: dict[str, str] = {}
+    for section in sections:
+        for category in section.categories:
+            _add_key(mapping, category, section.slug)
+    for section in sections:
+        _add_key(mapping, section.slug, section.slug)
+    for section in sections:
+        titles = [section.title] if isinstance(section.title, str) else section.title.values()
+        for title in titles:
+            _add_key(mapping, title, section.slug)
+    return mapping
+
+
+def _add_key(mapping: dict[str, str], key: str, slug: str) -> None:
+    folded = key.strip().casefold()
+    if folded:
+        mapping.setdefault(folded, slug)
+
+
+def _title(raw_title: str, summary: str, link: str | None) -> str:
+    """Plain headline; else the summary's first sentence; else the link itself."""
+    title = inline_text(raw_title)
+    if title:
+        return shorten(title, TITLE_LIMIT)
+    if summary:
+        return first_sentence(summary, TITLE_LIMIT)
+    return link or ""
+
+
+def _author(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    return shorten(inline_text(raw), AUTHOR_LIMIT) or None
+
+
+def _section(categories: tuple[str, ...], context: FeedContext) -> str | None:
+    """First entry category that the config maps to a section, else the feed's section."""
+    if categories and context.categories:
+        mapping = {key.casefold(): slug for key, slug in context.categories.items()}
+        for category in categories:
+            slug = mapping.get(inline_text(category).casefold())
+            if slug:
+                return slug
+    return context.section
+
+
+def _published_at(entry: ParsedEntry, now: datetime) -> datetime:
+    """Stated date; first-seen time when missing; never meaningfully in the future.
+
+    A date in the future (a mistyped year, a wrong time zone) would pin a story to the top
+    of every "latest" list, so anything beyond a small clock-skew tolerance becomes now.
+    """
+    stated = entry.published or entry.updated
+    if stated is None:
+        return now
+    stated = _as_utc(stated)
+    return now if stated > now + FUTURE_TOLERANCE else stated
+
+
+def _as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _canonical_netloc(netloc: str, scheme: str) -> str:
+    """Lower-case host (user info untouched), default port dropped."""
+    userinfo, at, hostport = netloc.rpartition("@")
+    hostport = hostport.lower().removesuffix(_DEFAULT_PORTS[scheme])
+    return f"{userinfo}{at}{hostport}"
+
+
+def _strip_tracking(query: str) -> str:
+    """Drop utm_*, fbclid, gclid, yclid; keep other parameters, order and encoding."""
+    if not query:
+        return ""
+    kept = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name = unquote_plus(pair.split("=", 1)[0]).strip().lower()
+        if name.startswith("utm_") or name in _TRACKING_PARAMS:
+            continue
+        kept.append(pair)
+    return "&".join(kept)
+
+
+def _bounded(prefix: str, value: str) -> str:
+    identity = prefix + value
+    if len(identity) <= IDENTITY_LIMIT:
+        return identity
+    return f"{prefix}sha256:{hashlib.sha256(identity.encode()).hexdigest()}"

@@ -10,14 +10,26 @@ broken-but-readable XML gives its readable entries with `warning` set.
 
 from __future__ import annotations
 
+import html
+import io
+import re
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+from feedparser.exceptions import NonXMLContentType
+
+from bot.feeds.text import plain_to_html
 
 
 class ParseError(StrEnum):
-    NOT_A_FEED = "not_a_feed"          # e.g. an HTML page
-    MALFORMED = "malformed"            # XML/JSON nobody can read
+    NOT_A_FEED = "not_a_feed"  # e.g. an HTML page
+    MALFORMED = "malformed"  # XML/JSON nobody can read
     EMPTY = "empty_body"
 
 
@@ -27,14 +39,14 @@ class ParsedEntry:
 
     guid: str | None
     link: str | None
-    title: str                         # may contain HTML entities/markup as in the feed
-    summary_html: str                  # description/summary/content, HTML as given
+    title: str  # may contain HTML entities/markup as in the feed
+    summary_html: str  # description/summary/content, HTML as given
     image_url: str | None = None
     author: str | None = None
     categories: tuple[str, ...] = ()
     language: str | None = None
     published: datetime | None = None  # aware, UTC
-    updated: datetime | None = None    # aware, UTC
+    updated: datetime | None = None  # aware, UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +59,335 @@ class ParsedFeed:
     detail: str | None = None
     warning: str | None = None
     ttl_seconds: int | None = None
+
+
+# --- entity-expansion screening -------------------------------------------------------------
+# feedparser strips most DOCTYPE entities itself and expat (>= 2.4) limits amplification, but
+# feedparser's fallback "loose" parser still expands the entities it keeps, and a large entity
+# referenced many times costs seconds of CPU. Real feeds almost never declare entities, so
+# only short literal ones (like <!ENTITY nbsp "&#160;">) are let through.
+_MAX_ENTITY_DECLARATIONS = 32
+_SAFE_ENTITY = re.compile(
+    rb"<!ENTITY\s+[A-Za-z_][\w.-]*\s+"
+    rb"(?:\"(?:[^\"&%<]|&#[0-9]{1,7};|&#x[0-9A-Fa-f]{1,6};){0,64}\""
+    rb"|'(?:[^'&%<]|&#[0-9]{1,7};|&#x[0-9A-Fa-f]{1,6};){0,64}')\s*>"
+)
+
+# --- surrogate character references ---------------------------------------------------------
+# Some CMSs write emoji as UTF-16 halves ("&#55357;&#56832;"). Expat rejects them and
+# feedparser's fallback parser crashes on them, losing the whole feed; so pairs are joined
+# into one reference and lone halves become U+FFFD before parsing.
+_SURROGATE_REF = (
+    rb"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2})"
+    rb"|0*(5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}|573[0-3][0-9]|5734[0-3]));"
+)
+_SURROGATE_REFS = re.compile(_SURROGATE_REF + rb"(?:" + _SURROGATE_REF + rb")?")
+_REPLACEMENT_REF = b"&#xFFFD;"
+
+# --- sniffing --------------------------------------------------------------------------------
+_HTML_PAGE = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*"
+    rb"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])",
+    re.IGNORECASE | re.DOTALL,
+)
+_XML_DECLARED_ENCODING = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=", re.I)
+_CP1251_LETTER_RUN = re.compile(rb"[\xa8\xb8\xc0-\xff]{2,}")
+_CHARSET_SNIFF_BYTES = 64 * 1024
+_ASCII_BYTES = bytes(range(0x80))
+_NON_BLANK = re.compile(rb"[^\s\xef\xbb\xbf]")
+_DETAIL_LIMIT = 200
+
+# --- entries ---------------------------------------------------------------------------------
+_FIRST_IMG_SRC = re.compile(
+    r"<img\b[^>]*?\ssrc\s*=\s*(?:\"([^\"]+)\"|'([^']+)'|([^\s>]+))", re.IGNORECASE
+)
+_IMAGE_PATH = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:[?#]|$)", re.IGNORECASE)
+_MAX_TTL_MINUTES = 7 * 24 * 60
+
+
+def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+    """Entries of an RSS, Atom or JSON feed body fetched from `url` with `headers`."""
+    try:
+        return _parse(content, url, {key.lower(): value for key, value in headers.items()})
+    except Exception as exc:  # the contract is "never raises": a crash is an unreadable feed
+        return ParsedFeed(error=ParseError.MALFORMED, detail=_describe(exc))
+
+
+def _parse(content: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
+    if not content or _NON_BLANK.search(content) is None:
+        return ParsedFeed(error=ParseError.EMPTY, detail="the response body is empty")
+    content_type = headers.get("content-type", "")
+    # Imported here: jsonfeed builds the dataclasses defined above.
+    from bot.feeds.jsonfeed import looks_like_json, parse_json_feed
+
+    if looks_like_json(content, content_type):
+        return parse_json_feed(content, url=url)
+    if _declares_unsafe_entities(content):
+        return ParsedFeed(
+            error=ParseError.MALFORMED,
+            detail="refused: the XML declares entities that could expand (entity-expansion attack)",
+        )
+    return _parse_xml(content, url, headers)
+
+
+def _declares_unsafe_entities(content: bytes) -> bool:
+    """True when the document declares entities other than a few short literals."""
+    declared = content.count(b"<!ENTITY")
+    if not declared:
+        return False
+    return declared > _MAX_ENTITY_DECLARATIONS or len(_SAFE_ENTITY.findall(content)) != declared
+
+
+def _join_surrogate_references(content: bytes) -> bytes:
+    """Replace UTF-16 surrogate character references by ones XML parsers accept."""
+    if b"&#" not in content:
+        return content
+    return _SURROGATE_REFS.sub(_surrogate_replacement, content)
+
+
+def _surrogate_replacement(match: re.Match[bytes]) -> bytes:
+    high_hex, high_dec, low_hex, low_dec = match.groups()
+    high = int(high_hex, 16) if high_hex else int(high_dec)
+    if low_hex is None and low_dec is None:
+        return _REPLACEMENT_REF
+    low = int(low_hex, 16) if low_hex else int(low_dec)
+    if 0xD800 <= high <= 0xDBFF and 0xDC00 <= low <= 0xDFFF:
+        return b"&#%d;" % (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    return _REPLACEMENT_REF * 2
+
+
+def _parse_xml(content: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
+    content = _join_surrogate_references(content)
+    feedparser_headers = {**headers, "content-location": url}
+    charset_note = _guess_cyrillic_charset(content, feedparser_headers)
+    # A stream, never bytes: feedparser treats a bytes/str argument as a possible file name.
+    result = feedparser.parse(
+        io.BytesIO(content),
+        response_headers=feedparser_headers,
+        resolve_relative_uris=True,
+        sanitize_html=True,
+    )
+    version = result.get("version") or ""
+    problem = _fatal_problem(result)
+    looks_like_html = _HTML_PAGE.match(content[:4096]) is not None or (
+        "html" in headers.get("content-type", "").lower()
+    )
+    if not version and looks_like_html:
+        return ParsedFeed(error=ParseError.NOT_A_FEED, detail="the response is an HTML page")
+    entries = [_entry(raw, url) for raw in result.get("entries", [])]
+    if not entries and problem is not None:
+        return ParsedFeed(error=ParseError.MALFORMED, detail=problem)
+    if not entries and not version:
+        return ParsedFeed(error=ParseError.NOT_A_FEED, detail="no RSS, Atom or JSON feed found")
+    channel = result.get("feed", {})
+    warnings = [note for note in (problem, charset_note) if note]
+    return ParsedFeed(
+        title=_clean(channel.get("title")),
+        link=_clean(channel.get("link")),
+        language=_clean(channel.get("language")),
+        entries=entries,
+        warning="; ".join(warnings) or None,
+        ttl_seconds=_ttl_seconds(channel.get("ttl")),
+    )
+
+
+def _fatal_problem(result: Mapping[str, Any]) -> str | None:
+    """feedparser's bozo reason, unless it only complains about the Content-Type."""
+    if not result.get("bozo"):
+        return None
+    exc = result.get("bozo_exception")
+    if exc is None or isinstance(exc, NonXMLContentType):
+        return None
+    return _describe(exc)
+
+
+def _guess_cyrillic_charset(content: bytes, headers: dict[str, str]) -> str | None:
+    """Declare windows-1251 for undeclared, non-UTF-8 bodies whose letters look Cyrillic.
+
+    Old Russian-language CMSs serve windows-1251 with no charset anywhere; feedparser would
+    then fall back to windows-1252 and every headline would be mojibake. Cyrillic in
+    windows-1251 is runs of bytes in 0xC0-0xFF; Western text has isolated accented letters.
+    Mutates `headers` (feedparser's copy); returns a note for the feed's warning.
+    """
+    content_type = headers.get("content-type", "")
+    if "charset=" in content_type.lower() or _XML_DECLARED_ENCODING.match(content):
+        return None
+    sample = content[:_CHARSET_SNIFF_BYTES]
+    try:
+        sample.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3:  # a character cut by the sample boundary
+            return None
+    high_bytes = len(sample.translate(None, _ASCII_BYTES))
+    run_bytes = sum(len(run) for run in _CP1251_LETTER_RUN.findall(sample))
+    if high_bytes < 8 or run_bytes < 0.8 * high_bytes:
+        return None
+    base_type = content_type.split(";", 1)[0].strip() or "application/xml"
+    headers["content-type"] = f"{base_type}; charset=windows-1251"
+    return "no charset declared; decoded as windows-1251 (Cyrillic detected)"
+
+
+def _entry(raw: Mapping[str, Any], feed_url: str) -> ParsedEntry:
+    """One feedparser entry as a ParsedEntry (dict.get bypasses feedparser's key aliasing)."""
+    summary_html = _summary_html(raw)
+    return ParsedEntry(
+        guid=_clean(dict.get(raw, "id")),
+        link=_clean(dict.get(raw, "link")),
+        title=_as_html(dict.get(raw, "title"), dict.get(raw, "title_detail")),
+        summary_html=summary_html,
+        image_url=_image_url(raw, summary_html, feed_url),
+        author=_author(raw),
+        categories=_categories(dict.get(raw, "tags")),
+        language=_entry_language(raw),
+        published=_first_datetime(raw, "published_parsed", "created_parsed", "updated_parsed"),
+        updated=_first_datetime(raw, "updated_parsed"),
+    )
+
+
+def _summary_html(raw: Mapping[str, Any]) -> str:
+    """The longer of content[0] and summary: some CMSs truncate one of them."""
+    summary = _as_html(dict.get(raw, "summary"), dict.get(raw, "summary_detail"))
+    contents = dict.get(raw, "content") or []
+    content = _as_html(contents[0].get("value"), contents[0]) if contents else ""
+    return content if len(content) > len(summary) else summary
+
+
+def _as_html(value: object, detail: object) -> str:
+    """The value as HTML: feedparser leaves text/plain unescaped, so escape it here."""
+    if not isinstance(value, str):
+        return ""
+    if isinstance(detail, Mapping) and detail.get("type") == "text/plain":
+        return plain_to_html(value)
+    return value
+
+
+def _image_url(raw: Mapping[str, Any], summary_html: str, feed_url: str) -> str | None:
+    """media:content image, media:thumbnail, image enclosure, else the first <img>."""
+    candidate = (
+        _media_content_image(dict.get(raw, "media_content"))
+        or _first_url(dict.get(raw, "media_thumbnail"), "url")
+        or _enclosure_image(dict.get(raw, "links"))
+        or _first_img_src(summary_html)
+    )
+    if candidate is None:
+        return None
+    try:
+        return urljoin(feed_url, candidate)
+    except ValueError:
+        return None
+
+
+def _media_content_image(media: object) -> str | None:
+    if not isinstance(media, list):
+        return None
+    for item in media:
+        url = _clean(item.get("url")) if isinstance(item, Mapping) else None
+        if url is None:
+            continue
+        medium = item.get("medium") or ""
+        mime = item.get("type") or ""
+        if medium == "image" or mime.startswith("image/"):
+            return url
+        if not medium and not mime and _IMAGE_PATH.search(url):
+            return url
+    return None
+
+
+def _first_url(items: object, key: str) -> str | None:
+    if not isinstance(items, list):
+        return None
+    for item in items:
+        if isinstance(item, Mapping) and (url := _clean(item.get(key))):
+            return url
+    return None
+
+
+def _enclosure_image(links: object) -> str | None:
+    if not isinstance(links, list):
+        return None
+    for link in links:
+        if (
+            isinstance(link, Mapping)
+            and link.get("rel") == "enclosure"
+            and str(link.get("type") or "").startswith("image/")
+            and (href := _clean(link.get("href")))
+        ):
+            return href
+    return None
+
+
+def _first_img_src(markup: str) -> str | None:
+    if "<img" not in markup and "<IMG" not in markup:
+        return None
+    match = _FIRST_IMG_SRC.search(markup)
+    if match is None:
+        return None
+    src = html.unescape(next(group for group in match.groups() if group)).strip()
+    return None if src.startswith("data:") else src or None
+
+
+def _author(raw: Mapping[str, Any]) -> str | None:
+    detail = dict.get(raw, "author_detail")
+    if isinstance(detail, Mapping) and (name := _clean(detail.get("name"))):
+        return name
+    return _clean(dict.get(raw, "author"))
+
+
+def _categories(tags: object) -> tuple[str, ...]:
+    """Tag terms (or labels), stripped, duplicates dropped, feed order kept."""
+    if not isinstance(tags, list):
+        return ()
+    terms: dict[str, None] = {}
+    for tag in tags:
+        if isinstance(tag, Mapping):
+            term = _clean(tag.get("term")) or _clean(tag.get("label"))
+            if term:
+                terms.setdefault(term, None)
+    return tuple(terms)
+
+
+def _entry_language(raw: Mapping[str, Any]) -> str | None:
+    """xml:lang/<language> as feedparser attaches it to the entry or its title."""
+    language = _clean(dict.get(raw, "language"))
+    if language:
+        return language
+    detail = dict.get(raw, "title_detail")
+    return _clean(detail.get("language")) if isinstance(detail, Mapping) else None
+
+
+def _first_datetime(raw: Mapping[str, Any], *keys: str) -> datetime | None:
+    for key in keys:
+        value = _utc(dict.get(raw, key))
+        if value is not None:
+            return value
+    return None
+
+
+def _utc(parsed: object) -> datetime | None:
+    """feedparser's UTC struct_time as an aware datetime; None when absent or impossible."""
+    if not isinstance(parsed, time.struct_time | tuple) or len(parsed) < 6:
+        return None
+    try:
+        return datetime(*parsed[:6], tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _ttl_seconds(value: object) -> int | None:
+    """RSS <ttl> minutes as seconds; nonsense (0, negative, over a week) is ignored."""
+    text = _clean(value)
+    if text is None or not (text.isascii() and text.isdigit()):
+        return None
+    minutes = int(text[:7])
+    return minutes * 60 if 0 < minutes <= _MAX_TTL_MINUTES else None
+
+
+def _clean(value: object) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:_DETAIL_LIMIT]
