@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -103,6 +102,5 @@ def db_upgrade(config_path: str | None) -> None:
     _run(lambda: upgrade_database(settings))
 
 
-if __name__ == "__main__":  # pragma: no cover
-    logging.getLogger(__name__).debug("run as a module")
+if __name__ == "__main__":
     main()

@@ -1,0 +1,211 @@
+"""Polling real feeds over local HTTP into a real database, as a newsroom runs it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Core, open_core
+from bot.config import Settings
+from storage import feeds as feed_queries
+from storage import stories as story_queries
+from storage.models import Feed, Story
+from tests.fakes.feed_server import FeedServer, fixture_bytes
+from tests.fakes.rss import Item, rss
+
+SECTIONS = [
+    {"slug": "parliament", "title": "Parliament", "categories": ["Parliament", "Парламент"]},
+    {"slug": "economy", "title": "Economy", "categories": ["Economy", "Экономика"]},
+    {"slug": "politics", "title": "Politics", "categories": ["Politics", "Саясат"]},
+]
+
+
+def settings_for(database_url: str, urls: list[str], **extra: Any) -> Settings:
+    return Settings(
+        database_url=database_url,
+        sections=SECTIONS,
+        feeds=[{"url": url, "section": "politics"} for url in urls],
+        fetch_timeout=2.0,
+        max_feed_bytes=2 * 1024 * 1024,
+        **extra,
+    )
+
+
+@pytest.fixture
+async def core_factory(database_url: str):  # type: ignore[no-untyped-def]
+    """Open newsbot's core for a list of feed URLs (a fresh process each time)."""
+
+    def factory(urls: list[str], **extra: Any):  # type: ignore[no-untyped-def]
+        return open_core(settings_for(database_url, urls, **extra))
+
+    return factory
+
+
+async def poll_all(core: Core) -> dict[str, Any]:
+    async with core.database.sessions() as session:
+        ids = [feed.id for feed in await feed_queries.enabled_feeds(session)]
+    return {outcome.url: outcome for outcome in await core.poller.poll_many(ids)}
+
+
+async def stored(core: Core) -> list[Story]:
+    async with core.database.sessions() as session:
+        return list((await session.scalars(select(Story).order_by(Story.id))).all())
+
+
+async def test_every_format_is_stored_once_across_restarts(
+    feed_server: FeedServer, core_factory
+) -> None:  # type: ignore[no-untyped-def]
+    names = [
+        "en_rss2.xml",
+        "ru_rss2.xml",
+        "kk_rss2.xml",
+        "atom.xml",
+        "rss1.rdf",
+        "rss091.xml",
+        "jsonfeed.json",
+        "cp1251.xml",
+    ]
+    urls = [
+        feed_server.add(
+            f"/{name}",
+            fixture_bytes(name),
+            content_type="application/feed+json" if name.endswith("json") else "application/xml",
+        )
+        for name in names
+    ]
+    async with core_factory(urls) as core:
+        outcomes = await poll_all(core)
+        first = len(await stored(core))
+    assert all(outcome.status == "ok" for outcome in outcomes.values()), outcomes
+    assert all(outcome.new > 0 for outcome in outcomes.values())
+    async with core_factory(urls) as core:  # a restart, same database
+        await poll_all(core)
+        assert len(await stored(core)) == first
+
+
+async def test_not_modified_feed_is_not_parsed_again(feed_server: FeedServer, core_factory) -> None:  # type: ignore[no-untyped-def]
+    url = feed_server.add("/en.xml", fixture_bytes("en_rss2.xml"), etag='"v1"')
+    async with core_factory([url]) as core:
+        await poll_all(core)
+        parsed: list[bytes] = []
+        original = core.extractor.extract
+
+        async def counting(content: bytes, *args: Any) -> Any:
+            parsed.append(content)
+            return await original(content, *args)
+
+        core.extractor.extract = counting  # type: ignore[method-assign]
+        outcome = (await poll_all(core))[url]
+    assert feed_server.status_log("/en.xml") == [200, 304]
+    assert feed_server.hits("/en.xml")[-1].headers.get("if-none-match") == '"v1"'
+    assert outcome.status == "not_modified" and parsed == []
+
+
+async def test_first_poll_is_backlog_later_stories_are_new(
+    feed_server: FeedServer, core_factory
+) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    old = Item("a1", "Senate meets", now - timedelta(hours=2))
+    url = feed_server.add("/f.xml", rss([old]), etag='"1"')
+    async with core_factory([url]) as core:
+        assert (await poll_all(core))[url].pushable_ids == []
+        feed_server.add("/f.xml", rss([Item("a2", "Mazhilis votes", now), old]), etag='"2"')
+        outcome = (await poll_all(core))[url]
+        stories = await stored(core)
+    assert outcome.new == 1 and len(outcome.pushable_ids) == 1
+    assert [s.pushable for s in stories] == [False, True]
+
+
+async def test_corrected_headline_updates_the_stored_story(
+    feed_server: FeedServer, core_factory
+) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    url = feed_server.add("/f.xml", rss([Item("a1", "Senat meets", now)]), etag='"1"')
+    async with core_factory([url]) as core:
+        await poll_all(core)
+        feed_server.add("/f.xml", rss([Item("a1", "Senate meets", now)]), etag='"2"')
+        outcome = (await poll_all(core))[url]
+        (story,) = await stored(core)
+    assert outcome.updated == 1 and story.title == "Senate meets"
+    assert story.updated_at > story.first_seen_at
+
+
+async def test_same_link_in_two_feeds_is_one_story(feed_server: FeedServer, core_factory) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    shared = "https://www.inform.kz/en/shared?utm_source=a#top"
+    a = feed_server.add("/a.xml", rss([Item("x1", "Shared", now, link=shared)]))
+    b = feed_server.add("/b.xml", rss([Item("y9", "Shared", now, link=shared)]))
+    async with core_factory([a, b]) as core:
+        await poll_all(core)
+        stories = await stored(core)
+    assert [s.link for s in stories] == ["https://www.inform.kz/en/shared"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "status"),
+    [
+        ("status", {"code": 503, "retry_after": "120"}, "http_5xx"),
+        ("status", {"code": 404}, "http_4xx"),
+        ("delay", {"seconds": 5}, "timeout"),
+        ("reset", {}, "connection"),
+        ("redirect_loop", {}, "too_many_redirects"),
+        ("gzip_bomb", {}, "too_large"),
+        ("endless", {}, "too_large"),
+        ("html", {}, "not_a_feed"),
+        ("empty", {}, "empty_body"),
+    ],
+)
+async def test_hostile_feed_fails_alone_and_backs_off(
+    feed_server: FeedServer, core_factory, kind: str, params: dict[str, Any], status: str
+) -> None:  # type: ignore[no-untyped-def]
+    healthy = feed_server.add("/good.xml", fixture_bytes("en_rss2.xml"))
+    bad = feed_server.fail("/bad", kind, **params)
+    async with core_factory([healthy, bad], poll_interval=10) as core:
+        outcomes = await poll_all(core)
+        async with core.database.sessions() as session:
+            row = await session.scalar(select(Feed).where(Feed.url == bad))
+    assert outcomes[healthy].status == "ok" and outcomes[healthy].new > 0
+    assert outcomes[bad].status == status
+    assert row is not None and row.consecutive_errors == 1 and row.last_error
+    assert row.next_poll_at is not None
+    wait = (row.next_poll_at - row.last_fetched_at).total_seconds()  # type: ignore[operator]
+    assert wait == (120 if params.get("retry_after") else 10)  # Retry-After wins when longer
+
+
+async def test_broken_xml_still_yields_its_readable_items(
+    feed_server: FeedServer, core_factory
+) -> None:  # type: ignore[no-untyped-def]
+    url = feed_server.add("/broken.xml", fixture_bytes("broken.xml"))
+    async with core_factory([url]) as core:
+        outcome = (await poll_all(core))[url]
+    assert outcome.status == "ok" and outcome.new >= 1
+
+
+async def test_removed_feed_stops_being_polled_and_keeps_its_stories(
+    feed_server: FeedServer, core_factory
+) -> None:  # type: ignore[no-untyped-def]
+    a = feed_server.add("/a.xml", fixture_bytes("en_rss2.xml"))
+    b = feed_server.add("/b.xml", fixture_bytes("ru_rss2.xml"))
+    async with core_factory([a, b]) as core:
+        await poll_all(core)
+        before = len(await stored(core))
+    async with core_factory([a]) as core:
+        outcomes = await poll_all(core)
+        assert list(outcomes) == [a]
+        assert len(await stored(core)) == before
+
+
+async def test_sections_come_from_categories_across_languages(
+    feed_server: FeedServer, core_factory
+) -> None:  # type: ignore[no-untyped-def]
+    url = feed_server.add("/ru.xml", fixture_bytes("ru_rss2.xml"))
+    async with core_factory([url]) as core:
+        await poll_all(core)
+        stories = await stored(core)
+        async with core.database.sessions() as session:
+            economy = await story_queries.latest(session, limit=10, section="economy")
+    assert {s.section for s in stories} >= {"parliament", "economy"}
+    assert economy and all(s.language == "ru" for s in economy)

@@ -1,0 +1,114 @@
+"""The `newsbot` console script as an operator runs it: real processes, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.fakes.feed_server import FeedServer, fixture_bytes
+
+NEWSBOT = [sys.executable, "-m", "bot.cli"]
+
+
+def write_config(tmp_path: Path, urls: list[str], extra: str = "") -> Path:
+    feeds = "\n".join(f'[[feeds]]\nurl = "{url}"\nsection = "politics"\n' for url in urls)
+    path = tmp_path / "newsbot.toml"
+    path.write_text(
+        f'timezone = "Asia/Almaty"\npoll_interval = 1\nfetch_timeout = 2\n{extra}\n'
+        '[[sections]]\nslug = "politics"\ntitle = "Politics"\n'
+        'categories = ["Politics", "Parliament"]\n\n' + feeds,
+        encoding="utf-8",
+    )
+    return path
+
+
+def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
+    env["NEWSBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'newsbot.db'}"
+    env.update(extra)
+    return env
+
+
+def newsbot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*NEWSBOT, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(tmp_path, **env),
+        cwd=tmp_path,
+    )
+
+
+def test_poll_prints_a_line_per_feed_and_feeds_shows_health(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    good = feed_server.add("/en.xml", fixture_bytes("en_rss2.xml"), etag='"v1"')
+    bad = feed_server.fail("/down.xml", "status", code=503)
+    config = str(write_config(tmp_path, [good, bad]))
+    first = newsbot(tmp_path, "poll", "--config", config)
+    assert first.returncode == 0, first.stderr
+    assert "ok" in first.stdout and "http_5xx" in first.stdout
+    assert "2 feeds polled, 1 failed, 6 new stories" in first.stdout
+    second = newsbot(tmp_path, "poll", "--config", config)
+    assert "not_modified" in second.stdout and "0 new stories" in second.stdout
+    health = newsbot(tmp_path, "feeds", "--config", config)
+    assert health.returncode == 0
+    lines = health.stdout.splitlines()
+    assert any("not_modified" in line and good in line and " 6 " in line for line in lines)
+    assert any("http_5xx" in line and bad in line for line in lines)
+    assert "HTTP 503" in health.stdout
+
+
+def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
+    result = newsbot(tmp_path, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert "is at revision" in result.stdout
+
+
+def test_bad_config_stops_start_up_with_exit_code_2(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('timezone = "Asia/Almaty"\nlanguage = "fr"\n', encoding="utf-8")
+    result = newsbot(tmp_path, "run", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "language" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_polls_on_schedule_and_exits_cleanly_on_sigterm(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    url = feed_server.add("/en.xml", fixture_bytes("en_rss2.xml"), etag='"v1"')
+    config = write_config(tmp_path, [url])
+    process = subprocess.Popen(
+        [*NEWSBOT, "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment(tmp_path),
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(feed_server.status_log("/en.xml")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert feed_server.status_log("/en.xml")[:2] == [200, 304]
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "Traceback" not in output
+
+
+def test_preview_prints_stories_without_a_token(tmp_path: Path, feed_server: FeedServer) -> None:
+    url = feed_server.add("/hostile.xml", fixture_bytes("hostile.xml"))
+    result = newsbot(tmp_path, "preview", url)
+    assert result.returncode == 0, result.stderr
+    assert "─" * 20 in result.stdout
+    assert "<script" not in result.stdout.lower()
