@@ -43,9 +43,7 @@ def format_outcome(outcome: PollOutcome) -> str:
 async def poll_once(settings: Settings) -> int:
     """Poll every enabled feed once; print one line each; return how many failed."""
     async with open_core(settings) as core:
-        async with core.database.sessions() as session:
-            feeds = await feed_queries.enabled_feeds(session)
-        outcomes: Sequence[PollOutcome] = await core.poller.poll_many([f.id for f in feeds])
+        outcomes: Sequence[PollOutcome] = await core.poller.poll_all()
     for outcome in outcomes:
         click.echo(format_outcome(outcome))
     failed = sum(1 for outcome in outcomes if not outcome.ok)

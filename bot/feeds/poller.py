@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -51,10 +51,14 @@ def backoff_delay(interval: int, errors: int, cap: int, retry_after: float | Non
     """Seconds until the next attempt after `errors` consecutive failures.
 
     Doubling per failure, capped, never sooner than the server's Retry-After (RFC 9110
-    §10.2.3): a newsroom's CDN that says "come back in an hour" is obeyed.
+    §10.2.3): a newsroom's CDN that says "come back in an hour" is obeyed, up to the
+    operator's `max_backoff`, the longest a feed may go unpolled.
     """
     delay = min(interval * (2 ** min(errors, 20)), cap)
-    return max(delay, retry_after or 0.0)
+    return min(max(delay, retry_after or 0.0), max(cap, interval))
+
+
+Deferred = list[tuple[int, feed_queries.PollRecord]]
 
 
 class Poller:
@@ -83,41 +87,60 @@ class Poller:
             feed = await feed_queries.get_feed(session, feed_id)
         if feed is None or not feed.enabled:
             return None
+        return await self.poll_feed(feed)
+
+    async def poll_feed(self, feed: Feed, deferred: Deferred | None = None) -> PollOutcome:
+        """Poll a feed row already read (its validators and error count are current).
+
+        With `deferred`, health records that store no stories are collected there for the
+        caller to write in one transaction instead of one each.
+        """
         started = time.perf_counter()
         try:
-            outcome = await self._poll(feed, started)
+            outcome = await self._poll(feed, started, deferred)
         except Exception as exc:  # a bug or a database outage must not stop other feeds
             log.exception("poll of %s failed unexpectedly", feed.url)
             outcome = await self._record_failure(
-                feed, "internal_error", f"{type(exc).__name__}: {exc}", None, started
+                feed, "internal_error", f"{type(exc).__name__}: {exc}", None, started, deferred
             )
         return outcome
 
-    async def poll_many(self, feed_ids: Sequence[int]) -> list[PollOutcome]:
-        """Poll several feeds concurrently (the fetcher bounds the concurrency)."""
-        results = await asyncio.gather(*(self.poll(feed_id) for feed_id in feed_ids))
-        return [outcome for outcome in results if outcome is not None]
+    async def poll_all(self) -> list[PollOutcome]:
+        """Poll every enabled feed once, concurrently (the fetcher bounds the concurrency)."""
+        async with self._db.sessions() as session:
+            feeds = await feed_queries.enabled_feeds(session)
+        deferred: Deferred = []
+        outcomes = await asyncio.gather(*(self.poll_feed(feed, deferred) for feed in feeds))
+        await self._write_records(deferred)
+        return list(outcomes)
 
-    async def _poll(self, feed: Feed, started: float) -> PollOutcome:
+    async def _write_records(self, records: Deferred) -> None:
+        if not records:
+            return
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            for feed_id, record in records:
+                await feed_queries.record_poll(session, feed_id, record)
+
+    async def _poll(self, feed: Feed, started: float, deferred: Deferred | None) -> PollOutcome:
         fetched = await self._fetcher.fetch(
             feed.url, etag=feed.etag, last_modified=feed.last_modified
         )
         if fetched.error is not None:
             return await self._record_failure(
-                feed, str(fetched.error), fetched.detail, fetched.retry_after, started
+                feed, str(fetched.error), fetched.detail, fetched.retry_after, started, deferred
             )
         if fetched.not_modified:
             # RFC 9110 §15.4.5: nothing changed, so nothing is parsed or stored.
-            return await self._record_success(feed, fetched, None, started)
+            return await self._record_success(feed, fetched, None, started, deferred)
         assert fetched.content is not None
         extraction = await self._extractor.extract(
             fetched.content, fetched.final_url, fetched.headers, self._context(feed)
         )
         if extraction.error is not None:
             return await self._record_failure(
-                feed, str(extraction.error), extraction.detail, None, started
+                feed, str(extraction.error), extraction.detail, None, started, deferred
             )
-        return await self._record_success(feed, fetched, extraction, started)
+        return await self._record_success(feed, fetched, extraction, started, deferred)
 
     def _context(self, feed: Feed) -> FeedContext:
         return FeedContext(
@@ -129,7 +152,12 @@ class Poller:
         )
 
     async def _record_success(
-        self, feed: Feed, fetched: FetchResult, extraction: Extraction | None, started: float
+        self,
+        feed: Feed,
+        fetched: FetchResult,
+        extraction: Extraction | None,
+        started: float,
+        deferred: Deferred | None,
     ) -> PollOutcome:
         now = self._clock()
         next_poll = now + timedelta(seconds=feed.poll_interval)
@@ -146,15 +174,10 @@ class Poller:
         new_ids: list[int] = []
         updated_ids: list[int] = []
         pushable = feed.backlog_done
-        async with self._db.writing(), self._db.sessions.begin() as session:
-            if extraction is not None and extraction.drafts:
-                stored = await story_queries.store_stories(
-                    session, extraction.drafts, feed_id=feed.id, pushable=pushable, now=now
-                )
-                new_ids, updated_ids = stored.new_ids, stored.updated_ids
-            await feed_queries.record_poll(session, feed.id, record)
-            if not feed.backlog_done and extraction is not None:
-                await feed_queries.mark_backlog_done(session, feed.id)
+        if extraction is None and deferred is not None:
+            deferred.append((feed.id, record))
+        else:
+            new_ids, updated_ids = await self._store(feed, record, extraction, now)
         outcome = PollOutcome(
             feed_id=feed.id,
             url=feed.url,
@@ -177,6 +200,27 @@ class Poller:
         )
         return outcome
 
+    async def _store(
+        self,
+        feed: Feed,
+        record: feed_queries.PollRecord,
+        extraction: Extraction | None,
+        now: datetime,
+    ) -> tuple[list[int], list[int]]:
+        """Stories and the feed's health in one transaction: (new ids, corrected ids)."""
+        new_ids: list[int] = []
+        updated_ids: list[int] = []
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            if extraction is not None and extraction.drafts:
+                stored = await story_queries.store_stories(
+                    session, extraction.drafts, feed_id=feed.id, pushable=feed.backlog_done, now=now
+                )
+                new_ids, updated_ids = stored.new_ids, stored.updated_ids
+            await feed_queries.record_poll(session, feed.id, record)
+            if not feed.backlog_done and extraction is not None:
+                await feed_queries.mark_backlog_done(session, feed.id)
+        return new_ids, updated_ids
+
     async def _record_failure(
         self,
         feed: Feed,
@@ -184,6 +228,7 @@ class Poller:
         detail: str | None,
         retry_after: float | None,
         started: float,
+        deferred: Deferred | None,
     ) -> PollOutcome:
         now = self._clock()
         delay = backoff_delay(
@@ -193,8 +238,10 @@ class Poller:
         record = feed_queries.PollRecord(
             fetched_at=now, status=status, error=detail, next_poll_at=next_poll, succeeded=False
         )
-        async with self._db.writing(), self._db.sessions.begin() as session:
-            await feed_queries.record_poll(session, feed.id, record)
+        if deferred is not None:
+            deferred.append((feed.id, record))
+        else:
+            await self._write_records([(feed.id, record)])
         log.warning("polled %s: %s (%s); next try in %.0fs", feed.url, status, detail, delay)
         return PollOutcome(
             feed_id=feed.id,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 
-from bot.telegram.i18n import SUPPORTED
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
@@ -35,6 +34,7 @@ from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.common import reply_plain, user_language
 from bot.telegram.handlers.editors import EditorHandlers
 from bot.telegram.handlers.readers import ReaderHandlers
+from bot.telegram.i18n import SUPPORTED
 from bot.telegram.services import BotServices
 
 log = logging.getLogger(__name__)

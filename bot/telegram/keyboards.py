@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.telegram.i18n import Translator
-from bot.telegram.text_limits import fits_callback_data
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import SectionConfig
+from bot.telegram.i18n import Translator
+from bot.telegram.text_limits import fits_callback_data
 
 CHECK = "✅"
 EMPTY = "▫️"

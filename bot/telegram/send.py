@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from bot.telegram.render import Button, OutgoingMessage
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -14,6 +13,8 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
+
+from bot.telegram.render import Button, OutgoingMessage
 
 log = logging.getLogger(__name__)
 

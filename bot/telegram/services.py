@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.telegram.i18n import Catalogues, Translator
-
 from bot.config import Settings
 from bot.services.admins import Admins
 from bot.services.breaking import Breaking
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
+from bot.telegram.i18n import Catalogues, Translator
 
 
 @dataclass(frozen=True)

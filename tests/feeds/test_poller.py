@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from bot.app import Core, open_core
 from bot.config import Settings
-from storage import feeds as feed_queries
 from storage import stories as story_queries
 from storage.models import Feed, Story
 from tests.fakes.feed_server import FeedServer, fixture_bytes
@@ -45,9 +44,7 @@ async def core_factory(database_url: str):  # type: ignore[no-untyped-def]
 
 
 async def poll_all(core: Core) -> dict[str, Any]:
-    async with core.database.sessions() as session:
-        ids = [feed.id for feed in await feed_queries.enabled_feeds(session)]
-    return {outcome.url: outcome for outcome in await core.poller.poll_many(ids)}
+    return {outcome.url: outcome for outcome in await core.poller.poll_all()}
 
 
 async def stored(core: Core) -> list[Story]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 
-from bot.telegram.i18n import Translator
 from telegram import Chat, ChatMember, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -15,6 +14,7 @@ from telegram.ext import ContextTypes
 from bot.services.readers import ChatState
 from bot.telegram import keyboards
 from bot.telegram.handlers.common import edit_html, plain, reply_plain, user_language
+from bot.telegram.i18n import Translator
 from bot.telegram.services import BotServices
 from storage.destinations import ChatInfo
 from storage.models import Destination

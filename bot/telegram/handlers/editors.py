@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bot.telegram.i18n import Translator
-from bot.telegram.render import render_breaking
 from telegram import Chat, Update
 from telegram.ext import ContextTypes
 
 from bot.services.breaking import split_link
 from bot.telegram import keyboards
 from bot.telegram.handlers.common import edit_html, plain, reply_plain, user_language
+from bot.telegram.i18n import Translator
+from bot.telegram.render import render_breaking
 from bot.telegram.send import send
 from bot.telegram.services import BotServices
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from bot.telegram.i18n import SUPPORTED, Translator
-from bot.telegram.render import render_story_list
 from telegram import Chat, Update
 from telegram.ext import ContextTypes
 
@@ -20,6 +18,8 @@ from bot.telegram.handlers.common import (
     reply_plain,
     user_language,
 )
+from bot.telegram.i18n import SUPPORTED, Translator
+from bot.telegram.render import render_story_list
 from bot.telegram.services import BotServices
 
 Context = ContextTypes.DEFAULT_TYPE
