@@ -107,7 +107,8 @@ def register_handlers(application: Application, services: BotServices) -> None:
         "channels": channels.channels,
         "breaking": editors.breaking,
     }
-    # Group 0: our commands, then buttons by callback prefix, then membership and reactions.
+    # One group: the first handler that matches an update takes it, so the catch-alls for
+    # unknown commands, stray text and stale buttons come last.
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback))
     buttons = {
@@ -126,17 +127,13 @@ def register_handlers(application: Application, services: BotServices) -> None:
         ChatMemberHandler(channels.on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     application.add_handler(MessageReactionHandler(channels.on_reaction_count))
-    # Group 1: whatever group 0 did not take - unknown commands, stray text, stale buttons.
     application.add_handler(
-        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, readers.unknown_command), 1
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, readers.unknown_command)
     )
     application.add_handler(
-        MessageHandler(
-            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, readers.plain_text
-        ),
-        1,
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, readers.plain_text)
     )
-    application.add_handler(CallbackQueryHandler(_stale_button(services)), 1)
+    application.add_handler(CallbackQueryHandler(_stale_button(services)))
     application.add_error_handler(_error_handler(services))
 
 
