@@ -34,7 +34,34 @@ from bot.config import Settings
 from storage import stories as story_queries
 from tests.fakes.feed_server import FeedServer
 
-WORDS = ["Senate", "Speaker", "meets", "election", "observers", "parliament", "Astana", "Kazinform", "delegation", "reforms", "president", "elections", "constitutional", "balance", "powers", "regions", "observers", "mission", "campaign", "international", "organizations", "accredited", "monitor", "headquarters", "assists", "legislation"]
+WORDS = [
+    "Senate",
+    "Speaker",
+    "meets",
+    "election",
+    "observers",
+    "parliament",
+    "Astana",
+    "Kazinform",
+    "delegation",
+    "reforms",
+    "president",
+    "elections",
+    "constitutional",
+    "balance",
+    "powers",
+    "regions",
+    "observers",
+    "mission",
+    "campaign",
+    "international",
+    "organizations",
+    "accredited",
+    "monitor",
+    "headquarters",
+    "assists",
+    "legislation",
+]
 
 
 def generate_feed(feed_no: int, items: int) -> bytes:
@@ -133,12 +160,18 @@ def main() -> None:
     server.terminate()
     parse = bare_parse(bodies)
     stories = args.feeds * args.items
-    print(f"feeds: {args.feeds} x {args.items} items ({stories} stories), "
-          f"{sum(map(len, bodies)) / 1e6:.1f} MB of XML, parse workers: {args.workers}")
-    print(f"cold poll: {cold:7.2f} s  {args.feeds / cold:8.1f} feeds/s  {new / cold:9.1f} "
-          f"stories/s  new={new} failures={cold_failures}")
-    print(f"warm poll: {warm:7.2f} s  {args.feeds / warm:8.1f} feeds/s  (all 304) "
-          f"new={warm_new} failures={warm_failures}")
+    print(
+        f"feeds: {args.feeds} x {args.items} items ({stories} stories), "
+        f"{sum(map(len, bodies)) / 1e6:.1f} MB of XML, parse workers: {args.workers}"
+    )
+    print(
+        f"cold poll: {cold:7.2f} s  {args.feeds / cold:8.1f} feeds/s  {new / cold:9.1f} "
+        f"stories/s  new={new} failures={cold_failures}"
+    )
+    print(
+        f"warm poll: {warm:7.2f} s  {args.feeds / warm:8.1f} feeds/s  (all 304) "
+        f"new={warm_new} failures={warm_failures}"
+    )
     print(f"bare feedparser.parse: {parse:7.2f} s")
     print(f"ratio cold ingest / bare parse: {cold / parse:5.2f}")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")

@@ -37,8 +37,14 @@ def _write(tmp_path: Path, text: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("NEWSBOT_CONFIG", "NEWSBOT_DATABASE_URL", "NEWSBOT_POLL_INTERVAL",
-                 "NEWSBOT_TIMEZONE", "NEWSBOT_BOT_API_URL", "TELEGRAM_BOT_TOKEN"):
+    for name in (
+        "NEWSBOT_CONFIG",
+        "NEWSBOT_DATABASE_URL",
+        "NEWSBOT_POLL_INTERVAL",
+        "NEWSBOT_TIMEZONE",
+        "NEWSBOT_BOT_API_URL",
+        "TELEGRAM_BOT_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -70,7 +76,7 @@ def test_environment_overrides_top_level_keys(
     [
         ('timezone = "Mars/Olympus"', "timezone: unknown time zone 'Mars/Olympus'"),
         ("poll_interval = 0", "poll_interval:"),
-        ('pol_interval = 60', "pol_interval: unknown key"),
+        ("pol_interval = 60", "pol_interval: unknown key"),
         ('language = "de"', "language:"),
         ('[[feeds]]\nurl = "ftp://x"', "feeds.0.url:"),
         ('[[feeds]]\nurl = "https://x.kz/rss"\nsectoin = "a"', "feeds.0.sectoin: unknown key"),
@@ -79,9 +85,7 @@ def test_environment_overrides_top_level_keys(
         ("timezone = ", "is not valid TOML"),
     ],
 )
-def test_bad_config_is_one_line_naming_the_key(
-    tmp_path: Path, text: str, expected: str
-) -> None:
+def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, text: str, expected: str) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load_settings(path)

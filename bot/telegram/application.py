@@ -131,7 +131,9 @@ def register_handlers(application: Application, services: BotServices) -> None:
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, readers.unknown_command)
     )
     application.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, readers.plain_text)
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, readers.plain_text
+        )
     )
     application.add_handler(CallbackQueryHandler(_stale_button(services)))
     application.add_error_handler(_error_handler(services))

@@ -47,7 +47,9 @@ async def test_same_link_in_two_feeds_with_different_guids_is_one_story(
     database: Database,
 ) -> None:
     await _store(database, [Draft(identity="guid:en-feed-1", link="https://kazinform.kz/a/1")])
-    result = await _store(database, [Draft(identity="guid:other-2", link="https://kazinform.kz/a/1")])
+    result = await _store(
+        database, [Draft(identity="guid:other-2", link="https://kazinform.kz/a/1")]
+    )
     assert result.new_ids == []
     async with database.sessions() as session:
         assert await stories.count_stories(session) == 1

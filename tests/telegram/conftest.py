@@ -64,7 +64,9 @@ class Newsroom:
         await self.side.dispatcher.tick(budget_seconds=10)
 
 
-def newsroom_settings(tmp_path: Path, api: FakeBotAPI, feed_urls: list[str], **extra: Any) -> Settings:
+def newsroom_settings(
+    tmp_path: Path, api: FakeBotAPI, feed_urls: list[str], **extra: Any
+) -> Settings:
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path / 'newsbot.db'}",
         "bot_api_url": api.base_url,

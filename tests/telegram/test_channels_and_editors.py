@@ -27,9 +27,7 @@ async def _channel(newsroom: Newsroom):  # type: ignore[no-untyped-def]
 async def test_adding_the_bot_registers_the_channel_and_tells_the_admin(newsroom: Newsroom) -> None:
     await ask(newsroom.api, ADMIN, "/start")
     newsroom.api.add_bot_to_channel(ADMIN, CHANNEL)
-    hint = await newsroom.api.wait_for(
-        lambda m: m.chat_id == ADMIN.id and "/channels" in m.text
-    )
+    hint = await newsroom.api.wait_for(lambda m: m.chat_id == ADMIN.id and "/channels" in m.text)
     assert CHANNEL.title in hint[-1].text
     channel = await _channel(newsroom)
     assert channel is not None and channel.active and channel.breaking
@@ -123,7 +121,7 @@ async def test_breaking_news_preview_confirm_fan_out_and_report(newsroom: Newsro
     await newsroom.deliver()
     received = {m.chat_id for m in newsroom.api.sent if "Earthquake" in (m.text or "")}
     assert received == {EDITOR.id, ENGLISH_READER.id, READER.id, CHANNEL.id}
-    russian = [m for m in newsroom.api.messages_to(READER.id) if "Earthquake" in m.text][0]
+    russian = next(m for m in newsroom.api.messages_to(READER.id) if "Earthquake" in m.text)
     assert "СРОЧНО" in russian.text and russian.disable_notification in (None, False)
     report = newsroom.api.messages_to(EDITOR.id)[-1]
     assert "3" in report.text

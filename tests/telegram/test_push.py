@@ -131,8 +131,10 @@ async def test_blocked_reader_is_marked_inactive_and_not_retried(newsroom: Newsr
     await newsroom.poll()
     await newsroom.deliver()
     attempts = [
-        params for method, params in newsroom.api.requests
-        if method == "sendMessage" and int(params.get("chat_id", 0)) == ENGLISH_READER.id
+        params
+        for method, params in newsroom.api.requests
+        if method == "sendMessage"
+        and int(params.get("chat_id", 0)) == ENGLISH_READER.id
         and "government" in str(params.get("text", "")).lower()
     ]
     assert len(attempts) == 1

@@ -105,8 +105,14 @@ async def test_language_button_switches_the_interface(newsroom: Newsroom) -> Non
 
 @pytest.mark.parametrize(
     "text",
-    ["/frobnicate", "/latest now please", "/search", "/search " + "x" * 500, "hello there",
-     "/section " + "я" * 3000],
+    [
+        "/frobnicate",
+        "/latest now please",
+        "/search",
+        "/search " + "x" * 500,
+        "hello there",
+        "/section " + "я" * 3000,
+    ],
 )
 async def test_bad_input_gets_a_short_helpful_answer(newsroom: Newsroom, text: str) -> None:
     reply = await ask(newsroom.api, ENGLISH_READER, text)
