@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC
@@ -13,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Core, TelegramSide, open_core, telegram_running
 from bot.config import Settings
+from storage import deliveries
 from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser
 from tests.fakes.feed_server import FeedServer
 
@@ -62,6 +64,18 @@ class Newsroom:
 
     async def deliver(self) -> None:
         await self.side.dispatcher.tick(budget_seconds=10)
+
+    async def deliver_all(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Tick until nothing is queued (chats paced to one message a second need waits)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            await self.deliver()
+            async with self.core.database.sessions() as session:
+                if await deliveries.next_due_at(session) is None:
+                    return
+            await asyncio.sleep(0.2)
+        raise AssertionError("deliveries still queued")
 
 
 def newsroom_settings(
