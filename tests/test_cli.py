@@ -112,3 +112,49 @@ def test_preview_prints_stories_without_a_token(tmp_path: Path, feed_server: Fee
     assert result.returncode == 0, result.stderr
     assert "─" * 20 in result.stdout
     assert "<script" not in result.stdout.lower()
+
+
+async def test_run_with_a_token_serves_readers_and_pushes_new_stories(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The deployed shape: `newsbot run` as a process, Telegram over HTTP, a feed over HTTP."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.fakes.bot_api import FakeBotAPI, FakeUser
+    from tests.fakes.rss import Item, rss
+
+    now = datetime.now(UTC)
+    old = Item("old", "Senate Speaker meets CIS observers", now - timedelta(hours=1))
+    url = feed_server.add("/en.xml", rss([old]), etag='"v1"')
+    config = write_config(tmp_path, [url], "private_chat_interval = 0\nlong_poll_timeout = 1")
+    reader = FakeUser(id=777, first_name="Aruzhan", language_code="kk")
+    with FakeBotAPI() as api:
+        process = subprocess.Popen(
+            [*NEWSBOT, "run", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=tmp_path,
+            env=environment(
+                tmp_path, TELEGRAM_BOT_TOKEN=api.token, NEWSBOT_BOT_API_URL=api.base_url
+            ),
+        )
+        try:
+            await api.wait_until_polling(timeout=30)
+            api.send_message(reader, "/subscribe politics")
+            await api.wait_for(lambda m: m.chat_id == reader.id, timeout=15)
+            await api.wait_until(lambda: len(feed_server.status_log("/en.xml")) >= 1, timeout=15)
+            new = Item("new", "Mazhilis adopts the budget", now - timedelta(minutes=1))
+            feed_server.add("/en.xml", rss([new, old]), etag='"v2"')
+            pushed = await api.wait_for(
+                lambda m: m.chat_id == reader.id and "budget" in m.text, timeout=20
+            )
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=15)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert "<b>Mazhilis adopts the budget</b>" in pushed[0].text
+    assert not [m for m in api.sent if "CIS observers" in m.text and m.chat_id == reader.id]
+    assert process.returncode == 0, output
+    assert api.token not in output and api.token.split(":")[1] not in output
