@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -129,11 +130,13 @@ async def test_run_with_a_token_serves_readers_and_pushes_new_stories(
     config = write_config(tmp_path, [url], "private_chat_interval = 0\nlong_poll_timeout = 1")
     reader = FakeUser(id=777, first_name="Aruzhan", language_code="kk")
     with FakeBotAPI() as api:
-        process = subprocess.Popen(
-            [*NEWSBOT, "run", "--config", str(config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        process = await asyncio.create_subprocess_exec(
+            *NEWSBOT,
+            "run",
+            "--config",
+            str(config),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
             cwd=tmp_path,
             env=environment(
                 tmp_path, TELEGRAM_BOT_TOKEN=api.token, NEWSBOT_BOT_API_URL=api.base_url
@@ -150,9 +153,10 @@ async def test_run_with_a_token_serves_readers_and_pushes_new_stories(
                 lambda m: m.chat_id == reader.id and "budget" in m.text, timeout=20
             )
             process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=15)
+            raw, _ = await asyncio.wait_for(process.communicate(), timeout=15)
+            output = raw.decode()
         finally:
-            if process.poll() is None:
+            if process.returncode is None:
                 process.kill()
     assert "<b>Mazhilis adopts the budget</b>" in pushed[0].text
     assert not [m for m in api.sent if "CIS observers" in m.text and m.chat_id == reader.id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -89,4 +90,4 @@ async def test_several_stories_to_one_chat_are_spaced_a_second_apart(
     await paced_newsroom.deliver_all()
     times = [m.time for m in paced_newsroom.api.messages_to(42)]
     assert len(times) == 3 and paced_newsroom.api.too_many_requests == 0
-    assert all(later - earlier >= 0.95 for earlier, later in zip(times, times[1:], strict=False))
+    assert all(later - earlier >= 0.95 for earlier, later in itertools.pairwise(times))
