@@ -93,8 +93,8 @@ def generate_feed(feed_no: int, items: int) -> bytes:
     ).encode()
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 async def poll_all(settings: Settings) -> tuple[float, int, int]:
@@ -158,6 +158,7 @@ def main() -> None:
         cold, new, cold_failures = asyncio.run(poll_all(settings))
         warm, warm_new, warm_failures = asyncio.run(poll_all(settings))
     server.terminate()
+    server.join()
     parse = bare_parse(bodies)
     stories = args.feeds * args.items
     print(
@@ -174,7 +175,10 @@ def main() -> None:
     )
     print(f"bare feedparser.parse: {parse:7.2f} s")
     print(f"ratio cold ingest / bare parse: {cold / parse:5.2f}")
-    print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    print(
+        f"peak RSS: {peak_rss_mb():.0f} MB (newsbot's main process); largest child "
+        f"(parse worker or feed server): {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -92,7 +92,8 @@ class Settings(BaseSettings):
     max_concurrent_fetches: Annotated[int, Field(ge=1, le=1000)] = 32
     max_fetches_per_host: Annotated[int, Field(ge=1, le=100)] = 4
     max_backoff: Annotated[int, Field(ge=1)] = 6 * 3600
-    parse_workers: Annotated[int, Field(ge=0, le=64)] = 0
+    # Worker processes that parse feeds (feedparser is CPU-bound pure Python); 0: a thread.
+    parse_workers: Annotated[int, Field(ge=0, le=64)] = 2
 
     # Delivery pacing (Telegram's FAQ: ~30 messages/s per bot, 1/s per chat, 20/min per group).
     send_rate: Annotated[float, Field(gt=0, le=1000)] = 30.0

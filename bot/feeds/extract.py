@@ -79,4 +79,5 @@ class Extractor:
         )
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stop the workers; waiting reaps worker processes so none outlive newsbot."""
+        self._executor.shutdown(wait=True, cancel_futures=True)

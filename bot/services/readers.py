@@ -11,6 +11,7 @@ from bot.telegram.i18n import pick_language
 from storage import destinations as destination_queries
 from storage.db import Database
 from storage.destinations import ChatInfo
+from storage.models import Destination
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,22 +41,34 @@ class Readers:
     async def state(
         self, chat_id: int, kind: str, title: str | None = None, user_language: str | None = None
     ) -> ChatState:
-        """The chat's state, registering it on first contact with its user's language."""
+        """The chat's state, registering it on first contact with its user's language.
+
+        The common case (a known, active chat) is a read only: commands never queue behind
+        the sender for SQLite's single writer.
+        """
+        async with self._db.sessions() as session:
+            destination = await destination_queries.get_by_chat(session, chat_id)
+            if destination is not None and destination.active:
+                sections = await destination_queries.sections_of(session, destination.id)
+                return self._state(destination, sections)
+        return await self._register(chat_id, kind, title, user_language)
+
+    async def _register(
+        self, chat_id: int, kind: str, title: str | None, user_language: str | None
+    ) -> ChatState:
+        """First contact, or a reader who blocked the bot and came back: sending works again."""
+        language = pick_language(user_language, self._settings.language)
+        info = ChatInfo(chat_id=chat_id, kind=kind, title=title, language=language)
         async with self._db.writing(), self._db.sessions.begin() as session:
             destination = await destination_queries.get_by_chat(session, chat_id)
-            if destination is None:
-                language = pick_language(user_language, self._settings.language)
-                info = ChatInfo(chat_id=chat_id, kind=kind, title=title, language=language)
-                destination = await destination_queries.ensure_destination(
-                    session, info, self._clock()
-                )
-            elif not destination.active and kind == "private":
-                # A reader who blocked the bot and came back: sending works again.
-                info = ChatInfo(chat_id=chat_id, kind=kind, title=title)
+            if destination is None or kind == "private":
                 destination = await destination_queries.ensure_destination(
                     session, info, self._clock()
                 )
             sections = await destination_queries.sections_of(session, destination.id)
+        return self._state(destination, sections)
+
+    def _state(self, destination: Destination, sections: set[str]) -> ChatState:
         return ChatState(
             destination_id=destination.id,
             language=destination.language or self._settings.language,

@@ -192,13 +192,16 @@ async def publish_commands(application: Application, services: BotServices) -> N
             await bot.set_my_commands(
                 menu(language, editor=False), scope=scope, language_code=language
             )
-        for editor_id in services.settings.editors:
+    except TelegramError as exc:
+        # A menu is a convenience; a bot that cannot set it still works.
+        log.warning("could not publish the command menu: %s", exc.message)
+    for editor_id in services.settings.editors:
+        try:
             for language in (None, *SUPPORTED):
                 await bot.set_my_commands(
                     menu(language or services.settings.language, editor=True),
                     scope=BotCommandScopeChat(editor_id),
                     language_code=language,
                 )
-    except TelegramError as exc:
-        # A menu is a convenience; a bot that cannot set it still works.
-        log.warning("could not publish the command menu: %s", exc.message)
+        except TelegramError as exc:  # e.g. an editor who never opened a chat with the bot
+            log.warning("could not publish the editors' menu for %s: %s", editor_id, exc.message)

@@ -29,6 +29,7 @@ def settings_for(database_url: str, urls: list[str], **extra: Any) -> Settings:
         feeds=[{"url": url, "section": "politics"} for url in urls],
         fetch_timeout=2.0,
         max_feed_bytes=2 * 1024 * 1024,
+        parse_workers=0,
         **extra,
     )
 

@@ -94,6 +94,7 @@ def newsroom_settings(
         "private_chat_interval": 0.0,
         "group_messages_per_minute": 60,
         "send_rate": 200.0,
+        "parse_workers": 0,
     }
     values.update(extra)
     return Settings(**values)

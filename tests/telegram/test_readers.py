@@ -8,7 +8,7 @@ import pytest
 
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import ENGLISH_READER, READER, Newsroom
+from tests.telegram.conftest import EDITOR, ENGLISH_READER, READER, Newsroom
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ITEMS = [
@@ -132,3 +132,9 @@ async def test_forged_or_stale_button_changes_nothing(newsroom: Newsroom) -> Non
 async def test_commands_menu_is_published_per_language(newsroom: Newsroom) -> None:
     languages = {key[1] for key in newsroom.api.commands}
     assert {"en", "ru", "kk"} <= languages
+    menus = {
+        scope: [c["command"] for c in value] for (scope, _), value in newsroom.api.commands.items()
+    }
+    editor_menu = next(names for scope, names in menus.items() if str(EDITOR.id) in scope)
+    reader_menu = next(names for scope, names in menus.items() if "all_private_chats" in scope)
+    assert "breaking" in editor_menu and "breaking" not in reader_menu
