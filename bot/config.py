@@ -63,6 +63,9 @@ class FeedConfig(_Strict):
     section: str | None = None
     language: Language | None = None
     poll_interval: Annotated[int, Field(ge=1, le=86_400)] | None = None
+    # "news" (stories to store and push) or "popular" (the newsroom's own most-read list,
+    # whose order is blended into /popular; its items are not pushed).
+    role: Literal["news", "popular"] = "news"
 
 
 class Settings(BaseSettings):
@@ -100,6 +103,22 @@ class Settings(BaseSettings):
     private_chat_interval: Annotated[float, Field(ge=0, le=60)] = 1.0
     group_messages_per_minute: Annotated[int, Field(ge=1, le=60)] = 20
     long_poll_timeout: Annotated[int, Field(ge=0, le=60)] = 30
+    # Telegram's paid broadcasts (up to 1,000 messages/s, charged in Stars) raise the pace.
+    allow_paid_broadcast: bool = False
+    paid_send_rate: Annotated[float, Field(gt=0, le=1000)] = 1000.0
+
+    # Daily digests: "HH:MM" times in the newsroom's time zone.
+    digest_times: list[Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]] = Field(
+        default_factory=list
+    )
+
+    # Operations: one optional HTTP server for the webhook, the CMS API, health and metrics.
+    http_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    http_host: str = "0.0.0.0"
+    webhook_url: Annotated[str, Field(pattern=r"^https://\S+$")] | None = None
+    webhook_secret: SecretStr | None = None
+    api_tokens: list[SecretStr] = Field(default_factory=list)
+    log_format: Literal["text", "json"] = "text"
 
     sections: list[SectionConfig] = Field(default_factory=list)
     feeds: list[FeedConfig] = Field(default_factory=list)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -37,7 +38,11 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
 
 
 class Section(Base):
@@ -75,7 +80,11 @@ class Feed(Base):
     next_poll_at: Mapped[datetime | None]
     # False until the first successful poll: that poll's items are backlog, never pushed.
     backlog_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    role: Mapped[str] = mapped_column(String(16), default="news", server_default="news")
     created_at: Mapped[datetime]
+    # Several instances on one PostgreSQL: the instance polling a feed holds it until then.
+    lease_until: Mapped[datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Story(Base):
@@ -130,6 +139,8 @@ class Destination(Base):
     # Channels and groups take breaking news by default; readers do once subscribed.
     breaking: Mapped[bool] = mapped_column(Boolean, default=True)
     added_by: Mapped[int | None] = mapped_column(BigInteger)
+    # Opted in to the daily "Timeline of major events" digest.
+    digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     inactive_reason: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -159,6 +170,11 @@ class Alert(Base):
     text: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(2048))
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft/sent/cancelled
+    # Sections it is limited to (None: everyone); set by the CMS API.
+    sections: Mapped[list[str] | None] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
+    # The CMS's Idempotency-Key: a retried POST finds the alert it already created.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
     reported_at: Mapped[datetime | None]
@@ -192,8 +208,12 @@ class Delivery(Base):
     # Where the message landed (after any migration), for edits and reaction counts.
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The story's content hash when sent: a later correction differs, and is edited in place.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # A claimed row belongs to its sender until then; after, another instance may take it.
+    lease_until: Mapped[datetime | None]
 
 
 class Engagement(Base):
@@ -222,3 +242,18 @@ class ReactionCount(Base):
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     total: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime]
+
+
+class DigestSend(Base):
+    """One digest slot sent to one destination: at most once, even across restarts."""
+
+    __tablename__ = "digest_sends"
+
+    destination_id: Mapped[int] = mapped_column(
+        ForeignKey("destinations.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[str] = mapped_column(String(32), primary_key=True)  # e.g. 2026-11-19T08:00
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
