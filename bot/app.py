@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +61,11 @@ class Core:
     poller: Poller
 
 
+def instance_name() -> str:
+    """Who holds a lease: readable in the feeds table when several instances run."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
 def feed_specs(settings: Settings) -> list[feed_queries.FeedSpec]:
     return [
         feed_queries.FeedSpec(
@@ -100,6 +107,7 @@ async def open_core(settings: Settings, *, migrate: bool = True) -> AsyncIterato
             extractor,
             categories=build_category_map(settings.sections),
             max_backoff=settings.max_backoff,
+            instance=instance_name(),
         )
         yield Core(settings, database, http, extractor, poller)
     finally:

@@ -72,10 +72,13 @@ class PollSchedule:
             return
         if outcome.pushable_ids and self._after_new_stories is not None:
             self._after_new_stories()
-        if not outcome.ok and outcome.next_poll_at is not None:
+        if outcome.next_poll_at is not None:
+            # Follow the time stored with the feed (back-off, or another instance's poll),
+            # so every instance's job fires when the feed is next due.
             job = self._scheduler.get_job(poll_job_id(feed_id))
             if job is not None:
-                job.modify(next_run_time=outcome.next_poll_at)
+                at = max(outcome.next_poll_at, datetime.now(UTC))
+                job.modify(next_run_time=at + timedelta(seconds=random.uniform(0, 0.5)))
 
     def _remove(self, feed_id: int) -> None:
         job = self._scheduler.get_job(poll_job_id(feed_id))

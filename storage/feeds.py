@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Feed, Story
@@ -86,9 +86,39 @@ async def get_feed(session: AsyncSession, feed_id: int) -> Feed | None:
     return await session.get(Feed, feed_id)
 
 
+async def claim_feed(
+    session: AsyncSession,
+    feed_id: int,
+    instance: str,
+    now: datetime,
+    lease: timedelta,
+    *,
+    due_slack: timedelta = timedelta(seconds=0),
+) -> bool:
+    """Take a feed for one poll, if it is due and no live instance holds it.
+
+    Several `newsbot run` processes schedule every feed; the one whose UPDATE matches polls
+    and the others skip, so each poll happens once. A lease that was not released (the
+    process died) expires, and another instance takes the feed over.
+    """
+    result = await session.execute(
+        update(Feed)
+        .where(
+            Feed.id == feed_id,
+            Feed.enabled.is_(True),
+            or_(Feed.lease_until.is_(None), Feed.lease_until < now),
+            or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now + due_slack),
+        )
+        .values(lease_until=now + lease, leased_by=instance)
+    )
+    return result.rowcount == 1
+
+
 async def record_poll(session: AsyncSession, feed_id: int, record: PollRecord) -> None:
     """Store one poll's outcome: validators and health on success, the error count otherwise."""
     values: dict[str, object] = {
+        "lease_until": None,
+        "leased_by": None,
         "last_fetched_at": record.fetched_at,
         "last_status": record.status,
         "last_error": record.error,

@@ -44,7 +44,7 @@ class PollOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("ok", "not_modified")
+        return self.status in ("ok", "not_modified", "skipped")
 
 
 def backoff_delay(interval: int, errors: int, cap: int, retry_after: float | None) -> float:
@@ -59,6 +59,8 @@ def backoff_delay(interval: int, errors: int, cap: int, retry_after: float | Non
 
 
 Deferred = list[tuple[int, feed_queries.PollRecord]]
+# A job firing this close before the feed's next poll time still polls (timer drift).
+DUE_SLACK = timedelta(seconds=1)
 
 
 class Poller:
@@ -72,6 +74,8 @@ class Poller:
         *,
         categories: dict[str, str],
         max_backoff: int,
+        instance: str = "local",
+        lease: timedelta = timedelta(seconds=60),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._db = database
@@ -79,14 +83,29 @@ class Poller:
         self._extractor = extractor
         self._categories = categories
         self._max_backoff = max_backoff
+        self._instance = instance
+        self._lease = lease
         self._clock = clock
 
     async def poll(self, feed_id: int) -> PollOutcome | None:
-        """Poll one feed now. None if it no longer exists or is disabled."""
+        """Poll one feed if it is due and no other instance holds it (a scheduled poll).
+
+        Returns None when the feed is gone or disabled; a "skipped" outcome carrying the
+        feed's next poll time when it is not due or another instance is polling it.
+        """
+        now = self._clock()
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            claimed = await feed_queries.claim_feed(
+                session, feed_id, self._instance, now, self._lease, due_slack=DUE_SLACK
+            )
         async with self._db.sessions() as session:
             feed = await feed_queries.get_feed(session, feed_id)
         if feed is None or not feed.enabled:
             return None
+        if not claimed:
+            return PollOutcome(
+                feed_id=feed.id, url=feed.url, status="skipped", next_poll_at=feed.next_poll_at
+            )
         return await self.poll_feed(feed)
 
     async def poll_feed(self, feed: Feed, deferred: Deferred | None = None) -> PollOutcome:
