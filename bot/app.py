@@ -22,7 +22,9 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.delivery.compose import Composer
+from bot.delivery.corrections import Corrector
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.leadership import SenderLeadership
 from bot.delivery.pacing import Limits, Pacer
 from bot.delivery.sender import Sender
 from bot.feeds.extract import Extractor
@@ -161,16 +163,25 @@ def build_telegram(core: Core, token: str, scheduler: AsyncIOScheduler) -> Teleg
         wake_delivery=lambda: wake_delivery(scheduler),
     )
     register_handlers(application, services)
-    sender = Sender(
-        database, bot, Composer(database, settings, catalogues), Pacer(delivery_limits(settings))
+    composer = Composer(database, settings, catalogues)
+    pacer = Pacer(delivery_limits(settings))
+    sender = Sender(database, bot, composer, pacer, paid_broadcast=settings.allow_paid_broadcast)
+    dispatcher = Dispatcher(
+        database,
+        bot,
+        sender,
+        Corrector(database, bot, composer, pacer),
+        SenderLeadership(database),
+        breaking,
+        catalogues,
+        settings.language,
     )
-    dispatcher = Dispatcher(database, bot, sender, breaking, catalogues, settings.language)
     return TelegramSide(application, services, sender, dispatcher)
 
 
 def delivery_limits(settings: Settings) -> Limits:
     return Limits(
-        per_second=settings.send_rate,
+        per_second=settings.paid_send_rate if settings.allow_paid_broadcast else settings.send_rate,
         private_interval=settings.private_chat_interval,
         group_interval=60.0 / settings.group_messages_per_minute,
     )

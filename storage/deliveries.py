@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.destinations import has_any_subscription
 from storage.models import Delivery, Destination, Story, Subscription
 
+# Longer than any send takes (PTB's timeouts are seconds), short enough that another
+# instance takes over a dead sender's deliveries well within a minute.
+DELIVERY_LEASE = timedelta(seconds=30)
 STORY_PRIORITY = 10
 BREAKING_PRIORITY = 0
 FAN_OUT_BATCH = 50
@@ -136,8 +139,14 @@ async def queue_alert(session: AsyncSession, alert_id: int, now: datetime) -> in
     return max(result.rowcount or 0, 0)
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[DeliveryJob]:
-    """Take up to `limit` due deliveries (breaking first) and mark them `sending`."""
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, lease: timedelta = DELIVERY_LEASE
+) -> list[DeliveryJob]:
+    """Take up to `limit` due deliveries (breaking first) and mark them `sending`.
+
+    The claim is a lease: if the sender dies before recording the result, the row goes
+    back to the queue when the lease runs out (`requeue_expired`).
+    """
     query = (
         select(
             Delivery.id,
@@ -166,7 +175,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[De
     await session.execute(
         update(Delivery)
         .where(Delivery.id.in_([row.id for row in rows]))
-        .values(status="sending", attempts=Delivery.attempts + 1)
+        .values(status="sending", attempts=Delivery.attempts + 1, lease_until=now + lease)
     )
     return [
         DeliveryJob(
@@ -184,12 +193,25 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[De
 
 
 async def mark_sent(
-    session: AsyncSession, delivery_id: int, chat_id: int, message_id: int, now: datetime
+    session: AsyncSession,
+    delivery_id: int,
+    chat_id: int,
+    message_id: int,
+    now: datetime,
+    content_hash: str | None = None,
 ) -> None:
     await session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(status="sent", chat_id=chat_id, message_id=message_id, sent_at=now, last_error=None)
+        .values(
+            status="sent",
+            chat_id=chat_id,
+            message_id=message_id,
+            sent_at=now,
+            last_error=None,
+            lease_until=None,
+            content_hash=content_hash,
+        )
     )
 
 
@@ -231,11 +253,21 @@ async def fail_queued_for(session: AsyncSession, destination_id: int, reason: st
 
 
 async def requeue_interrupted(session: AsyncSession, now: datetime) -> int:
-    """After a crash or restart: deliveries left `sending` go back to the queue."""
+    """After a crash or restart with no other instance: every `sending` row is requeued."""
     result = await session.execute(
         update(Delivery)
         .where(Delivery.status == "sending")
-        .values(status="queued", next_attempt_at=now)
+        .values(status="queued", next_attempt_at=now, lease_until=None)
+    )
+    return max(result.rowcount or 0, 0)
+
+
+async def requeue_expired(session: AsyncSession, now: datetime) -> int:
+    """Deliveries whose sender died mid-send (its lease ran out) go back to the queue."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.lease_until < now)
+        .values(status="queued", next_attempt_at=now, lease_until=None)
     )
     return max(result.rowcount or 0, 0)
 
@@ -261,3 +293,50 @@ async def story_for_message(session: AsyncSession, chat_id: int, message_id: int
         and_(Delivery.chat_id == chat_id, Delivery.message_id == message_id)
     )
     return await session.scalar(query)
+
+
+@dataclass(frozen=True, slots=True)
+class StaleCopy:
+    """A sent message whose story was corrected at the source since it was sent."""
+
+    delivery_id: int
+    chat_id: int
+    chat_kind: str
+    message_id: int
+    story_id: int
+    language: str | None
+    content_hash: str
+
+
+async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> list[StaleCopy]:
+    """Sent story messages (sent after `since`) that differ from their story as it is now."""
+    query = (
+        select(
+            Delivery.id,
+            Delivery.chat_id,
+            Destination.kind,
+            Delivery.message_id,
+            Delivery.story_id,
+            Destination.language,
+            Story.content_hash,
+        )
+        .join(Story, Story.id == Delivery.story_id)
+        .join(Destination, Destination.id == Delivery.destination_id)
+        .where(
+            Delivery.status == "sent",
+            Delivery.sent_at >= since,
+            Delivery.message_id.is_not(None),
+            Delivery.content_hash.is_not(None),
+            Delivery.content_hash != Story.content_hash,
+            Destination.active.is_(True),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    return [StaleCopy(*row) for row in (await session.execute(query)).all()]
+
+
+async def mark_edited(session: AsyncSession, delivery_id: int, content_hash: str) -> None:
+    await session.execute(
+        update(Delivery).where(Delivery.id == delivery_id).values(content_hash=content_hash)
+    )

@@ -33,6 +33,7 @@ class Composer:
     settings: Settings
     catalogues: Catalogues
     _cache: dict[tuple[str, int, str], OutgoingMessage | None] = field(default_factory=dict)
+    _versions: dict[int, str] = field(default_factory=dict)
 
     def language_of(self, language: str | None) -> str:
         return language or self.settings.language
@@ -55,8 +56,13 @@ class Composer:
             )
         return self._cache[key]
 
+    def version(self, story_id: int) -> str | None:
+        """The content hash of the story as last rendered (recorded with each delivery)."""
+        return self._versions.get(story_id)
+
     def forget(self) -> None:
         self._cache.clear()
+        self._versions.clear()
 
     async def _render_story(self, story_id: int, language: str) -> OutgoingMessage | None:
         async with self.database.sessions() as session:
@@ -64,6 +70,7 @@ class Composer:
         if not found:
             return None
         story = found[0]
+        self._versions[story_id] = story.content_hash
         section = self.settings.section(story.section) if story.section else None
         return render_story(
             story,

@@ -7,6 +7,8 @@ import logging
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.delivery.corrections import Corrector
+from bot.delivery.leadership import SenderLeadership
 from bot.delivery.sender import Sender, SendStats
 from bot.services.breaking import Breaking
 from bot.telegram.handlers.common import plain
@@ -23,6 +25,8 @@ class Dispatcher:
         database: Database,
         bot: Bot,
         sender: Sender,
+        corrector: Corrector,
+        leadership: SenderLeadership,
         breaking: Breaking,
         catalogues: Catalogues,
         default_language: str,
@@ -30,13 +34,20 @@ class Dispatcher:
         self._db = database
         self._bot = bot
         self._sender = sender
+        self._corrector = corrector
+        self._leadership = leadership
         self._breaking = breaking
         self._catalogues = catalogues
         self._default_language = default_language
 
     async def tick(self, budget_seconds: float = 20.0) -> SendStats:
+        """Queue, then (if this instance is the sender) recover, send, correct, report."""
         queued = await self._sender.fan_out()
+        if not await self._leadership.acquire():
+            return SendStats()
+        await self._sender.requeue_expired()
         stats = await self._sender.drain(budget_seconds)
+        await self._corrector.edit_stale()
         await self._report_alerts()
         if queued or stats.sent or stats.failed:
             log.info(

@@ -58,6 +58,7 @@ class Sender:
         *,
         concurrency: int = 16,
         max_attempts: int = 10,
+        paid_broadcast: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._db = database
@@ -66,6 +67,10 @@ class Sender:
         self._pacer = pacer
         self._concurrency = concurrency
         self._max_attempts = max_attempts
+        # Telegram's paid broadcasts lift the overall limit to 1,000/s (charged in Stars).
+        self._send_options: dict[str, object] = (
+            {"allow_paid_broadcast": True} if paid_broadcast else {}
+        )
         self._clock = clock
 
     async def fan_out(self) -> int:
@@ -75,9 +80,19 @@ class Sender:
         return sum(queued.values())
 
     async def recover(self) -> int:
-        """At start-up: deliveries a previous process left half-sent go back to the queue."""
+        """At start-up: deliveries a previous process left half-sent go back to the queue.
+
+        On SQLite this process is the only one, so every `sending` row is ours to requeue;
+        on PostgreSQL only rows whose lease ran out (another instance may be sending).
+        """
         async with self._db.writing(), self._db.sessions.begin() as session:
-            return await delivery_queries.requeue_interrupted(session, self._clock())
+            if self._db.is_sqlite:
+                return await delivery_queries.requeue_interrupted(session, self._clock())
+            return await delivery_queries.requeue_expired(session, self._clock())
+
+    async def requeue_expired(self) -> int:
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            return await delivery_queries.requeue_expired(session, self._clock())
 
     async def drain(self, budget_seconds: float = 30.0) -> SendStats:
         """Send what is due until the queue is empty or the time budget is spent."""
@@ -117,7 +132,7 @@ class Sender:
                 await self._fail(job, "the story or alert no longer exists", stats)
                 return
             await self._pacer.acquire(job.chat_id, job.chat_kind)
-            sent = await send(self._bot, job.chat_id, message)
+            sent = await send(self._bot, job.chat_id, message, **self._send_options)
         except RetryAfter as exc:
             await self._rate_limited(job, retry_after_seconds(exc), stats)
         except ChatMigrated as exc:
@@ -137,7 +152,12 @@ class Sender:
         else:
             async with self._db.writing(), self._db.sessions.begin() as session:
                 await delivery_queries.mark_sent(
-                    session, job.id, sent.chat_id, sent.message_id, self._clock()
+                    session,
+                    job.id,
+                    sent.chat_id,
+                    sent.message_id,
+                    self._clock(),
+                    self._composer.version(job.story_id) if job.story_id else None,
                 )
             stats.sent += 1
 

@@ -179,3 +179,23 @@ async def test_rate_limited_send_waits_out_retry_after_and_loses_nothing(
     await newsroom.deliver()
     assert newsroom.api.too_many_requests >= 1
     assert len([m for m in newsroom.api.messages_to(ENGLISH_READER.id) if "Weather" in m.text]) == 1
+
+
+async def test_corrected_headline_is_edited_in_place_in_every_chat(newsroom: Newsroom) -> None:
+    await subscribe(newsroom.api, ENGLISH_READER, "parliament")
+    await newsroom.poll()
+    publish(newsroom, Item("fix-1", "Senat adopts the law", NOW - timedelta(minutes=1)))
+    await newsroom.poll()
+    await newsroom.deliver()
+    (sent,) = [m for m in newsroom.api.messages_to(ENGLISH_READER.id) if "adopts" in m.text]
+    publish(
+        newsroom, Item("fix-1", "Senate adopts the law", NOW - timedelta(minutes=1)), version="v3"
+    )
+    await newsroom.poll()
+    await newsroom.deliver()
+    current = newsroom.api.current_message(ENGLISH_READER.id, sent.message_id)
+    assert current is not None and "Senate adopts the law" in str(current)
+    edits = [m for m in newsroom.api.sent if m.method == "editMessageText"]
+    assert len(edits) == 1
+    await newsroom.deliver()  # nothing left to correct
+    assert len([m for m in newsroom.api.sent if m.method == "editMessageText"]) == 1
