@@ -99,7 +99,8 @@ class Settings(BaseSettings):
     parse_workers: Annotated[int, Field(ge=0, le=64)] = 2
 
     # Delivery pacing (Telegram's FAQ: ~30 messages/s per bot, 1/s per chat, 20/min per group).
-    send_rate: Annotated[float, Field(gt=0, le=1000)] = 30.0
+    # A little under Telegram's 30/s leaves room for replies to readers' commands.
+    send_rate: Annotated[float, Field(gt=0, le=1000)] = 28.5
     private_chat_interval: Annotated[float, Field(ge=0, le=60)] = 1.0
     group_messages_per_minute: Annotated[int, Field(ge=1, le=60)] = 20
     long_poll_timeout: Annotated[int, Field(ge=0, le=60)] = 30

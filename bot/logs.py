@@ -44,3 +44,6 @@ def configure_logging(level: int = logging.INFO, secrets: Iterable[str] = ()) ->
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances reached" is the delivery tick working
+    # as designed (one at a time while a long fan-out drains), not a problem to report.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

@@ -34,6 +34,10 @@ class Pacer:
     def interval_for(self, kind: str) -> float:
         return self.limits.private_interval if kind == "private" else self.limits.group_interval
 
+    def booked_ahead(self) -> float:
+        """Seconds of overall sending already booked beyond now."""
+        return max(0.0, self._next_global - self._clock())
+
     def chat_ready_in(self, chat_id: int) -> float:
         """Seconds until this chat may receive again (0 when it may now)."""
         return max(0.0, self._next_chat.get(chat_id, 0.0) - self._clock())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.delivery.compose import Composer
 from bot.delivery.pacing import Pacer
+from bot.telegram.retry import NO_RETRY
 from bot.telegram.send import send
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
@@ -30,6 +32,7 @@ from storage.deliveries import DeliveryJob
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600
+SENT_BATCH = 50
 GONE = ("chat not found", "chat_write_forbidden", "have no rights to send", "not enough rights")
 
 
@@ -56,7 +59,7 @@ class Sender:
         composer: Composer,
         pacer: Pacer,
         *,
-        concurrency: int = 16,
+        concurrency: int = 32,
         max_attempts: int = 10,
         paid_broadcast: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -68,10 +71,12 @@ class Sender:
         self._concurrency = concurrency
         self._max_attempts = max_attempts
         # Telegram's paid broadcasts lift the overall limit to 1,000/s (charged in Stars).
-        self._send_options: dict[str, object] = (
-            {"allow_paid_broadcast": True} if paid_broadcast else {}
-        )
+        self._send_options: dict[str, object] = {"rate_limit_args": NO_RETRY}
+        if paid_broadcast:
+            self._send_options["allow_paid_broadcast"] = True
         self._clock = clock
+        self._chats_in_flight: set[int] = set()
+        self._sent: list[tuple[int, int, int, datetime, str | None]] = []
 
     async def fan_out(self) -> int:
         """Queue deliveries for stories not yet fanned out; returns how many were queued."""
@@ -95,24 +100,44 @@ class Sender:
             return await delivery_queries.requeue_expired(session, self._clock())
 
     async def drain(self, budget_seconds: float = 30.0) -> SendStats:
-        """Send what is due until the queue is empty or the time budget is spent."""
+        """Send what is due until the queue is empty or the time budget is spent.
+
+        Claiming overlaps sending: a new batch is claimed while about a second of sends is
+        still booked ahead in the pacer, so the pace never pauses between batches.
+        """
         stats = SendStats()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget_seconds
         self._composer.forget()
-        while loop.time() < deadline:
-            jobs = await self._claim()
-            if not jobs:
-                break
-            await asyncio.gather(*(self._deliver(job, stats) for job in jobs))
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while loop.time() < deadline:
+                if len(in_flight) >= self._concurrency or self._pacer.booked_ahead() > 1.0:
+                    await asyncio.wait(in_flight, timeout=0.1, return_when=FIRST_COMPLETED)
+                    in_flight = {task for task in in_flight if not task.done()}
+                    continue
+                jobs = await self._claim()
+                if not jobs:
+                    if not in_flight:
+                        break
+                    await asyncio.wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
+                    in_flight = {task for task in in_flight if not task.done()}
+                    continue
+                for job in jobs:
+                    in_flight.add(asyncio.create_task(self._deliver(job, stats)))
+            if in_flight:
+                await asyncio.wait(in_flight)
+        finally:
+            await self._flush_sent()
         return stats
 
     async def _claim(self) -> list[DeliveryJob]:
         """Claim a batch; keep one delivery per chat that is free now, put the rest back."""
+        await self._flush_sent()
         async with self._db.writing(), self._db.sessions.begin() as session:
-            jobs = await delivery_queries.claim_due(session, self._clock(), self._concurrency * 2)
+            jobs = await delivery_queries.claim_due(session, self._clock(), self._concurrency)
             ready: list[DeliveryJob] = []
-            chats: set[int] = set()
+            chats: set[int] = set(self._chats_in_flight)
             for job in jobs:
                 wait = self._pacer.chat_ready_in(job.chat_id)
                 if job.chat_id in chats or wait > 1.0:
@@ -123,9 +148,27 @@ class Sender:
                     continue
                 chats.add(job.chat_id)
                 ready.append(job)
+        self._chats_in_flight.update(job.chat_id for job in ready)
         return ready
 
+    async def _flush_sent(self) -> None:
+        """Record sent messages in one transaction rather than one each (see `_deliver`)."""
+        if not self._sent:
+            return
+        batch, self._sent = self._sent, []
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            for delivery_id, chat_id, message_id, at, version in batch:
+                await delivery_queries.mark_sent(
+                    session, delivery_id, chat_id, message_id, at, version
+                )
+
     async def _deliver(self, job: DeliveryJob, stats: SendStats) -> None:
+        try:
+            await self._attempt(job, stats)
+        finally:
+            self._chats_in_flight.discard(job.chat_id)
+
+    async def _attempt(self, job: DeliveryJob, stats: SendStats) -> None:
         try:
             message = await self._message_for(job)
             if message is None:
@@ -150,15 +193,12 @@ class Sender:
             log.exception("delivery %s failed unexpectedly", job.id)
             await self._retry(job, f"{type(exc).__name__}: {exc}", stats)
         else:
-            async with self._db.writing(), self._db.sessions.begin() as session:
-                await delivery_queries.mark_sent(
-                    session,
-                    job.id,
-                    sent.chat_id,
-                    sent.message_id,
-                    self._clock(),
-                    self._composer.version(job.story_id) if job.story_id else None,
-                )
+            # Recorded in the next batch write (within a fraction of a second). A crash before
+            # it leaves the row `sending`, so it is resent: it counts among the in-flight.
+            version = self._composer.version(job.story_id) if job.story_id else None
+            self._sent.append((job.id, sent.chat_id, sent.message_id, self._clock(), version))
+            if len(self._sent) >= SENT_BATCH:
+                await self._flush_sent()
             stats.sent += 1
 
     async def _message_for(self, job: DeliveryJob):  # type: ignore[no-untyped-def]

@@ -35,6 +35,7 @@ from bot.telegram.handlers.common import reply_plain, user_language
 from bot.telegram.handlers.editors import EditorHandlers
 from bot.telegram.handlers.readers import ReaderHandlers
 from bot.telegram.i18n import SUPPORTED
+from bot.telegram.retry import RetryReplies
 from bot.telegram.services import BotServices
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def build_application(settings: Settings, token: str) -> Application:
         # Commands from different chats are answered concurrently, so a slow query in one
         # chat never holds up another.
         .concurrent_updates(16)
+        .rate_limiter(RetryReplies())
         .build()
     )
 

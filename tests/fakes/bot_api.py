@@ -421,6 +421,7 @@ class FakeBotAPI:
         self._duplicates: list[SentMessage] = []
         self._429_per_chat: Counter[int] = Counter()
         self._global_events: deque[float] = deque()
+        self._paid_events: deque[float] = deque()
         self._chat_events: dict[int, deque[float]] = {}
         self._bot_messages: set[tuple[int, int]] = set()
         self._chaos: _Chaos | None = None
@@ -540,6 +541,7 @@ class FakeBotAPI:
             self._duplicates.clear()
             self._429_per_chat.clear()
             self._global_events.clear()
+            self._paid_events.clear()
             self._chat_events.clear()
             self._chaos = None
 
@@ -1554,11 +1556,14 @@ class FakeBotAPI:
         while len(chat_events) > limit:
             chat_events.popleft()
         wait = _flood_wait(chat_events, now, limit, seconds)
+        # Paid broadcasts are counted on their own: they are sent "ignoring broadcasting
+        # limits" (Bot API), so they neither use up nor are held by the free 30/s.
         paid = bool(params.get("allow_paid_broadcast"))
         cap = self.paid_rate if paid else self.rate_limit_global
+        events = self._paid_events if paid else self._global_events
         if cap is not None:
             global_limit, global_seconds = _rate_window(cap)
-            wait = max(wait, _flood_wait(self._global_events, now, global_limit, global_seconds))
+            wait = max(wait, _flood_wait(events, now, global_limit, global_seconds))
         if wait > 0:
             self.too_many_requests += 1
             self._429_per_chat[chat_id] += 1
@@ -1569,10 +1574,10 @@ class FakeBotAPI:
                 {"retry_after": retry_after},
             )
         chat_events.append(now)
-        self._global_events.append(now)
+        events.append(now)
         keep = max(self.paid_rate, self.rate_limit_global or 0, 1) * 2
-        while len(self._global_events) > keep:
-            self._global_events.popleft()
+        while len(events) > keep:
+            events.popleft()
 
     def _store_message(
         self,

@@ -1,0 +1,210 @@
+"""Fan-out benchmark: one breaking story to N destinations through the fake Bot API.
+
+The fake Bot API runs as its own process and enforces Telegram's limits (30 messages/s
+overall, 1/s per chat; 1,000/s with paid broadcast). newsbot runs here as deployed (its
+long polling, scheduler and sender), and a reader asks /today in the middle of the fan-out.
+
+    python benchmarks/fanout.py [--destinations 10000] [--paid] [--database-url URL]
+
+Prints the sustained rate, the 429 answers, p50/p95 of confirm-to-delivery, and the
+/today latency. Targets: >= 28.5 messages/s with zero 429 (paid: >= 500/s), /today < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.app import open_core, telegram_running
+from bot.config import Settings
+from bot.logs import configure_logging
+from bot.scheduling import wake_delivery
+from bot.services.breaking import Draft
+from storage.models import Delivery, Destination, Subscription
+
+EDITOR_ID = 1
+READER_ID = 999_999_999
+
+
+def start_fake(rate: float, paid_rate: float, port: int) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.bot_api",
+            "--port",
+            str(port),
+            "--rate",
+            str(rate),
+            "--paid-rate",
+            str(paid_rate),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    url = line.split(" listening on ")[1].split(" ")[0]
+    return process, url
+
+
+def control(base_url: str, action: str, body: dict[str, Any] | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"{base_url}/_control/{action}",
+        data=data,
+        method="POST" if data else "GET",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        payload = json.loads(response.read())
+    return payload.get("result", payload) if isinstance(payload, dict) else payload
+
+
+async def seed(core: Any, count: int) -> None:
+    """N readers subscribed to one section: the audience of a breaking story."""
+    now = datetime.now(UTC)
+    destinations = [
+        {
+            "chat_id": 10_000 + n,
+            "kind": "private",
+            "language": "en",
+            "active": True,
+            "breaking": True,
+            "created_at": now,
+            "updated_at": now,
+            "digest": False,
+        }
+        for n in range(count)
+    ]
+    async with core.database.sessions.begin() as session:
+        await session.execute(Destination.__table__.insert(), destinations)
+        ids = (await session.scalars(select(Destination.id))).all()
+        await session.execute(
+            Subscription.__table__.insert(),
+            [{"destination_id": i, "section": "politics", "created_at": now} for i in ids],
+        )
+
+
+async def sent_count(core: Any) -> int:
+    async with core.database.sessions() as session:
+        query = select(func.count()).select_from(Delivery).where(Delivery.status == "sent")
+        return int(await session.scalar(query) or 0)
+
+
+async def ask_today(base_url: str, timeout: float = 30.0) -> float | None:  # noqa: ASYNC109
+    """Send /today as a reader (via the fake) and time the bot's answer (None: no answer)."""
+    before = len(control(base_url, f"sent?chat_id={READER_ID}"))
+    asked = time.time()
+    control(base_url, "send_message", {"user": {"id": READER_ID}, "text": "/today"})
+    while time.time() - asked < timeout:
+        replies = control(base_url, f"sent?chat_id={READER_ID}")
+        if len(replies) > before:
+            return float(replies[-1]["time"] - asked)
+        await asyncio.sleep(0.02)
+    return None
+
+
+async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dict[str, Any]:
+    settings = Settings(
+        database_url=database_url,
+        bot_api_url=base_url,
+        telegram_bot_token="123456:TEST-token",
+        editors=[EDITOR_ID],
+        sections=[{"slug": "politics", "title": "Politics"}],
+        send_rate=args.rate,
+        allow_paid_broadcast=args.paid,
+        paid_send_rate=args.paid_rate,
+        long_poll_timeout=1,
+        parse_workers=0,
+    )
+    async with open_core(settings) as core:
+        await seed(core, args.destinations)
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        token = "123456:TEST-token"
+        async with telegram_running(core, token, scheduler) as side:
+            scheduler.start()
+            alert = await side.services.breaking.draft(
+                EDITOR_ID, EDITOR_ID, Draft("Breaking: benchmark alert", None)
+            )
+            confirmed = time.time()
+            await side.services.breaking.confirm(alert.id)
+            wake_delivery(scheduler)
+            today_latency: float | None = None
+            asked = False
+            while (done := await sent_count(core)) < args.destinations:
+                if not asked and done >= args.destinations // 5:
+                    asked = True
+                    today_latency = await ask_today(base_url)
+                await asyncio.sleep(0.2)
+            finished = time.time()
+            scheduler.shutdown(wait=False)
+        async with core.database.sessions() as session:
+            sent_at = (
+                await session.scalars(select(Delivery.sent_at).where(Delivery.alert_id == alert.id))
+            ).all()
+    latencies = sorted(moment.timestamp() - confirmed for moment in sent_at if moment)
+    return {
+        "confirmed": confirmed,
+        "finished": finished,
+        "latencies": latencies,
+        "today_latency": today_latency,
+    }
+
+
+def main() -> None:
+    configure_logging(logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--destinations", type=int, default=10_000)
+    parser.add_argument("--paid", action="store_true", help="allow_paid_broadcast")
+    parser.add_argument("--rate", type=float, default=28.8, help="newsbot's send_rate")
+    parser.add_argument("--paid-rate", type=float, default=1000.0)
+    parser.add_argument("--port", type=int, default=18081)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    fake, base_url = start_fake(30.0, 1000.0, args.port)
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            database_url = args.database_url or f"sqlite:///{scratch}/fanout.db"
+            result = asyncio.run(run(args, base_url, database_url))
+        stats = control(base_url, "stats")
+    finally:
+        fake.terminate()
+        fake.wait()
+    sends = stats["sent_total"]
+    span = (stats["last_send_time"] or 0) - (stats["first_send_time"] or 0)
+    latencies = result["latencies"]
+    print(
+        f"destinations: {args.destinations}, paid broadcast: {args.paid}, "
+        f"newsbot send_rate: {args.paid_rate if args.paid else args.rate}/s"
+    )
+    print(f"messages sent: {sends} in {span:.1f} s -> sustained {sends / span:.1f} messages/s")
+    print(f"429 answers: {stats['too_many_requests']}, duplicates: {stats['duplicates']}")
+    print(
+        f"confirm-to-delivery p50 {statistics.median(latencies):.1f} s, "
+        f"p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f} s"
+    )
+    latency = result["today_latency"]
+    answered = f"in {latency * 1000:.0f} ms" if latency is not None else "NOT within 30 s"
+    print(f"/today answered mid-fan-out {answered}")
+
+
+if __name__ == "__main__":
+    main()
