@@ -32,7 +32,8 @@ from storage.deliveries import DeliveryJob
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600
-SENT_BATCH = 50
+# Sends recorded per write; a crash can repeat at most these plus the ones in flight.
+SENT_BATCH = 20
 GONE = ("chat not found", "chat_write_forbidden", "have no rights to send", "not enough rights")
 
 
