@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -199,3 +200,40 @@ async def test_corrected_headline_is_edited_in_place_in_every_chat(newsroom: New
     assert len(edits) == 1
     await newsroom.deliver()  # nothing left to correct
     assert len([m for m in newsroom.api.sent if m.method == "editMessageText"]) == 1
+
+
+async def test_bad_gateway_answers_are_retried_and_nothing_is_lost(newsroom: Newsroom) -> None:
+    from storage import destinations
+    from storage.destinations import ChatInfo
+
+    readers = range(50_000, 50_030)
+    async with newsroom.core.database.sessions.begin() as session:
+        for chat_id in readers:
+            reader = await destinations.ensure_destination(
+                session, ChatInfo(chat_id=chat_id, kind="private"), NOW
+            )
+            await destinations.subscribe(session, reader.id, "parliament", NOW)
+    await newsroom.poll()
+    newsroom.api.inject_failures(status=502, ratio=0.3, count=12)
+    publish(newsroom, Item("chaos", "Flood warning in Atyrau", NOW - timedelta(minutes=1)))
+    await newsroom.poll()
+    await newsroom.deliver_all(timeout=20)
+    received = Counter(m.chat_id for m in newsroom.api.sent if "Atyrau" in m.text)
+    assert newsroom.api.failures_injected == 12
+    assert set(received) == set(readers) and set(received.values()) == {1}
+
+
+async def test_other_bad_requests_fail_with_telegrams_reason(newsroom: Newsroom) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Delivery
+
+    await subscribe(newsroom.api, ENGLISH_READER, "parliament")
+    await newsroom.poll()
+    newsroom.api.inject_failures(status=400, ratio=1.0, count=1)
+    publish(newsroom, Item("bad", "Rejected story", NOW - timedelta(minutes=1)))
+    await newsroom.poll()
+    await newsroom.deliver_all()
+    async with newsroom.core.database.sessions() as session:
+        (delivery,) = (await session.scalars(select(Delivery))).all()
+    assert delivery.status == "failed" and "bad request" in (delivery.last_error or "")
