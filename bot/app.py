@@ -12,12 +12,16 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import BaseRoute
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
@@ -26,14 +30,22 @@ from bot.delivery.corrections import Corrector
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.leadership import SenderLeadership
 from bot.delivery.pacing import Limits, Pacer
-from bot.delivery.sender import Sender
+from bot.delivery.sender import Sender, SendStats
 from bot.feeds.extract import Extractor
 from bot.feeds.fetcher import Fetcher, build_http_client, default_user_agent
 from bot.feeds.normalize import build_category_map
-from bot.feeds.poller import Poller
+from bot.feeds.poller import Deferred, Poller, PollOutcome
+from bot.http.api import TokenCheck, cms_routes
+from bot.http.cms import CmsDesk
+from bot.http.health import BotApiState, Readiness
+from bot.http.metrics import Metrics, observe_bot_requests
+from bot.http.server import HttpServer, build_app, ops_routes
+from bot.http.webhook import new_secret, webhook_path, webhook_route
+from bot.logs import redact_also
 from bot.scheduling import PollSchedule, add_delivery_job, wake_delivery
 from bot.services.admins import Admins
 from bot.services.breaking import Breaking
+from bot.services.digest import schedule_digest
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
 from bot.telegram.application import (
@@ -46,8 +58,10 @@ from bot.telegram.i18n import Catalogues
 from bot.telegram.services import BotServices
 from storage import feeds as feed_queries
 from storage import sections as section_queries
+from storage import stats as stats_queries
 from storage.db import Database, create_database
-from storage.migrate import upgrade
+from storage.migrate import upgrade_on
+from storage.models import Feed
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +95,17 @@ def feed_specs(settings: Settings) -> list[feed_queries.FeedSpec]:
 
 
 async def prepare_database(settings: Settings, database: Database) -> None:
-    """Apply migrations, then mirror the config's sections and feeds into the database."""
-    await upgrade(database)
-    async with database.writing(), database.sessions.begin() as session:
+    """Apply migrations, then mirror the config's sections and feeds into the database.
+
+    One transaction under a start-up lock, so instances starting together on PostgreSQL
+    neither migrate twice nor insert the same feed twice.
+    """
+    async with database.writing(), database.engine.begin() as connection:
+        await upgrade_on(connection)
+        session = AsyncSession(bind=connection, expire_on_commit=False)
         await section_queries.sync_sections(session, settings.sections)
         await feed_queries.sync_feeds(session, feed_specs(settings), datetime.now(UTC))
+        await session.flush()
 
 
 @contextlib.asynccontextmanager
@@ -189,22 +209,37 @@ def delivery_limits(settings: Settings) -> Limits:
 
 @contextlib.asynccontextmanager
 async def telegram_running(
-    core: Core, token: str, scheduler: AsyncIOScheduler
+    core: Core,
+    token: str,
+    scheduler: AsyncIOScheduler,
+    *,
+    polling: bool = True,
+    observe: Callable[[TelegramSide], None] | None = None,
 ) -> AsyncIterator[TelegramSide]:
-    """Start PTB (getMe, command menus, long polling) and the sender; stop them in reverse."""
+    """Start PTB (getMe, command menus, long polling) and the sender; stop them in reverse.
+
+    With `polling=False` (webhook mode) updates arrive through the HTTP server instead, so
+    the updater is never started. `observe` sees the side before anything starts (metrics).
+    """
     side = build_telegram(core, token, scheduler)
+    if observe is not None:
+        observe(side)
     application = side.application
     await application.initialize()
     await publish_commands(application, side.services)
     await application.start()
     assert application.updater is not None
-    await application.updater.start_polling(
-        allowed_updates=ALLOWED_UPDATES, timeout=core.settings.long_poll_timeout
-    )
+    if polling:
+        await application.updater.start_polling(
+            allowed_updates=ALLOWED_UPDATES, timeout=core.settings.long_poll_timeout
+        )
     requeued = await side.sender.recover()
     if requeued:
         log.info("requeued %d deliveries interrupted by the last stop", requeued)
     add_delivery_job(scheduler, side.dispatcher.tick)
+    schedule_digest(
+        scheduler, core.database, application.bot, core.settings, side.services.catalogues
+    )
     log.info("Telegram bot @%s is up", application.bot.username)
     try:
         yield side
@@ -216,23 +251,226 @@ async def telegram_running(
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """The long-running bot: polling, delivery and Telegram until SIGTERM/SIGINT."""
+    """The long-running bot: polling, delivery and Telegram until SIGTERM/SIGINT.
+
+    With `http_port`, one HTTP server (health, metrics, the CMS API and, with `webhook_url`,
+    Telegram's webhook) runs in this same loop. On stop: no more updates are taken, the
+    delivery tick in progress is given SHUTDOWN_GRACE seconds, then everything closes.
+    """
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
-    async with open_core(settings) as core, contextlib.AsyncExitStack() as stack:
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        token = settings.telegram_bot_token
-        if token is None:
-            log.warning("TELEGRAM_BOT_TOKEN is not set: polling feeds only, sending nothing")
-        else:
-            await stack.enter_async_context(
-                telegram_running(core, token.get_secret_value(), scheduler)
-            )
-        await schedule_polling(core, scheduler, lambda: wake_delivery(scheduler))
-        scheduler.start()
-        log.info("newsbot running: %d feeds scheduled", len(settings.feeds))
-        try:
-            await stop.wait()
-        finally:
-            log.info("newsbot stopping")
-            scheduler.shutdown(wait=False)
+    webhook_url = settings.webhook_url if settings.http_port is not None else None
+    if settings.webhook_url and webhook_url is None:
+        log.warning("webhook_url is set but http_port is not: using long polling")
+    metrics = Metrics()
+    bot_api = BotApiState(configured=settings.telegram_bot_token is not None)
+    ticks = TickWatch(metrics)
+    side: TelegramSide | None = None
+    server: HttpServer | None = None
+    try:
+        async with open_core(settings) as core, contextlib.AsyncExitStack() as stack:
+            observe_polls(core, metrics)
+            ticks.database = core.database
+            scheduler = AsyncIOScheduler(timezone=UTC)
+            token = settings.telegram_bot_token
+            if token is None:
+                log.warning("TELEGRAM_BOT_TOKEN is not set: polling feeds only, sending nothing")
+            else:
+                side = await stack.enter_async_context(
+                    telegram_running(
+                        core,
+                        token.get_secret_value(),
+                        scheduler,
+                        polling=webhook_url is None,
+                        observe=lambda built: observe_telegram(built, metrics, bot_api, ticks),
+                    )
+                )
+                add_bot_api_probe(scheduler, side, bot_api)
+            await schedule_polling(core, scheduler, lambda: wake_delivery(scheduler))
+            secret = webhook_secret(settings) if webhook_url and side else None
+            if settings.http_port is not None:
+                server = build_http_server(
+                    settings, core, scheduler, side, metrics, bot_api, webhook_url, secret
+                )
+                await server.start()
+                stack.push_async_callback(server.stop)
+            if webhook_url and side and secret:
+                await register_webhook(side, webhook_url, secret)
+            scheduler.start()
+            log.info("newsbot running: %d feeds scheduled", len(settings.feeds))
+            try:
+                await stop.wait()
+            finally:
+                log.info("newsbot stopping")
+                await stop_taking_updates(side, server)
+                scheduler.shutdown(wait=False)
+                await finish_deliveries(ticks, side, SHUTDOWN_GRACE)
+    finally:
+        remove_stop_signals()
+
+
+# ---- Operations wiring: metrics, readiness, the HTTP server, webhook, shutdown ------------
+# (functions below observe the poller and sender from outside, so those modules stay
+# unaware of Prometheus and the HTTP server)
+
+SHUTDOWN_GRACE = 10.0
+BOT_API_PROBE_SECONDS = 30.0
+
+
+def remove_stop_signals() -> None:
+    """Give SIGTERM/SIGINT back to their defaults once the bot is down (tests run it twice)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError, RuntimeError):
+            loop.remove_signal_handler(signum)
+
+
+def observe_polls(core: Core, metrics: Metrics) -> None:
+    """Count every poll's outcome: `poll` and `poll_all` both go through `poll_feed`."""
+    poll_feed = core.poller.poll_feed
+
+    async def observed(feed: Feed, deferred: Deferred | None = None) -> PollOutcome:
+        outcome = await poll_feed(feed, deferred)
+        metrics.poll_finished(outcome)
+        return outcome
+
+    core.poller.poll_feed = observed  # type: ignore[method-assign]
+
+
+class TickWatch:
+    """Wraps the delivery tick: counts its results and lets shutdown wait for it."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self.database: Database | None = None
+        self.running: asyncio.Task[object] | None = None
+
+    def wrap(
+        self, tick: Callable[..., Awaitable[SendStats]]
+    ) -> Callable[..., Awaitable[SendStats]]:
+        async def observed(*args: object, **kwargs: object) -> SendStats:
+            started = datetime.now(UTC)
+            self.running = asyncio.current_task()
+            try:
+                stats = await tick(*args, **kwargs)
+            finally:
+                self.running = None
+            await self._record(stats, started)
+            return stats
+
+        return observed
+
+    async def _record(self, stats: SendStats, started: datetime) -> None:
+        latencies: list[float] = []
+        if stats.sent and self.database is not None:
+            try:
+                async with self.database.sessions() as session:
+                    latencies = await stats_queries.publish_to_delivery_seconds(
+                        session, started, datetime.now(UTC)
+                    )
+            except Exception as exc:  # metrics must never break delivery
+                log.warning("metrics: could not read delivery latencies: %s", exc)
+        self.metrics.tick_finished(stats, latencies)
+
+
+def observe_telegram(
+    side: TelegramSide, metrics: Metrics, bot_api: BotApiState, ticks: TickWatch
+) -> None:
+    observe_bot_requests(side.application.bot.request, metrics, bot_api.record)
+    side.dispatcher.tick = ticks.wrap(side.dispatcher.tick)  # type: ignore[method-assign]
+
+
+def add_bot_api_probe(
+    scheduler: AsyncIOScheduler, side: TelegramSide, bot_api: BotApiState
+) -> None:
+    """getMe when the Bot API has been quiet for a while, so /readyz stays current in
+    webhook mode (no getUpdates traffic) and recovers after an outage."""
+
+    async def probe() -> None:
+        if bot_api.seconds_since() < BOT_API_PROBE_SECONDS:
+            return
+        with contextlib.suppress(TelegramError):
+            await side.application.bot.get_me()
+
+    scheduler.add_job(
+        probe,
+        IntervalTrigger(seconds=BOT_API_PROBE_SECONDS / 3),
+        id="bot-api-probe",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+    )
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The configured secret, or a fresh one per start (Telegram learns it at setWebhook)."""
+    configured = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    secret = configured or new_secret()
+    redact_also(secret)
+    return secret
+
+
+async def register_webhook(side: TelegramSide, url: str, secret: str) -> None:
+    await side.application.bot.set_webhook(
+        url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+    )
+    log.info("webhook registered: Telegram now POSTs updates to %s", url)
+
+
+def build_http_server(
+    settings: Settings,
+    core: Core,
+    scheduler: AsyncIOScheduler,
+    side: TelegramSide | None,
+    metrics: Metrics,
+    bot_api: BotApiState,
+    webhook_url: str | None,
+    secret: str | None,
+) -> HttpServer:
+    """Health, metrics and the CMS API always; the webhook route in webhook mode."""
+    assert settings.http_port is not None
+    readiness = Readiness(core.database, scheduler, bot_api)
+    cms = CmsDesk(
+        core.database,
+        wake_delivery=lambda: wake_delivery(scheduler),
+        on_new_stories=metrics.stories_added,
+    )
+    tokens = TokenCheck([token.get_secret_value() for token in settings.api_tokens])
+    routes: list[BaseRoute] = [
+        *ops_routes(readiness, metrics, core.database),
+        *cms_routes(cms, tokens, [section.slug for section in settings.sections]),
+    ]
+    if webhook_url and side and secret:
+        routes.append(webhook_route(side.application, webhook_path(webhook_url), secret))
+    return HttpServer(build_app(routes), settings.http_host, settings.http_port)
+
+
+async def stop_taking_updates(side: TelegramSide | None, server: HttpServer | None) -> None:
+    """First step of a stop: no webhook requests, no long polling; sending goes on."""
+    if server is not None:
+        await server.stop()
+    if side is not None and side.application.updater and side.application.updater.running:
+        await side.application.updater.stop()
+
+
+async def finish_deliveries(
+    ticks: TickWatch,
+    side: TelegramSide | None,
+    grace: float,
+) -> None:
+    """Let the delivery tick in progress finish within `grace` seconds; else cancel it and
+    requeue what it had claimed (SQLite: this process is the only sender, so every `sending`
+    row is ours; PostgreSQL: the rows' leases run out and another instance takes them)."""
+    running = ticks.running
+    if running is None or running.done():
+        return
+    log.info("waiting up to %.0fs for the delivery tick in progress", grace)
+    done, _ = await asyncio.wait({running}, timeout=grace)
+    if done:
+        return
+    running.cancel()
+    with contextlib.suppress(BaseException):
+        await running
+    if side is not None:
+        requeued = await side.sender.recover()
+        log.warning("delivery tick cut short at shutdown; %d deliveries requeued", requeued)

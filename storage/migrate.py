@@ -8,7 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Database
 
@@ -29,10 +31,27 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+# Several instances starting at once on PostgreSQL: one migrates and syncs, the others wait.
+STARTUP_LOCK_KEY = 7_245_110_319_002
+
+
+async def lock_for_startup(connection: AsyncConnection) -> None:
+    """Hold PostgreSQL's transaction-level advisory lock for schema and config changes."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": STARTUP_LOCK_KEY}
+        )
+
+
+async def upgrade_on(connection: AsyncConnection, revision: str = "head") -> None:
+    await lock_for_startup(connection)
+    await connection.run_sync(_upgrade, revision)
+
+
 async def upgrade(database: Database, revision: str = "head") -> None:
     """Bring the schema to `revision` (default: the newest)."""
     async with database.engine.begin() as connection:
-        await connection.run_sync(_upgrade, revision)
+        await upgrade_on(connection, revision)
 
 
 def _current(connection: Connection) -> str | None:

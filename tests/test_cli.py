@@ -15,11 +15,11 @@ from tests.fakes.feed_server import FeedServer, fixture_bytes
 NEWSBOT = [sys.executable, "-m", "bot.cli"]
 
 
-def write_config(tmp_path: Path, urls: list[str], extra: str = "") -> Path:
+def write_config(tmp_path: Path, urls: list[str], extra: str = "", poll_interval: int = 1) -> Path:
     feeds = "\n".join(f'[[feeds]]\nurl = "{url}"\nsection = "politics"\n' for url in urls)
     path = tmp_path / "newsbot.toml"
     path.write_text(
-        f'timezone = "Asia/Almaty"\npoll_interval = 1\nfetch_timeout = 2\n{extra}\n'
+        f'timezone = "Asia/Almaty"\npoll_interval = {poll_interval}\nfetch_timeout = 2\n{extra}\n'
         '[[sections]]\nslug = "politics"\ntitle = "Politics"\n'
         'categories = ["Politics", "Parliament"]\n\n' + feeds,
         encoding="utf-8",

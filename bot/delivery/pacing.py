@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ class Pacer:
         self._next_global = 0.0
         self._next_chat: dict[int, float] = {}
         self._paused_until = 0.0
+        self._started: deque[float] = deque(maxlen=max(1, int(limits.per_second)))
 
     def interval_for(self, kind: str) -> float:
         return self.limits.private_interval if kind == "private" else self.limits.group_interval
@@ -56,6 +58,20 @@ class Pacer:
         delay = self.reserve(chat_id, kind)
         if delay > 0:
             await asyncio.sleep(delay)
+        await self._within_window()
+
+    async def _within_window(self) -> None:
+        """Never more than `per_second` sends start in any one second, as they really start.
+
+        Slots are evenly spaced, but a busy event loop wakes sleepers late and in bunches;
+        Telegram counts what arrives, so the actual start times are checked too.
+        """
+        while len(self._started) == self._started.maxlen:
+            wait = 1.0 - (self._clock() - self._started[0])
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        self._started.append(self._clock())
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody sends before `retry_after` has passed."""

@@ -59,8 +59,9 @@ def backoff_delay(interval: int, errors: int, cap: int, retry_after: float | Non
 
 
 Deferred = list[tuple[int, feed_queries.PollRecord]]
-# A job firing this close before the feed's next poll time still polls (timer drift).
-DUE_SLACK = timedelta(seconds=1)
+# A job firing this close before the feed's next poll time still polls (clock and timer
+# drift); small, so another instance's job right after a poll never polls again.
+DUE_SLACK = timedelta(milliseconds=100)
 
 
 class Poller:

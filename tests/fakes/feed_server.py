@@ -74,6 +74,7 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    time: float = field(default_factory=time.monotonic)
 
 
 @dataclass(slots=True)
