@@ -4,7 +4,7 @@ The fake Bot API runs as its own process and enforces Telegram's limits (30 mess
 overall, 1/s per chat; 1,000/s with paid broadcast). newsbot runs here as deployed (its
 long polling, scheduler and sender), and a reader asks /today in the middle of the fan-out.
 
-    python benchmarks/fanout.py [--destinations 10000] [--paid] [--database-url URL]
+    python benchmarks/fanout.py [--destinations 10000] [--paid] [--faults] [--database-url URL]
 
 Prints the sustained rate, the 429 answers, p50/p95 of confirm-to-delivery, and the
 /today latency. Targets: >= 28.5 messages/s with zero 429 (paid: >= 500/s), /today < 1 s.
@@ -122,6 +122,19 @@ async def ask_today(base_url: str, timeout: float = 30.0) -> float | None:  # no
     return None
 
 
+async def make_chaos(base_url: str) -> None:
+    """Alternate 10% 502s with up to 2 s of latency, and storms of 429 (retry after 2 s)."""
+    while True:
+        control(base_url, "inject_failures", {"status": 502, "ratio": 0.1, "latency": [0, 2]})
+        await asyncio.sleep(10)
+        control(
+            base_url,
+            "inject_failures",
+            {"status": 429, "ratio": 0.5, "retry_after": 2, "count": 40},
+        )
+        await asyncio.sleep(5)
+
+
 async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dict[str, Any]:
     settings = Settings(
         database_url=database_url,
@@ -144,6 +157,7 @@ async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dic
             alert = await side.services.breaking.draft(
                 EDITOR_ID, EDITOR_ID, Draft("Breaking: benchmark alert", None)
             )
+            chaos = asyncio.create_task(make_chaos(base_url)) if args.faults else None
             confirmed = time.time()
             await side.services.breaking.confirm(alert.id)
             wake_delivery(scheduler)
@@ -155,6 +169,8 @@ async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dic
                     today_latency = await ask_today(base_url)
                 await asyncio.sleep(0.2)
             finished = time.time()
+            if chaos is not None:
+                chaos.cancel()
             scheduler.shutdown(wait=False)
         async with core.database.sessions() as session:
             sent_at = (
@@ -174,6 +190,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--destinations", type=int, default=10_000)
     parser.add_argument("--paid", action="store_true", help="allow_paid_broadcast")
+    parser.add_argument("--faults", action="store_true", help="502s, latency, 429 storms")
     parser.add_argument("--rate", type=float, default=28.8, help="newsbot's send_rate")
     parser.add_argument("--paid-rate", type=float, default=1000.0)
     parser.add_argument("--port", type=int, default=18081)
@@ -196,7 +213,10 @@ def main() -> None:
         f"newsbot send_rate: {args.paid_rate if args.paid else args.rate}/s"
     )
     print(f"messages sent: {sends} in {span:.1f} s -> sustained {sends / span:.1f} messages/s")
-    print(f"429 answers: {stats['too_many_requests']}, duplicates: {stats['duplicates']}")
+    print(
+        f"429 answers: {stats['too_many_requests']}, duplicates: {stats['duplicates']}, "
+        f"chats reached: {stats['chats']}, failures injected: {stats['failures_injected']}"
+    )
     print(
         f"confirm-to-delivery p50 {statistics.median(latencies):.1f} s, "
         f"p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f} s"
