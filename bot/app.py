@@ -269,7 +269,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     server: HttpServer | None = None
     try:
         async with open_core(settings) as core, contextlib.AsyncExitStack() as stack:
-            observe_polls(core, metrics)
+            observe_polls(core, metrics, ticks)
             ticks.database = core.database
             scheduler = AsyncIOScheduler(timezone=UTC)
             token = settings.telegram_bot_token
@@ -303,8 +303,10 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             finally:
                 log.info("newsbot stopping")
                 await stop_taking_updates(side, server)
-                scheduler.shutdown(wait=False)
+                # Paused, no job starts; shutting down would cancel the running ones.
+                scheduler.pause()
                 await finish_deliveries(ticks, side, SHUTDOWN_GRACE)
+                scheduler.shutdown(wait=False)
     finally:
         remove_stop_signals()
 
@@ -325,12 +327,19 @@ def remove_stop_signals() -> None:
             loop.remove_signal_handler(signum)
 
 
-def observe_polls(core: Core, metrics: Metrics) -> None:
-    """Count every poll's outcome: `poll` and `poll_all` both go through `poll_feed`."""
+def observe_polls(core: Core, metrics: Metrics, watch: TickWatch) -> None:
+    """Count every poll's outcome (`poll` and `poll_all` both go through `poll_feed`), and
+    note polls in progress so a stop lets them finish instead of cutting a parse short."""
     poll_feed = core.poller.poll_feed
 
     async def observed(feed: Feed, deferred: Deferred | None = None) -> PollOutcome:
-        outcome = await poll_feed(feed, deferred)
+        task = asyncio.current_task()
+        if task is not None:
+            watch.polls.add(task)
+        try:
+            outcome = await poll_feed(feed, deferred)
+        finally:
+            watch.polls.discard(task)  # type: ignore[arg-type]
         metrics.poll_finished(outcome)
         return outcome
 
@@ -338,12 +347,14 @@ def observe_polls(core: Core, metrics: Metrics) -> None:
 
 
 class TickWatch:
-    """Wraps the delivery tick: counts its results and lets shutdown wait for it."""
+    """Wraps the delivery tick: counts its results and lets shutdown wait for it (and for
+    the polls in progress, see `observe_polls`)."""
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self.database: Database | None = None
         self.running: asyncio.Task[object] | None = None
+        self.polls: set[asyncio.Task[object]] = set()
 
     def wrap(
         self, tick: Callable[..., Awaitable[SendStats]]
@@ -453,20 +464,20 @@ async def stop_taking_updates(side: TelegramSide | None, server: HttpServer | No
         await side.application.updater.stop()
 
 
-async def finish_deliveries(
-    ticks: TickWatch,
-    side: TelegramSide | None,
-    grace: float,
-) -> None:
-    """Let the delivery tick in progress finish within `grace` seconds; else cancel it and
-    requeue what it had claimed (SQLite: this process is the only sender, so every `sending`
-    row is ours; PostgreSQL: the rows' leases run out and another instance takes them)."""
+async def finish_deliveries(ticks: TickWatch, side: TelegramSide | None, grace: float) -> None:
+    """Let the delivery tick (and polls) in progress finish within `grace` seconds; else
+    cancel the tick and requeue what it had claimed (SQLite: this process is the only
+    sender, so every `sending` row is ours; PostgreSQL: their leases run out and another
+    instance takes them)."""
     running = ticks.running
-    if running is None or running.done():
+    pending = {task for task in ticks.polls if not task.done()}
+    if running is not None and not running.done():
+        pending.add(running)
+    if not pending:
         return
-    log.info("waiting up to %.0fs for the delivery tick in progress", grace)
-    done, _ = await asyncio.wait({running}, timeout=grace)
-    if done:
+    log.info("waiting up to %.0fs for %d delivery/poll jobs in progress", grace, len(pending))
+    await asyncio.wait(pending, timeout=grace)
+    if running is None or running.done():
         return
     running.cancel()
     with contextlib.suppress(BaseException):

@@ -1,4 +1,4 @@
-"""The `newsbot` console script: run, poll, feeds, db upgrade."""
+"""The `newsbot` console script: run, poll, feeds, stats, preview, db upgrade."""
 
 from __future__ import annotations
 
@@ -30,9 +30,14 @@ def _settings(config_path: str | None) -> Settings:
     except ConfigError as exc:
         click.echo(f"newsbot: {exc}", err=True)
         sys.exit(2)
-    token = settings.telegram_bot_token
-    configure_logging(secrets=[token.get_secret_value()] if token else [])
+    configure_logging(secrets=_secrets(settings), log_format=settings.log_format)
     return settings
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """Everything that must never reach a log line: bot token, webhook secret, API tokens."""
+    values = [settings.telegram_bot_token, settings.webhook_secret, *settings.api_tokens]
+    return [value.get_secret_value() for value in values if value is not None]
 
 
 def _run(coroutine_factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -47,12 +52,30 @@ def main() -> None:
 
 @main.command()
 @config_option
-def run(config_path: str | None) -> None:
+@click.option(
+    "--webhook",
+    "webhook_url",
+    default=None,
+    metavar="URL",
+    help="Take Telegram updates by webhook at this https URL (needs http_port).",
+)
+def run(config_path: str | None, webhook_url: str | None) -> None:
     """Run the bot: poll feeds on schedule and serve Telegram until SIGTERM/SIGINT."""
     from bot.app import run as run_app
 
     settings = _settings(config_path)
+    if webhook_url is not None:
+        if not webhook_url.startswith("https://") or " " in webhook_url:
+            _refuse("--webhook: Telegram needs an https:// URL")
+        settings = settings.model_copy(update={"webhook_url": webhook_url})
+    if settings.webhook_url and settings.http_port is None:
+        _refuse("webhook_url: needs http_port (the port the webhook is served on)")
     _run(lambda: run_app(settings))
+
+
+def _refuse(line: str) -> None:
+    click.echo(f"newsbot: config error: {line}", err=True)
+    sys.exit(2)
 
 
 @main.command()
@@ -74,6 +97,16 @@ def feeds(config_path: str | None) -> None:
 
     settings = _settings(config_path)
     _run(lambda: show_feeds(settings, now=datetime.now(UTC)))
+
+
+@main.command()
+@config_option
+def stats(config_path: str | None) -> None:
+    """Print feeds' health, deliveries per day (7 days) and the top stories."""
+    from bot.operations import show_stats
+
+    settings = _settings(config_path)
+    _run(lambda: show_stats(settings, now=datetime.now(UTC)))
 
 
 @main.command()

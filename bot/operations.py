@@ -1,4 +1,5 @@
-"""What the operator's one-shot commands do and print: poll once, feed health, db upgrade."""
+"""What the operator's one-shot commands do and print: poll once, feed health, stats,
+db upgrade."""
 
 from __future__ import annotations
 
@@ -133,3 +134,100 @@ async def preview_feed(settings: Settings, url: str, *, count: int = 5) -> int:
         click.echo(as_terminal_text(message))
         click.echo("─" * 60)
     return 0
+
+
+# ---- newsbot stats ---------------------------------------------------------------------
+
+STATS_DAYS = 7
+TOP_STORIES = 10
+DELIVERY_STATES = ("queued", "sending", "sent", "failed")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, right: int = 0) -> str:
+    """Columns padded to their widest cell; the last `right` columns align right (numbers)."""
+    cells = [list(headers), *[[str(cell) for cell in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    first_right = len(headers) - right
+
+    def line(row: Sequence[str]) -> str:
+        padded = [
+            cell.rjust(width) if i >= first_right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(padded).rstrip()
+
+    return "\n".join(
+        [line(cells[0]), line(["─" * width for width in widths])] + [line(row) for row in cells[1:]]
+    )
+
+
+async def show_stats(settings: Settings, *, now: datetime) -> None:
+    """Feeds' health, deliveries per day and the week's top stories, as terminal tables."""
+    from collections import Counter
+    from datetime import timedelta
+
+    from storage import engagement as engagement_queries
+    from storage import stats as stats_queries
+
+    since = now - timedelta(days=STATS_DAYS)
+    async with open_core(settings) as core, core.database.sessions() as session:
+        health = await feed_queries.feed_health(session)
+        per_day = await stats_queries.deliveries_per_day(session, since)
+        top = await engagement_queries.popular(session, since=since, now=now, limit=TOP_STORIES)
+    click.echo(f"Feeds ({len(health)})")
+    statuses = Counter(
+        "disabled" if not feed.enabled else feed.last_status or "new" for feed in health
+    )
+    click.echo(table(["STATUS", "FEEDS"], sorted(statuses.items()), right=1))
+    failing = [f for f in health if f.enabled and f.consecutive_errors]
+    if failing:
+        click.echo("\nFailing feeds")
+        click.echo(
+            table(
+                ["URL", "STATUS", "ERRORS", "LAST FETCH"],
+                [
+                    (
+                        f.url,
+                        f.last_status or "-",
+                        f.consecutive_errors,
+                        _ago(f.last_fetched_at, now),
+                    )
+                    for f in failing
+                ],
+                right=2,
+            )
+        )
+    days: dict[str, dict[str, int]] = {}
+    for count in per_day:
+        days.setdefault(count.day, {})[count.status] = count.count
+    click.echo(f"\nDeliveries per day (UTC, last {STATS_DAYS} days)")
+    click.echo(
+        table(
+            ["DAY", *(state.upper() for state in DELIVERY_STATES)],
+            [
+                (day, *(counts.get(state, 0) for state in DELIVERY_STATES))
+                for day, counts in sorted(days.items())
+            ],
+            right=len(DELIVERY_STATES),
+        )
+        if days
+        else "no deliveries"
+    )
+    click.echo(f"\nTop stories (last {STATS_DAYS} days, by engagement)")
+    zone = settings.zone
+    click.echo(
+        table(
+            ["#", "PUBLISHED", "SECTION", "TITLE"],
+            [
+                (
+                    rank,
+                    story.published_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                    story.section or "-",
+                    story.title if len(story.title) <= 70 else story.title[:69] + "…",
+                )
+                for rank, story in enumerate(top, 1)
+            ],
+        )
+        if top
+        else "no engagement recorded yet"
+    )

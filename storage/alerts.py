@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Alert
+from storage.deliveries import BREAKING_PRIORITY
+from storage.models import Alert, Delivery, Destination, Subscription
 
 
 async def create_draft(
@@ -62,3 +63,85 @@ async def unreported(session: AsyncSession) -> list[Alert]:
 
 async def mark_reported(session: AsyncSession, alert_id: int, now: datetime) -> None:
     await session.execute(update(Alert).where(Alert.id == alert_id).values(reported_at=now))
+
+
+# ---- Breaking news from the newsroom's CMS (POST /api/v1/breaking) ---------------------
+
+
+async def by_idempotency_key(session: AsyncSession, key: str) -> Alert | None:
+    return await session.scalar(select(Alert).where(Alert.idempotency_key == key))
+
+
+async def create_sent(
+    session: AsyncSession,
+    *,
+    text: str,
+    link: str | None,
+    sections: list[str] | None,
+    idempotency_key: str | None,
+    source: str,
+    now: datetime,
+) -> Alert:
+    """An alert confirmed at creation: the CMS is the editor's confirmation.
+
+    It has no editor chat to report to (editor ids 0), so it is born reported; the CMS
+    follows its progress with GET /api/v1/deliveries/{id}. The unique idempotency key makes
+    a concurrent retry fail here rather than create a second alert.
+    """
+    alert = Alert(
+        editor_id=0,
+        editor_chat_id=0,
+        text=text,
+        link=link,
+        sections=sections or None,
+        source=source,
+        idempotency_key=idempotency_key,
+        status="sent",
+        created_at=now,
+        confirmed_at=now,
+        reported_at=now,
+    )
+    session.add(alert)
+    await session.flush()
+    return alert
+
+
+async def queue_for_sections(
+    session: AsyncSession, alert_id: int, sections: list[str], now: datetime
+) -> int:
+    """Queue an alert only for active destinations that take breaking news and subscribe to
+    at least one of `sections` (the same rows `storage.deliveries.queue_alert` writes).
+
+    Belongs in `storage.deliveries.queue_alert` as a `sections` argument; kept here until
+    that module's owner moves it, so the CMS API can target sections today.
+    """
+    subscribed = select(Subscription.destination_id).where(Subscription.section.in_(sections))
+    targets = select(Destination.id).where(
+        Destination.active.is_(True),
+        Destination.breaking.is_(True),
+        Destination.id.in_(subscribed),
+    )
+    destination_ids = list((await session.scalars(targets)).all())
+    already = set(
+        (
+            await session.scalars(
+                select(Delivery.destination_id).where(Delivery.alert_id == alert_id)
+            )
+        ).all()
+    )
+    rows = [
+        {
+            "destination_id": destination_id,
+            "alert_id": alert_id,
+            "priority": BREAKING_PRIORITY,
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for destination_id in destination_ids
+        if destination_id not in already
+    ]
+    if rows:
+        await session.execute(insert(Delivery), rows)
+    return len(rows)
