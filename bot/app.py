@@ -475,6 +475,8 @@ async def finish_deliveries(ticks: TickWatch, side: TelegramSide | None, grace: 
         pending.add(running)
     if not pending:
         return
+    if side is not None:
+        side.sender.stop_claiming()
     log.info("waiting up to %.0fs for %d delivery/poll jobs in progress", grace, len(pending))
     await asyncio.wait(pending, timeout=grace)
     if running is None or running.done():

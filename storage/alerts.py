@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.deliveries import BREAKING_PRIORITY
-from storage.models import Alert, Delivery, Destination, Subscription
+from storage.models import Alert
 
 
 async def create_draft(
@@ -104,44 +103,3 @@ async def create_sent(
     session.add(alert)
     await session.flush()
     return alert
-
-
-async def queue_for_sections(
-    session: AsyncSession, alert_id: int, sections: list[str], now: datetime
-) -> int:
-    """Queue an alert only for active destinations that take breaking news and subscribe to
-    at least one of `sections` (the same rows `storage.deliveries.queue_alert` writes).
-
-    Belongs in `storage.deliveries.queue_alert` as a `sections` argument; kept here until
-    that module's owner moves it, so the CMS API can target sections today.
-    """
-    subscribed = select(Subscription.destination_id).where(Subscription.section.in_(sections))
-    targets = select(Destination.id).where(
-        Destination.active.is_(True),
-        Destination.breaking.is_(True),
-        Destination.id.in_(subscribed),
-    )
-    destination_ids = list((await session.scalars(targets)).all())
-    already = set(
-        (
-            await session.scalars(
-                select(Delivery.destination_id).where(Delivery.alert_id == alert_id)
-            )
-        ).all()
-    )
-    rows = [
-        {
-            "destination_id": destination_id,
-            "alert_id": alert_id,
-            "priority": BREAKING_PRIORITY,
-            "status": "queued",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for destination_id in destination_ids
-        if destination_id not in already
-    ]
-    if rows:
-        await session.execute(insert(Delivery), rows)
-    return len(rows)

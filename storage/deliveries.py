@@ -114,11 +114,17 @@ async def _queue_story(session: AsyncSession, story_id: int, section: str, now: 
     return max(result.rowcount or 0, 0)
 
 
-async def queue_alert(session: AsyncSession, alert_id: int, now: datetime) -> int:
+async def queue_alert(
+    session: AsyncSession,
+    alert_id: int,
+    now: datetime,
+    sections: Sequence[str] | None = None,
+) -> int:
     """Queue breaking news for every active destination that takes it, ahead of stories.
 
     Readers take it once they subscribe to at least one section; channels and groups take it
-    unless their admins switched it off.
+    unless their admins switched it off. With `sections` (the CMS API may target them), only
+    destinations subscribed to one of those sections take it.
     """
     targets = select(
         Destination.id,
@@ -134,6 +140,9 @@ async def queue_alert(session: AsyncSession, alert_id: int, now: datetime) -> in
         Destination.breaking.is_(True),
         or_(Destination.kind != "private", has_any_subscription()),
     )
+    if sections:
+        subscribed = select(Subscription.destination_id).where(Subscription.section.in_(sections))
+        targets = targets.where(Destination.id.in_(subscribed))
     statement = _insert(session).from_select(_COLUMNS, targets).on_conflict_do_nothing()
     result = await session.execute(statement)
     return max(result.rowcount or 0, 0)

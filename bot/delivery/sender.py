@@ -77,6 +77,7 @@ class Sender:
             self._send_options["allow_paid_broadcast"] = True
         self._clock = clock
         self._chats_in_flight: set[int] = set()
+        self._stopping = False
         self._sent: list[tuple[int, int, int, datetime, str | None]] = []
 
     async def fan_out(self) -> int:
@@ -112,7 +113,7 @@ class Sender:
         self._composer.forget()
         in_flight: set[asyncio.Task[None]] = set()
         try:
-            while loop.time() < deadline:
+            while loop.time() < deadline and not self._stopping:
                 if len(in_flight) >= self._concurrency or self._pacer.booked_ahead() > 1.0:
                     await asyncio.wait(in_flight, timeout=0.1, return_when=FIRST_COMPLETED)
                     in_flight = {task for task in in_flight if not task.done()}
@@ -131,6 +132,10 @@ class Sender:
         finally:
             await self._flush_sent()
         return stats
+
+    def stop_claiming(self) -> None:
+        """At shutdown: finish what is in flight, take nothing new."""
+        self._stopping = True
 
     async def _claim(self) -> list[DeliveryJob]:
         """Claim a batch; keep one delivery per chat that is free now, put the rest back."""

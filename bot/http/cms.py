@@ -108,7 +108,7 @@ class CmsDesk:
                 now=now,
             )
             if sections:
-                queued = await alert_queries.queue_for_sections(session, alert.id, sections, now)
+                queued = await delivery_queries.queue_alert(session, alert.id, now, sections)
             else:
                 queued = await delivery_queries.queue_alert(session, alert.id, now)
             return BreakingPush(alert.id, queued, replayed=False)
