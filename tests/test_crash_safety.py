@@ -65,8 +65,11 @@ async def sent_in_database(database_url: str) -> int:
         await database.dispose()
 
 
-async def start_bot(tmp_path: Path, api: FakeBotAPI) -> asyncio.subprocess.Process:
-    config = write_config(tmp_path, [], "send_rate = 60\nlong_poll_timeout = 1")
+async def start_bot(
+    tmp_path: Path, api: FakeBotAPI, config: Path | None = None, **env: str
+) -> asyncio.subprocess.Process:
+    """`newsbot run` as its own process, talking to the fake Bot API."""
+    config = config or write_config(tmp_path, [], "send_rate = 60\nlong_poll_timeout = 1")
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -77,7 +80,9 @@ async def start_bot(tmp_path: Path, api: FakeBotAPI) -> asyncio.subprocess.Proce
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
         cwd=tmp_path,
-        env=environment(tmp_path, TELEGRAM_BOT_TOKEN=api.token, NEWSBOT_BOT_API_URL=api.base_url),
+        env=environment(
+            tmp_path, TELEGRAM_BOT_TOKEN=api.token, NEWSBOT_BOT_API_URL=api.base_url, **env
+        ),
     )
 
 

@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,14 @@ from bot.delivery.sender import SENT_BATCH
 from tests.conftest import postgres_skip_reason, postgres_url, reset_postgres
 from tests.fakes.bot_api import FakeBotAPI, FakeChat
 from tests.fakes.feed_server import FeedServer, fixture_bytes
-from tests.test_cli import environment, write_config
-from tests.test_crash_safety import CHATS, CONCURRENCY, channel_sends, seed_breaking_news
+from tests.test_cli import write_config
+from tests.test_crash_safety import (
+    CHATS,
+    CONCURRENCY,
+    channel_sends,
+    seed_breaking_news,
+    start_bot,
+)
 
 
 @pytest.fixture
@@ -28,26 +33,6 @@ def postgres() -> str:
     return postgres_url()
 
 
-async def start(tmp_path: Path, api: FakeBotAPI, config: Path, database_url: str):  # type: ignore[no-untyped-def]
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-        cwd=tmp_path,
-        env=environment(
-            tmp_path,
-            TELEGRAM_BOT_TOKEN=api.token,
-            NEWSBOT_BOT_API_URL=api.base_url,
-            NEWSBOT_DATABASE_URL=database_url,
-        ),
-    )
-
-
 async def test_two_instances_share_polls_and_survive_a_kill(
     tmp_path: Path, postgres: str, feed_server: FeedServer
 ) -> None:
@@ -57,8 +42,8 @@ async def test_two_instances_share_polls_and_survive_a_kill(
     with FakeBotAPI() as api:
         for n in range(CHATS):
             api.register_chat(FakeChat(-100_000 - n, "channel"))
-        first = await start(tmp_path, api, config, postgres)
-        second = await start(tmp_path, api, config, postgres)
+        first = await start_bot(tmp_path, api, config, NEWSBOT_DATABASE_URL=postgres)
+        second = await start_bot(tmp_path, api, config, NEWSBOT_DATABASE_URL=postgres)
         try:
             await api.wait_until(lambda: sum(channel_sends(api).values()) >= CHATS // 4, timeout=60)
             # Kill one (the sender or not): the survivor finishes, within the 30 s lease.
