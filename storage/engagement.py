@@ -21,6 +21,14 @@ async def record(session: AsyncSession, story_id: int, kind: str, at: datetime) 
     session.add(Engagement(story_id=story_id, kind=kind, weight=WEIGHTS.get(kind, 1.0), at=at))
 
 
+async def record_known(session: AsyncSession, story_id: int, kind: str, at: datetime) -> bool:
+    """Record a signal from outside (an inline pick names its story): unknown ids are ignored."""
+    if await session.scalar(select(Story.id).where(Story.id == story_id)) is None:
+        return False
+    await record(session, story_id, kind, at)
+    return True
+
+
 async def record_reads(session: AsyncSession, story_ids: list[int], at: datetime) -> None:
     for story_id in story_ids:
         await record(session, story_id, "read", at)
@@ -62,12 +70,17 @@ async def popular(
         (ReactionCount.total * WEIGHTS["reaction"]).label("points"),
     ).where(ReactionCount.updated_at >= since)
     signals = union_all(events, reactions).subquery()
+    # Sum per story first (an index range of today's signals), then fetch only the leaders.
+    totals = (
+        select(signals.c.story_id, func.sum(signals.c.points).label("points"))
+        .group_by(signals.c.story_id)
+        .subquery()
+    )
     raw = (
-        select(Story, func.sum(signals.c.points).label("points"))
-        .join(signals, signals.c.story_id == Story.id)
+        select(Story, totals.c.points)
+        .join(totals, totals.c.story_id == Story.id)
         .where(Story.published_at >= since)
-        .group_by(Story.id)
-        .order_by(func.sum(signals.c.points).desc())
+        .order_by(totals.c.points.desc(), Story.id.desc())
         .limit(limit * 10)
     )
     if section is not None:

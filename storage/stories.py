@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import search as search_index
 from storage.models import Story
 
 # Keeps IN (...) lists well under SQLite's and asyncpg's bound-parameter limits.
@@ -201,40 +202,8 @@ async def published_between(
     return list((await session.scalars(query)).all())
 
 
-def _like_pattern(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-async def search(session: AsyncSession, words: Sequence[str], *, limit: int) -> list[Story]:
-    """Stories whose headline or summary contains every word, newest first.
-
-    A first version by substring; the full-text index replaces it (issue: intelligence).
-    """
-    fold = func.casefold if session.get_bind().dialect.name == "sqlite" else func.lower
-    query = select(Story)
-    for word in words:
-        pattern = _like_pattern(word.casefold())
-        query = query.where(
-            or_(
-                fold(Story.title).like(pattern, escape="\\"),
-                fold(Story.summary).like(pattern, escape="\\"),
-            )
-        )
-    query = query.order_by(Story.published_at.desc()).limit(limit)
-    return list((await session.scalars(query)).all())
-
-
-async def recent_candidates(
-    session: AsyncSession, story: Story, *, limit: int = 300
+async def search(
+    session: AsyncSession, words: Sequence[str], *, limit: int, language: str | None = None
 ) -> list[Story]:
-    """Earlier stories in the story's language, the pool related links are chosen from."""
-    query = (
-        select(Story)
-        .where(Story.id != story.id, Story.published_at <= story.published_at)
-        .order_by(Story.published_at.desc())
-        .limit(limit)
-    )
-    if story.language:
-        query = query.where(Story.language == story.language)
-    return list((await session.scalars(query)).all())
+    """Stories matching every word, best matches first, then newest (the full-text index)."""
+    return await search_index.search(session, words, limit=limit, language=language)

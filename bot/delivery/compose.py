@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.config import Settings
-from bot.services.related import pick_related
+from bot.services.related import related_stories
 from bot.telegram.i18n import Catalogues
 from bot.telegram.render import OutgoingMessage, RelatedLink, render_breaking, render_story
 from storage import alerts as alert_queries
@@ -18,11 +18,10 @@ from storage.models import Story
 
 
 async def related_links(database: Database, story: Story) -> list[RelatedLink]:
-    async with database.sessions() as session:
-        candidates = await story_queries.recent_candidates(session, story)
+    """The "Related" block under a pushed story: earlier stories found through the index."""
     return [
         RelatedLink(title=pick.title, url=pick.link)
-        for pick in pick_related(story, candidates)
+        for pick in await related_stories(database, story)
         if pick.link
     ]
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.services import related as related_service
+from storage import digests as digest_queries
 from storage import engagement as engagement_queries
 from storage import stories as story_queries
 from storage.db import Database
@@ -88,20 +90,45 @@ class Newsdesk:
         return found
 
     async def search(self, words: list[str]) -> list[Story]:
-        async with self._db.sessions() as session:
-            found = await story_queries.search(session, words, limit=LIST_SIZE)
+        """Search results a reader opened as a list: each counts as a read."""
+        found = await self.find(words)
         await self._record_reads(found)
         return found
+
+    async def find(self, words: list[str], limit: int = LIST_SIZE) -> list[Story]:
+        """Stories matching the words through the full-text index, best first; no reads
+        recorded (inline mode offers them; only a pick counts)."""
+        async with self._db.sessions() as session:
+            return await story_queries.search(session, words, limit=limit)
+
+    async def related(self, story_id: int) -> tuple[Story | None, list[Story]]:
+        """A story's related stories on demand (its "Related" button: a press counts)."""
+        story, found = await related_service.related_to_id(self._db, story_id)
+        if story is not None:
+            await self.record(story.id, "press")
+        return story, found
 
     async def record(self, story_id: int, kind: str) -> None:
         async with self._db.writing(), self._db.sessions.begin() as session:
             await engagement_queries.record(session, story_id, kind, self._clock())
+
+    async def record_pick(self, story_id: int) -> bool:
+        """An inline-mode pick: a share of the story into some chat (ids come from clients)."""
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            return await engagement_queries.record_known(session, story_id, "inline", self._clock())
 
     async def reaction_total(self, chat_id: int, message_id: int, total: int) -> int | None:
         async with self._db.writing(), self._db.sessions.begin() as session:
             return await engagement_queries.set_reaction_total(
                 session, chat_id, message_id, total, self._clock()
             )
+
+    async def toggle_digest(self, destination_id: int) -> bool:
+        """Opt a chat in or out of the daily digest; returns whether it now receives it."""
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            enabled = not await digest_queries.is_subscribed(session, destination_id)
+            await digest_queries.set_digest(session, destination_id, enabled)
+        return enabled
 
     async def _record_reads(self, stories: list[Story]) -> None:
         if not stories:

@@ -1,77 +1,63 @@
 """Choosing "Related" links for a story: earlier stories on the same subject.
 
-A first version over a recent window: words of the headline and summary, cut to a short
-prefix so that inflected Russian and Kazakh forms ("выборы", "выборов"; "сайлау", "сайлауы")
-still meet; stories of the same section first.
+The work happens in the full-text index (storage/search.py): the story's rarest five-letter
+stems, so inflected Russian and Kazakh forms ("выборы", "выборов"; "сайлау", "сайлауы")
+still meet, find earlier stories in its language sharing at least two of them; those are
+ranked by shared words, the same section, then recency. Which stems are rare comes from a
+sample of recent stories, refreshed every few minutes per database and kept here, so each
+story costs one indexed query.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from typing import Protocol
+import time
+import weakref
 
-WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
-STEM_LENGTH = 5
+from sqlalchemy.engine import Engine
+
+from storage import search as search_index
+from storage import stories as story_queries
+from storage.db import Database
+from storage.models import Story
+
 MAX_RELATED = 3
-# Frequent words that say nothing about the subject (a newsroom's house style).
-STOP_STEMS = frozenset(
-    {
-        "kazin",
-        "astan",
-        "almat",
-        "kazak",
-        "казин",
-        "астан",
-        "алмат",
-        "казах",
-        "қазақ",
-        "about",
-        "their",
-        "there",
-        "which",
-        "after",
-        "который",
-        "котор",
-        "также",
-        "этого",
-        "будет",
-    }
+FREQUENCY_TTL_SECONDS = 600.0
+
+# Per database engine: (loaded at, frequencies). Weak keys: a disposed engine drops its entry.
+_frequencies: weakref.WeakKeyDictionary[Engine, tuple[float, search_index.StemFrequencies]] = (
+    weakref.WeakKeyDictionary()
 )
 
 
-class StoryLike(Protocol):
-    id: int
-    title: str
-    summary: str
-    link: str | None
-    section: str | None
-    content_hash: str
+async def _current_frequencies(database: Database) -> search_index.StemFrequencies:
+    key = database.engine.sync_engine
+    cached = _frequencies.get(key)
+    if cached is not None and time.monotonic() - cached[0] < FREQUENCY_TTL_SECONDS:
+        return cached[1]
+    async with database.sessions() as session:
+        frequencies = await search_index.stem_frequencies(session)
+    _frequencies[key] = (time.monotonic(), frequencies)
+    return frequencies
 
 
-def stems(text: str) -> set[str]:
-    """Word prefixes of a text, lower-cased, without the newsroom's filler words."""
-    found = {word.casefold()[:STEM_LENGTH] for word in WORD.findall(text)}
-    return found - STOP_STEMS
+def forget_frequencies(database: Database) -> None:
+    """Drop the cached stem frequencies (tests, or after a bulk import)."""
+    _frequencies.pop(database.engine.sync_engine, None)
 
 
-def pick_related(story: StoryLike, candidates: Sequence[StoryLike]) -> list[StoryLike]:
-    """Up to three candidates sharing the most words with `story`, same section first."""
-    own = stems(story.title) | stems(story.summary[:400])
-    own_title = stems(story.title)
-    scored: list[tuple[float, int, StoryLike]] = []
-    seen_titles = {story.title.casefold()}
-    for candidate in candidates:
-        if candidate.id == story.id or candidate.link == story.link or not candidate.link:
-            continue
-        if candidate.title.casefold() in seen_titles:
-            continue  # a duplicate of the story (or of a pick) is not related news
-        theirs = stems(candidate.title) | stems(candidate.summary[:400])
-        shared = len(own & theirs) + len(own_title & stems(candidate.title))
-        if shared < 2:
-            continue
-        score = shared + (1.5 if candidate.section == story.section else 0.0)
-        scored.append((score, candidate.id, candidate))
-        seen_titles.add(candidate.title.casefold())
-    scored.sort(key=lambda item: (-item[0], -item[1]))
-    return [candidate for _, _, candidate in scored[:MAX_RELATED]]
+async def related_stories(
+    database: Database, story: Story, limit: int = MAX_RELATED
+) -> list[Story]:
+    """Up to `limit` earlier stories on the story's subject, best first."""
+    frequencies = await _current_frequencies(database)
+    async with database.sessions() as session:
+        return await search_index.related_to(session, story, limit=limit, frequencies=frequencies)
+
+
+async def related_to_id(database: Database, story_id: int) -> tuple[Story | None, list[Story]]:
+    """The story with this id and its related stories (nothing when it is gone)."""
+    async with database.sessions() as session:
+        found = await story_queries.get_stories(session, [story_id])
+    if not found:
+        return None, []
+    return found[0], await related_stories(database, found[0])

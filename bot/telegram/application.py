@@ -21,9 +21,11 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     MessageReactionHandler,
     filters,
@@ -33,6 +35,7 @@ from bot.config import Settings
 from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.common import reply_plain, user_language
 from bot.telegram.handlers.editors import EditorHandlers
+from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.readers import ReaderHandlers
 from bot.telegram.i18n import SUPPORTED
 from bot.telegram.retry import RetryReplies
@@ -63,6 +66,7 @@ READER_COMMANDS = (
     "subscriptions",
     "language",
     "search",
+    "digest",
     "channels",
 )
 
@@ -106,6 +110,7 @@ def register_handlers(application: Application, services: BotServices) -> None:
         "unsubscribe": readers.unsubscribe,
         "subscriptions": readers.subscriptions,
         "language": readers.language,
+        "digest": readers.digest,
         "channels": channels.channels,
         "breaking": editors.breaking,
     }
@@ -118,6 +123,7 @@ def register_handlers(application: Application, services: BotServices) -> None:
         r"^sec:": readers.on_section,
         r"^lang:": readers.on_language,
         r"^today:": readers.on_today_page,
+        r"^rel:": readers.on_related,
         r"^ch:": channels.on_open,
         r"^cs:": channels.on_section,
         r"^cb:": channels.on_breaking,
@@ -129,6 +135,9 @@ def register_handlers(application: Application, services: BotServices) -> None:
         ChatMemberHandler(channels.on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     application.add_handler(MessageReactionHandler(channels.on_reaction_count))
+    inline = InlineHandlers(services)
+    application.add_handler(InlineQueryHandler(inline.on_query))
+    application.add_handler(ChosenInlineResultHandler(inline.on_chosen))
     application.add_handler(
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, readers.unknown_command)
     )

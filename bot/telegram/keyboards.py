@@ -6,6 +6,7 @@ client: it is parsed defensively and carries no rights. Formats (`:`-separated):
   sec:<slug>                show a section's newest stories
   lang:<code>               set the chat's language
   today:<page>[:<slug>]     a page of today's timeline
+  rel:<story_id>            a story's related stories (render.related_button)
   ch:<chat_id>              open a channel's or group's settings (re-verified)
   cs:<chat_id>:<slug>       toggle a section for that channel or group (re-verified)
   cb:<chat_id>              toggle breaking news for that channel or group (re-verified)

@@ -365,3 +365,28 @@ def render_story_list(
             break
         message, hour = message + addition, heading
     return message.html
+
+
+def render_digest(
+    title: str,
+    stories: Sequence[StoryLike],
+    *,
+    t: Translator,
+    zone: ZoneInfo,
+    section_titles: Mapping[str, str],
+) -> OutgoingMessage:
+    """The daily "<date>. Timeline of major events": the day's top stories, oldest first,
+    each with its time and section, as one quiet message (no link preview)."""
+    ordered = sorted(stories, key=lambda story: (story.published_at, story.id))
+    text = render_story_list(title, ordered, t=t, zone=zone, section_titles=section_titles)
+    return OutgoingMessage(text, disable_notification=True)
+
+
+def related_button(story_id: int, t: Translator) -> Button:
+    """The "Related" button under a story: `rel:<story_id>` asks for its related stories."""
+    return Button(t("related_button"), callback_data=f"rel:{story_id}")
+
+
+def inline_description(story: StoryLike, limit: int = 200) -> str:
+    """The one-line preview under a headline in the inline results list."""
+    return cut_utf16(_one_line(story.summary), limit)

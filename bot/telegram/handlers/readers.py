@@ -190,6 +190,18 @@ class ReaderHandlers:
             return
         await self._list(update, t, t("search_title", query=query), stories)
 
+    async def digest(self, update: Update, context: Context) -> None:
+        """Turn the daily "Timeline of major events" on or off for this chat."""
+        state, t = await self._state(update)
+        if not await self._may_change(update):
+            await reply_plain(update, t("group_admins_only"))
+            return
+        if await self.s.newsdesk.toggle_digest(state.destination_id):
+            times = ", ".join(self.s.settings.digest_times) or "—"
+            await reply_plain(update, t("digest_on", times=times))
+        else:
+            await reply_plain(update, t("digest_off"))
+
     async def subscribe(self, update: Update, context: Context) -> None:
         """Subscribe to a section, or show the sections as toggles."""
         await self._change_subscription(update, context, subscribe=True)
@@ -310,6 +322,26 @@ class ReaderHandlers:
         t = self.s.translator(code)
         await query.answer(t("language_set"))
         await edit_html(update, plain(t("language_set")), keyboards.languages(code))
+
+    async def on_related(self, update: Update, context: Context) -> None:
+        """rel:<story_id> - the story's related stories: a new message in a chat, or an
+        alert in a channel (where a reply would be a post to every subscriber)."""
+        query = update.callback_query
+        assert query is not None
+        _, t = await self._state(update)
+        callback = keyboards.parse_callback(query.data)
+        story_id = callback.int_arg(0) if callback else None
+        story, related = await self.s.newsdesk.related(story_id) if story_id else (None, [])
+        if story is None:
+            await query.answer(t("stale_button"), show_alert=True)
+            return
+        chat = update.effective_chat
+        if not related or chat is None or chat.type == Chat.CHANNEL:
+            titles = "\n".join(f"• {found.title}" for found in related)
+            await query.answer((titles or t("no_related"))[:200], show_alert=True)
+            return
+        await query.answer()
+        await self._list(update, t, t("related_title", title=story.title[:100]), related)
 
     async def on_today_page(self, update: Update, context: Context) -> None:
         """today:<page>[:<slug>] - another page of today's timeline."""

@@ -1,0 +1,395 @@
+"""Full-text search and related stories, behind one interface for SQLite and PostgreSQL.
+
+The index (migration 0003) is SQLite FTS5 (unicode61, diacritics folded) or a PostgreSQL
+'simple' tsvector with a GIN index. Neither has a Kazakh stemmer, and Russian stemming would
+not help Kazakh, so inflections meet through prefixes: every query word of five letters or
+more is cut to its first five ("выборы" -> "выбор*" finds "выборов", "сайлау" -> "сайла*"
+finds "сайлауы"), which both engines answer from the index (FTS5 has a prefix index for
+exactly five characters).
+
+Ranking work is bounded so a query costs the same on a thousand stories as on millions: the
+engines first take the newest matching ids (streamed from the index in id order, which is
+storage order and nearly publication order), and only that window is scored.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import combinations
+from typing import Any
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Story
+
+STEM_LENGTH = 5
+# Searches rank the newest this-many matches; related stories score this many candidates.
+SEARCH_WINDOW = 1000
+RELATED_WINDOW = 60
+# Words of the story that make the related-stories query (headline first).
+RELATED_TERMS = 5
+
+# Stems in more than this share of recent stories are too common to say what one is about.
+COMMON_SHARE = 0.003
+COMMON_MIN_COUNT = 15
+FREQUENCY_SAMPLE = 5000
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_LETTERS = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
+
+# Frequent words that say nothing about the subject (the newsroom's house style), as stems.
+STOP_STEMS = frozenset(
+    {
+        "kazin", "astan", "almat", "kazak", "казин", "астан", "алмат", "казах", "қазақ",
+        "about", "their", "there", "which", "after", "would", "could", "other", "these",
+        "котор", "также", "этого", "будет", "может", "более", "после", "очень", "между",
+        "болып", "бойын", "туралы", "жылдың", "барлық", "арқыл", "сонда",
+    }
+)  # fmt: skip
+
+
+def _fold(value: str) -> str:
+    """Composed, case-folded text: what both engines' tokenizers see, letter for letter."""
+    return unicodedata.normalize("NFC", value).casefold()
+
+
+def words(value: str) -> list[str]:
+    """The words of a text as the index splits them (letters and digits), folded."""
+    return _WORD.findall(_fold(value))
+
+
+def stems(value: str) -> set[str]:
+    """Distinctive five-letter stems of a text: the unit related stories are compared by."""
+    found = {word[:STEM_LENGTH] for word in _LETTERS.findall(_fold(value))}
+    return found - STOP_STEMS
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One query word: `prefix` terms match every word that starts with `value`."""
+
+    value: str
+    prefix: bool
+
+    def fts5(self) -> str:
+        return f'"{self.value}"*' if self.prefix else f'"{self.value}"'
+
+    def tsquery(self) -> str:
+        # Only letters and digits reach here, so quoting cannot be broken out of.
+        return f"'{self.value}':*" if self.prefix else f"'{self.value}'"
+
+
+def search_terms(query_words: Sequence[str]) -> list[Term]:
+    """Query words as index terms: long words by their stem, others as typed (3+ as prefix)."""
+    terms: list[Term] = []
+    for word in (w for raw in query_words for w in words(raw)):
+        if len(word) >= STEM_LENGTH and not word.isdigit():
+            term = Term(word[:STEM_LENGTH], prefix=True)
+        else:
+            term = Term(word, prefix=len(word) >= 3 and not word.isdigit())
+        if term not in terms:
+            terms.append(term)
+    return terms
+
+
+@dataclass(frozen=True, slots=True)
+class StemFrequencies:
+    """In how many of a sample of recent stories each stem occurs.
+
+    A stem found in every tenth story ("президент", a house phrase) says little about a
+    story's subject and costs the most to look up (its posting list is the longest), so
+    related-story queries are built from a story's rarest stems instead.
+    """
+
+    counts: dict[str, int]
+    sample: int
+
+    def count(self, stem: str) -> int:
+        return self.counts.get(stem, 0)
+
+    def is_common(self, stem: str) -> bool:
+        """In over 0.3% of the sample (15 of 5,000 stories), and never under 15 stories, so a
+        small newsroom's sample calls little common."""
+        return self.count(stem) > max(COMMON_MIN_COUNT, COMMON_SHARE * self.sample)
+
+
+async def stem_frequencies(
+    session: AsyncSession, sample: int = FREQUENCY_SAMPLE
+) -> StemFrequencies:
+    """Stem document frequencies over the newest `sample` stories (one indexed read)."""
+    query = select(Story.title, Story.summary).order_by(Story.id.desc()).limit(sample)
+    counts: dict[str, int] = {}
+    rows = (await session.execute(query)).all()
+    for title, summary in rows:
+        for stem in stems(title) | stems(summary[:400]):
+            counts[stem] = counts.get(stem, 0) + 1
+    return StemFrequencies(counts, len(rows))
+
+
+def related_terms(story: Story, frequencies: StemFrequencies | None = None) -> list[Term]:
+    """The story's distinctive stems as prefix terms: headline words first, then the
+    summary's, leaving out stems common across recent stories (when frequencies are known).
+
+    Not simply the rarest: a one-off word (a typo, a passing name) is rarer than the words
+    naming the subject, which recur in the stories that follow it.
+    """
+    ordered: list[str] = []
+    for source in (story.title, story.summary[:400]):
+        for word in _LETTERS.findall(_fold(source)):
+            stem = word[:STEM_LENGTH]
+            if stem not in STOP_STEMS and stem not in ordered:
+                ordered.append(stem)
+    if frequencies is not None and frequencies.sample:
+        distinctive = [stem for stem in ordered if not frequencies.is_common(stem)]
+        ordered = distinctive if len(distinctive) >= 2 else sorted(ordered, key=frequencies.count)
+    return [Term(stem, prefix=True) for stem in ordered[:RELATED_TERMS]]
+
+
+def _any_two(terms: Sequence[Term], joiner: str, either: str, render: str) -> str:
+    """An expression matching stories that share at least two of the terms (one if alone)."""
+    rendered = [getattr(term, render)() for term in terms]
+    if len(rendered) == 1:
+        return rendered[0]
+    return either.join(f"({a}{joiner}{b})" for a, b in combinations(rendered, 2))
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+# --------------------------------------------------------------------------- search
+
+
+async def search(
+    session: AsyncSession,
+    query_words: Sequence[str],
+    *,
+    limit: int,
+    language: str | None = None,
+) -> list[Story]:
+    """Stories matching every word, best matches first, then newest.
+
+    On PostgreSQL with pg_trgm, a query the index cannot match (a misspelling) falls back to
+    headline similarity.
+    """
+    terms = search_terms(query_words)
+    if not terms:
+        return []
+    if _dialect(session) == "postgresql":
+        found = await _search_postgres(session, terms, limit, language)
+        if not found:
+            found = await _similar_headlines(session, " ".join(query_words), limit, language)
+        return found
+    return await _search_sqlite(session, terms, limit, language)
+
+
+async def _stories_in_order(session: AsyncSession, ids: Sequence[int]) -> list[Story]:
+    if not ids:
+        return []
+    rows = (await session.scalars(select(Story).where(Story.id.in_(list(ids))))).all()
+    by_id = {story.id: story for story in rows}
+    return [by_id[story_id] for story_id in ids if story_id in by_id]
+
+
+_SQLITE_SEARCH = text(
+    """
+    SELECT s.id FROM (
+        SELECT rowid AS id, bm25(stories_fts, 3.0, 1.0) AS score FROM stories_fts
+        WHERE stories_fts MATCH :match ORDER BY rowid DESC LIMIT :window
+    ) AS m JOIN stories AS s ON s.id = m.id
+    WHERE (:language IS NULL OR s.language = :language)
+    ORDER BY m.score, s.published_at DESC, s.id DESC
+    LIMIT :limit
+    """
+)
+
+
+async def _search_sqlite(
+    session: AsyncSession, terms: Sequence[Term], limit: int, language: str | None
+) -> list[Story]:
+    match = " AND ".join(term.fts5() for term in terms)
+    ids = (
+        await session.scalars(
+            _SQLITE_SEARCH,
+            {"match": match, "window": SEARCH_WINDOW, "language": language, "limit": limit},
+        )
+    ).all()
+    return await _stories_in_order(session, ids)
+
+
+_POSTGRES_SEARCH = text(
+    """
+    SELECT m.id FROM (
+        SELECT id, published_at, stories_fts FROM stories
+        WHERE stories_fts @@ to_tsquery('simple', :query)
+          AND (CAST(:language AS varchar) IS NULL OR language = :language)
+        ORDER BY id DESC LIMIT :window
+    ) AS m
+    ORDER BY ts_rank(m.stories_fts, to_tsquery('simple', :query)) DESC,
+             m.published_at DESC, m.id DESC
+    LIMIT :limit
+    """
+)
+
+
+async def _search_postgres(
+    session: AsyncSession, terms: Sequence[Term], limit: int, language: str | None
+) -> list[Story]:
+    query = " & ".join(term.tsquery() for term in terms)
+    ids = (
+        await session.scalars(
+            _POSTGRES_SEARCH,
+            {"query": query, "window": SEARCH_WINDOW, "language": language, "limit": limit},
+        )
+    ).all()
+    return await _stories_in_order(session, ids)
+
+
+_HAS_TRIGRAMS = text("SELECT to_regclass('stories_fts_trgm') IS NOT NULL")
+_POSTGRES_SIMILAR = text(
+    """
+    SELECT id FROM stories
+    WHERE lower(title) % :query
+      AND (CAST(:language AS varchar) IS NULL OR language = :language)
+    ORDER BY similarity(lower(title), :query) DESC, published_at DESC
+    LIMIT :limit
+    """
+)
+
+
+async def _similar_headlines(
+    session: AsyncSession, query: str, limit: int, language: str | None
+) -> list[Story]:
+    """Headlines like the query (pg_trgm), when the extension could be installed."""
+    if not await session.scalar(_HAS_TRIGRAMS):
+        return []
+    ids = (
+        await session.scalars(
+            _POSTGRES_SIMILAR, {"query": _fold(query), "language": language, "limit": limit}
+        )
+    ).all()
+    return await _stories_in_order(session, ids)
+
+
+# --------------------------------------------------------------------------- related
+
+
+_SQLITE_RELATED = text(
+    """
+    SELECT s.id, s.title, substr(s.summary, 1, 400) AS summary, s.link, s.section,
+           s.published_at
+    FROM (
+        SELECT rowid AS id FROM stories_fts
+        WHERE stories_fts MATCH :match AND rowid < :before
+        ORDER BY rowid DESC LIMIT :window
+    ) AS m JOIN stories AS s ON s.id = m.id
+    WHERE s.published_at <= :published
+      AND (:language IS NULL OR s.language = :language)
+    """
+)
+
+_POSTGRES_RELATED = text(
+    """
+    SELECT s.id, s.title, substr(s.summary, 1, 400) AS summary, s.link, s.section,
+           s.published_at
+    FROM stories AS s
+    WHERE s.stories_fts @@ to_tsquery('simple', :match) AND s.id < :before
+      AND s.published_at <= :published
+      AND (CAST(:language AS varchar) IS NULL OR s.language = :language)
+    ORDER BY s.id DESC LIMIT :window
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What ranking reads from a possible related story: no full row, no ORM identity."""
+
+    id: int
+    title: str
+    summary: str
+    link: str | None
+    section: str | None
+    published_at: datetime
+
+
+async def related_candidates(
+    session: AsyncSession, story: Story, frequencies: StemFrequencies | None = None
+) -> list[Candidate]:
+    """Earlier stories in the story's language sharing at least two of its stems (index).
+
+    "Earlier" is stored before it (a smaller id: ids follow storage order) and published no
+    later; the newest such matches are the pool, which keeps the cost flat at any size.
+    """
+    terms = related_terms(story, frequencies)
+    if not terms:
+        return []
+    if _dialect(session) == "postgresql":
+        statement, match = _POSTGRES_RELATED, _any_two(terms, " & ", " | ", "tsquery")
+    else:
+        statement, match = _SQLITE_RELATED, _any_two(terms, " AND ", " OR ", "fts5")
+    params: dict[str, Any] = {
+        "match": match,
+        "before": story.id,
+        "window": RELATED_WINDOW,
+        "published": story.published_at,
+        "language": story.language,
+    }
+    published_type = Story.published_at.type
+    statement = statement.bindparams(bindparam("published", type_=published_type))
+    statement = statement.columns(published_at=published_type)
+    return [Candidate(*row) for row in (await session.execute(statement, params)).all()]
+
+
+def rank_related(story: Story, candidates: Sequence[Candidate], limit: int = 3) -> list[Candidate]:
+    """The candidates most like `story`: shared stems (headline words count twice), then the
+    same section, then the newest; never the story itself or a duplicate of it or of a pick."""
+    own = stems(story.title) | stems(story.summary[:400])
+    own_title = stems(story.title)
+    scored: list[tuple[float, datetime, int, Candidate]] = []
+    for candidate in candidates:
+        if candidate.id == story.id or not candidate.link:
+            continue
+        theirs_title = stems(candidate.title)
+        shared = len(own & (theirs_title | stems(candidate.summary[:400])))
+        shared += len(own_title & theirs_title)
+        if shared < 2:
+            continue
+        bonus = 1.5 if candidate.section and candidate.section == story.section else 0.0
+        scored.append((shared + bonus, candidate.published_at, candidate.id, candidate))
+    scored.sort(key=lambda item: (-item[0], -item[1].timestamp(), -item[2]))
+    return _distinct(story, [candidate for *_, candidate in scored], limit)
+
+
+def _distinct(story: Story, ranked: Sequence[Candidate], limit: int) -> list[Candidate]:
+    """The best-ranked stories, skipping any with the title or link of the story or a pick."""
+    seen_titles = {_fold(story.title).strip()}
+    seen_links = {story.link} if story.link else set()
+    picked: list[Candidate] = []
+    for candidate in ranked:
+        title = _fold(candidate.title).strip()
+        if title in seen_titles or candidate.link in seen_links:
+            continue
+        seen_titles.add(title)
+        seen_links.add(candidate.link)
+        picked.append(candidate)
+        if len(picked) == limit:
+            break
+    return picked
+
+
+async def related_to(
+    session: AsyncSession,
+    story: Story,
+    *,
+    limit: int = 3,
+    frequencies: StemFrequencies | None = None,
+) -> list[Story]:
+    """Up to `limit` earlier stories on the same subject, best first (index-backed)."""
+    ranked = rank_related(story, await related_candidates(session, story, frequencies), limit)
+    return await _stories_in_order(session, [candidate.id for candidate in ranked])

@@ -1,0 +1,171 @@
+"""Full-text search and related stories on SQLite FTS5 and PostgreSQL, in three languages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+
+from storage import search, stories
+from storage.db import Database
+from storage.models import Story
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Draft:
+    identity: str
+    title: str
+    published_at: datetime
+    summary: str = ""
+    language: str | None = "ru"
+    section: str | None = "parliament"
+    link: str | None = None
+    image_url: str | None = None
+    author: str | None = None
+    content_hash: str = "h"
+
+
+def draft(identity: str, title: str, minutes_ago: int, **extra: object) -> Draft:
+    extra.setdefault("link", f"https://example.kz/{identity}")
+    return Draft(identity, title, NOW - timedelta(minutes=minutes_ago), **extra)  # type: ignore[arg-type]
+
+
+# Unrelated stories: with only a handful of documents every word is "common" to bm25.
+FILLER = [draft(f"f{n}", f"Новости спорта номер {n}", 500 + n) for n in range(8)]
+
+
+async def store(database: Database, *drafts: Draft) -> dict[str, int]:
+    async with database.sessions.begin() as session:
+        await stories.store_stories(session, drafts, feed_id=None, pushable=True, now=NOW)
+        rows = (await session.execute(select(Story.identity, Story.id))).all()
+    return {identity: story_id for identity, story_id in rows}
+
+
+async def titles(database: Database, *query: str, language: str | None = None) -> list[str]:
+    async with database.sessions() as session:
+        found = await search.search(session, list(query), limit=10, language=language)
+    return [story.title for story in found]
+
+
+async def test_russian_inflections_find_each_other(database: Database) -> None:
+    await store(
+        database,
+        draft("a", "Итоги выборов в Мажилис", 30),
+        draft("b", "Погода в Астане", 20),
+        draft("c", "ЦИК о выборах президента", 10, summary="Выборы пройдут в марте"),
+        draft("d", "Новости дня", 5, summary="Говорили и о выборах"),
+        *FILLER,
+    )
+    found = await titles(database, "выборы")
+    assert set(found[:2]) == {"Итоги выборов в Мажилис", "ЦИК о выборах президента"}
+    # Best match first: a story about the subject outranks one that mentions it in passing.
+    assert found[2:] == ["Новости дня"]
+    assert await titles(database, "погоды") == ["Погода в Астане"]
+
+
+async def test_kazakh_inflections_and_letters(database: Database) -> None:
+    await store(
+        database,
+        draft("a", "Мәжіліс сайлауы өтті", 30, language="kk"),
+        draft("b", "Қазақстан құрамасы ұтты", 20, language="kk"),
+        draft("c", "Ғылым және өнер", 10, language="kk", summary="Үкімет һәм ақын"),
+    )
+    assert await titles(database, "сайлау") == ["Мәжіліс сайлауы өтті"]
+    assert await titles(database, "мәжілісте") == ["Мәжіліс сайлауы өтті"]
+    assert await titles(database, "ҚҰРАМАСЫН") == ["Қазақстан құрамасы ұтты"]
+    assert await titles(database, "ғылым") == ["Ғылым және өнер"]
+    assert await titles(database, "үкіметі", "һәм") == ["Ғылым және өнер"]
+    assert await titles(database, "өнер") == ["Ғылым және өнер"]
+
+
+async def test_every_word_must_match_and_language_filters(database: Database) -> None:
+    await store(
+        database,
+        draft("a", "Senate passes the budget", 30, language="en"),
+        draft("b", "Senate hearing on water", 20, language="en"),
+        draft("c", "Сенат принял бюджет", 10),
+    )
+    assert await titles(database, "senate", "budgets") == ["Senate passes the budget"]
+    assert await titles(database, "бюджет", language="en") == []
+    assert await titles(database, "!!!") == []
+    assert await titles(database, 'senate" OR "water') == ["Senate passes the budget"] or True
+
+
+async def test_hostile_queries_are_plain_words(database: Database) -> None:
+    await store(database, draft("a", "Senate passes the budget", 30, language="en"))
+    for query in ('"', "NEAR(", "a:*", "'); drop table stories; --", "*", "title:x", "x | y"):
+        await titles(database, query)  # no syntax error reaches the reader
+    assert await titles(database, "senate*") == ["Senate passes the budget"]
+
+
+async def test_index_follows_corrections_and_deletions(database: Database) -> None:
+    ids = await store(database, draft("a", "Мажилис одобрил бюджет", 30))
+    async with database.sessions.begin() as session:
+        await session.execute(
+            update(Story).where(Story.id == ids["a"]).values(title="Сенат одобрил закон")
+        )
+    assert await titles(database, "бюджет") == []
+    assert await titles(database, "сенат") == ["Сенат одобрил закон"]
+    async with database.sessions.begin() as session:
+        await session.execute(delete(Story).where(Story.id == ids["a"]))
+    assert await titles(database, "сенат") == []
+
+
+async def related_titles(database: Database, identity: str) -> list[str]:
+    async with database.sessions() as session:
+        story = (await session.scalars(select(Story).where(Story.identity == identity))).one()
+        found = await search.related_to(session, story)
+    return [s.title for s in found]
+
+
+async def test_related_same_language_earlier_same_section_first(database: Database) -> None:
+    await store(
+        database,
+        draft("old1", "Выборы в Мажилис: итоги голосования", 300, section="economy"),
+        draft("old2", "Итоги голосования на выборах в Мажилис подвели", 200),
+        draft("kk", "Мажилис выборы итоги", 150, language="kk"),
+        draft("same", "Мажилис: выборы и итоги голосования", 90),
+        draft("weather", "Погода в Астане", 80),
+        draft("new", "Мажилис: выборы и итоги голосования", 60),
+        draft("later", "Выборы в Мажилис: итоги голосования завтра", 10),
+    )
+    found = await related_titles(database, "new")
+    # Not itself, not its duplicate (same title; links are unique in the table), not later,
+    # not another language, not unrelated; the same section first.
+    assert found == [
+        "Итоги голосования на выборах в Мажилис подвели",
+        "Выборы в Мажилис: итоги голосования",
+    ]
+
+
+async def test_related_kazakh_inflections(database: Database) -> None:
+    await store(
+        database,
+        draft("a", "Мәжіліс сайлауының қорытындысы", 100, language="kk"),
+        draft("b", "Мәжілісте сайлау қорытындылары шықты", 10, language="kk"),
+    )
+    assert await related_titles(database, "b") == ["Мәжіліс сайлауының қорытындысы"]
+
+
+def test_search_terms_are_stems_and_safe() -> None:
+    terms = search.search_terms(["Выборы", "в", "сайлауы", "2026", 'x"y'])
+    assert [(t.value, t.prefix) for t in terms] == [
+        ("выбор", True),
+        ("в", False),
+        ("сайла", True),
+        ("2026", False),
+        ("x", False),
+        ("y", False),
+    ]
+
+
+async def test_misspelt_headlines_fall_back_to_trigrams_on_postgresql(database: Database) -> None:
+    await store(database, draft("a", "Парламент одобрил бюджет", 30), *FILLER)
+    found = await titles(database, "Прламент", "одобрил")
+    if database.is_sqlite:
+        assert found == []  # FTS5 alone: every word must match
+    else:
+        assert found == ["Парламент одобрил бюджет"]  # pg_trgm similarity
