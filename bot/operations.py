@@ -174,6 +174,7 @@ async def show_stats(settings: Settings, *, now: datetime) -> None:
         health = await feed_queries.feed_health(session)
         per_day = await stats_queries.deliveries_per_day(session, since)
         top = await engagement_queries.popular(session, since=since, now=now, limit=TOP_STORIES)
+        reasons = await stats_queries.failure_reasons(session, since=since, limit=TOP_STORIES)
     click.echo(f"Feeds ({len(health)})")
     statuses = Counter(
         "disabled" if not feed.enabled else feed.last_status or "new" for feed in health
@@ -231,3 +232,8 @@ async def show_stats(settings: Settings, *, now: datetime) -> None:
         if top
         else "no engagement recorded yet"
     )
+    if reasons:
+        click.echo(f"\nFailed deliveries by reason (last {STATS_DAYS} days)")
+        click.echo(
+            table(["REASON", "COUNT"], [(r.reason[:100], r.count) for r in reasons], right=1)
+        )

@@ -61,3 +61,37 @@ async def deliveries_per_day(session: AsyncSession, since: datetime) -> list[Day
         DayCount(str(value), status, int(count))
         for value, status, count in (await session.execute(query)).all()
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class FailureReason:
+    reason: str
+    count: int
+
+
+async def failure_reasons(
+    session: AsyncSession,
+    *,
+    since: datetime | None = None,
+    alert_id: int | None = None,
+    limit: int = 5,
+) -> list[FailureReason]:
+    """Failed deliveries grouped by Telegram's reason, commonest first.
+
+    Editors see these under a breaking-news report and with /failures, so a 400 ("message is
+    too long", "chat not found") is visible to people who can act on it, not only in logs.
+    """
+    query = select(Delivery.last_error, func.count()).where(Delivery.status == "failed")
+    if since is not None:
+        query = query.where(Delivery.created_at >= since)
+    if alert_id is not None:
+        query = query.where(Delivery.alert_id == alert_id)
+    query = (
+        query.group_by(Delivery.last_error)
+        .order_by(func.count().desc(), Delivery.last_error)
+        .limit(limit)
+    )
+    return [
+        FailureReason(reason or "unknown", int(count))
+        for reason, count in (await session.execute(query)).all()
+    ]

@@ -13,6 +13,7 @@ from bot.delivery.sender import Sender, SendStats
 from bot.services.breaking import Breaking
 from bot.telegram.handlers.common import plain
 from bot.telegram.i18n import Catalogues
+from bot.telegram.render import render_failure_reasons
 from storage import destinations as destination_queries
 from storage.db import Database
 
@@ -73,8 +74,12 @@ class Dispatcher:
                 failed=progress.failed,
                 queued=progress.pending,
             )
+            html = plain(text)
+            if progress.failed:
+                reasons = await self._breaking.failure_reasons(alert.id)
+                html += "\n" + render_failure_reasons(reasons)
             try:
-                await self._bot.send_message(alert.editor_chat_id, plain(text))
+                await self._bot.send_message(alert.editor_chat_id, html)
             except TelegramError as exc:
                 log.warning("could not report alert %s to its editor: %s", alert.id, exc.message)
             await self._breaking.reported(alert.id)

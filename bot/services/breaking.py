@@ -5,13 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from storage import alerts as alert_queries
 from storage import deliveries as delivery_queries
+from storage import stats as stats_queries
 from storage.db import Database
 from storage.deliveries import Progress
 from storage.models import Alert
+from storage.stats import FailureReason
+
+# How far back /failures looks: long enough to cover a night's fan-outs.
+FAILURES_WINDOW = timedelta(hours=24)
 
 LINK = re.compile(r"https?://\S+")
 MAX_TEXT = 3000
@@ -89,6 +94,17 @@ class Breaking:
                 if progress.pending == 0 or waited >= patience_seconds:
                     due.append((alert, progress))
         return due
+
+    async def failure_reasons(self, alert_id: int) -> list[FailureReason]:
+        """Why this alert's failed deliveries failed, commonest reason first."""
+        async with self._db.sessions() as session:
+            return await stats_queries.failure_reasons(session, alert_id=alert_id)
+
+    async def recent_failures(self) -> list[FailureReason]:
+        """Every delivery (stories and alerts) that failed within FAILURES_WINDOW, by reason."""
+        since = self._clock() - FAILURES_WINDOW
+        async with self._db.sessions() as session:
+            return await stats_queries.failure_reasons(session, since=since, limit=10)
 
     async def reported(self, alert_id: int) -> None:
         async with self._db.writing(), self._db.sessions.begin() as session:

@@ -69,6 +69,7 @@ READER_COMMANDS = (
     "digest",
     "channels",
 )
+EDITOR_COMMANDS = ("breaking", "failures")
 
 
 def build_application(settings: Settings, token: str) -> Application:
@@ -113,6 +114,7 @@ def register_handlers(application: Application, services: BotServices) -> None:
         "digest": readers.digest,
         "channels": channels.channels,
         "breaking": editors.breaking,
+        "failures": editors.failures,
     }
     # One group: the first handler that matches an update takes it, so the catch-alls for
     # unknown commands, stray text and stale buttons come last.
@@ -188,12 +190,12 @@ async def _language(services: BotServices, update: Update) -> str:
 
 
 async def publish_commands(application: Application, services: BotServices) -> None:
-    """The command menu in each language; editors also see /breaking in their own chats."""
+    """The command menu in each language; editors also see /breaking and /failures."""
     bot = application.bot
 
     def menu(language: str, *, editor: bool) -> list[BotCommand]:
         t = services.translator(language)
-        names = [*READER_COMMANDS, "breaking"] if editor else list(READER_COMMANDS)
+        names = [*READER_COMMANDS, *EDITOR_COMMANDS] if editor else list(READER_COMMANDS)
         return [BotCommand(name, t(f"cmd_{name}")) for name in names]
 
     try:

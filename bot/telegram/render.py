@@ -390,3 +390,20 @@ def related_button(story_id: int, t: Translator) -> Button:
 def inline_description(story: StoryLike, limit: int = 200) -> str:
     """The one-line preview under a headline in the inline results list."""
     return cut_utf16(_one_line(story.summary), limit)
+
+
+# Telegram's error texts are short; a longer one is cut so ten reasons always fit one message.
+REASON_LIMIT = 200
+
+
+class FailureLike(Protocol):
+    reason: str
+    count: int
+
+
+def render_failure_reasons(reasons: Sequence[FailureLike]) -> str:
+    """One escaped line per reason ("• Bad Request: chat not found - 12"), for editors."""
+    return "\n".join(
+        f"• {escape(cut_utf16(reason.reason, REASON_LIMIT))} — {reason.count}"
+        for reason in reasons
+    )

@@ -131,6 +131,7 @@ async def seed(database_url: str) -> None:
                     destination_id=reader.id,
                     story_id=stories[day].id,
                     status=status,
+                    last_error=BLOCKED if status == "failed" else None,
                     next_attempt_at=now,
                     created_at=now - timedelta(days=day),
                 )
@@ -138,6 +139,9 @@ async def seed(database_url: str) -> None:
         session.add(Engagement(story_id=stories[1].id, kind="press", weight=2.0, at=now))
         session.add(Engagement(story_id=stories[0].id, kind="read", weight=1.0, at=now))
     await database.dispose()
+
+
+BLOCKED = "Forbidden: bot was blocked by the user"
 
 
 def test_stats_prints_feeds_deliveries_per_day_and_top_stories(
@@ -161,3 +165,5 @@ def test_stats_prints_feeds_deliveries_per_day_and_top_stories(
     assert "Senate recess" in top[3] and "Parliament passes the budget" in top[4]
     header = next(line for line in out.splitlines() if line.startswith("DAY"))
     assert header.split() == ["DAY", "QUEUED", "SENDING", "SENT", "FAILED"]
+    reasons = out[out.index("Failed deliveries by reason") :].splitlines()
+    assert BLOCKED in reasons[3] and reasons[3].endswith("1")

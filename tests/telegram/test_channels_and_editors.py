@@ -148,3 +148,27 @@ async def test_cancelled_breaking_news_is_not_sent(newsroom: Newsroom) -> None:
     await newsroom.api.wait_for(lambda m: m.method == "editMessageText")
     await newsroom.deliver()
     assert [m.chat_id for m in newsroom.api.sent if "Draft only" in (m.text or "")] == [EDITOR.id]
+
+
+async def test_editors_see_why_deliveries_failed(newsroom: Newsroom) -> None:
+    await ask(newsroom.api, ENGLISH_READER, "/subscribe parliament")
+    await ask(newsroom.api, READER, "/subscribe economy")
+    quiet_day = (await ask(newsroom.api, EDITOR, "/failures")).text
+    assert "—" not in quiet_day
+    newsroom.api.send_message(EDITOR, "/breaking Storm warning for Astana")
+    messages = await newsroom.api.wait_for(lambda m: m.chat_id == EDITOR.id, count=2)
+    newsroom.api.press_button(EDITOR, messages[-1], button_data(messages[-1])[0])
+    await newsroom.api.wait_for(lambda m: m.method == "editMessageText" and m.chat_id == EDITOR.id)
+    # Telegram refuses one copy with a 400 that no retry can fix.
+    newsroom.api.inject_failures(status=400, ratio=1.0, count=1)
+    await newsroom.deliver_all()
+    await newsroom.api.wait_until(
+        lambda: "injected" in newsroom.api.messages_to(EDITOR.id)[-1].text.lower()
+    )
+    report = newsroom.api.messages_to(EDITOR.id)[-1].text.lower()
+    assert "bad request: injected failure — 1" in report
+    listing = (await ask(newsroom.api, EDITOR, "/failures")).text.lower()
+    assert "bad request: injected failure — 1" in listing
+    refused = (await ask(newsroom.api, STRANGER, "/failures")).text
+    assert "injected failure" not in refused
+    assert (await ask(newsroom.api, EDITOR, "/failures")).text != quiet_day

@@ -7,9 +7,15 @@ from telegram.ext import ContextTypes
 
 from bot.services.breaking import split_link
 from bot.telegram import keyboards
-from bot.telegram.handlers.common import edit_html, plain, reply_plain, user_language
+from bot.telegram.handlers.common import (
+    edit_html,
+    plain,
+    reply_html,
+    reply_plain,
+    user_language,
+)
 from bot.telegram.i18n import Translator
-from bot.telegram.render import render_breaking
+from bot.telegram.render import render_breaking, render_failure_reasons
 from bot.telegram.send import send
 from bot.telegram.services import BotServices
 
@@ -51,6 +57,21 @@ class EditorHandlers:
         await send(context.bot, chat.id, render_breaking(draft.text, draft.link, t=t))
         await reply_plain(
             update, t("breaking_preview_title"), keyboards.confirm_breaking(alert.id, t)
+        )
+
+    async def failures(self, update: Update, context: Context) -> None:
+        """/failures - deliveries that failed in the last day, by Telegram's reason."""
+        t = await self._t(update)
+        user = update.effective_user
+        if not self.s.breaking.is_editor(user.id if user else None):
+            await reply_plain(update, t("breaking_not_editor"))
+            return
+        reasons = await self.s.breaking.recent_failures()
+        if not reasons:
+            await reply_plain(update, t("failures_none"))
+            return
+        await reply_html(
+            update, plain(t("failures_title")) + "\n" + render_failure_reasons(reasons)
         )
 
     async def on_decision(self, update: Update, context: Context) -> None:
