@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.delivery.compose import Composer
 from bot.delivery.corrections import Corrector
 from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.leadership import SenderLeadership
+from bot.delivery.leadership import Leadership, updates_leadership
 from bot.delivery.pacing import Limits, Pacer
 from bot.delivery.sender import Sender, SendStats
 from bot.feeds.extract import Extractor
@@ -42,7 +42,7 @@ from bot.http.metrics import Metrics, observe_bot_requests
 from bot.http.server import HttpServer, build_app, ops_routes
 from bot.http.webhook import new_secret, webhook_path, webhook_route
 from bot.logs import redact_also
-from bot.scheduling import PollSchedule, add_delivery_job, wake_delivery
+from bot.scheduling import PollSchedule, add_delivery_job, add_updates_job, wake_delivery
 from bot.services.admins import Admins
 from bot.services.breaking import Breaking
 from bot.services.digest import schedule_digest
@@ -55,6 +55,7 @@ from bot.telegram.application import (
     register_handlers,
 )
 from bot.telegram.i18n import Catalogues
+from bot.telegram.polling import UPDATES_RETRY_SECONDS, LongPolling
 from bot.telegram.services import BotServices
 from storage import feeds as feed_queries
 from storage import sections as section_queries
@@ -165,6 +166,7 @@ class TelegramSide:
     services: BotServices
     sender: Sender
     dispatcher: Dispatcher
+    polling: LongPolling
 
 
 def build_telegram(core: Core, token: str, scheduler: AsyncIOScheduler) -> TelegramSide:
@@ -191,12 +193,13 @@ def build_telegram(core: Core, token: str, scheduler: AsyncIOScheduler) -> Teleg
         bot,
         sender,
         Corrector(database, bot, composer, pacer),
-        SenderLeadership(database),
+        Leadership(database),
         breaking,
         catalogues,
         settings.language,
     )
-    return TelegramSide(application, services, sender, dispatcher)
+    polling = LongPolling(application, updates_leadership(database), settings.long_poll_timeout)
+    return TelegramSide(application, services, sender, dispatcher, polling)
 
 
 def delivery_limits(settings: Settings) -> Limits:
@@ -228,11 +231,9 @@ async def telegram_running(
     await application.initialize()
     await publish_commands(application, side.services)
     await application.start()
-    assert application.updater is not None
     if polling:
-        await application.updater.start_polling(
-            allowed_updates=ALLOWED_UPDATES, timeout=core.settings.long_poll_timeout
-        )
+        await side.polling.follow()
+        add_updates_job(scheduler, side.polling.follow, UPDATES_RETRY_SECONDS)
     requeued = await side.sender.recover()
     if requeued:
         log.info("requeued %d deliveries interrupted by the last stop", requeued)
@@ -244,8 +245,7 @@ async def telegram_running(
     try:
         yield side
     finally:
-        if application.updater.running:
-            await application.updater.stop()
+        await side.polling.stop()
         await application.stop()
         await application.shutdown()
 
@@ -460,8 +460,8 @@ async def stop_taking_updates(side: TelegramSide | None, server: HttpServer | No
     """First step of a stop: no webhook requests, no long polling; sending goes on."""
     if server is not None:
         await server.stop()
-    if side is not None and side.application.updater and side.application.updater.running:
-        await side.application.updater.stop()
+    if side is not None:
+        await side.polling.stop()
 
 
 async def finish_deliveries(ticks: TickWatch, side: TelegramSide | None, grace: float) -> None:

@@ -87,6 +87,23 @@ class PollSchedule:
 
 
 DELIVERY_JOB_ID = "deliver"
+UPDATES_JOB_ID = "take-updates"
+
+
+def add_updates_job(
+    scheduler: AsyncIOScheduler, follow: Callable[[], Awaitable[object]], every: float
+) -> None:
+    """Keep (or take over) the long-polling role: one try at a time, missed tries merged."""
+    scheduler.add_job(
+        follow,
+        IntervalTrigger(seconds=every),
+        id=UPDATES_JOB_ID,
+        name="take updates",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        replace_existing=True,
+    )
 
 
 def add_delivery_job(

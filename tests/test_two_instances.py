@@ -1,4 +1,5 @@
-"""Two `newsbot run` processes on one PostgreSQL: polls once, one sender, and a takeover."""
+"""Two `newsbot run` processes on one PostgreSQL: polls once, one sender, one long poller
+(Telegram answers 409 to overlapping getUpdates), and a takeover of every role."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from bot.delivery.sender import SENT_BATCH
 from tests.conftest import postgres_skip_reason, postgres_url, reset_postgres
-from tests.fakes.bot_api import FakeBotAPI, FakeChat
+from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser
 from tests.fakes.feed_server import FeedServer, fixture_bytes
 from tests.test_cli import write_config
 from tests.test_crash_safety import (
@@ -22,6 +23,8 @@ from tests.test_crash_safety import (
     seed_breaking_news,
     start_bot,
 )
+
+READER = FakeUser(555_000_001, "Aigerim")
 
 
 @pytest.fixture
@@ -46,9 +49,14 @@ async def test_two_instances_share_polls_and_survive_a_kill(
         second = await start_bot(tmp_path, api, config, NEWSBOT_DATABASE_URL=postgres)
         try:
             await api.wait_until(lambda: sum(channel_sends(api).values()) >= CHATS // 4, timeout=60)
+            # Only one instance long-polls: no getUpdates was ever cut short by the other.
+            assert api.poll_conflicts == 0
             # Kill one (the sender or not): the survivor finishes, within the 30 s lease.
             os.kill(first.pid, signal.SIGKILL)
             await first.wait()
+            # ...and answers commands, taking over long polling if the dead one held it.
+            api.send_message(READER, "/help")
+            await api.wait_for(lambda m: m.chat_id == READER.id, timeout=30)
             await api.wait_until(lambda: len(channel_sends(api)) == CHATS, timeout=120)
         finally:
             for process in (first, second):

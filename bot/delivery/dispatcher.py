@@ -8,7 +8,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.delivery.corrections import Corrector
-from bot.delivery.leadership import SenderLeadership
+from bot.delivery.leadership import Leadership
 from bot.delivery.sender import Sender, SendStats
 from bot.services.breaking import Breaking
 from bot.telegram.handlers.common import plain
@@ -27,7 +27,7 @@ class Dispatcher:
         bot: Bot,
         sender: Sender,
         corrector: Corrector,
-        leadership: SenderLeadership,
+        leadership: Leadership,
         breaking: Breaking,
         catalogues: Catalogues,
         default_language: str,

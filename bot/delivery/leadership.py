@@ -1,8 +1,10 @@
-"""Which instance sends: one sender per bot token, so the global pace holds across processes.
+"""Which instance does what only one may do per bot token: send, and take Telegram's updates.
 
-On PostgreSQL the sender is whoever holds a session-level advisory lock on a dedicated
-connection; if that process dies, its connection closes, the lock is released, and another
-instance takes over at its next tick. SQLite is single-process: the one instance always sends.
+One sender, so the global pace holds across processes; one long poller, because Telegram
+answers 409 Conflict to a getUpdates that overlaps another. On PostgreSQL each role belongs to
+whoever holds its session-level advisory lock on a dedicated connection; if that process dies,
+its connection closes, the lock is released, and another instance takes the role at its next
+try. SQLite is single-process: the one instance holds every role.
 """
 
 from __future__ import annotations
@@ -18,17 +20,22 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-# An arbitrary 64-bit key naming "newsbot's sender" among PostgreSQL advisory locks.
+# Arbitrary 64-bit keys naming newsbot's roles among PostgreSQL advisory locks.
 SENDER_LOCK_KEY = 7_245_110_319_001
+UPDATES_LOCK_KEY = 7_245_110_319_002
 
 
-class SenderLeadership:
-    def __init__(self, database: Database) -> None:
+class Leadership:
+    def __init__(
+        self, database: Database, key: int = SENDER_LOCK_KEY, role: str = "the sender"
+    ) -> None:
         self._db = database
+        self._key = key
+        self._role = role
         self._connection: AsyncConnection | None = None
 
     async def acquire(self) -> bool:
-        """True while this instance is the sender (tries to become it when it is not)."""
+        """True while this instance holds the role (tries to take it when it does not)."""
         if self._db.is_sqlite:
             return True
         if self._connection is not None:
@@ -38,7 +45,7 @@ class SenderLeadership:
         connection = await self._db.engine.connect()
         try:
             held = await connection.scalar(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": SENDER_LOCK_KEY}
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}
             )
         except DBAPIError:
             await connection.close()
@@ -48,7 +55,7 @@ class SenderLeadership:
             return False
         await connection.commit()
         self._connection = connection
-        log.info("this instance is now the sender")
+        log.info("this instance is now %s", self._role)
         return True
 
     async def _still_connected(self) -> bool:
@@ -57,7 +64,7 @@ class SenderLeadership:
             await self._connection.scalar(text("SELECT 1"))
             await self._connection.commit()
         except DBAPIError:
-            log.warning("lost the sender lock's connection")
+            log.warning("lost the connection holding the lock of %s", self._role)
             return False
         return True
 
@@ -72,3 +79,8 @@ class SenderLeadership:
 
     async def release(self) -> None:
         await self._drop()
+
+
+def updates_leadership(database: Database) -> Leadership:
+    """The role of taking Telegram's updates by long polling (one getUpdates per token)."""
+    return Leadership(database, UPDATES_LOCK_KEY, "the one taking Telegram's updates")

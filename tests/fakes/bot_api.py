@@ -417,6 +417,8 @@ class FakeBotAPI:
         self._allowed: frozenset[str] = DEFAULT_UPDATE_TYPES
         self._poll_seq = 0
         self._get_updates_calls = 0
+        # getUpdates calls cut short by a newer one (409): two bot instances polling at once.
+        self.poll_conflicts = 0
         self._content_seen: set[tuple[Any, ...]] = set()
         self._duplicates: list[SentMessage] = []
         self._429_per_chat: Counter[int] = Counter()
@@ -1161,6 +1163,7 @@ class FakeBotAPI:
                     if self._stopping:
                         return []
                     if my_seq != self._poll_seq:
+                        self.poll_conflicts += 1
                         raise ApiError(409, _POLL_CONFLICT)
                     batch = self._updates[:limit]
                     if batch:

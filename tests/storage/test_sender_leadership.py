@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.delivery.leadership import SenderLeadership
+from bot.delivery.leadership import Leadership
 from storage.db import Database, create_database
 
 
 async def test_only_one_instance_sends_and_another_takes_over(database: Database) -> None:
     other_process = create_database(str(database.engine.url.render_as_string(False)))
-    first, second = SenderLeadership(database), SenderLeadership(other_process)
+    first, second = Leadership(database), Leadership(other_process)
     try:
         assert await first.acquire()
         if database.is_sqlite:
