@@ -105,3 +105,12 @@ def test_missing_named_config_file_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["feeds", "--config", str(tmp_path / "nope.toml")])
     assert result.exit_code == 2
     assert "not found" in result.stderr
+
+
+def test_the_readmes_example_config_loads() -> None:
+    """The README's first command runs the bot with examples/newsbot.toml: it must be valid."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "newsbot.toml"
+    settings = load_settings(str(example))
+    assert settings.timezone == "Asia/Almaty" and len(settings.sections) >= 5
+    assert {feed.language for feed in settings.feeds} == {"en", "ru", "kk"}
+    assert any(feed.role == "popular" for feed in settings.feeds)
