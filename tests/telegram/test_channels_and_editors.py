@@ -156,7 +156,8 @@ async def test_editors_see_why_deliveries_failed(newsroom: Newsroom) -> None:
     quiet_day = (await ask(newsroom.api, EDITOR, "/failures")).text
     assert "—" not in quiet_day
     newsroom.api.send_message(EDITOR, "/breaking Storm warning for Astana")
-    messages = await newsroom.api.wait_for(lambda m: m.chat_id == EDITOR.id, count=2)
+    # The /failures reply, the preview, then the confirmation with its buttons.
+    messages = await newsroom.api.wait_for(lambda m: m.chat_id == EDITOR.id, count=3)
     newsroom.api.press_button(EDITOR, messages[-1], button_data(messages[-1])[0])
     await newsroom.api.wait_for(lambda m: m.method == "editMessageText" and m.chat_id == EDITOR.id)
     # Telegram refuses one copy with a 400 that no retry can fix.
@@ -167,6 +168,7 @@ async def test_editors_see_why_deliveries_failed(newsroom: Newsroom) -> None:
     )
     report = newsroom.api.messages_to(EDITOR.id)[-1].text.lower()
     assert "bad request: injected failure — 1" in report
+    assert "breaking news report" not in report  # in the editor's own language (Kazakh)
     listing = (await ask(newsroom.api, EDITOR, "/failures")).text.lower()
     assert "bad request: injected failure — 1" in listing
     refused = (await ask(newsroom.api, STRANGER, "/failures")).text

@@ -53,6 +53,8 @@ class EditorHandlers:
         if not draft.text:
             await reply_plain(update, t("breaking_needs_text"))
             return
+        # Registered like any reader's chat, so the later report speaks the editor's language.
+        await self.s.readers.state(chat.id, chat.type, user_language=user_language(update))
         alert = await self.s.breaking.draft(user.id, chat.id, draft)
         await send(context.bot, chat.id, render_breaking(draft.text, draft.link, t=t))
         await reply_plain(
