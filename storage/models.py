@@ -92,8 +92,15 @@ class Story(Base):
 
     __tablename__ = "stories"
     __table_args__ = (
-        Index("ix_stories_published_at", "published_at"),
-        Index("ix_stories_section_published_at", "section", "published_at"),
+        # PostgreSQL indexes carry the id too, so /popular and /today read only the index
+        # (SQLite's carry the rowid anyway).
+        Index("ix_stories_published_at", "published_at", postgresql_include=["id"]),
+        Index(
+            "ix_stories_section_published_at",
+            "section",
+            "published_at",
+            postgresql_include=["id"],
+        ),
         Index("ix_stories_feed_id_published_at", "feed_id", "published_at"),
         Index("ix_stories_fanned_out_at", "fanned_out_at"),
     )
@@ -236,12 +243,34 @@ class ReactionCount(Base):
     """The latest reaction total Telegram reported for one channel post (it sends totals)."""
 
     __tablename__ = "reaction_counts"
+    __table_args__ = (Index("ix_reaction_counts_story_id", "story_id"),)
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     total: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime]
+
+
+class StoryEngagement(Base):
+    """A story's running engagement total: every signal in `engagement` and the latest
+    reaction total of each post, as points (storage/engagement.py WEIGHTS).
+
+    Kept by database triggers (migration 0004) in the transaction that records a signal, so
+    nothing writes it directly and every writer of signals keeps it exact. /popular reads one
+    row per story instead of summing the day's signals on each call.
+    """
+
+    __tablename__ = "story_engagement"
+
+    story_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    points: Mapped[float] = mapped_column(Float, default=0.0)
+    # Signal rows behind the total (engagement rows and reaction posts); 0: none left.
+    signals: Mapped[int] = mapped_column(Integer, default=0)
+    # The earliest signal ever recorded: when it is inside a /popular window, so are all.
+    first_signal_at: Mapped[datetime]
 
 
 class DigestSend(Base):

@@ -5,7 +5,8 @@ The index (migration 0003) is SQLite FTS5 (unicode61, diacritics folded) or a Po
 not help Kazakh, so inflections meet through prefixes: every query word of five letters or
 more is cut to its first five ("выборы" -> "выбор*" finds "выборов", "сайлау" -> "сайла*"
 finds "сайлауы"), which both engines answer from the index (FTS5 has a prefix index for
-exactly five characters).
+exactly five characters; PostgreSQL a second vector of every word cut to five characters,
+`stories_fts_stems`, migration 0004, where a stem is one exact key).
 
 Ranking work is bounded so a query costs the same on a thousand stories as on millions: the
 engines first take the newest matching ids (streamed from the index in id order, which is
@@ -23,6 +24,7 @@ from itertools import combinations
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Story
@@ -82,6 +84,15 @@ class Term:
     def tsquery(self) -> str:
         # Only letters and digits reach here, so quoting cannot be broken out of.
         return f"'{self.value}':*" if self.prefix else f"'{self.value}'"
+
+    def stems_tsquery(self) -> str | None:
+        """The term against PostgreSQL's `stories_fts_stems` (each lexeme cut to its first
+        five characters): a five-letter stem is one exact key there, a shorter prefix or word
+        matches as before. None for a long exact word (a number), which only the full
+        vector can tell apart from a longer one."""
+        if len(self.value) >= STEM_LENGTH:
+            return f"'{self.value}'" if self.prefix else None
+        return self.tsquery()
 
 
 def search_terms(query_words: Sequence[str]) -> list[Term]:
@@ -175,7 +186,7 @@ async def search(
     """Stories matching every word, best matches first, then newest.
 
     On PostgreSQL with pg_trgm, a query the index cannot match (a misspelling) falls back to
-    headline similarity.
+    headline similarity, within FUZZY_BUDGET_MS.
     """
     terms = search_terms(query_words)
     if not terms:
@@ -222,35 +233,50 @@ async def _search_sqlite(
     return await _stories_in_order(session, ids)
 
 
-_POSTGRES_SEARCH = text(
-    """
+_POSTGRES_SEARCH = """
     SELECT m.id FROM (
         SELECT id, published_at, stories_fts FROM stories
-        WHERE stories_fts @@ to_tsquery('simple', :query)
+        WHERE {condition}
           AND (CAST(:language AS varchar) IS NULL OR language = :language)
         ORDER BY id DESC LIMIT :window
     ) AS m
     ORDER BY ts_rank(m.stories_fts, to_tsquery('simple', :query)) DESC,
              m.published_at DESC, m.id DESC
     LIMIT :limit
-    """
-)
+"""
+_STEMS_MATCH = "stories_fts_stems @@ to_tsquery('simple', :stems)"
+_EXACT_MATCH = "stories_fts @@ to_tsquery('simple', :exact)"
 
 
 async def _search_postgres(
     session: AsyncSession, terms: Sequence[Term], limit: int, language: str | None
 ) -> list[Story]:
-    query = " & ".join(term.tsquery() for term in terms)
-    ids = (
-        await session.scalars(
-            _POSTGRES_SEARCH,
-            {"query": query, "window": SEARCH_WINDOW, "language": language, "limit": limit},
-        )
-    ).all()
+    """Matching goes through the stems index (exact keys: an AND skips through a frequent
+    stem instead of collecting every story that has it); ranking reads the full vector."""
+    params: dict[str, Any] = {
+        "query": " & ".join(term.tsquery() for term in terms),
+        "window": SEARCH_WINDOW,
+        "language": language,
+        "limit": limit,
+    }
+    conditions = []
+    stems = [stem for stem in (term.stems_tsquery() for term in terms) if stem is not None]
+    if stems:
+        conditions.append(_STEMS_MATCH)
+        params["stems"] = " & ".join(stems)
+    if len(stems) < len(terms):
+        conditions.append(_EXACT_MATCH)
+        params["exact"] = " & ".join(t.tsquery() for t in terms if t.stems_tsquery() is None)
+    statement = text(_POSTGRES_SEARCH.format(condition=" AND ".join(conditions)))
+    ids = (await session.scalars(statement, params)).all()
     return await _stories_in_order(session, ids)
 
 
 _HAS_TRIGRAMS = text("SELECT to_regclass('stories_fts_trgm') IS NOT NULL")
+_SET_TIMEOUT = text("SELECT set_config('statement_timeout', :timeout, true)")
+# The misspelling fallback's share of a /search reply; PostgreSQL's "query_canceled".
+FUZZY_BUDGET_MS = 20
+QUERY_CANCELED = "57014"
 _POSTGRES_SIMILAR = text(
     """
     SELECT id FROM stories
@@ -265,14 +291,26 @@ _POSTGRES_SIMILAR = text(
 async def _similar_headlines(
     session: AsyncSession, query: str, limit: int, language: str | None
 ) -> list[Story]:
-    """Headlines like the query (pg_trgm), when the extension could be installed."""
+    """Headlines like the query (pg_trgm), when the extension could be installed.
+
+    Similarity has no index bound: at a million stories a misspelling made of common
+    trigrams rechecks a hundred thousand headlines (seconds of database time). The query
+    gets FUZZY_BUDGET_MS; past it, nothing is found rather than the reply (and every other
+    query on the database) waiting.
+    """
     if not await session.scalar(_HAS_TRIGRAMS):
         return []
-    ids = (
-        await session.scalars(
-            _POSTGRES_SIMILAR, {"query": _fold(query), "language": language, "limit": limit}
-        )
-    ).all()
+    params = {"query": _fold(query), "language": language, "limit": limit}
+    previous = await session.scalar(text("SELECT current_setting('statement_timeout')"))
+    try:
+        async with session.begin_nested():
+            await session.execute(_SET_TIMEOUT, {"timeout": f"{FUZZY_BUDGET_MS}ms"})
+            ids = (await session.scalars(_POSTGRES_SIMILAR, params)).all()
+            await session.execute(_SET_TIMEOUT, {"timeout": previous})
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != QUERY_CANCELED:
+            raise
+        return []  # the savepoint's rollback restored the timeout too
     return await _stories_in_order(session, ids)
 
 
@@ -298,7 +336,7 @@ _POSTGRES_RELATED = text(
     SELECT s.id, s.title, substr(s.summary, 1, 400) AS summary, s.link, s.section,
            s.published_at
     FROM stories AS s
-    WHERE s.stories_fts @@ to_tsquery('simple', :match) AND s.id < :before
+    WHERE s.stories_fts_stems @@ to_tsquery('simple', :match) AND s.id < :before
       AND s.published_at <= :published
       AND (CAST(:language AS varchar) IS NULL OR s.language = :language)
     ORDER BY s.id DESC LIMIT :window
@@ -330,7 +368,8 @@ async def related_candidates(
     if not terms:
         return []
     if _dialect(session) == "postgresql":
-        statement, match = _POSTGRES_RELATED, _any_two(terms, " & ", " | ", "tsquery")
+        # Related terms are five-letter stems: exact keys of the stems index.
+        statement, match = _POSTGRES_RELATED, _any_two(terms, " & ", " | ", "stems_tsquery")
     else:
         statement, match = _SQLITE_RELATED, _any_two(terms, " AND ", " OR ", "fts5")
     params: dict[str, Any] = {

@@ -189,17 +189,36 @@ async def published_between(
     *,
     section: str | None = None,
     limit: int = 500,
+    offset: int = 0,
 ) -> list[Story]:
-    """Stories published in [start, end), oldest first: a day's timeline."""
+    """Stories published in [start, end), oldest first: a day's timeline (or a page of it)."""
     query = (
         select(Story)
         .where(Story.published_at >= start, Story.published_at < end)
         .order_by(Story.published_at, Story.id)
+        .offset(offset)
         .limit(limit)
     )
     if section is not None:
         query = query.where(Story.section == section)
     return list((await session.scalars(query)).all())
+
+
+async def count_published_between(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    *,
+    section: str | None = None,
+    limit: int = 500,
+) -> int:
+    """How many stories `published_between` would return (counted in the index, up to
+    `limit`): a timeline's page count without loading the day."""
+    query = select(Story.id).where(Story.published_at >= start, Story.published_at < end)
+    if section is not None:
+        query = query.where(Story.section == section)
+    counted = select(func.count()).select_from(query.limit(limit).subquery())
+    return int(await session.scalar(counted) or 0)
 
 
 async def search(

@@ -19,6 +19,7 @@ from storage.models import Story
 
 LIST_SIZE = 10
 TODAY_PAGE = 10
+TIMELINE_LIMIT = 500
 POPULAR_FALLBACK_DAYS = 7
 
 
@@ -62,10 +63,15 @@ class Newsdesk:
         day = self.today()
         start, end = day_bounds(day, self._zone)
         async with self._db.sessions() as session:
-            found = await story_queries.published_between(session, start, end, section=section)
-        pages = max(1, -(-len(found) // TODAY_PAGE))
-        page = min(max(page, 0), pages - 1)
-        chunk = found[page * TODAY_PAGE : (page + 1) * TODAY_PAGE]
+            # The day's first TIMELINE_LIMIT stories make the pages; only one page is loaded.
+            total = await story_queries.count_published_between(
+                session, start, end, section=section, limit=TIMELINE_LIMIT
+            )
+            pages = max(1, -(-total // TODAY_PAGE))
+            page = min(max(page, 0), pages - 1)
+            chunk = await story_queries.published_between(
+                session, start, end, section=section, limit=TODAY_PAGE, offset=page * TODAY_PAGE
+            )
         await self._record_reads(chunk)
         return Page(stories=chunk, page=page, pages=pages, day=day)
 

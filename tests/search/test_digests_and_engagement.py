@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
 
 from storage import destinations, digests, engagement, stories
 from storage.db import Database
 from storage.destinations import ChatInfo
+from storage.models import Engagement, ReactionCount, Story, StoryEngagement
 from tests.search.test_search import NOW, draft, store
 
 
@@ -54,3 +57,91 @@ async def test_inline_picks_count_and_unknown_ids_are_ignored(database: Database
     assert [s.identity for s in top] == ["a", "b"]
     async with database.sessions() as session:
         assert await stories.count_stories(session) == 2
+
+
+async def totals(database: Database) -> dict[int, tuple[float, int, datetime]]:
+    async with database.sessions() as session:
+        rows = (await session.scalars(select(StoryEngagement))).all()
+    return {row.story_id: (row.points, row.signals, row.first_signal_at) for row in rows}
+
+
+async def test_running_totals_follow_every_signal(database: Database) -> None:
+    ids = await store(database, draft("a", "Сенат одобрил закон", 120), draft("b", "Бюджет", 60))
+    a, b = ids["a"], ids["b"]
+    early = NOW - timedelta(minutes=30)
+    async with database.sessions.begin() as session:
+        await engagement.record(session, a, "press", early)
+        await engagement.record_reads(session, [b, a], NOW)
+        session.add(ReactionCount(chat_id=-100, message_id=7, story_id=a, total=40, updated_at=NOW))
+    assert await totals(database) == {a: (123.0, 3, early), b: (1.0, 1, NOW)}
+    async with database.sessions.begin() as session:  # Telegram reports a newer total
+        await session.execute(
+            update(ReactionCount).where(ReactionCount.story_id == a).values(total=10)
+        )
+    assert (await totals(database))[a] == (33.0, 3, early)
+    async with database.sessions.begin() as session:
+        await session.execute(delete(Engagement).where(Engagement.story_id == b))
+        await session.execute(delete(ReactionCount))
+    assert await totals(database) == {a: (3.0, 2, early), b: (0.0, 0, NOW)}
+    async with database.sessions.begin() as session:
+        await session.execute(delete(Story).where(Story.id == a))
+    assert list(await totals(database)) == [b]
+
+
+async def test_popular_counts_only_the_windows_signals(database: Database) -> None:
+    # "early" is published in the window but has signals from before it (a date set ahead):
+    # only its signals since `since` count, as if summed from the signals themselves.
+    ids = await store(
+        database,
+        draft("early", "Сенат одобрил закон", 60),
+        draft("steady", "Мажилис принял бюджет", 60),
+        draft("old", "Вчерашняя новость", 60 * 30),
+    )
+    since = NOW - timedelta(hours=2)
+    async with database.sessions.begin() as session:
+        await engagement.record(session, ids["early"], "press", since - timedelta(hours=1))
+        session.add(
+            ReactionCount(
+                chat_id=-100,
+                message_id=1,
+                story_id=ids["early"],
+                total=50,
+                updated_at=since - timedelta(minutes=1),
+            )
+        )
+        await engagement.record(session, ids["early"], "read", NOW)
+        await engagement.record_reads(session, [ids["steady"], ids["steady"], ids["old"]], NOW)
+    async with database.sessions() as session:
+        top = await engagement.popular(session, since=since, now=NOW, limit=5)
+    assert [s.identity for s in top] == ["steady", "early"]  # 2 points beat 1; "old" is out
+
+
+async def test_popular_with_many_early_stories(database: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(engagement, "EARLY_SLACK", 1)
+    ids = await store(database, *(draft(f"s{n}", f"Новость {n}", 60 - n) for n in range(4)))
+    since = NOW - timedelta(hours=2)
+    async with database.sessions.begin() as session:
+        for n in range(4):
+            await engagement.record(session, ids[f"s{n}"], "press", since - timedelta(hours=1))
+            for _ in range(n + 1):
+                await engagement.record(session, ids[f"s{n}"], "read", NOW)
+    async with database.sessions() as session:
+        top = await engagement.popular(session, since=since, now=NOW, limit=3)
+    assert [s.identity for s in top] == ["s3", "s2", "s1"]
+
+
+async def test_popular_decays_with_age_and_ties_go_to_the_newer_story(database: Database) -> None:
+    ids = await store(
+        database,
+        draft("morning", "Утренняя новость", 13 * 60),
+        draft("noon", "Дневная новость", 60),
+        draft("twin", "Дневная новость два", 60),
+    )
+    async with database.sessions.begin() as session:
+        for _ in range(3):
+            await engagement.record(session, ids["morning"], "read", NOW)
+        for _ in range(2):  # 2 points an hour old (1.89) beat 3 points 13 hours old (1.42)
+            await engagement.record_reads(session, [ids["noon"], ids["twin"]], NOW)
+    async with database.sessions() as session:
+        top = await engagement.popular(session, since=NOW - timedelta(days=1), now=NOW, limit=5)
+    assert [s.identity for s in top] == ["twin", "noon", "morning"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+import pytest
+from sqlalchemy import delete, select, text, update
 
 from storage import search, stories
 from storage.db import Database
@@ -169,3 +170,67 @@ async def test_misspelt_headlines_fall_back_to_trigrams_on_postgresql(database: 
         assert found == []  # FTS5 alone: every word must match
     else:
         assert found == ["Парламент одобрил бюджет"]  # pg_trgm similarity
+
+
+async def matched(database: Database, *query: str) -> list[str]:
+    """Titles the index matches, without PostgreSQL's misspelling fallback; on PostgreSQL
+    also checks the stems index agrees with prefix matching on the full vector."""
+    terms = search.search_terms(list(query))
+    async with database.sessions() as session:
+        if database.is_sqlite:
+            found = await search._search_sqlite(session, terms, 10, None)
+        else:
+            found = await search._search_postgres(session, terms, 10, None)
+            full = " & ".join(term.tsquery() for term in terms)
+            expected = await session.scalars(
+                text("SELECT title FROM stories WHERE stories_fts @@ to_tsquery('simple', :q)"),
+                {"q": full},
+            )
+            assert sorted(expected.all()) == sorted(story.title for story in found)
+    return sorted(story.title for story in found)
+
+
+async def test_stems_index_matches_like_prefixes(database: Database) -> None:
+    # PostgreSQL matches through words cut to five characters (stories_fts_stems): a stem,
+    # a shorter prefix, a short word, a number and a word with digits must match exactly as
+    # prefixes and whole words do on the full vector (SQLite answers from FTS5 itself).
+    await store(
+        database,
+        draft("tax", "Налоговый кодекс принят", 50),
+        draft("short", "Налог на роскошь", 40),
+        draft("covid", "Covid19 cases fall", 35, language="en"),
+        draft("year", "Budget 2026 approved", 30, language="en"),
+        draft("code", "Code 202612 published", 20, language="en"),
+        draft("of", "Law of the sea", 10, language="en"),
+        *FILLER,
+    )
+    both = ["Налог на роскошь", "Налоговый кодекс принят"]
+    assert await matched(database, "налоги") == both
+    assert await matched(database, "нал") == both
+    assert await matched(database, "налоговая", "кодекса") == ["Налоговый кодекс принят"]
+    assert await matched(database, "covid") == ["Covid19 cases fall"]
+    assert await matched(database, "2026") == ["Budget 2026 approved"]
+    assert await matched(database, "20261") == []  # numbers are whole words
+    assert await matched(database, "202612") == ["Code 202612 published"]
+    assert await matched(database, "code", "202612") == ["Code 202612 published"]
+    assert await matched(database, "of", "sea") == ["Law of the sea"]
+    assert await matched(database, "налог", "sea") == []
+
+
+async def test_the_misspelling_fallback_keeps_to_its_budget(
+    database: Database, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    if database.is_sqlite:
+        pytest.skip("FTS5 has no fuzzy fallback")
+    await store(database, draft("a", "Парламент одобрил бюджет", 30), *FILLER)
+    slow = text(
+        "SELECT id FROM stories, pg_sleep(0.5) WHERE lower(title) % :query "
+        "AND (CAST(:language AS varchar) IS NULL OR language = :language) LIMIT :limit"
+    )
+    monkeypatch.setattr(search, "_POSTGRES_SIMILAR", slow)
+    started = datetime.now(UTC)
+    async with database.sessions() as session:
+        assert await search.search(session, ["Прламент"], limit=10) == []
+        assert await session.scalar(text("SHOW statement_timeout")) == "0"  # restored
+        assert await search.search(session, ["парламент"], limit=10)  # the session goes on
+    assert datetime.now(UTC) - started < timedelta(seconds=0.4)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Connection
 
-from storage.db import Database
-from storage.migrate import current_revision, head_revision, upgrade
-from storage.models import Base
+from storage.db import Database, create_database
+from storage.migrate import alembic_config, current_revision, head_revision, upgrade
+from storage.models import Base, Engagement, ReactionCount, Story, StoryEngagement
 
 
 def _not_search_index(obj: object, name: str | None, kind: str, reflected: bool, _: object) -> bool:
@@ -43,3 +46,62 @@ async def test_indexes_serve_the_timeline_and_section_queries(database: Database
     assert ("published_at",) in indexes
     assert ("section", "published_at") in indexes
     assert ("feed_id", "published_at") in indexes
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+async def test_0004_backfills_engagement_totals_and_round_trips(database_url: str) -> None:
+    """Signals recorded before 0004 become running totals; down and up again is clean."""
+    db = create_database(database_url)
+    try:
+        await upgrade(db, "0003")
+        now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+        story = {
+            "identity": "a",
+            "link": "https://example.kz/a",
+            "title": "Сенат одобрил закон",
+            "summary": "",
+            "section": "politics",
+            "published_at": now,
+            "first_seen_at": now,
+            "updated_at": now,
+            "content_hash": "h",
+            "pushable": False,
+        }
+        async with db.sessions.begin() as session:
+            story_id = (
+                await session.execute(insert(Story.__table__).values(story).returning(Story.id))
+            ).scalar_one()
+            await session.execute(
+                insert(Engagement.__table__),
+                [
+                    {"story_id": story_id, "kind": "press", "weight": 2.0, "at": now},
+                    {"story_id": story_id, "kind": "read", "weight": 1.0, "at": now},
+                ],
+            )
+            await session.execute(
+                insert(ReactionCount.__table__).values(
+                    chat_id=-100, message_id=1, story_id=story_id, total=5, updated_at=now
+                )
+            )
+        await upgrade(db)
+        async with db.sessions() as session:
+            totals = (await session.execute(select(StoryEngagement))).scalars().all()
+            assert [(t.story_id, t.points, t.signals) for t in totals] == [(story_id, 18.0, 3)]
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0003")
+        assert await current_revision(db) == "0003"
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+        async with db.sessions.begin() as session:  # the triggers are back
+            read = {"story_id": story_id, "kind": "read", "weight": 1.0, "at": now}
+            await session.execute(insert(Engagement.__table__).values(read))
+        async with db.sessions() as session:
+            assert await session.scalar(select(StoryEngagement.points)) == 19.0
+    finally:
+        await db.dispose()

@@ -94,3 +94,28 @@ async def test_large_batches_are_chunked(database: Database) -> None:
     drafts = [Draft(identity=f"guid:{n}", link=f"https://kazinform.kz/a/{n}") for n in range(1234)]
     assert len((await _store(database, drafts)).new_ids) == 1234
     assert len((await _store(database, drafts)).new_ids) == 0
+
+
+async def test_a_days_timeline_is_counted_and_paged_in_the_index(database: Database) -> None:
+    drafts = [
+        Draft(
+            identity=f"guid:{n}",
+            link=f"https://kazinform.kz/t/{n}",
+            section="economy" if n % 3 == 0 else "parliament",
+            published_at=NOW + timedelta(minutes=n // 2),  # pairs share a minute: id decides
+        )
+        for n in range(25)
+    ]
+    await _store(database, drafts)
+    start, end = NOW, NOW + timedelta(days=1)
+    async with database.sessions() as session:
+        day = await stories.published_between(session, start, end)
+        assert await stories.count_published_between(session, start, end) == 25
+        assert await stories.count_published_between(session, start, end, limit=20) == 20
+        assert await stories.count_published_between(session, start, end, section="economy") == 9
+        pages = [
+            await stories.published_between(session, start, end, limit=10, offset=offset)
+            for offset in (0, 10, 20)
+        ]
+    assert [s.identity for page in pages for s in page] == [s.identity for s in day]
+    assert [len(page) for page in pages] == [10, 10, 5]
