@@ -84,6 +84,12 @@ def instance_name() -> str:
 
 
 def feed_specs(settings: Settings) -> list[feed_queries.FeedSpec]:
+    """The news feeds to poll. A `role = "popular"` feed (a most-read list) is never polled as
+    news: its items would be pushed as new stories. Blending its order into /popular is not
+    built yet, so it is skipped with a warning."""
+    for feed in settings.feeds:
+        if feed.role == "popular":
+            log.warning("feed %s has role = \"popular\": not polled (not supported yet)", feed.url)
     return [
         feed_queries.FeedSpec(
             url=feed.url,
@@ -92,6 +98,7 @@ def feed_specs(settings: Settings) -> list[feed_queries.FeedSpec]:
             poll_interval=feed.poll_interval or settings.poll_interval,
         )
         for feed in settings.feeds
+        if feed.role == "news"
     ]
 
 

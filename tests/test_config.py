@@ -113,4 +113,15 @@ def test_the_readmes_example_config_loads() -> None:
     settings = load_settings(str(example))
     assert settings.timezone == "Asia/Almaty" and len(settings.sections) >= 5
     assert {feed.language for feed in settings.feeds} == {"en", "ru", "kk"}
-    assert any(feed.role == "popular" for feed in settings.feeds)
+
+
+def test_a_most_read_feed_is_never_polled_as_news(tmp_path: Path) -> None:
+    from bot.app import feed_specs
+
+    config = tmp_path / "newsbot.toml"
+    config.write_text(
+        '[[feeds]]\nurl = "https://n.example/rss"\n\n'
+        '[[feeds]]\nurl = "https://n.example/popular"\nrole = "popular"\n'
+    )
+    specs = feed_specs(load_settings(str(config)))
+    assert [spec.url for spec in specs] == ["https://n.example/rss"]
