@@ -204,6 +204,7 @@ def build_telegram(core: Core, token: str, scheduler: AsyncIOScheduler) -> Teleg
         breaking,
         catalogues,
         settings.language,
+        wake=lambda: wake_delivery(scheduler),
     )
     polling = LongPolling(application, updates_leadership(database), settings.long_poll_timeout)
     return TelegramSide(application, services, sender, dispatcher, polling)

@@ -99,8 +99,9 @@ class Settings(BaseSettings):
     parse_workers: Annotated[int, Field(ge=0, le=64)] = 2
 
     # Delivery pacing (Telegram's FAQ: ~30 messages/s per bot, 1/s per chat, 20/min per group).
-    # A little under Telegram's 30/s leaves room for replies to readers' commands.
-    send_rate: Annotated[float, Field(gt=0, le=1000)] = 28.5
+    # A little under Telegram's 30/s: replies to readers' commands take the rest (they go
+    # before the fan-out's next message; see FloodGuard in bot/delivery/pacing.py).
+    send_rate: Annotated[float, Field(gt=0, le=1000)] = 29.0
     private_chat_interval: Annotated[float, Field(ge=0, le=60)] = 1.0
     group_messages_per_minute: Annotated[int, Field(ge=1, le=60)] = 20
     long_poll_timeout: Annotated[int, Field(ge=0, le=60)] = 30

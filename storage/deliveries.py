@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -221,6 +221,47 @@ async def mark_sent(
             lease_until=None,
             content_hash=content_hash,
         )
+    )
+
+
+# One sent message: (delivery id, chat id, message id, sent at, content hash).
+SentRecord = tuple[int, int, int, datetime, str | None]
+
+
+async def mark_sent_many(session: AsyncSession, sent: Sequence[SentRecord]) -> None:
+    """Record a batch of sent messages in one statement (executemany), not one each."""
+    if not sent:
+        return
+    columns = Delivery.__table__.c
+
+    def value(name: str):  # type: ignore[no-untyped-def]
+        return bindparam(f"b_{name}", type_=columns[name].type)
+
+    statement = (
+        update(Delivery.__table__)
+        .where(columns.id == value("id"))
+        .values(
+            status="sent",
+            chat_id=value("chat_id"),
+            message_id=value("message_id"),
+            sent_at=value("sent_at"),
+            last_error=None,
+            lease_until=None,
+            content_hash=value("content_hash"),
+        )
+    )
+    await session.execute(
+        statement,
+        [
+            {
+                "b_id": delivery_id,
+                "b_chat_id": chat_id,
+                "b_message_id": message_id,
+                "b_sent_at": at,
+                "b_content_hash": content_hash,
+            }
+            for delivery_id, chat_id, message_id, at, content_hash in sent
+        ],
     )
 
 

@@ -1,10 +1,14 @@
 """Turning a queued delivery into the message for its chat's language (cached per batch).
 
-A fan-out of one story to ten thousand chats renders it once per language, not per chat.
+A fan-out of one story to ten thousand chats renders it once per language, not per chat:
+hundreds of deliveries asking at once for a message not rendered yet all wait for the one
+render in progress (a cache of renders, not of results, so they never each query it).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.config import Settings
@@ -31,7 +35,9 @@ class Composer:
     database: Database
     settings: Settings
     catalogues: Catalogues
-    _cache: dict[tuple[str, int, str], OutgoingMessage | None] = field(default_factory=dict)
+    _cache: dict[tuple[str, int, str], asyncio.Task[OutgoingMessage | None]] = field(
+        default_factory=dict
+    )
     _versions: dict[int, str] = field(default_factory=dict)
 
     def language_of(self, language: str | None) -> str:
@@ -39,21 +45,23 @@ class Composer:
 
     async def story(self, story_id: int, language: str | None) -> OutgoingMessage | None:
         key = ("story", story_id, self.language_of(language))
-        if key not in self._cache:
-            self._cache[key] = await self._render_story(story_id, key[2])
-        return self._cache[key]
+        return await self._cached(key, lambda: self._render_story(story_id, key[2]))
 
     async def alert(self, alert_id: int, language: str | None) -> OutgoingMessage | None:
         key = ("alert", alert_id, self.language_of(language))
-        if key not in self._cache:
-            async with self.database.sessions() as session:
-                alert = await alert_queries.get(session, alert_id)
-            self._cache[key] = (
-                None
-                if alert is None
-                else render_breaking(alert.text, alert.link, t=self.catalogues.translator(key[2]))
-            )
-        return self._cache[key]
+        return await self._cached(key, lambda: self._render_alert(alert_id, key[2]))
+
+    async def _cached(
+        self,
+        key: tuple[str, int, str],
+        render: Callable[[], Awaitable[OutgoingMessage | None]],
+    ) -> OutgoingMessage | None:
+        task = self._cache.get(key)
+        if task is None or (task.done() and (task.cancelled() or task.exception())):
+            task = asyncio.ensure_future(render())
+            self._cache[key] = task
+        # Shielded: one waiter cancelled (a shutdown) does not cancel the others' render.
+        return await asyncio.shield(task)
 
     def version(self, story_id: int) -> str | None:
         """The content hash of the story as last rendered (recorded with each delivery)."""
@@ -62,6 +70,13 @@ class Composer:
     def forget(self) -> None:
         self._cache.clear()
         self._versions.clear()
+
+    async def _render_alert(self, alert_id: int, language: str) -> OutgoingMessage | None:
+        async with self.database.sessions() as session:
+            alert = await alert_queries.get(session, alert_id)
+        if alert is None:
+            return None
+        return render_breaking(alert.text, alert.link, t=self.catalogues.translator(language))
 
     async def _render_story(self, story_id: int, language: str) -> OutgoingMessage | None:
         async with self.database.sessions() as session:

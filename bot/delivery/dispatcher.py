@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 
 from telegram import Bot
 from telegram.error import TelegramError
@@ -31,6 +33,8 @@ class Dispatcher:
         breaking: Breaking,
         catalogues: Catalogues,
         default_language: str,
+        *,
+        wake: Callable[[], None] | None = None,
     ) -> None:
         self._db = database
         self._bot = bot
@@ -40,9 +44,16 @@ class Dispatcher:
         self._breaking = breaking
         self._catalogues = catalogues
         self._default_language = default_language
+        # Runs the next tick at once rather than at the next beat (see `tick`).
+        self._wake = wake
 
     async def tick(self, budget_seconds: float = 20.0) -> SendStats:
-        """Queue, then (if this instance is the sender) recover, send, correct, report."""
+        """Queue, then (if this instance is the sender) recover, send, correct, report.
+
+        A long fan-out takes many ticks (each ends after `budget_seconds` so corrections,
+        reports and newly queued stories get their turn); the next one is woken at once, so
+        the pace does not stop for up to a beat between them.
+        """
         queued = await self._sender.fan_out()
         if not await self._leadership.acquire():
             return SendStats()
@@ -50,6 +61,8 @@ class Dispatcher:
         stats = await self._sender.drain(budget_seconds)
         await self._corrector.edit_stale()
         await self._report_alerts()
+        if stats.unfinished and self._wake is not None:
+            self._wake_when_done()
         if queued or stats.sent or stats.failed:
             log.info(
                 "delivery: %d queued, %d sent, %d failed, %d retried, %d rate-limited",
@@ -60,6 +73,26 @@ class Dispatcher:
                 stats.rate_limited,
             )
         return stats
+
+    def _wake_when_done(self) -> None:
+        """Wake the next tick as this one's task ends.
+
+        Not before: the scheduler runs one tick at a time and would skip a wake that comes
+        while this tick still runs. Its own done-callback (registered when it started the
+        task) runs before ours, so by the time we wake it, it has counted this tick finished.
+        """
+        wake = self._wake
+        task = asyncio.current_task()
+        if wake is None or task is None:
+            return
+
+        def on_done(_: asyncio.Task[object]) -> None:
+            try:
+                wake()
+            except Exception:  # the scheduler has stopped: nothing to wake
+                log.debug("could not wake the next delivery tick", exc_info=True)
+
+        task.add_done_callback(on_done)
 
     async def _report_alerts(self) -> None:
         """Tell each editor how their breaking news went: delivered, failed, still queued."""

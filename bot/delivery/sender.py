@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,19 +20,25 @@ from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.delivery.compose import Composer
-from bot.delivery.pacing import Pacer
+from bot.delivery.pacing import InFlightLimit, Pacer
 from bot.telegram.retry import NO_RETRY
-from bot.telegram.send import send
+from bot.telegram.send import deliver
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
 from storage.db import Database
-from storage.deliveries import DeliveryJob
+from storage.deliveries import DeliveryJob, SentRecord
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600
-# Sends recorded per write; a crash can repeat at most these plus the ones in flight.
+# Sends recorded per write; a crash can repeat at most these plus the ones in flight
+# (paid broadcasts: a tenth of a second's worth, see Sender).
 SENT_BATCH = 20
+# Deliveries claimed per transaction: about a quarter second of sending (at least 32),
+# claimed while no more than a second of sending is booked ahead in the pacer.
+CLAIM_SECONDS = 0.25
+BOOK_AHEAD_SECONDS = 1.0
+LOOK_AGAIN_SECONDS = 0.01
 GONE = ("chat not found", "chat_write_forbidden", "have no rights to send", "not enough rights")
 
 
@@ -43,6 +48,8 @@ class SendStats:
     failed: int = 0
     retried: int = 0
     rate_limited: int = 0
+    # The time budget ran out with deliveries still due: the next tick should come at once.
+    unfinished: bool = False
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -69,16 +76,24 @@ class Sender:
         self._bot = bot
         self._composer = composer
         self._pacer = pacer
-        self._concurrency = concurrency
+        # At most `concurrency` requests in flight (what a crash can repeat, with SENT_BATCH),
+        # fewer while more would only queue here (see InFlightLimit); paid broadcasts may need
+        # more to keep their pace over the network. Claimed deliveries wait for their slot in
+        # tasks of their own, a few batches' worth.
+        rate = pacer.limits.per_second
+        self._concurrency = concurrency if not paid_broadcast else max(concurrency, int(rate / 10))
+        self._requests = InFlightLimit(self._concurrency)
+        self._claim_size = max(32, int(rate * CLAIM_SECONDS))
+        # Paid broadcasts record their sends in bigger batches (a tenth of a second's worth).
+        self._sent_batch = SENT_BATCH if not paid_broadcast else max(SENT_BATCH, int(rate / 10))
+        self._max_tasks = 2 * self._claim_size
         self._max_attempts = max_attempts
         # Telegram's paid broadcasts lift the overall limit to 1,000/s (charged in Stars).
-        self._send_options: dict[str, object] = {"rate_limit_args": NO_RETRY}
-        if paid_broadcast:
-            self._send_options["allow_paid_broadcast"] = True
+        self._paid_broadcast = paid_broadcast
         self._clock = clock
         self._chats_in_flight: set[int] = set()
         self._stopping = False
-        self._sent: list[tuple[int, int, int, datetime, str | None]] = []
+        self._sent: list[SentRecord] = []
 
     async def fan_out(self) -> int:
         """Queue deliveries for stories not yet fanned out; returns how many were queued."""
@@ -113,20 +128,28 @@ class Sender:
         self._composer.forget()
         in_flight: set[asyncio.Task[None]] = set()
         try:
-            while loop.time() < deadline and not self._stopping:
-                if len(in_flight) >= self._concurrency or self._pacer.booked_ahead() > 1.0:
-                    await asyncio.wait(in_flight, timeout=0.1, return_when=FIRST_COMPLETED)
-                    in_flight = {task for task in in_flight if not task.done()}
+            while not self._stopping:
+                if loop.time() >= deadline:
+                    stats.unfinished = True
+                    break
+                # Looked at again every few milliseconds rather than woken by each delivery
+                # that ends: at hundreds a second, waiting on all the tasks costs more.
+                ahead = self._pacer.booked_ahead() - BOOK_AHEAD_SECONDS
+                if ahead > 0 or len(in_flight) > self._max_tasks - self._claim_size:
+                    await asyncio.sleep(min(max(ahead, LOOK_AGAIN_SECONDS), 0.1))
                     continue
                 jobs = await self._claim()
                 if not jobs:
                     if not in_flight:
                         break
-                    await asyncio.wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
-                    in_flight = {task for task in in_flight if not task.done()}
+                    await asyncio.wait(in_flight, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 for job in jobs:
-                    in_flight.add(asyncio.create_task(self._deliver(job, stats)))
+                    # Booked now, so what is booked ahead counts it before the task runs.
+                    slot = self._pacer.book(job.chat_id, job.chat_kind)
+                    task = asyncio.create_task(self._deliver(job, slot, stats))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
             if in_flight:
                 await asyncio.wait(in_flight)
         finally:
@@ -141,7 +164,7 @@ class Sender:
         """Claim a batch; keep one delivery per chat that is free now, put the rest back."""
         await self._flush_sent()
         async with self._db.writing(), self._db.sessions.begin() as session:
-            jobs = await delivery_queries.claim_due(session, self._clock(), self._concurrency)
+            jobs = await delivery_queries.claim_due(session, self._clock(), self._claim_size)
             ready: list[DeliveryJob] = []
             chats: set[int] = set(self._chats_in_flight)
             for job in jobs:
@@ -163,25 +186,32 @@ class Sender:
             return
         batch, self._sent = self._sent, []
         async with self._db.writing(), self._db.sessions.begin() as session:
-            for delivery_id, chat_id, message_id, at, version in batch:
-                await delivery_queries.mark_sent(
-                    session, delivery_id, chat_id, message_id, at, version
-                )
+            await delivery_queries.mark_sent_many(session, batch)
 
-    async def _deliver(self, job: DeliveryJob, stats: SendStats) -> None:
+    async def _deliver(self, job: DeliveryJob, slot: float, stats: SendStats) -> None:
         try:
-            await self._attempt(job, stats)
+            await self._attempt(job, slot, stats)
         finally:
             self._chats_in_flight.discard(job.chat_id)
 
-    async def _attempt(self, job: DeliveryJob, stats: SendStats) -> None:
+    async def _attempt(self, job: DeliveryJob, slot: float, stats: SendStats) -> None:
         try:
             message = await self._message_for(job)
             if message is None:
                 await self._fail(job, "the story or alert no longer exists", stats)
                 return
-            await self._pacer.acquire(job.chat_id, job.chat_kind)
-            sent = await send(self._bot, job.chat_id, message, **self._send_options)
+            await self._pacer.wait_until(slot)
+            await self._requests.acquire()
+            try:
+                sent = await deliver(
+                    self._bot,
+                    job.chat_id,
+                    message,
+                    paid_broadcast=self._paid_broadcast,
+                    rate_limit_args=NO_RETRY,
+                )
+            finally:
+                self._requests.release()
         except RetryAfter as exc:
             await self._rate_limited(job, retry_after_seconds(exc), stats)
         except ChatMigrated as exc:
@@ -203,7 +233,7 @@ class Sender:
             # it leaves the row `sending`, so it is resent: it counts among the in-flight.
             version = self._composer.version(job.story_id) if job.story_id else None
             self._sent.append((job.id, sent.chat_id, sent.message_id, self._clock(), version))
-            if len(self._sent) >= SENT_BATCH:
+            if len(self._sent) >= self._sent_batch:
                 await self._flush_sent()
             stats.sent += 1
 

@@ -6,6 +6,7 @@ All handlers are registered in `register_handlers`, in one place, in the order t
 from __future__ import annotations
 
 import logging
+import math
 
 from telegram import (
     BotCommand,
@@ -32,6 +33,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
+from bot.delivery.pacing import TELEGRAM_OVERALL, FloodGuard
 from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.common import reply_plain, user_language
 from bot.telegram.handlers.editors import EditorHandlers
@@ -89,8 +91,21 @@ def build_application(settings: Settings, token: str) -> Application:
         # Commands from different chats are answered concurrently, so a slow query in one
         # chat never holds up another.
         .concurrent_updates(16)
-        .rate_limiter(RetryReplies())
+        .rate_limiter(RetryReplies(flood_guard(settings)))
         .build()
+    )
+
+
+def flood_guard(settings: Settings) -> FloodGuard:
+    """Telegram's counters, as this deployment paces to them (bot/delivery/pacing.py).
+
+    Overall: Telegram's 30 a second, or the configured `send_rate` if set above it (a test
+    bed, or a bot Telegram allows more); per chat: the configured intervals.
+    """
+    return FloodGuard(
+        overall=max(TELEGRAM_OVERALL[0], math.ceil(settings.send_rate)),
+        private_interval=settings.private_chat_interval,
+        group_per_minute=settings.group_messages_per_minute,
     )
 
 

@@ -1,8 +1,13 @@
-"""Waiting out Telegram's 429 for replies, while the sender handles 429 itself.
+"""The Bot API requests' rate limiter: Telegram's counters kept, 429s waited out for replies.
 
-A reader's /today that meets "retry after 1" (during a big fan-out, say) should arrive a
-second late rather than not at all. The sender must see every 429 itself (to pause the whole
-pace and requeue), so its requests opt out with `rate_limit_args=NO_RETRY`.
+Every message the bot sends passes the `FloodGuard` (bot/delivery/pacing.py), so none runs
+into Telegram's flood limits: not the fan-out's, and not a reader's /today asked while ten
+thousand deliveries are queued (a reply goes before the fan-out's next message).
+
+A reply that meets "retry after 1" all the same should arrive a second late rather than not
+at all. The sender must see every 429 itself (to pause the whole pace and requeue), so its
+requests opt out of retries with `rate_limit_args=NO_RETRY`, which also marks them as the
+fan-out (not urgent).
 """
 
 from __future__ import annotations
@@ -16,14 +21,58 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.delivery.pacing import FloodGuard
+
 log = logging.getLogger(__name__)
 
 NO_RETRY = -1
 RETRIES = 3
 
+# Methods that create a message: what Telegram's flood limits count (method names are
+# case-insensitive in the Bot API, so they are compared in lower case).
+COUNTED = frozenset(
+    name.lower()
+    for name in (
+        "sendMessage",
+        "sendPhoto",
+        "sendAudio",
+        "sendDocument",
+        "sendVideo",
+        "sendAnimation",
+        "sendVoice",
+        "sendVideoNote",
+        "sendPaidMedia",
+        "sendMediaGroup",
+        "sendLocation",
+        "sendVenue",
+        "sendContact",
+        "sendPoll",
+        "sendChecklist",
+        "sendDice",
+        "sendSticker",
+        "sendInvoice",
+        "sendGame",
+        "copyMessage",
+        "copyMessages",
+        "forwardMessage",
+        "forwardMessages",
+    )
+)
+
+
+def chat_key(chat_id: object) -> int | str | None:
+    """A chat id as Telegram counts it: numeric ids as int, @usernames as they are."""
+    if isinstance(chat_id, int) or chat_id is None:
+        return chat_id
+    text = str(chat_id)
+    return int(text) if text.lstrip("-").isdigit() else text
+
 
 class RetryReplies(BaseRateLimiter[int]):
-    """No throttling (the sender paces itself); replies retried after a 429."""
+    """Messages wait for room in Telegram's counters; replies are retried after a 429."""
+
+    def __init__(self, guard: FloodGuard | None = None) -> None:
+        self.guard = guard or FloodGuard()
 
     async def initialize(self) -> None:
         return None
@@ -40,10 +89,19 @@ class RetryReplies(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        attempts = 1 if rate_limit_args == NO_RETRY else RETRIES + 1
+        fan_out = rate_limit_args == NO_RETRY
+        attempts = 1 if fan_out else RETRIES + 1
+        chat_id = chat_key(data.get("chat_id"))
+        paid = bool(data.get("allow_paid_broadcast"))
         for attempt in range(attempts):
             try:
-                return await callback(*args, **kwargs)
+                if chat_id is None or endpoint.lower() not in COUNTED:
+                    return await callback(*args, **kwargs)
+                await self.guard.acquire(chat_id, paid=paid, urgent=not fan_out)
+                try:
+                    return await callback(*args, **kwargs)
+                finally:
+                    self.guard.answered(chat_id, paid=paid)
             except RetryAfter as exc:
                 if attempt == attempts - 1:
                     raise

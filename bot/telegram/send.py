@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from telegram import (
     Bot,
@@ -81,3 +85,71 @@ async def send(bot: Bot, chat_id: int, message: OutgoingMessage, **extra: object
         disable_notification=message.disable_notification,
         **extra,  # type: ignore[arg-type]
     )
+
+
+# The Bot API's method names are case-insensitive. `deliver` spells them in lower case: PTB
+# warns ("Please use Bot.send_message") when `do_api_request` is given a method it wraps.
+SEND_PHOTO = "sendphoto"
+SEND_MESSAGE = "sendmessage"
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What the sender keeps of Telegram's answer."""
+
+    chat_id: int
+    message_id: int
+
+
+@functools.lru_cache(maxsize=256)
+def _fields(message: OutgoingMessage) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Bot API fields of a message but its chat: (as a photo, as text), built once.
+
+    Objects go as the JSON text the Bot API takes (PTB passes strings through as they are).
+    """
+    markup = keyboard(message.buttons)
+    common: dict[str, Any] = {
+        "parse_mode": ParseMode.HTML.value,
+        "disable_notification": message.disable_notification,
+    }
+    if markup is not None:
+        common["reply_markup"] = json.dumps(markup.to_dict())
+    photo = {**common, "photo": message.photo_url, "caption": message.text}
+    preview = json.dumps(preview_options(message).to_dict())
+    text = {**common, "text": message.text, "link_preview_options": preview}
+    return photo, text
+
+
+async def deliver(
+    bot: Bot,
+    chat_id: int,
+    message: OutgoingMessage,
+    *,
+    paid_broadcast: bool = False,
+    rate_limit_args: int | None = None,
+) -> Sent:
+    """`send` for the fan-out, the same request at a fraction of the CPU.
+
+    The fields are built once per message (not per chat), and Telegram's answer is read for
+    the two ids the outbox records instead of becoming a full PTB `Message` (its user, chat,
+    entities and keyboard): a fifth of a send's CPU, which paid broadcasts at hundreds of
+    messages a second notice. Telegram's refusals raise the same PTB errors as `send`.
+    """
+    photo, text = _fields(message)
+    extra: dict[str, Any] = {"chat_id": chat_id}
+    if paid_broadcast:
+        extra["allow_paid_broadcast"] = True
+    if message.photo_url:
+        try:
+            answer = await bot.do_api_request(
+                SEND_PHOTO, api_kwargs={**photo, **extra}, rate_limit_args=rate_limit_args
+            )
+            return Sent(int(answer["chat"]["id"]), int(answer["message_id"]))
+        except BadRequest as exc:
+            if not any(problem in exc.message.lower() for problem in PHOTO_PROBLEMS):
+                raise
+            log.info("photo refused for chat %s (%s); sending as text", chat_id, exc.message)
+    answer = await bot.do_api_request(
+        SEND_MESSAGE, api_kwargs={**text, **extra}, rate_limit_args=rate_limit_args
+    )
+    return Sent(int(answer["chat"]["id"]), int(answer["message_id"]))

@@ -321,6 +321,26 @@ def _flood_wait(events: deque[float], now: float, limit: int, seconds: float) ->
     return wait if wait > 0 else 0.0
 
 
+def _clone(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars), several times quicker than
+    ``copy.deepcopy``: the send path copies each message a few times."""
+    if isinstance(value, dict):
+        return {key: _clone(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clone(item) for item in value]
+    return value
+
+
+def _busiest(times: list[float], seconds: float) -> int:
+    """The most events in any ``seconds``-long window (``times`` ascending)."""
+    busiest = start = 0
+    for end, at in enumerate(times):
+        while times[start] <= at - seconds:
+            start += 1
+        busiest = max(busiest, end - start + 1)
+    return busiest
+
+
 def _rate_window(rate: float, burst: int = 1) -> tuple[int, float]:
     """(events, seconds) admitting ``rate`` events/s on average in bursts of ``burst``."""
     if rate <= 0:
@@ -890,6 +910,12 @@ class FakeBotAPI:
                 "updates_delivered": len(self._delivered),
                 "first_send_time": sends[0].time if sends else None,
                 "last_send_time": sends[-1].time if sends else None,
+                "busiest_second": _busiest(
+                    [m.time for m in sends if not m.params.get("allow_paid_broadcast")], 1.0
+                ),
+                "busiest_second_paid": _busiest(
+                    [m.time for m in sends if m.params.get("allow_paid_broadcast")], 1.0
+                ),
             }
 
     async def wait_for(
@@ -1466,7 +1492,7 @@ class FakeBotAPI:
                     or entity["offset"] + entity["length"] > total
                 ):
                     raise _bad("can't parse entities: entity beyond the end of the text")
-            return text, copy.deepcopy(entities)
+            return text, _clone(entities)
         return text.strip(), []
 
     def _message_text(self, params: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
@@ -1507,7 +1533,7 @@ class FakeBotAPI:
             raise _bad("can't parse reply keyboard markup JSON object")
         if "inline_keyboard" in markup:
             _check_inline_keyboard(markup["inline_keyboard"], state)
-            return copy.deepcopy(markup)
+            return _clone(markup)
         if inline_only:
             raise _bad("inline keyboard expected")
         if "keyboard" in markup:
@@ -1517,9 +1543,9 @@ class FakeBotAPI:
                     'can\'t parse reply keyboard markup JSON object: Field "keyboard" '
                     "must be an Array of Arrays"
                 )
-            return copy.deepcopy(markup)
+            return _clone(markup)
         if markup.get("remove_keyboard") is True or markup.get("force_reply") is True:
-            return copy.deepcopy(markup)
+            return _clone(markup)
         raise _bad("can't parse reply keyboard markup JSON object")
 
     def _reply_to(self, params: dict[str, Any], state: _ChatState) -> dict[str, Any] | None:
@@ -1541,7 +1567,7 @@ class FakeBotAPI:
             if allow_missing:
                 return None
             raise _bad("message to be replied not found")
-        replied = copy.deepcopy(original)
+        replied = _clone(original)
         replied.pop("reply_to_message", None)
         return replied
 
@@ -1614,7 +1640,7 @@ class FakeBotAPI:
         if key in self._content_seen:
             self._duplicates.append(record)
         self._content_seen.add(key)
-        return copy.deepcopy(message)
+        return _clone(message)
 
     def _record(
         self,
@@ -1635,15 +1661,15 @@ class FakeBotAPI:
             text=raw_text,
             caption=caption,
             parse_mode=params.get("parse_mode"),
-            reply_markup=copy.deepcopy(message.get("reply_markup")),
+            reply_markup=_clone(message.get("reply_markup")),
             disable_notification=bool(params.get("disable_notification")),
             link_preview_options=preview if isinstance(preview, dict) else None,
             photo=None,
             time=time.time(),
             plain_text=visible,
-            entities=copy.deepcopy(entities),
+            entities=_clone(entities),
             params=params,
-            message=copy.deepcopy(message),
+            message=_clone(message),
         )
         self.sent.append(record)
         return record
@@ -1933,6 +1959,9 @@ class FakeBotAPI:
 
         if action == "stats":
             return self.stats()
+        if action == "sent_count":
+            with self._lock:
+                return len(self.sent)
         if action == "sent":
             since = int(query.get("since", 0))
             with self._lock:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from storage import alerts, deliveries, destinations, stories
 from storage.db import Database
 from storage.destinations import ChatInfo
+from storage.models import Delivery
 
 NOW = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)
 
@@ -110,3 +113,32 @@ async def test_inactive_chats_get_nothing(database: Database) -> None:
         await destinations.deactivate(session, 1, "blocked", NOW)
     await _story(database, 1)
     assert list((await _fan_out(database)).values()) == [0]
+
+
+async def test_sent_messages_are_recorded_in_one_statement_per_batch(database: Database) -> None:
+    for chat_id in (1, 2, 3):
+        await _chat(database, chat_id, "private", ["parliament"])
+    story_id = await _story(database, 1)
+    await _fan_out(database)
+    async with database.sessions.begin() as session:
+        first, second, third = await deliveries.claim_due(session, NOW, limit=10)
+    sent_at = NOW + timedelta(seconds=1)
+    async with database.sessions.begin() as session:
+        await deliveries.mark_sent_many(
+            session,
+            [(job.id, job.chat_id, 500 + job.chat_id, sent_at, "h") for job in (first, second)],
+        )
+        await deliveries.mark_sent_many(session, [])
+    async with database.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Delivery.id, Delivery.status, Delivery.message_id, Delivery.sent_at)
+            )
+        ).all()
+        found = await deliveries.story_for_message(session, second.chat_id, 500 + second.chat_id)
+    by_id = {row.id: row for row in rows}
+    for job in (first, second):
+        assert (by_id[job.id].status, by_id[job.id].message_id) == ("sent", 500 + job.chat_id)
+        assert by_id[job.id].sent_at.replace(tzinfo=UTC) == sent_at
+    assert by_id[third.id].status == "sending"  # still in flight: untouched
+    assert found == story_id
