@@ -74,6 +74,10 @@ async def run(stories: int, interval: int) -> list[float]:
                         lambda m, t=title: t in m.text, timeout=interval * 4
                     )
                     delays.append(message.time - published)
+                # As `newsbot run` stops: no new tick, and the one running (nothing left to
+                # send, so a few milliseconds) ends before the bot closes under it.
+                scheduler.pause()
+                await asyncio.sleep(0.5)
                 scheduler.shutdown(wait=False)
     feeds.close()
     return delays
