@@ -3,8 +3,10 @@
 Builds a database of generated stories in English, Russian and Kazakh (Zipf-distributed
 vocabularies with inflected endings, eight sections, a year of publication times, a week of
 engagement and channel reactions) and of destinations (private chats, channels and groups,
-each subscribed to a few sections), then times what the Telegram handlers await, through the
-same services (bot/telegram/handlers/readers.py -> bot/services -> storage):
+each subscribed to a few sections), with a most-read list of 100 places per language (as the
+poller keeps a role = "popular" feed's order, blended into /popular), then times what the
+Telegram handlers await, through the same services (bot/telegram/handlers/readers.py ->
+bot/services -> storage):
 
     python benchmarks/intelligence.py [--stories 1000000] [--destinations 100000]
         [--queries 300] [--sqlite PATH] [--postgres-url URL] [--reuse]
@@ -55,8 +57,9 @@ from bot.config import SectionConfig, Settings
 from bot.services import related as related_service
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
-from storage import stories
+from storage import most_read, stories
 from storage.db import Database, async_url, create_database
+from storage.feeds import FeedSpec, enabled_feeds, sync_feeds
 from storage.migrate import upgrade
 from storage.models import Destination, Engagement, ReactionCount, Story, Subscription
 
@@ -67,6 +70,8 @@ SECTIONS = ["politics", "economy", "society", "world", "sport", "culture", "tech
 YEAR_SECONDS = 365 * 86400
 BATCH = 10_000
 ENGAGEMENT_EVENTS = 200_000
+LANGUAGES = ("en", "ru", "kk")
+MOST_READ_PLACES = most_read.MAX_PLACES
 TARGETS_MS = {"related": 20.0}
 DEFAULT_TARGET_MS = 50.0
 
@@ -138,7 +143,7 @@ class Generator:
         return [words[TOPIC_WORDS_FROM + (topic * 7 + k * 7919) % TOPIC_SPAN] for k in range(3)]
 
     def row(self, number: int, total: int, now: datetime) -> dict[str, Any]:
-        language = ("en", "ru", "kk")[number % 3]
+        language = LANGUAGES[number % 3]
         topic = self.topic(language, total)
         published = published_at(number, total, now)
         return {
@@ -290,6 +295,40 @@ async def build(database: Database, total: int, destinations: int, now: datetime
                 await connection.execute(text(definition))
         await vacuum(database, "VACUUM ANALYZE")
     return time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class Place:
+    identity: str
+    link: str | None
+
+
+async def keep_most_read(database: Database, total: int, now: datetime) -> int:
+    """A most-read list per language, as the poller keeps it (rebuilt on every run, so a
+    reused database has them too): places drawn from the last two days' stories of that
+    language, one in ten pointing at an older story and one in ten at no stored story."""
+    rng = random.Random(5)
+    specs = [
+        FeedSpec(f"https://example.kz/{language}/popular", None, language, 600, role="popular")
+        for language in LANGUAGES
+    ]
+    recent = max(3, int(total * 2 / 365))
+    async with database.sessions.begin() as session:
+        await sync_feeds(session, specs, now)
+        feeds = {feed.language: feed.id for feed in await enabled_feeds(session)}
+        for index, language in enumerate(LANGUAGES):
+            places = []
+            for place in range(MOST_READ_PLACES):
+                pick = rng.random()
+                span = total if pick < 0.1 else recent
+                number = total - 1 - rng.randrange(span)
+                number -= (number - index) % 3  # a story of this language
+                link = f"https://example.kz/{language}/{number}"
+                if pick > 0.9:
+                    link = f"https://example.kz/{language}/gone-{place}"
+                places.append(Place(f"guid:https://example.kz/{language}/popular {place}", link))
+            await most_read.replace_list(session, feeds[language], places, now)
+    return len(LANGUAGES) * MOST_READ_PLACES
 
 
 @dataclass
@@ -523,6 +562,8 @@ async def run_one(
         built = f"{seconds:.0f} s"
     now = await newsroom_clock(database, total)
     print(f"{label}: newsroom clock {now.astimezone(ZONE):%Y-%m-%d %H:%M %Z}")
+    places = await keep_most_read(database, total, now)
+    print(f"{label}: {places} most-read places kept ({len(LANGUAGES)} lists)")
     report = Report(label, built, await size_of(database, sqlite_path))
     report.results = await measure(database, total, args.queries, now)
     for result in report.results:

@@ -84,21 +84,17 @@ def instance_name() -> str:
 
 
 def feed_specs(settings: Settings) -> list[feed_queries.FeedSpec]:
-    """The news feeds to poll. A `role = "popular"` feed (a most-read list) is never polled as
-    news: its items would be pushed as new stories. Blending its order into /popular is not
-    built yet, so it is skipped with a warning."""
-    for feed in settings.feeds:
-        if feed.role == "popular":
-            log.warning("feed %s has role = \"popular\": not polled (not supported yet)", feed.url)
+    """Every configured feed, news and most-read lists alike: both are polled on the same
+    path; the poller keeps a `role = "popular"` feed's order instead of its items."""
     return [
         feed_queries.FeedSpec(
             url=feed.url,
             section=feed.section,
             language=feed.language,
             poll_interval=feed.poll_interval or settings.poll_interval,
+            role=feed.role,
         )
         for feed in settings.feeds
-        if feed.role == "news"
     ]
 
 

@@ -38,7 +38,10 @@ def format_outcome(outcome: PollOutcome) -> str:
         f"{outcome.status:<14} {outcome.new:>5} new {outcome.updated:>4} updated "
         f"{outcome.elapsed:>6.2f}s  {outcome.url}"
     )
-    return f"{line}  ({outcome.detail})" if outcome.detail else line
+    notes = [outcome.detail] if outcome.detail else []
+    if outcome.ranked:
+        notes.append(f"most-read list: {outcome.ranked} places")
+    return f"{line}  ({'; '.join(notes)})" if notes else line
 
 
 async def poll_once(settings: Settings) -> int:

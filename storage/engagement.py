@@ -9,11 +9,18 @@ from sqlalchemy import func, insert, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import most_read
 from storage.deliveries import story_for_message
 from storage.models import Engagement, ReactionCount, Story, StoryEngagement
 
 # How much one signal counts: a reaction is a deliberate act; a read through a list is weaker.
 WEIGHTS = {"reaction": 3.0, "press": 2.0, "inline": 2.0, "read": 1.0}
+# The first place of a newsroom's own most-read list (a role = "popular" feed): its whole
+# audience read it most, which outweighs the few signals one chat sees, so it counts a little
+# more than three reactions. Place p counts MOST_READ_POINTS / p: readership falls off roughly in
+# proportion to rank (Zipf), so #2 is worth half of #1 and #10 one read. A story in several
+# lists gets each list's points.
+MOST_READ_POINTS = 10.0
 # Half of a story's score fades every this many hours: this morning beats yesterday.
 HALF_LIFE_HOURS = 12.0
 # /popular decays the leaders by raw points: this many per place asked for.
@@ -84,6 +91,10 @@ async def popular(
     its window's sum, read in one row per story published in the window. The rare story with
     signals from before `since` (published after them: a date set ahead by the CMS) has its
     window summed from the signals themselves, so the ranking is the same either way.
+
+    Stories in the window at a place of a most-read list get that place's points on top
+    (MOST_READ_POINTS), whether or not anyone engaged with them through the bot, and decay
+    with the rest.
     """
     count = limit * CANDIDATES_PER_PLACE
     rows = await _window_totals(session, since, section, count + EARLY_SLACK)
@@ -94,6 +105,7 @@ async def popular(
     published.update((row.id, row.published_at) for row in early)
     points = {row.id: float(row.points) for row in rows if not row.early}
     points.update(await _points_since(session, [row.id for row in early], since))
+    await _add_most_read(session, points, published, since, section)
     # The leaders by raw points (ties: the newer story), then decayed by each one's age.
     leaders = sorted(points.items(), key=lambda item: (-item[1], -item[0]))[:count]
     decayed = {
@@ -106,6 +118,33 @@ async def popular(
         for story in (await session.scalars(select(Story).where(Story.id.in_(ranked)))).all()
     }
     return [stories[story_id] for story_id in ranked if story_id in stories]
+
+
+async def _add_most_read(
+    session: AsyncSession,
+    points: dict[int, float],
+    published: dict[int, datetime],
+    since: datetime,
+    section: str | None,
+) -> None:
+    """Add most-read places to `points`. A placed story outside the engagement scan (too few
+    signals to be among its leaders) first gets its own window's signals, so its total is
+    exact: the list lifts it from where readers put it, not from zero."""
+    placed = await most_read.placements(session, since=since, section=section)
+    early: set[int] = set()
+    for placement in placed:
+        story_id = placement.story_id
+        if story_id not in points and story_id not in early:
+            first = placement.first_signal_at
+            if first is not None and first < since:  # rare: its window is summed below
+                early.add(story_id)
+            else:
+                points[story_id] = placement.points
+        published[story_id] = placement.published_at
+    points.update(await _points_since(session, sorted(early), since))
+    for placement in placed:
+        bonus = MOST_READ_POINTS / placement.position
+        points[placement.story_id] = points.get(placement.story_id, 0.0) + bonus
 
 
 def _age_hours(now: datetime, published_at: datetime) -> float:

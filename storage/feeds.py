@@ -20,6 +20,7 @@ class FeedSpec:
     section: str | None
     language: str | None
     poll_interval: int
+    role: str = "news"  # "popular": a most-read list, ranked, never stored as stories
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ async def sync_feeds(session: AsyncSession, specs: Sequence[FeedSpec], now: date
                     section=spec.section,
                     language=spec.language,
                     poll_interval=spec.poll_interval,
+                    role=spec.role,
                     enabled=True,
                     consecutive_errors=0,
                     backlog_done=False,
@@ -72,7 +74,7 @@ async def sync_feeds(session: AsyncSession, specs: Sequence[FeedSpec], now: date
             )
             continue
         row.section, row.language = spec.section, spec.language
-        row.poll_interval, row.enabled = spec.poll_interval, True
+        row.poll_interval, row.enabled, row.role = spec.poll_interval, True, spec.role
     for row in rows.values():
         row.enabled = False
 

@@ -87,6 +87,25 @@ class Feed(Base):
     leased_by: Mapped[str | None] = mapped_column(String(64))
 
 
+class MostReadRank(Base):
+    """One place in a newsroom's own "most read" list (a feed with role = "popular").
+
+    The list is the feed's latest successful poll, replaced whole each time; /popular matches
+    its items to stored stories by canonical link (or identity) when it ranks, so a story
+    stored after the list was read still gets its place.
+    """
+
+    __tablename__ = "popular_ranks"
+
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1: the most read
+    link: Mapped[str | None] = mapped_column(String(2048))
+    identity: Mapped[str] = mapped_column(String(255))
+    observed_at: Mapped[datetime]
+
+
 class Story(Base):
     """One story, stored once however many feeds carry it."""
 

@@ -112,10 +112,13 @@ def test_the_readmes_example_config_loads() -> None:
     example = Path(__file__).resolve().parent.parent / "examples" / "newsbot.toml"
     settings = load_settings(str(example))
     assert settings.timezone == "Asia/Almaty" and len(settings.sections) >= 5
-    assert {feed.language for feed in settings.feeds} == {"en", "ru", "kk"}
+    assert {feed.language for feed in settings.feeds if feed.role == "news"} == {"en", "ru", "kk"}
+    assert [feed.role for feed in settings.feeds].count("popular") == 1
 
 
-def test_a_most_read_feed_is_never_polled_as_news(tmp_path: Path) -> None:
+def test_a_most_read_feed_is_polled_with_its_role(tmp_path: Path) -> None:
+    """A role = "popular" feed is synced and polled like any feed; the poller keeps its order
+    instead of storing its items (tests/feeds/test_most_read_feed.py)."""
     from bot.app import feed_specs
 
     config = tmp_path / "newsbot.toml"
@@ -124,4 +127,10 @@ def test_a_most_read_feed_is_never_polled_as_news(tmp_path: Path) -> None:
         '[[feeds]]\nurl = "https://n.example/popular"\nrole = "popular"\n'
     )
     specs = feed_specs(load_settings(str(config)))
-    assert [spec.url for spec in specs] == ["https://n.example/rss"]
+    assert [(spec.url, spec.role) for spec in specs] == [
+        ("https://n.example/rss", "news"),
+        ("https://n.example/popular", "popular"),
+    ]
+    config.write_text('[[feeds]]\nurl = "https://n.example/rss"\nrole = "trending"\n')
+    with pytest.raises(ConfigError, match=r"feeds\.0\.role"):
+        load_settings(str(config))

@@ -3,6 +3,10 @@
 New stories are not handed on from here: they are stored with `fanned_out_at` unset, and the
 delivery tick queues them (bot.delivery), so a crash between the two loses nothing.
 
+A most-read feed (role = "popular") goes through the same fetch and parse, but its items are
+never stored as stories, so never pushed: its order replaces the feed's kept list instead
+(storage/most_read.py), which /popular blends in.
+
 A failing feed is data (status, error, error count, next attempt), never an exception that
 escapes: every other feed goes on as if nothing happened.
 """
@@ -20,6 +24,7 @@ from bot.feeds.extract import Extraction, Extractor
 from bot.feeds.fetcher import Fetcher, FetchResult
 from bot.feeds.normalize import FeedContext
 from storage import feeds as feed_queries
+from storage import most_read as most_read_queries
 from storage import stories as story_queries
 from storage.db import Database
 from storage.models import Feed
@@ -41,6 +46,7 @@ class PollOutcome:
     next_poll_at: datetime | None = None
     pushable_ids: list[int] = field(default_factory=list)
     updated_ids: list[int] = field(default_factory=list)
+    ranked: int = 0  # places kept from a most-read feed (0: none, or the last list kept)
 
     @property
     def ok(self) -> bool:
@@ -193,9 +199,12 @@ class Poller:
         )
         new_ids: list[int] = []
         updated_ids: list[int] = []
+        ranked = 0
         pushable = feed.backlog_done
         if extraction is None and deferred is not None:
             deferred.append((feed.id, record))
+        elif feed.role == "popular":
+            ranked = await self._rank(feed, record, extraction, now)
         else:
             new_ids, updated_ids = await self._store(feed, record, extraction, now)
         outcome = PollOutcome(
@@ -209,16 +218,40 @@ class Poller:
             next_poll_at=next_poll,
             pushable_ids=new_ids if pushable else [],
             updated_ids=updated_ids,
+            ranked=ranked,
         )
         log.info(
-            "polled %s: %s, %d new, %d updated, %.2fs",
+            "polled %s: %s, %d new, %d updated, %d ranked, %.2fs",
             feed.url,
             status,
             outcome.new,
             outcome.updated,
+            outcome.ranked,
             outcome.elapsed,
         )
         return outcome
+
+    async def _rank(
+        self,
+        feed: Feed,
+        record: feed_queries.PollRecord,
+        extraction: Extraction | None,
+        now: datetime,
+    ) -> int:
+        """A most-read feed's order and its health in one transaction; the places kept.
+
+        Nothing is stored as a story and the backlog flag is left alone: were the feed turned
+        into a news feed later, its first poll would still be backlog, not a flood. An empty
+        list keeps the last one (so does a failed or unchanged fetch, which never get here).
+        """
+        ranked = 0
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            if extraction is not None:
+                ranked = await most_read_queries.replace_list(
+                    session, feed.id, extraction.drafts, now
+                )
+            await feed_queries.record_poll(session, feed.id, record)
+        return ranked
 
     async def _store(
         self,

@@ -7,12 +7,20 @@ from datetime import UTC, datetime
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import delete, insert, inspect, select
 from sqlalchemy.engine import Connection
 
 from storage.db import Database, create_database
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
-from storage.models import Base, Engagement, ReactionCount, Story, StoryEngagement
+from storage.models import (
+    Base,
+    Engagement,
+    Feed,
+    MostReadRank,
+    ReactionCount,
+    Story,
+    StoryEngagement,
+)
 
 
 def _not_search_index(obj: object, name: str | None, kind: str, reflected: bool, _: object) -> bool:
@@ -103,5 +111,48 @@ async def test_0004_backfills_engagement_totals_and_round_trips(database_url: st
             await session.execute(insert(Engagement.__table__).values(read))
         async with db.sessions() as session:
             assert await session.scalar(select(StoryEngagement.points)) == 19.0
+    finally:
+        await db.dispose()
+
+
+async def test_0005_adds_most_read_lists_and_round_trips(database_url: str) -> None:
+    """A 0004 database with feeds gains `popular_ranks` (a list can be kept at once, and goes
+    with its feed); down to 0004 drops it, and up again matches the models."""
+    db = create_database(database_url)
+    try:
+        await upgrade(db, "0004")
+        now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+        feed = {
+            "url": "https://example.kz/popular",
+            "poll_interval": 600,
+            "enabled": True,
+            "role": "popular",
+            "consecutive_errors": 0,
+            "backlog_done": False,
+            "created_at": now,
+        }
+        async with db.sessions.begin() as session:
+            feed_id = (
+                await session.execute(insert(Feed.__table__).values(feed).returning(Feed.id))
+            ).scalar_one()
+        await upgrade(db)
+        assert await current_revision(db) == "0005"
+        place = {"feed_id": feed_id, "position": 1, "identity": "guid:x", "observed_at": now}
+        async with db.sessions.begin() as session:
+            await session.execute(insert(MostReadRank.__table__).values(place))
+        async with db.sessions() as session:
+            assert (await session.scalars(select(MostReadRank.feed_id))).all() == [feed_id]
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0004")
+            tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+        assert "popular_ranks" not in tables
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+        async with db.sessions.begin() as session:  # the list goes with its feed
+            await session.execute(insert(MostReadRank.__table__).values(place))
+            await session.execute(delete(Feed.__table__).where(Feed.id == feed_id))
+        async with db.sessions() as session:
+            assert (await session.scalars(select(MostReadRank.feed_id))).all() == []
     finally:
         await db.dispose()
