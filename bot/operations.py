@@ -74,6 +74,7 @@ async def show_feeds(settings: Settings, *, now: datetime) -> None:
             f"{status:<14} {feed.consecutive_errors:>6} {feed.stored_items:>7} "
             f"{_ago(feed.last_fetched_at, now):>12} "
             f"{_ago(feed.next_poll_at, now) if feed.enabled else '-':>12}  {feed.url}"
+            + (f"  (most-read list: {feed.list_places} places)" if feed.role == "popular" else "")
         )
         if feed.last_error and feed.last_status not in ("ok", "not_modified"):
             click.echo(f"{'':<14} {feed.last_error}")

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Feed, Story
+from storage.models import Feed, MostReadRank, Story
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,9 @@ class FeedHealth:
     consecutive_errors: int
     next_poll_at: datetime | None
     stored_items: int
+    role: str = "news"
+    # A most-read feed stores no stories: how many places its kept list has instead.
+    list_places: int = 0
 
 
 async def sync_feeds(session: AsyncSession, specs: Sequence[FeedSpec], now: datetime) -> None:
@@ -145,11 +148,18 @@ async def mark_backlog_done(session: AsyncSession, feed_id: int) -> None:
 
 
 async def feed_health(session: AsyncSession) -> list[FeedHealth]:
-    """Every feed with its health and the number of stories first stored from it."""
+    """Every feed with its health and the number of stories first stored from it (for a
+    most-read feed, the places of its kept list)."""
     counts = select(Story.feed_id, func.count().label("stored")).group_by(Story.feed_id).subquery()
+    places = (
+        select(MostReadRank.feed_id, func.count().label("places"))
+        .group_by(MostReadRank.feed_id)
+        .subquery()
+    )
     query = (
-        select(Feed, func.coalesce(counts.c.stored, 0))
+        select(Feed, func.coalesce(counts.c.stored, 0), func.coalesce(places.c.places, 0))
         .outerjoin(counts, counts.c.feed_id == Feed.id)
+        .outerjoin(places, places.c.feed_id == Feed.id)
         .order_by(Feed.enabled.desc(), Feed.id)
     )
     return [
@@ -165,6 +175,8 @@ async def feed_health(session: AsyncSession) -> list[FeedHealth]:
             consecutive_errors=feed.consecutive_errors,
             next_poll_at=feed.next_poll_at,
             stored_items=stored,
+            role=feed.role,
+            list_places=listed,
         )
-        for feed, stored in (await session.execute(query)).all()
+        for feed, stored, listed in (await session.execute(query)).all()
     ]

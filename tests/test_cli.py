@@ -8,9 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.fakes.feed_server import FeedServer, fixture_bytes
+from tests.fakes.rss import Item, rss
 
 NEWSBOT = [sys.executable, "-m", "bot.cli"]
 
@@ -63,6 +65,25 @@ def test_poll_prints_a_line_per_feed_and_feeds_shows_health(
     assert any("not_modified" in line and good in line and " 6 " in line for line in lines)
     assert any("http_5xx" in line and bad in line for line in lines)
     assert "HTTP 503" in health.stdout
+
+
+def test_feeds_shows_a_most_read_feed_by_its_list_not_stories(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A most-read feed stores no stories: its health line says how long its kept list is,
+    so "0 stored" does not read as a broken feed."""
+    news = feed_server.add("/en.xml", fixture_bytes("en_rss2.xml"))
+    listing = rss([Item(f"top{n}", f"Most read {n}", datetime.now(UTC)) for n in range(3)])
+    popular = feed_server.add("/popular.xml", listing)
+    extra = f'[[feeds]]\nurl = "{popular}"\nrole = "popular"\n'
+    config = tmp_path / "newsbot.toml"
+    config.write_text(write_config(tmp_path, [news]).read_text() + extra, encoding="utf-8")
+    polled = newsbot(tmp_path, "poll", "--config", str(config))
+    assert polled.returncode == 0, polled.stderr
+    health = newsbot(tmp_path, "feeds", "--config", str(config)).stdout.splitlines()
+    (line,) = [line for line in health if popular in line]
+    assert "most-read list: 3 places" in line
+    assert not any("most-read" in line for line in health if news in line)
 
 
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
