@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from storage.destinations import has_any_subscription
 from storage.models import Delivery, Destination, Story, Subscription
@@ -234,7 +236,7 @@ async def mark_sent_many(session: AsyncSession, sent: Sequence[SentRecord]) -> N
         return
     columns = Delivery.__table__.c
 
-    def value(name: str):  # type: ignore[no-untyped-def]
+    def value(name: str) -> BindParameter[Any]:
         return bindparam(f"b_{name}", type_=columns[name].type)
 
     statement = (
