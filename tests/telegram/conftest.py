@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC
@@ -108,14 +109,23 @@ def feed_urls(feed_server: FeedServer) -> list[str]:
     return [feed_server.add("/rss/en.xml", fixture_bytes("en_rss2.xml"), etag='"v1"')]
 
 
-@pytest.fixture
-async def newsroom(
-    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer, feed_urls: list[str]
+@contextlib.asynccontextmanager
+async def running_newsroom(
+    settings: Settings, api: FakeBotAPI, feeds: FeedServer
 ) -> AsyncIterator[Newsroom]:
-    settings = newsroom_settings(tmp_path, fake_api, feed_urls)
+    """newsbot started as `newsbot run` starts it (its scheduler left to the test)."""
     async with open_core(settings) as core:
         scheduler = AsyncIOScheduler(timezone=UTC)
         token = settings.telegram_bot_token
         assert token is not None
         async with telegram_running(core, token.get_secret_value(), scheduler) as side:
-            yield Newsroom(core, side, fake_api, feed_server, scheduler)
+            yield Newsroom(core, side, api, feeds, scheduler)
+
+
+@pytest.fixture
+async def newsroom(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer, feed_urls: list[str]
+) -> AsyncIterator[Newsroom]:
+    settings = newsroom_settings(tmp_path, fake_api, feed_urls)
+    async with running_newsroom(settings, fake_api, feed_server) as newsroom:
+        yield newsroom

@@ -7,15 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
-from bot.app import open_core, telegram_running
 from storage.models import Story
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import ENGLISH_READER, Newsroom, newsroom_settings
+from tests.telegram.conftest import ENGLISH_READER, Newsroom, newsroom_settings, running_newsroom
 from tests.telegram.test_push import subscribe
 from tests.telegram.test_readers import ask
 
@@ -43,12 +41,8 @@ async def newsroom(
         {"url": popular, "role": "popular", "poll_interval": 600},
     ]
     settings = newsroom_settings(tmp_path, fake_api, [], feeds=feeds)
-    async with open_core(settings) as core:
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        token = settings.telegram_bot_token
-        assert token is not None
-        async with telegram_running(core, token.get_secret_value(), scheduler) as side:
-            yield Newsroom(core, side, fake_api, feed_server, scheduler)
+    async with running_newsroom(settings, fake_api, feed_server) as running:
+        yield running
 
 
 def publish(newsroom: Newsroom, *items: Item, version: str) -> None:
