@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.services.newsdesk import day_bounds
 from bot.telegram.i18n import Catalogues
 from bot.telegram.render import OutgoingMessage, render_digest
-from bot.telegram.send import send
+from bot.telegram.send import deliver
 from storage import destinations as destination_queries
 from storage import digests as digest_queries
 from storage import engagement as engagement_queries
@@ -126,7 +126,7 @@ class Digest:
     async def _deliver(self, destination: Destination, slot: str, message: OutgoingMessage) -> bool:
         message_id: int | None = None
         try:
-            message_id = (await send(self._bot, destination.chat_id, message)).message_id
+            message_id = (await deliver(self._bot, destination.chat_id, message)).message_id
         except (Forbidden, BadRequest) as exc:
             log.warning("digest to %s refused: %s", destination.chat_id, exc.message)
             if isinstance(exc, Forbidden) or "chat not found" in exc.message.lower():

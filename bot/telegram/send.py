@@ -13,7 +13,6 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
-    Message,
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
@@ -58,35 +57,6 @@ def preview_options(message: OutgoingMessage) -> LinkPreviewOptions:
     return LinkPreviewOptions(is_disabled=True)
 
 
-async def send(bot: Bot, chat_id: int, message: OutgoingMessage, **extra: object) -> Message:
-    """Send as a photo with caption when the render chose one, else as text."""
-    markup = keyboard(message.buttons)
-    if message.photo_url:
-        try:
-            return await bot.send_photo(
-                chat_id,
-                message.photo_url,
-                caption=message.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                disable_notification=message.disable_notification,
-                **extra,  # type: ignore[arg-type]
-            )
-        except BadRequest as exc:
-            if not any(problem in exc.message.lower() for problem in PHOTO_PROBLEMS):
-                raise
-            log.info("photo refused for chat %s (%s); sending as text", chat_id, exc.message)
-    return await bot.send_message(
-        chat_id,
-        message.text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,
-        link_preview_options=preview_options(message),
-        disable_notification=message.disable_notification,
-        **extra,  # type: ignore[arg-type]
-    )
-
-
 # The Bot API's method names are case-insensitive. `deliver` spells them in lower case: PTB
 # warns ("Please use Bot.send_message") when `do_api_request` is given a method it wraps.
 SEND_PHOTO = "sendphoto"
@@ -128,12 +98,14 @@ async def deliver(
     paid_broadcast: bool = False,
     rate_limit_args: int | None = None,
 ) -> Sent:
-    """`send` for the fan-out, the same request at a fraction of the CPU.
+    """Send as a photo with caption when the render chose one, else as text (also when
+    Telegram cannot use the photo).
 
-    The fields are built once per message (not per chat), and Telegram's answer is read for
-    the two ids the outbox records instead of becoming a full PTB `Message` (its user, chat,
-    entities and keyboard): a fifth of a send's CPU, which paid broadcasts at hundreds of
-    messages a second notice. Telegram's refusals raise the same PTB errors as `send`.
+    Cheap enough for the fan-out: the fields are built once per message (not per chat), and
+    Telegram's answer is read for the two ids the outbox records instead of becoming a full
+    PTB `Message` (its user, chat, entities and keyboard): a fifth of a send's CPU, which
+    paid broadcasts at hundreds of messages a second notice. Telegram's refusals raise PTB's
+    errors (RetryAfter, Forbidden, BadRequest, ...) as `Bot.send_message` would.
     """
     photo, text = _fields(message)
     extra: dict[str, Any] = {"chat_id": chat_id}

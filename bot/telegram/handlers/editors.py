@@ -16,7 +16,7 @@ from bot.telegram.handlers.common import (
 )
 from bot.telegram.i18n import Translator
 from bot.telegram.render import render_breaking, render_failure_reasons
-from bot.telegram.send import send
+from bot.telegram.send import deliver
 from bot.telegram.services import BotServices
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -56,7 +56,7 @@ class EditorHandlers:
         # Registered like any reader's chat, so the later report speaks the editor's language.
         await self.s.readers.state(chat.id, chat.type, user_language=user_language(update))
         alert = await self.s.breaking.draft(user.id, chat.id, draft)
-        await send(context.bot, chat.id, render_breaking(draft.text, draft.link, t=t))
+        await deliver(context.bot, chat.id, render_breaking(draft.text, draft.link, t=t))
         await reply_plain(
             update, t("breaking_preview_title"), keyboards.confirm_breaking(alert.id, t)
         )
