@@ -30,8 +30,9 @@ TELEGRAM_OVERALL = (30, 1.0)
 TELEGRAM_PAID = (1000, 1.0)
 TELEGRAM_PRIVATE_CHAT = (1, 1.0)
 TELEGRAM_GROUP_CHAT = (20, 60.0)
-# How often a send waiting only for an answer in flight looks again.
-POLL_SECONDS = 0.005
+# A send waiting for an answer in flight is woken by it; it also looks again after this long
+# (what it waits for may have gone another way: a reply ahead of it that was cancelled).
+ANSWER_WAIT_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,8 @@ class FloodGuard:
         self._chats: dict[int | str, Window] = {}
         self._urgent_waiting = 0
         self._sends_since_cleanup = 0
+        # Resolved by the next answer: the sends that wait for one all wait on it.
+        self._next_answer: asyncio.Future[None] | None = None
 
     def _chat(self, chat_id: int | str) -> Window | None:
         window = self._chats.get(chat_id)
@@ -194,10 +197,15 @@ class FloodGuard:
                 wait = self.wait(chat_id, paid=paid, urgent=urgent)
                 if wait == 0:
                     break
-                await asyncio.sleep(POLL_SECONDS if wait is None else wait)
+                if wait is None:
+                    await asyncio.wait({self._answer()}, timeout=ANSWER_WAIT_SECONDS)
+                else:
+                    await asyncio.sleep(wait)
         finally:
             if urgent:
                 self._urgent_waiting -= 1
+                if not self._urgent_waiting:
+                    self._wake_waiters()  # the fan-out held back for replies may go on
         (self._paid if paid else self._overall).in_flight += 1
         chat = self._chat(chat_id)
         if chat is not None:
@@ -215,11 +223,23 @@ class FloodGuard:
             chat.answered.append(now)
             if len(chat.answered) > chat.limit:
                 chat.answered.popleft()
+        self._wake_waiters()
         self._sends_since_cleanup += 1
         if self._sends_since_cleanup >= 10_000:
             self._sends_since_cleanup = 0
             for key in [key for key, window in self._chats.items() if window.idle(now)]:
                 del self._chats[key]
+
+    def _answer(self) -> asyncio.Future[None]:
+        """The future the next answer (or the last reply ahead going out) resolves."""
+        if self._next_answer is None:
+            self._next_answer = asyncio.get_running_loop().create_future()
+        return self._next_answer
+
+    def _wake_waiters(self) -> None:
+        waiting, self._next_answer = self._next_answer, None
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
 
 
 class InFlightLimit:
