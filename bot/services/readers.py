@@ -84,6 +84,13 @@ class Readers:
             return destination.language
         return pick_language(user_language, self._settings.language)
 
+    async def has_private_chat(self, user_id: int) -> bool:
+        """Has this user a private chat with the bot that it may write to (started, not
+        blocked)? Answers meant for one person go there, never into a shared chat."""
+        async with self._db.sessions() as session:
+            destination = await destination_queries.get_by_chat(session, user_id)
+        return destination is not None and destination.kind == "private" and destination.active
+
     async def subscribe(self, state: ChatState, slug: str) -> bool:
         async with self._db.writing(), self._db.sessions.begin() as session:
             return await destination_queries.subscribe(

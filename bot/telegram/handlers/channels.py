@@ -14,6 +14,7 @@ from telegram.ext import ContextTypes
 from bot.services.readers import ChatState
 from bot.telegram import keyboards
 from bot.telegram.handlers.common import edit_html, plain, reply_plain, user_language
+from bot.telegram.handlers.presses import press_of
 from bot.telegram.i18n import Translator
 from bot.telegram.services import BotServices
 from storage.destinations import ChatInfo
@@ -95,15 +96,15 @@ class ChannelHandlers:
     async def _verified(
         self, update: Update, t: Translator
     ) -> tuple[Destination, keyboards.Callback] | None:
-        query = update.callback_query
-        assert query is not None
-        callback = keyboards.parse_callback(query.data)
+        press = press_of(update)
+        query, callback = press.query, press.callback
         chat_id = callback.int_arg(0) if callback else None
-        user = update.effective_user
-        if callback is None or chat_id is None or user is None:
+        # The settings screen lives in the admin's private chat: pressed anywhere else (a
+        # channel post, a group), the edit would overwrite that chat's message.
+        if callback is None or chat_id is None or not press.in_own_private_chat:
             await query.answer(t("stale_button"), show_alert=True)
             return None
-        chat = await self.s.admins.verified_chat(chat_id, user.id)
+        chat = await self.s.admins.verified_chat(chat_id, press.presser.id)
         if chat is None:
             await query.answer(t("not_admin_anymore"), show_alert=True)
             return None

@@ -14,6 +14,7 @@ from bot.telegram.handlers.common import (
     reply_plain,
     user_language,
 )
+from bot.telegram.handlers.presses import press_of
 from bot.telegram.i18n import Translator
 from bot.telegram.render import render_breaking, render_failure_reasons
 from bot.telegram.send import deliver
@@ -78,17 +79,17 @@ class EditorHandlers:
 
     async def on_decision(self, update: Update, context: Context) -> None:
         """bk:ok:<id> / bk:no:<id> - only an editor's press counts, and only once."""
-        query = update.callback_query
-        assert query is not None
+        press = press_of(update)
+        query, callback = press.query, press.callback
         t = await self._t(update)
-        callback = keyboards.parse_callback(query.data)
         alert_id = callback.int_arg(1) if callback else None
         decision = callback.arg(0) if callback else None
-        user = update.effective_user
-        if not self.s.breaking.is_editor(user.id if user else None):
+        if not self.s.breaking.is_editor(press.presser.id):
             await query.answer(t("breaking_not_editor"), show_alert=True)
             return
-        if alert_id is None or decision not in ("ok", "no"):
+        # The draft's buttons live in the editor's private chat; pressed on any other message
+        # (a channel post), the report would overwrite that message.
+        if alert_id is None or decision not in ("ok", "no") or not press.in_own_private_chat:
             await query.answer(t("stale_button"), show_alert=True)
             return
         if decision == "no":

@@ -18,6 +18,7 @@ from bot.telegram.handlers.common import (
     reply_plain,
     user_language,
 )
+from bot.telegram.handlers.presses import Press, Presses, press_of
 from bot.telegram.i18n import SUPPORTED, Translator
 from bot.telegram.render import render_story_list
 from bot.telegram.services import BotServices
@@ -31,6 +32,7 @@ class ReaderHandlers:
 
     def __init__(self, services: BotServices) -> None:
         self.s = services
+        self.presses = Presses(services)
 
     async def _state(self, update: Update) -> tuple[ChatState, Translator]:
         chat = update.effective_chat
@@ -41,28 +43,35 @@ class ReaderHandlers:
         return state, self.s.translator(state.language)
 
     async def _may_change(self, update: Update) -> bool:
-        """In a group only its administrators change what the group receives."""
-        chat, user, message = update.effective_chat, update.effective_user, update.effective_message
-        if chat is None or chat.type == Chat.PRIVATE:
+        """A command changes a group's settings only when an administrator sent it.
+
+        Buttons never come here: a press is judged by its presser (handlers/presses.py).
+        """
+        chat, user, message = update.effective_chat, update.effective_user, update.message
+        if chat is None:
+            return False
+        if chat.type == Chat.PRIVATE:
             return True
         if message is not None and message.sender_chat and message.sender_chat.id == chat.id:
-            return True  # an anonymous administrator posting as the group
+            # Sent as the group itself: Telegram lets only its anonymous administrators do
+            # that. (This holds for a message someone sent, never for the bot's own posts.)
+            return True
         return user is not None and await self.s.admins.user_manages(chat.id, chat.type, user.id)
 
-    async def _list(self, update: Update, t: Translator, title: str, stories: list) -> None:
+    def _list_text(self, t: Translator, title: str, stories: list) -> str:
+        """A titled list of stories as Telegram HTML (or the title and "nothing yet")."""
         if not stories:
-            await reply_plain(update, f"{title}\n\n{t('no_stories')}")
-            return
-        await reply_html(
-            update,
-            render_story_list(
-                title,
-                stories,
-                t=t,
-                zone=self.s.settings.zone,
-                section_titles=self.s.section_titles(t.language),
-            ),
+            return plain(f"{title}\n\n{t('no_stories')}")
+        return render_story_list(
+            title,
+            stories,
+            t=t,
+            zone=self.s.settings.zone,
+            section_titles=self.s.section_titles(t.language),
         )
+
+    async def _list(self, update: Update, t: Translator, title: str, stories: list) -> None:
+        await reply_html(update, self._list_text(t, title, stories))
 
     def _no_arguments(self, context: Context) -> bool:
         return not context.args
@@ -270,90 +279,106 @@ class ReaderHandlers:
         await reply_plain(update, t("unknown_command"))
 
     # Buttons ---------------------------------------------------------------------------
+    # Each press is judged by its presser, never by the message it sits on (presses.py).
+
+    async def _refuse(self, press: Press, key: str) -> None:
+        t = await self.presses.presser_translator(press)
+        await press.query.answer(t(key), show_alert=True)
 
     async def on_toggle(self, update: Update, context: Context) -> None:
         """sub:<slug> - toggle a section for the chat the keyboard is in."""
-        query = update.callback_query
-        assert query is not None
-        state, t = await self._state(update)
-        callback = keyboards.parse_callback(query.data)
-        slug = callback.arg(0) if callback else None
+        press = press_of(update)
+        slug = press.callback.arg(0) if press.callback else None
         if not slug or not self.s.readers.is_section(slug):
-            await query.answer(t("stale_button"), show_alert=True)
+            await self._refuse(press, "stale_button")
             return
-        if not await self._may_change(update):
-            await query.answer(t("group_admins_only"), show_alert=True)
+        if not await self.presses.may_change_chat(press):
+            await self._refuse(press, "group_admins_only")
             return
+        state, t = await self._state(update)
         now_on = await self.s.readers.toggle(state, slug)
         title = self.s.section_titles(t.language)[slug]
-        await query.answer(t("subscribed" if now_on else "unsubscribed", section=title))
+        await press.query.answer(t("subscribed" if now_on else "unsubscribed", section=title))
         state, _ = await self._state(update)
-        await query.edit_message_reply_markup(
+        await press.query.edit_message_reply_markup(
             keyboards.section_toggles(self.s.settings.sections, state.sections, t.language)
         )
 
-    async def on_section(self, update: Update, context: Context) -> None:
-        """sec:<slug> - the newest stories of a section, as a new message."""
-        query = update.callback_query
-        assert query is not None
-        _, t = await self._state(update)
-        callback = keyboards.parse_callback(query.data)
-        slug = callback.arg(0) if callback else None
-        if not slug or not self.s.readers.is_section(slug):
-            await query.answer(t("stale_button"), show_alert=True)
-            return
-        await query.answer()
-        await self._show_section(update, t, slug)
-
     async def on_language(self, update: Update, context: Context) -> None:
         """lang:<code> - set the chat's language and answer in it."""
-        query = update.callback_query
-        assert query is not None
-        state, t = await self._state(update)
-        callback = keyboards.parse_callback(query.data)
-        code = callback.arg(0) if callback else None
+        press = press_of(update)
+        code = press.callback.arg(0) if press.callback else None
         if code not in SUPPORTED:
-            await query.answer(t("stale_button"), show_alert=True)
+            await self._refuse(press, "stale_button")
             return
-        if not await self._may_change(update):
-            await query.answer(t("group_admins_only"), show_alert=True)
+        if not await self.presses.may_change_chat(press):
+            await self._refuse(press, "group_admins_only")
             return
+        state, _ = await self._state(update)
         await self.s.readers.set_language(state, code)
         t = self.s.translator(code)
-        await query.answer(t("language_set"))
+        await press.query.answer(t("language_set"))
         await edit_html(update, plain(t("language_set")), keyboards.languages(code))
 
+    async def on_section(self, update: Update, context: Context) -> None:
+        """sec:<slug> - the newest stories of a section, as a new message."""
+        press = press_of(update)
+        slug = press.callback.arg(0) if press.callback else None
+        if not slug or not self.s.readers.is_section(slug):
+            await self._refuse(press, "stale_button")
+            return
+        if await self.presses.may_show_here(press):
+            _, t = await self._state(update)
+            await press.query.answer()
+            await self._show_section(update, t, slug)
+            return
+        t = await self.presses.presser_translator(press)
+        title = t("section_title", section=self.s.section_titles(t.language)[slug])
+        stories = await self.s.newsdesk.latest(slug)
+        await self.presses.show_privately(
+            press, context, self._list_text(t, title, stories), alert=_titles(stories)
+        )
+
     async def on_related(self, update: Update, context: Context) -> None:
-        """rel:<story_id> - the story's related stories: a new message in a chat, or an
-        alert in a channel (where a reply would be a post to every subscriber)."""
-        query = update.callback_query
-        assert query is not None
-        _, t = await self._state(update)
-        callback = keyboards.parse_callback(query.data)
-        story_id = callback.int_arg(0) if callback else None
+        """rel:<story_id> - the story's related stories: in place in the presser's own chat,
+        else privately (on a channel post a reply would be a post to every subscriber)."""
+        press = press_of(update)
+        story_id = press.callback.int_arg(0) if press.callback else None
         story, related = await self.s.newsdesk.related(story_id) if story_id else (None, [])
         if story is None:
-            await query.answer(t("stale_button"), show_alert=True)
+            await self._refuse(press, "stale_button")
             return
-        chat = update.effective_chat
-        if not related or chat is None or chat.type == Chat.CHANNEL:
-            titles = "\n".join(f"• {found.title}" for found in related)
-            await query.answer((titles or t("no_related"))[:200], show_alert=True)
+        if not related:
+            await self._refuse(press, "no_related")
             return
-        await query.answer()
-        await self._list(update, t, t("related_title", title=story.title[:100]), related)
+        if await self.presses.may_show_here(press):
+            _, t = await self._state(update)
+            await press.query.answer()
+            await self._list(update, t, t("related_title", title=story.title[:100]), related)
+            return
+        t = await self.presses.presser_translator(press)
+        text = self._list_text(t, t("related_title", title=story.title[:100]), related)
+        await self.presses.show_privately(press, context, text, alert=_titles(related))
 
     async def on_today_page(self, update: Update, context: Context) -> None:
         """today:<page>[:<slug>] - another page of today's timeline."""
-        query = update.callback_query
-        assert query is not None
-        _, t = await self._state(update)
-        callback = keyboards.parse_callback(query.data)
-        page = callback.int_arg(0) if callback else None
-        slug = callback.arg(1) if callback else None
+        press = press_of(update)
+        page = press.callback.int_arg(0) if press.callback else None
+        slug = press.callback.arg(1) if press.callback else None
         if page is None or (slug is not None and not self.s.readers.is_section(slug)):
-            await query.answer(t("stale_button"), show_alert=True)
+            await self._refuse(press, "stale_button")
             return
-        await query.answer()
+        if await self.presses.may_show_here(press):
+            _, t = await self._state(update)
+            await press.query.answer()
+            text, markup = await self._timeline(t, page, slug)
+            await edit_html(update, text, markup)
+            return
+        t = await self.presses.presser_translator(press)
         text, markup = await self._timeline(t, page, slug)
-        await edit_html(update, text, markup)
+        await self.presses.show_privately(press, context, text, markup, alert="")
+
+
+def _titles(stories: list) -> str:
+    """Headlines one per line, for an alert when a list cannot be sent as a message."""
+    return "\n".join(f"• {story.title}" for story in stories)
