@@ -13,9 +13,8 @@ from bot.delivery.corrections import Corrector
 from bot.delivery.leadership import Leadership
 from bot.delivery.sender import Sender, SendStats
 from bot.services.breaking import Breaking
-from bot.telegram.handlers.common import plain
 from bot.telegram.i18n import Catalogues
-from bot.telegram.render import render_failure_reasons
+from bot.telegram.render import render_breaking_report
 from storage import destinations as destination_queries
 from storage.db import Database
 
@@ -101,16 +100,10 @@ class Dispatcher:
                 editor_chat = await destination_queries.get_by_chat(session, alert.editor_chat_id)
             language = editor_chat.language if editor_chat and editor_chat.language else None
             t = self._catalogues.translator(language or self._default_language)
-            text = t(
-                "breaking_report",
-                delivered=progress.sent,
-                failed=progress.failed,
-                queued=progress.pending,
+            reasons = await self._breaking.failure_reasons(alert.id) if progress.failed else []
+            html = render_breaking_report(
+                progress.sent, progress.failed, progress.pending, reasons, t=t
             )
-            html = plain(text)
-            if progress.failed:
-                reasons = await self._breaking.failure_reasons(alert.id)
-                html += "\n" + render_failure_reasons(reasons)
             try:
                 await self._bot.send_message(alert.editor_chat_id, html)
             except TelegramError as exc:

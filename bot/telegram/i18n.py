@@ -7,21 +7,28 @@ orphans a translation; the English catalogue holds the English texts. Placeholde
 `str.format` fields ("{section}"). Catalogue texts are plain text: callers escape them for
 Telegram's HTML mode.
 
-Nothing is compiled: the .po files are parsed once at start-up with
-`babel.messages.pofile.read_po`, so a translator's edit needs no build step.
+Nothing is compiled ahead: the .po files are parsed once at start-up with Babel and compiled
+in memory into gettext `Translations` (with fallbacks and plural forms), so a translator's
+edit needs no build step.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from gettext import NullTranslations
 from importlib import resources
+from io import BytesIO
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_datetime, format_skeleton, get_date_format
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
 log = logging.getLogger(__name__)
 
@@ -59,23 +66,28 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
 class Translator:
     """The interface texts and date formats of one language.
 
-    A key missing from a Kazakh or Russian catalogue falls back to the English text, so a
-    half-finished translation still shows something readable; a key missing everywhere shows
-    the key itself (and is logged once) rather than failing the reader's request.
+    Texts come from Babel's `Translations` (gettext), with the English catalogue added as
+    the fallback: a key missing from a Kazakh or Russian catalogue shows the English text, so
+    a half-finished translation still shows something readable; a key missing everywhere
+    shows the key itself (and is logged once) rather than failing the reader's request.
+    Counted phrases use gettext's plural forms (`plural`), so Russian reads "1 чат, 3 чата,
+    5 чатов" by the catalogue's own Plural-Forms rule.
     """
 
-    __slots__ = ("_fallback", "_locale", "_messages", "_missing", "language")
+    __slots__ = ("_english", "_known", "_locale", "_missing", "_translations", "language")
 
     def __init__(
         self,
         language: str,
-        messages: Mapping[str, str],
-        fallback: Mapping[str, str],
+        translations: NullTranslations,
+        english: NullTranslations,
+        known: frozenset[str],
         missing: set[str],
     ) -> None:
         self.language = language
-        self._messages = messages
-        self._fallback = fallback
+        self._translations = translations
+        self._english = english
+        self._known = known  # keys that some catalogue (this one or English) translates
         self._missing = missing  # shared by all translators: each missing key is logged once
         self._locale = Locale.parse(_DATE_LOCALES.get(language, _DATE_LOCALES[FALLBACK]))
 
@@ -84,23 +96,32 @@ class Translator:
 
     def __call__(self, key: str, /, **params: object) -> str:
         """The text for `key` in this language, with `params` filled in by `str.format`."""
-        text = self._messages.get(key)
-        if text is None:
-            text = self._fallback.get(key)
-        if text is None:
+        if key not in self._known:
             self._report_missing(key)
             return key
+        text = self._translations.gettext(key)
         if not params:
             return text
-        return self._format(key, text, params)
+        return self._format(key, text, params, self._english.gettext(key))
 
-    def _format(self, key: str, text: str, params: Mapping[str, object]) -> str:
+    def plural(self, key: str, count: int, /, **params: object) -> str:
+        """The counted phrase `key` for `count` ("{count} chats"), in this language's plural
+        form for that number; `{count}` and `params` are filled in."""
+        if key not in self._known:
+            self._report_missing(key)
+            return f"{key} {count}"
+        text = self._translations.ngettext(key, plural_id(key), count)
+        english = self._english.ngettext(key, plural_id(key), count)
+        return self._format(key, text, {"count": count, **params}, english)
+
+    def _format(
+        self, key: str, text: str, params: Mapping[str, object], english: str
+    ) -> str:
         """Fill in the placeholders; a broken translation falls back to English, not a crash."""
         try:
             return text.format(**params)
         except (KeyError, IndexError, ValueError) as exc:
             log.warning("i18n: %s text for %r does not format: %r", self.language, key, exc)
-        english = self._fallback.get(key, key)
         try:
             return english.format(**params)
         except (KeyError, IndexError, ValueError):
@@ -126,29 +147,56 @@ class Translator:
         return format_skeleton("MMMMd", _local(moment, zone), tzinfo=zone, locale=self._locale)
 
 
-def _read_catalogue(language: str) -> dict[str, str]:
-    """The translated messages of one .po file; fuzzy and empty entries are not translations."""
+def plural_id(key: str) -> str:
+    """The msgid_plural of a counted phrase: its key with "_plural" (keys, not English)."""
+    return f"{key}_plural"
+
+
+def _read_catalogue(language: str) -> Catalog:
+    """One shipped .po file as a Babel catalogue (invalid syntax raises at start-up)."""
     path = resources.files(_PACKAGE) / "locales" / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language, domain=DOMAIN, abort_invalid=True)
-    return {
-        message.id: message.string
-        for message in catalog
-        if isinstance(message.id, str)
-        and message.id
-        and isinstance(message.string, str)
-        and message.string
-        and not message.fuzzy
-    }
+        return read_po(handle, locale=language, domain=DOMAIN, abort_invalid=True)
+
+
+def _translated(catalog: Catalog) -> frozenset[str]:
+    """The keys a catalogue really translates: fuzzy and empty entries are not translations."""
+    keys: set[str] = set()
+    for message in catalog:
+        key = message.id[0] if isinstance(message.id, tuple | list) else message.id
+        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        if key and not message.fuzzy and all(strings):
+            keys.add(key)
+    return frozenset(keys)
+
+
+def _compiled(catalog: Catalog) -> Translations:
+    """The catalogue as gettext `Translations`, compiled in memory (nothing to build)."""
+    buffer = BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def catalogue_of(language: str, texts: Mapping[str, str | Sequence[str]]) -> Catalog:
+    """A catalogue from key -> text (or key -> plural forms), for tests and tools."""
+    catalog = Catalog(locale=language, domain=DOMAIN)
+    for key, text in texts.items():
+        if isinstance(text, str):
+            catalog.add(key, text)
+        else:
+            catalog.add((key, plural_id(key)), tuple(text))
+    return catalog
 
 
 class Catalogues:
     """All interface languages, loaded once; hands out a `Translator` per language."""
 
-    def __init__(self, messages: Mapping[str, Mapping[str, str]]) -> None:
-        if FALLBACK not in messages:
+    def __init__(self, catalogs: Mapping[str, Catalog]) -> None:
+        if FALLBACK not in catalogs:
             raise ValueError(f"the {FALLBACK!r} catalogue is required (it is the fallback)")
-        self._messages = {language: dict(texts) for language, texts in messages.items()}
+        self._keys = {language: _translated(catalog) for language, catalog in catalogs.items()}
+        self._compiled = {language: _compiled(catalog) for language, catalog in catalogs.items()}
         self._missing: set[str] = set()
         self._translators: dict[str, Translator] = {}
 
@@ -157,21 +205,40 @@ class Catalogues:
         """Read the three .po files shipped in the package (raises if one is missing/invalid)."""
         return cls({language: _read_catalogue(language) for language in SUPPORTED})
 
+    @classmethod
+    def from_texts(cls, texts: Mapping[str, Mapping[str, str | Sequence[str]]]) -> Catalogues:
+        return cls({language: catalogue_of(language, t) for language, t in texts.items()})
+
     @property
     def languages(self) -> tuple[str, ...]:
-        return tuple(self._messages)
+        return tuple(self._compiled)
 
     def keys(self, language: str = FALLBACK) -> frozenset[str]:
         """The keys one catalogue translates (the English one is the reference)."""
-        return frozenset(self._messages.get(language, {}))
+        return self._keys.get(language, frozenset())
 
     def translator(self, language: str | None) -> Translator:
         """The translator for `language` ("ru", "ru-RU", ...); unknown or None -> English."""
         code = pick_language(language, FALLBACK)
-        if code not in self._messages:
+        if code not in self._compiled:
             code = FALLBACK
         if code not in self._translators:
+            english = self._compiled[FALLBACK]
+            translations = self._compiled[code]
+            if code != FALLBACK:
+                translations = _with_fallback(translations, english)
+            known = self._keys[code] | self._keys[FALLBACK]
             self._translators[code] = Translator(
-                code, self._messages[code], self._messages[FALLBACK], self._missing
+                code, translations, english, known, self._missing
             )
         return self._translators[code]
+
+
+def _with_fallback(translations: Translations, fallback: Translations) -> Translations:
+    """A copy of `translations` that falls back to `fallback` (English) for missing keys.
+
+    Each language gets its own object: `add_fallback` changes the object it is called on.
+    """
+    own = copy.copy(translations)
+    own.add_fallback(fallback)
+    return own

@@ -401,9 +401,26 @@ class FailureLike(Protocol):
     count: int
 
 
-def render_failure_reasons(reasons: Sequence[FailureLike]) -> str:
-    """One escaped line per reason ("• Bad Request: chat not found - 12"), for editors."""
+def render_breaking_report(
+    delivered: int, failed: int, queued: int, reasons: Sequence[FailureLike], *, t: Translator
+) -> str:
+    """The editor's report on their breaking news: counts, then Telegram's reasons."""
+    text = escape(
+        t(
+            "breaking_report",
+            delivered=t.plural("chats_count", delivered),
+            failed=t.plural("chats_count", failed),
+            queued=t.plural("chats_count", queued),
+        ),
+        quote=False,
+    )
+    return f"{text}\n{render_failure_reasons(reasons, t)}" if reasons else text
+
+
+def render_failure_reasons(reasons: Sequence[FailureLike], t: Translator) -> str:
+    """One escaped line per reason ("• Bad Request: chat not found — 12 chats"), for editors."""
     return "\n".join(
-        f"• {escape(cut_utf16(reason.reason, REASON_LIMIT))} — {reason.count}"
+        f"• {escape(cut_utf16(reason.reason, REASON_LIMIT))} — "
+        f"{escape(t.plural('chats_count', reason.count))}"
         for reason in reasons
     )

@@ -148,7 +148,9 @@ def test_every_key_the_bot_asks_for_exists(catalogues: Catalogues) -> None:
     asked = {
         match.group(1)
         for path in BOT_SOURCES.rglob("*.py")
-        for match in re.finditer(r"""\bt\(\s*["']([a-z_]+)["']""", path.read_text("utf-8"))
+        for match in re.finditer(
+            r"""\bt(?:\.plural)?\(\s*["']([a-z_]+)["']""", path.read_text("utf-8")
+        )
     }
     assert asked, "the scan found no t('...') calls"
     assert asked - catalogues.keys("en") == set()
@@ -241,15 +243,43 @@ def test_format_parameters_work_in_each_language(catalogues: Catalogues, languag
     assert "<b>" in t("nothing_found", query="<b>")  # plain text: callers escape it
 
 
+@pytest.mark.parametrize(
+    ("language", "counts"),
+    [
+        ("ru", {1: "1 чат", 3: "3 чата", 5: "5 чатов", 11: "11 чатов", 21: "21 чат", 0: "0 чатов"}),
+        ("en", {1: "1 chat", 3: "3 chats", 0: "0 chats"}),
+        ("kk", {1: "1 чат", 5: "5 чат"}),
+    ],
+)
+def test_counts_read_naturally_in_each_language(
+    catalogues: Catalogues, language: str, counts: dict[int, str]
+) -> None:
+    t = catalogues.translator(language)
+    assert {count: t.plural("chats_count", count) for count in counts} == counts
+
+
+def test_russian_stories_take_the_three_plural_forms(catalogues: Catalogues) -> None:
+    t = catalogues.translator("ru")
+    assert [t.plural("stories_count", n) for n in (1, 3, 5)] == ["1 сюжет", "3 сюжета", "5 сюжетов"]
+
+
+def test_missing_plural_falls_back_to_english_forms() -> None:
+    catalogues = Catalogues.from_texts(
+        {"en": {"chats_count": ("{count} chat", "{count} chats")}, "kk": {}}
+    )
+    t = catalogues.translator("kk")
+    assert (t.plural("chats_count", 1), t.plural("chats_count", 2)) == ("1 chat", "2 chats")
+
+
 def test_missing_kazakh_text_falls_back_to_english() -> None:
-    catalogues = Catalogues({"en": {"hello": "Hello, {name}"}, "kk": {}})
+    catalogues = Catalogues.from_texts({"en": {"hello": "Hello, {name}"}, "kk": {}})
     assert catalogues.translator("kk")("hello", name="Aru") == "Hello, Aru"
 
 
 def test_key_missing_everywhere_shows_the_key_and_warns_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    catalogues = Catalogues({"en": {}, "ru": {}})
+    catalogues = Catalogues.from_texts({"en": {}, "ru": {}})
     with caplog.at_level(logging.WARNING, logger="bot.telegram.i18n"):
         assert catalogues.translator("ru")("no_such_key") == "no_such_key"
         assert catalogues.translator("en")("no_such_key") == "no_such_key"
@@ -259,7 +289,7 @@ def test_key_missing_everywhere_shows_the_key_and_warns_once(
 
 
 def test_broken_translation_falls_back_to_english_instead_of_failing() -> None:
-    catalogues = Catalogues({"en": {"x": "Hi {name}"}, "ru": {"x": "Привет {имя}"}})
+    catalogues = Catalogues.from_texts({"en": {"x": "Hi {name}"}, "ru": {"x": "Привет {имя}"}})
     assert catalogues.translator("ru")("x", name="Аян") == "Hi Аян"
 
 

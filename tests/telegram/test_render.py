@@ -17,6 +17,7 @@ from bot.telegram.render import (
     OutgoingMessage,
     RelatedLink,
     render_breaking,
+    render_breaking_report,
     render_story,
     render_story_list,
     section_hashtag,
@@ -458,3 +459,21 @@ def test_story_list_without_time(t: Translator) -> None:
         "Popular", [story_of(title="A")], t=t, zone=ALMATY, section_titles={}, show_time=False
     )
     assert visible(text) == "Popular\n\n1. A"
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str
+    count: int
+
+
+def test_breaking_report_counts_chats_in_the_editors_grammar(catalogues: Catalogues) -> None:
+    russian = render_breaking_report(
+        3, 1, 5, [_Failure("Forbidden: bot was blocked by the user", 21)],
+        t=catalogues.translator("ru"),
+    )
+    assert "доставлено — 3 чата" in russian and "не доставлено — 1 чат," in russian
+    assert "в очереди — 5 чатов" in russian
+    assert "Forbidden: bot was blocked by the user — 21 чат" in russian
+    english = render_breaking_report(1, 0, 2, [], t=catalogues.translator("en"))
+    assert "delivered to 1 chat," in english and "still queued for 2 chats" in english

@@ -74,7 +74,7 @@ class EditorHandlers:
             await reply_plain(update, t("failures_none"))
             return
         await reply_html(
-            update, plain(t("failures_title")) + "\n" + render_failure_reasons(reasons)
+            update, plain(t("failures_title")) + "\n" + render_failure_reasons(reasons, t)
         )
 
     async def on_decision(self, update: Update, context: Context) -> None:
@@ -104,5 +104,5 @@ class EditorHandlers:
         if queued is None:
             await edit_html(update, plain(t("breaking_already_handled")))
             return
-        await edit_html(update, plain(t("breaking_sending", count=queued)))
+        await edit_html(update, plain(t("breaking_sending", chats=t.plural("chats_count", queued))))
         self.s.wake_delivery()
