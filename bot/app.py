@@ -28,7 +28,6 @@ from bot.config import Settings
 from bot.delivery.compose import Composer
 from bot.delivery.corrections import Corrector
 from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.leadership import Leadership, updates_leadership
 from bot.delivery.pacing import Limits, Pacer
 from bot.delivery.sender import Sender, SendStats
 from bot.feeds.extract import Extractor
@@ -54,13 +53,14 @@ from bot.telegram.application import (
     publish_commands,
     register_handlers,
 )
+from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import Catalogues
 from bot.telegram.polling import UPDATES_RETRY_SECONDS, LongPolling
-from bot.telegram.services import BotServices
 from storage import feeds as feed_queries
 from storage import sections as section_queries
 from storage import stats as stats_queries
 from storage.db import Database, create_database
+from storage.leadership import Leadership, updates_leadership
 from storage.migrate import upgrade_on
 from storage.models import Feed
 
@@ -98,6 +98,17 @@ def feed_specs(settings: Settings) -> list[feed_queries.FeedSpec]:
     ]
 
 
+def section_specs(settings: Settings) -> list[section_queries.SectionSpec]:
+    """The configured sections with their titles per language (a plain title is English)."""
+    return [
+        section_queries.SectionSpec(
+            slug=section.slug,
+            titles={"en": section.title} if isinstance(section.title, str) else section.title,
+        )
+        for section in settings.sections
+    ]
+
+
 async def prepare_database(settings: Settings, database: Database) -> None:
     """Apply migrations, then mirror the config's sections and feeds into the database.
 
@@ -107,7 +118,7 @@ async def prepare_database(settings: Settings, database: Database) -> None:
     async with database.writing(), database.engine.begin() as connection:
         await upgrade_on(connection)
         session = AsyncSession(bind=connection, expire_on_commit=False)
-        await section_queries.sync_sections(session, settings.sections)
+        await section_queries.sync_sections(session, section_specs(settings))
         await feed_queries.sync_feeds(session, feed_specs(settings), datetime.now(UTC))
         await session.flush()
 

@@ -9,4 +9,5 @@ VENV="${NEWSBOT_VENV:-.venv}"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e ".[test]"
 "$VENV/bin/ruff" check .
+"$VENV/bin/lint-imports" --no-cache
 exec "$VENV/bin/python" -m pytest "$@"

@@ -10,13 +10,13 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.delivery.corrections import Corrector
-from bot.delivery.leadership import Leadership
 from bot.delivery.sender import Sender, SendStats
 from bot.services.breaking import Breaking
 from bot.telegram.i18n import Catalogues
 from bot.telegram.render import render_breaking_report
 from storage import destinations as destination_queries
 from storage.db import Database
+from storage.leadership import Leadership
 
 log = logging.getLogger(__name__)
 

@@ -33,15 +33,15 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.delivery.pacing import TELEGRAM_OVERALL, FloodGuard
+from bot.telegram.flood_guard import TELEGRAM_OVERALL, FloodGuard
 from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.common import reply_plain, user_language
 from bot.telegram.handlers.editors import EditorHandlers
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.readers import ReaderHandlers
+from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import SUPPORTED
 from bot.telegram.retry import RetryReplies
-from bot.telegram.services import BotServices
 
 log = logging.getLogger(__name__)
 

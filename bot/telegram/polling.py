@@ -12,8 +12,8 @@ import logging
 
 from telegram.ext import Application
 
-from bot.delivery.leadership import Leadership
 from bot.telegram.application import ALLOWED_UPDATES
+from storage.leadership import Leadership
 
 log = logging.getLogger(__name__)
 

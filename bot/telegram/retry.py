@@ -21,7 +21,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.delivery.pacing import FloodGuard
+from bot.telegram.flood_guard import FloodGuard
 
 log = logging.getLogger(__name__)
 

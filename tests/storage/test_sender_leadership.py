@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.delivery.leadership import Leadership
 from storage.db import Database, create_database
+from storage.leadership import Leadership
 
 
 async def test_only_one_instance_sends_and_another_takes_over(database: Database) -> None:

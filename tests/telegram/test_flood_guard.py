@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from bot.delivery.compose import Composer
-from bot.delivery.pacing import FloodGuard, InFlightLimit, Window
+from bot.delivery.pacing import InFlightLimit
+from bot.telegram.flood_guard import FloodGuard, Window
 from bot.telegram.render import OutgoingMessage
 
 

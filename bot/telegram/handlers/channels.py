@@ -15,8 +15,8 @@ from bot.services.readers import ChatState
 from bot.telegram import keyboards
 from bot.telegram.handlers.common import edit_html, plain, reply_plain, user_language
 from bot.telegram.handlers.presses import press_of
+from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import Translator
-from bot.telegram.services import BotServices
 from storage.destinations import ChatInfo
 from storage.models import Destination
 

@@ -15,10 +15,10 @@ from bot.telegram.handlers.common import (
     user_language,
 )
 from bot.telegram.handlers.presses import press_of
+from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import Translator
 from bot.telegram.render import render_breaking, render_failure_reasons
 from bot.telegram.send import deliver
-from bot.telegram.services import BotServices
 
 Context = ContextTypes.DEFAULT_TYPE
 

@@ -19,9 +19,9 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.telegram.handlers.common import MAX_ARGUMENT_CHARS, user_language
+from bot.telegram.handlers.services import BotServices
 from bot.telegram.render import inline_description, render_story
 from bot.telegram.send import keyboard
-from bot.telegram.services import BotServices
 from storage.models import Story
 
 log = logging.getLogger(__name__)

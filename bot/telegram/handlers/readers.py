@@ -19,9 +19,9 @@ from bot.telegram.handlers.common import (
     user_language,
 )
 from bot.telegram.handlers.presses import Press, Presses, press_of
+from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import SUPPORTED, Translator
 from bot.telegram.render import render_story_list
-from bot.telegram.services import BotServices
 
 Context = ContextTypes.DEFAULT_TYPE
 DEEP_LINK_PREFIX = "sub_"
