@@ -66,7 +66,8 @@ class StoryDraft:
 def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | None:
     """The story to store for `entry`, or None when it has no title, summary or link."""
     now = _as_utc(context.now) if context.now is not None else datetime.now(UTC)
-    link = canonical_link(entry.link, context.feed_url)
+    canonical = canonical_link(entry.link, context.feed_url)
+    link = without_credentials(canonical)
     summary = shorten(
         html_to_text(entry.summary_html, max_chars=_SUMMARY_READ_CHARS),
         SUMMARY_LIMIT,
@@ -76,11 +77,13 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | No
     if not title:
         return None
     return StoryDraft(
-        identity=story_identity(entry.guid, link, title, summary, base=context.feed_url),
+        # The identity is made of the link as it came (credentials and all), as it always
+        # was: stories stored before credentials were removed are still recognised.
+        identity=story_identity(entry.guid, canonical, title, summary, base=context.feed_url),
         link=link,
         title=title,
         summary=summary,
-        image_url=canonical_link(entry.image_url, context.feed_url),
+        image_url=without_credentials(canonical_link(entry.image_url, context.feed_url)),
         author=_author(entry.author),
         language=normalize_language(context.language) or normalize_language(entry.language),
         section=_section(entry.categories, context),
@@ -107,6 +110,17 @@ def canonical_link(url: str | None, base: str) -> str | None:
     except ValueError:  # unbalanced IPv6 brackets, bad port
         return None
     return urlunsplit((scheme, netloc, parts.path or "/", _strip_tracking(parts.query), ""))
+
+
+def without_credentials(url: str | None) -> str | None:
+    """`url` (canonical) without `user:password@`: a feed's link is published as it is
+    stored, in messages and over the API, and credentials must never be."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def story_identity(

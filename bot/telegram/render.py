@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape
 from typing import Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
+
+import idna
 
 from bot.telegram.i18n import Translator
 from bot.telegram.text_limits import CAPTION_LIMIT, MESSAGE_LIMIT, cut_utf16, utf16_len
@@ -44,8 +46,14 @@ BULLET = "• "
 BREAKING_MARK = "⚡ "
 
 _WEB_SCHEMES = frozenset({"http", "https"})
-# Characters a browser would percent-encode anyway; a raw one makes Telegram refuse a button.
-_UNSAFE_URL_CHARS = re.compile(r'[\x00-\x20\x7f"<>\\^`{|}]')
+# RFC 3986: what a path (pchar and "/") and a query or fragment (also "?") may hold besides
+# letters, digits, "-._~" (which `quote` never encodes) and %XX escapes.
+_PATH_SAFE = "!$&'()*+,;=:@/"
+_QUERY_SAFE = _PATH_SAFE + "?"
+_PERCENT_ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2})")
+# A host name (reg-name: unreserved, sub-delims, escapes) or an IPv6 address.
+_REG_NAME = re.compile(r"[a-z0-9\-._~!$&'()*+,;=%]+")
+_IPV6_HOST = re.compile(r"[0-9a-f:.]+(%25[\w.~-]+)?")
 _NOT_HASHTAG = re.compile(r"\W")
 _BLANK_LINES = re.compile(r"\n\s*\n")
 
@@ -146,22 +154,66 @@ def _join(pieces: Iterable[_Piece], separator: str) -> _Piece:
 
 
 def web_url(url: str | None) -> str | None:
-    """`url` if it is an absolute http(s) URL Telegram will accept in a button, else None.
+    """`url` as an absolute http(s) URL Telegram will take (RFC 3986, ASCII only), else None.
 
     Anything else (javascript:, data:, tg:, relative or empty) never becomes a button or an
-    href. Characters browsers percent-encode anyway (spaces, quotes, <, >) are encoded.
+    href. Feeds send links as people type them, and Telegram refuses a button whose URL
+    holds a no-break space (BUTTON_URL_INVALID), so: the host goes through IDNA (xn--), the
+    path, query and fragment are percent-encoded as UTF-8 where RFC 3986 wants it (escapes
+    already there are kept), whitespace at the ends is dropped, and credentials
+    (`user:password@`) are removed: they must never be published.
     """
-    candidate = (url or "").strip()
+    candidate = (url or "").strip()  # str.strip: NBSP and U+3000 are whitespace too
     if not candidate or len(candidate) > URL_LIMIT:
         return None
     try:
         parts = urlsplit(candidate)
-        host = parts.hostname
-    except ValueError:  # e.g. an invalid IPv6 literal or port
+        host, port = parts.hostname, parts.port
+        scheme = parts.scheme.lower()
+        if scheme not in _WEB_SCHEMES or not host:
+            return None
+        netloc = _ascii_host(host)
+        if netloc is None:
+            return None
+        encoded = urlunsplit(
+            (
+                scheme,
+                netloc if port is None else f"{netloc}:{port}",
+                _percent_encoded(parts.path, _PATH_SAFE),
+                _percent_encoded(parts.query, _QUERY_SAFE),
+                _percent_encoded(parts.fragment, _QUERY_SAFE),
+            )
+        )
+    except (ValueError, UnicodeError):  # an invalid IPv6 literal or port, a lone surrogate
         return None
-    if parts.scheme.lower() not in _WEB_SCHEMES or not host or _UNSAFE_URL_CHARS.search(host):
-        return None
-    return _UNSAFE_URL_CHARS.sub(lambda match: quote(match.group()), candidate)
+    return encoded if len(encoded) <= URL_LIMIT else None
+
+
+def _ascii_host(host: str) -> str | None:
+    """The host as RFC 3986 wants it in a URL (IDNA for non-ASCII names), None if invalid.
+
+    UTS #46 (what browsers do) first; Python's IDNA 2003 codec for names IDNA 2008 forbids
+    but browsers still open (symbols, emoji). `host` comes lower-cased from urlsplit.
+    """
+    if ":" in host:  # an IPv6 literal, brackets removed by urlsplit
+        return f"[{host}]" if _IPV6_HOST.fullmatch(host) else None
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            host = host.encode("idna").decode("ascii")  # UnicodeError when hopeless
+    return host if _REG_NAME.fullmatch(host) else None
+
+
+def _percent_encoded(component: str, safe: str) -> str:
+    """`component` with what RFC 3986 does not allow in it percent-encoded as UTF-8.
+
+    Valid `%XX` escapes are kept as they are (never `%2520`); a `%` starting none is `%25`.
+    """
+    pieces = _PERCENT_ESCAPE.split(component)
+    return "".join(
+        piece if index % 2 else quote(piece, safe=safe) for index, piece in enumerate(pieces)
+    )
 
 
 def section_hashtag(slug: str) -> str:
@@ -260,6 +312,27 @@ def _read_button(link: str | None, t: Translator) -> tuple[tuple[Button, ...], .
     return ((Button(t("read"), url=link),),) if link else ()
 
 
+def _button_links(buttons: tuple[tuple[Button, ...], ...]) -> _Piece:
+    """The URL buttons as links on lines of their own, after a blank line (or nothing)."""
+    links = _join((_link(b.text, b.url) for row in buttons for b in row if b.url), "\n")
+    return _plain("\n\n") + links if links else _EMPTY
+
+
+def buttons_as_links(message: OutgoingMessage) -> OutgoingMessage | None:
+    """`message` with its URL buttons turned into links at the end of the text; None when
+    it has none.
+
+    What goes out when Telegram refuses a button's URL (BUTTON_URL_INVALID: a host without
+    a dot, say) that it takes in an href: the reader still gets the story and its link.
+    Stories and breaking news keep room for these links within Telegram's limits.
+    """
+    links = _button_links(message.buttons)
+    if not links:
+        return None
+    kept = tuple(row for row in (tuple(b for b in r if not b.url) for r in message.buttons) if row)
+    return replace(message, text=message.text + links.html, buttons=kept)
+
+
 def render_story(
     story: StoryLike,
     *,
@@ -283,11 +356,12 @@ def render_story(
     )
     summary = _paragraphs(story.summary)
     buttons = _read_button(link, t)
+    spare = _button_links(buttons).length  # see buttons_as_links
     photo = web_url(story.image_url)
     whole = _compose(head, summary, tail)
-    if photo and whole.length <= CAPTION_LIMIT:
+    if photo and whole.length + spare <= CAPTION_LIMIT:
         return OutgoingMessage(whole.html, photo_url=photo, buttons=buttons, link_preview_url=link)
-    message = _fit(head, summary, tail, MESSAGE_LIMIT)
+    message = _fit(head, summary, tail, MESSAGE_LIMIT - spare)
     return OutgoingMessage(message.html, buttons=buttons, link_preview_url=link)
 
 
@@ -297,11 +371,13 @@ def render_breaking(text: str, link: str | None, *, t: Translator) -> OutgoingMe
     Sent with sound (disable_notification False): it is the one message that should interrupt.
     """
     url = web_url(link)
+    buttons = _read_button(url, t)
     head = _plain(BREAKING_MARK) + _bold(t("breaking"))
-    message = _fit(head, _paragraphs(text), _EMPTY, MESSAGE_LIMIT)
+    room = MESSAGE_LIMIT - _button_links(buttons).length  # see buttons_as_links
+    message = _fit(head, _paragraphs(text), _EMPTY, room)
     return OutgoingMessage(
         message.html,
-        buttons=_read_button(url, t),
+        buttons=buttons,
         link_preview_url=url,
         disable_notification=False,
     )

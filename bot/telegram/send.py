@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import (
@@ -17,7 +17,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.telegram.render import Button, OutgoingMessage
+from bot.telegram.render import Button, OutgoingMessage, buttons_as_links
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,9 @@ PHOTO_PROBLEMS = (
     "wrong remote file",
     "file identifier",
 )
+# Telegram's answers for a button URL it will not take (a host without a dot, say) that it
+# does take as an href: the story goes out with the link in the text instead.
+BUTTON_URL_PROBLEMS = ("button_url_invalid", "keyboard button url")
 
 
 def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
@@ -98,8 +101,8 @@ async def deliver(
     paid_broadcast: bool = False,
     rate_limit_args: int | None = None,
 ) -> Sent:
-    """Send as a photo with caption when the render chose one, else as text (also when
-    Telegram cannot use the photo).
+    """Send as a photo with caption when the render chose one, else as text; when Telegram
+    refuses only a part of it (the photo, a button's URL), without that part (see _fallback).
 
     Cheap enough for the fan-out: the fields are built once per message (not per chat), and
     Telegram's answer is read for the two ids the outbox records instead of becoming a full
@@ -107,21 +110,43 @@ async def deliver(
     paid broadcasts at hundreds of messages a second notice. Telegram's refusals raise PTB's
     errors (RetryAfter, Forbidden, BadRequest, ...) as `Bot.send_message` would.
     """
-    photo, text = _fields(message)
     extra: dict[str, Any] = {"chat_id": chat_id}
     if paid_broadcast:
         extra["allow_paid_broadcast"] = True
-    if message.photo_url:
+    while True:
         try:
-            answer = await bot.do_api_request(
-                SEND_PHOTO, api_kwargs={**photo, **extra}, rate_limit_args=rate_limit_args
-            )
-            return Sent(int(answer["chat"]["id"]), int(answer["message_id"]))
+            return await _send(bot, message, extra, rate_limit_args)
         except BadRequest as exc:
-            if not any(problem in exc.message.lower() for problem in PHOTO_PROBLEMS):
+            fallback = _fallback(message, exc.message)
+            if fallback is None:
                 raise
-            log.info("photo refused for chat %s (%s); sending as text", chat_id, exc.message)
+            message, instead = fallback
+            log.info("chat %s refused a message (%s); %s", chat_id, exc.message, instead)
+
+
+def _fallback(message: OutgoingMessage, error: str) -> tuple[OutgoingMessage, str] | None:
+    """What to send instead of `message` that Telegram refused with `error`, and a word on
+    it for the log; None when the refusal is about the message as a whole.
+
+    Each fallback sends less (no photo, no URL buttons), so `deliver` tries at most three
+    times, and a story is never lost for a part Telegram will not take.
+    """
+    reason = error.lower()
+    if message.photo_url and any(problem in reason for problem in PHOTO_PROBLEMS):
+        return replace(message, photo_url=None), "sending as text"
+    if any(problem in reason for problem in BUTTON_URL_PROBLEMS):
+        as_links = buttons_as_links(message)
+        if as_links is not None:
+            return as_links, "sending the buttons as links in the text"
+    return None
+
+
+async def _send(
+    bot: Bot, message: OutgoingMessage, extra: dict[str, Any], rate_limit_args: int | None
+) -> Sent:
+    photo, text = _fields(message)
+    method, fields = (SEND_PHOTO, photo) if message.photo_url else (SEND_MESSAGE, text)
     answer = await bot.do_api_request(
-        SEND_MESSAGE, api_kwargs={**text, **extra}, rate_limit_args=rate_limit_args
+        method, api_kwargs={**fields, **extra}, rate_limit_args=rate_limit_args
     )
     return Sent(int(answer["chat"]["id"]), int(answer["message_id"]))

@@ -1714,6 +1714,8 @@ class FakeBotAPI:
             parts = urlsplit(photo)
             if not parts.hostname or any(ch.isspace() for ch in photo):
                 raise _bad("wrong file identifier/HTTP URL specified")
+            if "." not in parts.hostname:  # an intranet name Telegram's servers cannot reach
+                raise _bad("failed to get HTTP URL content")
             return photo, self._new_file_id()
         if photo not in self._file_ids:
             raise _bad("wrong file identifier/HTTP URL specified")

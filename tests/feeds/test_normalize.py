@@ -225,6 +225,17 @@ def test_missing_guid_and_link_item_still_gets_a_stable_identity() -> None:
     assert last.link is None
 
 
+def test_credentials_are_never_stored_for_publishing_but_identity_keeps_them() -> None:
+    secret = "https://editor:hunter2@www.inform.kz/en/a_1?utm_source=rss"
+    story = draft(link=secret, title="", summary_html="", image_url=secret + "&w=800")
+
+    assert story.link == "https://www.inform.kz/en/a_1"
+    assert story.image_url == "https://www.inform.kz/en/a_1?w=800"
+    assert "hunter2" not in story.title  # a story without text is titled by its link
+    # Stories stored before keep being recognised: the identity is what it always was.
+    assert story.identity == "link:https://editor:hunter2@www.inform.kz/en/a_1"
+
+
 def test_summary_keeps_paragraphs_and_cuts_at_sentence() -> None:
     story = drafts("en_rss2.xml")[4]
 

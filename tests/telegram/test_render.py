@@ -16,6 +16,7 @@ from bot.telegram.render import (
     Button,
     OutgoingMessage,
     RelatedLink,
+    buttons_as_links,
     render_breaking,
     render_breaking_report,
     render_story,
@@ -273,6 +274,91 @@ def test_section_title_shows_when_it_says_more_than_the_hashtag(catalogues: Cata
 def test_section_hashtags_cannot_contain_hyphens() -> None:
     assert section_hashtag("parliament") == "#parliament"
     assert section_hashtag("foreign-policy") == "#foreign_policy"
+
+
+# URLs as Telegram takes them (RFC 3986) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param(
+            "https://x.kz/a\u00a0b", "https://x.kz/a%C2%A0b", id="no-break space in the path"
+        ),
+        pytest.param(
+            "https://x.kz/a?q=\u3000b#c\u3000d",
+            "https://x.kz/a?q=%E3%80%80b#c%E3%80%80d",
+            id="ideographic space in query and fragment",
+        ),
+        pytest.param(
+            "\u00a0\u3000https://x.kz/a\u3000\n", "https://x.kz/a", id="whitespace at the ends"
+        ),
+        pytest.param(
+            "https://Пример.РФ/путь?q=слово#часть",
+            "https://xn--e1afmkfd.xn--p1ai/%D0%BF%D1%83%D1%82%D1%8C?q=%D1%81%D0%BB%D0%BE%D0%B2%D0%BE"
+            "#%D1%87%D0%B0%D1%81%D1%82%D1%8C",
+            id="IDN host, Cyrillic path, query and fragment",
+        ),
+        pytest.param(
+            "https://пример\u3002рф/", "https://xn--e1afmkfd.xn--p1ai/", id="ideographic full stop"
+        ),
+        pytest.param(
+            "https://x.kz/a%20b%D1%81\u00a0?q=%3D%e2%80%93",
+            "https://x.kz/a%20b%D1%81%C2%A0?q=%3D%e2%80%93",
+            id="valid escapes kept, not double-encoded",
+        ),
+        pytest.param(
+            "https://x.kz/100%/a%zz?p=5%", "https://x.kz/100%25/a%25zz?p=5%25", id="stray percent"
+        ),
+        pytest.param(
+            "https://x.kz/a;b=c,d/@e:f?x=1&y=a/b?c:d@e!$'()*+#g/h?i#j",
+            "https://x.kz/a;b=c,d/@e:f?x=1&y=a/b?c:d@e!$'()*+#g/h?i%23j",
+            id="reserved characters kept where RFC 3986 allows them",
+        ),
+        pytest.param(
+            'https://x.kz/a b"c<d>e\\f^g`h{i|j}?k=[l]',
+            "https://x.kz/a%20b%22c%3Cd%3Ee%5Cf%5Eg%60h%7Bi%7Cj%7D?k=%5Bl%5D",
+            id="unsafe ASCII",
+        ),
+        pytest.param("https://editor:hunter2@x.kz/a", "https://x.kz/a", id="credentials removed"),
+        pytest.param(
+            "HTTP://user@WWW.X.KZ:8080/Path",
+            "http://www.x.kz:8080/Path",
+            id="user removed, port kept, scheme and host in lower case",
+        ),
+        pytest.param(
+            "http://u:p@[2001:DB8::1]:8080/a",
+            "http://[2001:db8::1]:8080/a",
+            id="IPv6 literal without credentials",
+        ),
+        pytest.param("https://exa mple.kz/", None, id="space in the host"),
+        pytest.param("https://x.kz:99999/", None, id="port out of range"),
+        pytest.param("https://x.kz/" + "\u00e9" * 400, None, id="over 2048 once encoded"),
+    ],
+)
+def test_web_url_encodes_what_telegram_refuses(url: str, expected: str | None) -> None:
+    assert web_url(url) == expected
+
+
+@pytest.mark.parametrize("extra", [0, 1, 5, 10, 20, 4_000])
+def test_a_refused_button_sent_as_a_link_still_fits_telegrams_limits(
+    t: Translator, extra: int
+) -> None:
+    """Telegram refuses some button URLs (a host without a dot) it takes in an href."""
+    story = story_of(link="http://intranet/a", summary="")
+    room = CAPTION_LIMIT - utf16_len(visible(render(story, t, related=RELATED).text)) - 2
+    summary = "x" * (room - extra) if extra < room else words(extra)  # "\n\n" + summary
+    for message in (
+        render(replace(story, summary=summary), t, related=RELATED),
+        render_breaking(words(extra), "http://intranet/a", t=t),
+    ):
+        as_links = buttons_as_links(message)
+        assert as_links is not None and as_links.buttons == ()
+        parser = check_html(as_links.text)
+        assert parser.hrefs[-1] == "http://intranet/a"
+        assert visible(as_links.text).endswith("\n\nRead")
+        limit = CAPTION_LIMIT if as_links.photo_url else MESSAGE_LIMIT
+        assert utf16_len(visible(as_links.text)) <= limit
 
 
 # Limits, photo or text ---------------------------------------------------------------------
