@@ -151,13 +151,13 @@ def _parse(content: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
     if looks_like_json(content, content_type):
         return parse_json_feed(content, url=url)
     feedparser_headers = {**headers, "content-location": url}
-    content, repair_note = _as_utf8(content, feedparser_headers)
+    content, repaired = _as_utf8(content, feedparser_headers)
     if _declares_unsafe_entities(content):  # after _as_utf8: UTF-16 markup is screened too
         return ParsedFeed(
             error=ParseError.MALFORMED,
             detail="refused: the XML declares entities that could expand (entity-expansion attack)",
         )
-    return _parse_xml(content, url, headers, feedparser_headers, repair_note)
+    return _parse_xml(content, url, headers, feedparser_headers, repaired)
 
 
 def decode_repairing(content: bytes, encoding: str) -> tuple[str, int]:
@@ -232,7 +232,8 @@ def _repairable_as_utf8(content: bytes, bom: str | None, headers: dict[str, str]
 
 
 def _mostly_utf8(content: bytes) -> bool:
-    text, repairs = decode_repairing(content[:_CHARSET_SNIFF_BYTES], "utf-8")
+    """The whole body, not a sample: an ASCII head says nothing about the letters after it."""
+    text, repairs = decode_repairing(content, "utf-8")
     characters = len(text) - len(text.encode("ascii", errors="ignore")) - repairs
     return characters >= _MOSTLY_UTF8_RATIO * repairs
 
