@@ -35,6 +35,10 @@ class PollRecord:
     last_modified: str | None = None
     title: str | None = None
     succeeded: bool = True
+    # The body was read (not a 304, not a failure): its warning replaces the feed's last one,
+    # None clearing it.
+    body_read: bool = False
+    warning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,8 @@ class FeedHealth:
     role: str = "news"
     # A most-read feed stores no stories: how many places its kept list has instead.
     list_places: int = 0
+    last_warning: str | None = None  # the repair the latest read of the body needed
+    last_warning_at: datetime | None = None
 
 
 async def sync_feeds(session: AsyncSession, specs: Sequence[FeedSpec], now: datetime) -> None:
@@ -120,7 +126,11 @@ async def claim_feed(
 
 
 async def record_poll(session: AsyncSession, feed_id: int, record: PollRecord) -> None:
-    """Store one poll's outcome: validators and health on success, the error count otherwise."""
+    """Store one poll's outcome: validators and health on success, the error count otherwise.
+
+    Called in the same transaction as the stories the poll stored, so the warning shown for a
+    feed always describes the stories stored from it.
+    """
     values: dict[str, object] = {
         "lease_until": None,
         "leased_by": None,
@@ -138,6 +148,9 @@ async def record_poll(session: AsyncSession, feed_id: int, record: PollRecord) -
         )
         if record.title:
             values["title"] = record.title[:512]
+        if record.body_read:
+            values["last_warning"] = record.warning
+            values["last_warning_at"] = record.fetched_at if record.warning else None
     else:
         values["consecutive_errors"] = Feed.consecutive_errors + 1
     await session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
@@ -177,6 +190,8 @@ async def feed_health(session: AsyncSession) -> list[FeedHealth]:
             stored_items=stored,
             role=feed.role,
             list_places=listed,
+            last_warning=feed.last_warning,
+            last_warning_at=feed.last_warning_at,
         )
         for feed, stored, listed in (await session.execute(query)).all()
     ]

@@ -76,6 +76,10 @@ class Feed(Base):
     last_success_at: Mapped[datetime | None]
     last_status: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The latest read of the body needed a repair (bad bytes replaced, dates ignored): what,
+    # and when. Cleared by the next read that needs none; a 304 or a failure leaves it.
+    last_warning: Mapped[str | None] = mapped_column(Text)
+    last_warning_at: Mapped[datetime | None]
     consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
     next_poll_at: Mapped[datetime | None]
     # False until the first successful poll: that poll's items are backlog, never pushed.

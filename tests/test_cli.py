@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -183,3 +184,34 @@ async def test_run_with_a_token_serves_readers_and_pushes_new_stories(
     assert not [m for m in api.sent if "CIS observers" in m.text and m.chat_id == reader.id]
     assert process.returncode == 0, output
     assert api.token not in output and api.token.split(":")[1] not in output
+
+
+def test_feeds_shows_the_repair_a_feed_needed_until_it_reads_clean(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A feed read only after a repair polls `ok`, but the operator sees what was wrong."""
+    broken = fixture_bytes("ru_invalid_byte.xml")
+    russian = feed_server.add("/ru.xml", broken, etag='"1"')
+    archive = feed_server.add("/archive.xml", fixture_bytes("implausible_dates.xml"))
+    config = str(write_config(tmp_path, [russian, archive]))
+    polled = newsbot(tmp_path, "poll", "--config", config)
+    assert polled.returncode == 0, polled.stderr
+    assert "2 feeds polled, 0 failed, 7 new stories" in polled.stdout
+    (line,) = [line for line in polled.stdout.splitlines() if russian in line]
+    assert line.startswith("ok ") and "(replaced 1 invalid UTF-8 byte sequence(s)" in line
+    health = newsbot(tmp_path, "feeds", "--config", config).stdout.splitlines()
+    at = next(i for i, line in enumerate(health) if russian in line)
+    assert health[at].startswith("ok ")
+    assert re.fullmatch(
+        r" +warning \(\d+s ago\): replaced 1 invalid UTF-8 byte sequence\(s\) with U\+FFFD",
+        health[at + 1],
+    )
+    at = next(i for i, line in enumerate(health) if archive in line)
+    assert "first-seen time used for 3 item(s) with an implausible date" in health[at + 1]
+    assert "'Mon, 01 Jan 0001 00:00:00 +1400' is not a readable date" in health[at + 1]
+
+    feed_server.add("/ru.xml", broken.replace(b"\xd0 ", "о ".encode()), etag='"2"')
+    assert newsbot(tmp_path, "poll", "--config", config).returncode == 0
+    health = newsbot(tmp_path, "feeds", "--config", config).stdout.splitlines()
+    at = next(i for i, line in enumerate(health) if russian in line)
+    assert health[at].startswith("ok ") and "warning" not in health[at + 1]

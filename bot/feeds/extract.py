@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from bot.feeds.normalize import FeedContext, StoryDraft, normalize_entry
 from bot.feeds.parser import ParseError, parse_feed
 
+_DATE_EXAMPLES = 2  # implausible dates quoted in the feed's warning
+
 
 @dataclass(frozen=True, slots=True)
 class Extraction:
@@ -48,12 +50,26 @@ def extract_stories(
     drafts = [
         draft for entry in parsed.entries if (draft := normalize_entry(entry, context)) is not None
     ]
+    warnings = [note for note in (parsed.warning, _date_warning(drafts)) if note]
     return Extraction(
         title=parsed.title,
         language=parsed.language,
         ttl_seconds=parsed.ttl_seconds,
         drafts=drafts,
-        warning=parsed.warning,
+        warning="; ".join(warnings) or None,
+    )
+
+
+def _date_warning(drafts: list[StoryDraft]) -> str | None:
+    """One line for the feed's health: how many items' dates were ignored, with examples."""
+    notes = [draft.date_note for draft in drafts if draft.date_note]
+    if not notes:
+        return None
+    examples = list(dict.fromkeys(notes))[:_DATE_EXAMPLES]
+    more = ", …" if len(set(notes)) > _DATE_EXAMPLES else ""
+    return (
+        f"first-seen time used for {len(notes)} item(s) with an implausible date "
+        f"({', '.join(examples)}{more})"
     )
 
 

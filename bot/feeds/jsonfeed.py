@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from bot.feeds.parser import ParsedEntry, ParsedFeed, ParseError
+from bot.feeds.parser import ParsedEntry, ParsedFeed, ParseError, decode_repairing, repair_note
 from bot.feeds.text import plain_to_html
 
 _JSON_STARTS = (b"{", b"[")
@@ -31,9 +31,10 @@ def looks_like_json(content: bytes, content_type: str) -> bool:
 
 def parse_json_feed(content: bytes, *, url: str) -> ParsedFeed:
     """Map a JSON Feed document; MALFORMED for broken JSON, NOT_A_FEED for other JSON."""
+    text, repairs = _json_text(content)
     try:
-        document = json.loads(content.removeprefix(codecs.BOM_UTF8))
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge ints
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge ints
         return ParsedFeed(error=ParseError.MALFORMED, detail=f"invalid JSON: {exc}"[:200])
     if not isinstance(document, dict) or not _is_json_feed(document):
         return ParsedFeed(error=ParseError.NOT_A_FEED, detail="JSON document is not a JSON Feed")
@@ -47,13 +48,28 @@ def parse_json_feed(content: bytes, *, url: str) -> ParsedFeed:
         if isinstance(item, dict) and (entry := _entry(item, url, feed_author)) is not None
     ]
     skipped = len(items) - len(entries)
+    warnings = [
+        repair_note(repairs, "UTF-8"),
+        f"skipped {skipped} malformed JSON Feed item(s)" if skipped else None,
+    ]
     return ParsedFeed(
         title=_text(document.get("title")),
         link=_url(document.get("home_page_url"), url),
         language=_text(document.get("language")),
         entries=entries,
-        warning=f"skipped {skipped} malformed JSON Feed item(s)" if skipped else None,
+        warning="; ".join(note for note in warnings if note) or None,
     )
+
+
+def _json_text(content: bytes) -> tuple[str, int]:
+    """The document as text, invalid UTF-8 replaced: (text, how many sequences were).
+
+    JSON is UTF-8 (RFC 8259 §8.1), so one bad byte in a headline must not lose the whole
+    feed, as `json.loads(bytes)` would; UTF-16/32 (which json detects) is still read.
+    """
+    encoding = json.detect_encoding(content)
+    text, repairs = decode_repairing(content, encoding)
+    return text.removeprefix("\ufeff"), repairs
 
 
 def _is_json_feed(document: Mapping[str, Any]) -> bool:
@@ -69,6 +85,7 @@ def _entry(item: Mapping[str, Any], base: str, feed_author: str | None) -> Parse
     body = _body_html(item)
     if not (guid or link or title or body):
         return None
+    published, updated = _rfc3339(item.get("date_published")), _rfc3339(item.get("date_modified"))
     return ParsedEntry(
         guid=guid,
         link=link,
@@ -78,8 +95,11 @@ def _entry(item: Mapping[str, Any], base: str, feed_author: str | None) -> Parse
         author=_author(item) or feed_author,
         categories=_tags(item.get("tags")),
         language=_text(item.get("language")),
-        published=_rfc3339(item.get("date_published")),
-        updated=_rfc3339(item.get("date_modified")),
+        published=published,
+        updated=updated,
+        unreadable_date=None
+        if published or updated
+        else _text(item.get("date_published")) or _text(item.get("date_modified")),
     )
 
 

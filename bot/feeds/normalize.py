@@ -25,7 +25,11 @@ SUMMARY_LIMIT = 600
 TITLE_LIMIT = 300
 AUTHOR_LIMIT = 100
 IDENTITY_LIMIT = 255
+# A stated date later than now by more than this is a mistake, not clock skew between the
+# newsroom's server and ours; one before EARLIEST_DATE is a placeholder (no news site, and
+# no feed format, is older): both are treated as no date at all.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
 
 # Click-tracking parameters: the same story shared with different tags is one story.
 _TRACKING_PARAMS = frozenset({"fbclid", "gclid", "yclid"})
@@ -61,6 +65,7 @@ class StoryDraft:
     section: str | None
     published_at: datetime  # aware UTC
     content_hash: str  # of title + summary: detects corrections
+    date_note: str | None = None  # why the stated date was not used (first-seen time instead)
 
 
 def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | None:
@@ -76,6 +81,7 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | No
     title = _title(entry.title, summary, link)
     if not title:
         return None
+    published_at, date_note = _published_at(entry, now)
     return StoryDraft(
         # The identity is made of the link as it came (credentials and all), as it always
         # was: stories stored before credentials were removed are still recognised.
@@ -87,8 +93,9 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | No
         author=_author(entry.author),
         language=normalize_language(context.language) or normalize_language(entry.language),
         section=_section(entry.categories, context),
-        published_at=_published_at(entry, now),
+        published_at=published_at,
         content_hash=content_hash(title, summary),
+        date_note=date_note,
     )
 
 
@@ -212,17 +219,34 @@ def _section(categories: tuple[str, ...], context: FeedContext) -> str | None:
     return context.section
 
 
-def _published_at(entry: ParsedEntry, now: datetime) -> datetime:
-    """Stated date; first-seen time when missing; never meaningfully in the future.
+def _published_at(entry: ParsedEntry, now: datetime) -> tuple[datetime, str | None]:
+    """The stated date if plausible, else the first-seen time and why (None: not stated).
 
-    A date in the future (a mistyped year, a wrong time zone) would pin a story to the top
-    of every "latest" list, so anything beyond a small clock-skew tolerance becomes now.
+    A date in the future (a mistyped year, a wrong time zone) would pin a story to the top of
+    every "latest" list, and one before 1990 (a CMS's "0001-01-01" placeholder) would be
+    pushed as history: either is treated as missing, as is a date that could not be read.
     """
-    stated = entry.published or entry.updated
-    if stated is None:
-        return now
-    stated = _as_utc(stated)
-    return now if stated > now + FUTURE_TOLERANCE else stated
+    note = None
+    for stated in (entry.published, entry.updated):
+        if stated is None:
+            continue
+        stated = _as_utc(stated)
+        problem = implausible_date(stated, now)
+        if problem is None:
+            return stated, None
+        note = note or f"{stated.isoformat(sep=' ', timespec='minutes')} is {problem}"
+    if note is None and entry.unreadable_date:
+        note = f"{shorten(inline_text(entry.unreadable_date), 60)!r} is not a readable date"
+    return now, note
+
+
+def implausible_date(moment: datetime, now: datetime) -> str | None:
+    """Why an aware `moment` cannot be a story's publication time, or None if it can."""
+    if moment < EARLIEST_DATE:
+        return f"before {EARLIEST_DATE:%Y}"
+    if moment > now + FUTURE_TOLERANCE:
+        return "in the future"
+    return None
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -10,6 +10,7 @@ broken-but-readable XML gives its readable entries with `warning` set.
 
 from __future__ import annotations
 
+import codecs
 import html
 import io
 import re
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+from feedparser.datetimes.rfc822 import _parse_date_rfc822
 from feedparser.exceptions import NonXMLContentType
 
 from bot.feeds.text import plain_to_html
@@ -47,6 +49,7 @@ class ParsedEntry:
     language: str | None = None
     published: datetime | None = None  # aware, UTC
     updated: datetime | None = None  # aware, UTC
+    unreadable_date: str | None = None  # a date the feed states that could not be read
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,26 @@ _HTML_PAGE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _XML_DECLARED_ENCODING = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=", re.I)
+_XML_ENCODING_VALUE = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})", re.I
+)
+_XML_ENCODING_ATTRIBUTE = re.compile(
+    r"\A(\s*<\?xml[^>]*?\bencoding\s*=\s*)([\"'])[^\"']*\2", re.I
+)
+_CHARSET_PARAMETER = re.compile(r";\s*charset\s*=\s*[\"']?([^\s;\"']+)", re.I)
+# A byte-order mark says how the text is encoded whatever the headers claim (RFC 7303 §3.2);
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Undeclared bytes count as UTF-8 when the characters they decode to outnumber the broken
+# sequences this many times: windows-1251 or -1252 text hardly ever forms valid UTF-8.
+_MOSTLY_UTF8_RATIO = 4
+_REPLACEMENT = "\ufffd"
 _CP1251_LETTER_RUN = re.compile(rb"[\xa8\xb8\xc0-\xff]{2,}")
 _CHARSET_SNIFF_BYTES = 64 * 1024
 _ASCII_BYTES = bytes(range(0x80))
@@ -100,6 +123,11 @@ _DETAIL_LIMIT = 200
 # --- entries ---------------------------------------------------------------------------------
 _FIRST_IMG_SRC = re.compile(
     r"<img\b[^>]*?\ssrc\s*=\s*(?:\"([^\"]+)\"|'([^']+)'|([^\s>]+))", re.IGNORECASE
+)
+# Day number then month name (a day name may lead): RFC 822 order, never asctime's.
+_RFC822_ORDER = re.compile(
+    r"\s*(?:[a-z]+,?\s+)?\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+    re.IGNORECASE,
 )
 _IMAGE_PATH = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:[?#]|$)", re.IGNORECASE)
 _MAX_TTL_MINUTES = 7 * 24 * 60
@@ -122,12 +150,115 @@ def _parse(content: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
 
     if looks_like_json(content, content_type):
         return parse_json_feed(content, url=url)
-    if _declares_unsafe_entities(content):
+    feedparser_headers = {**headers, "content-location": url}
+    content, repaired = _as_utf8(content, feedparser_headers)
+    if _declares_unsafe_entities(content):  # after _as_utf8: UTF-16 markup is screened too
         return ParsedFeed(
             error=ParseError.MALFORMED,
             detail="refused: the XML declares entities that could expand (entity-expansion attack)",
         )
-    return _parse_xml(content, url, headers)
+    return _parse_xml(content, url, headers, feedparser_headers, repaired)
+
+
+def decode_repairing(content: bytes, encoding: str) -> tuple[str, int]:
+    """`content` decoded with every undecodable sequence replaced by U+FFFD; how many were.
+
+    Replacements already in the text (a valid U+FFFD) are not counted as repairs.
+    """
+    text = content.decode(encoding, errors="replace")
+    if _REPLACEMENT not in text:
+        return text, 0
+    stated = content.decode(encoding, errors="ignore").count(_REPLACEMENT)
+    return text, text.count(_REPLACEMENT) - stated
+
+
+def repair_note(repairs: int, encoding: str) -> str | None:
+    """The feed's warning for `repairs` replaced sequences (None: nothing was replaced)."""
+    if not repairs:
+        return None
+    return f"replaced {repairs} invalid {encoding} byte sequence(s) with U+FFFD"
+
+
+def _as_utf8(content: bytes, headers: dict[str, str]) -> tuple[bytes, str | None]:
+    """The document as clean UTF-8 when it is UTF-8 or UTF-16/32 with a BOM; else as given.
+
+    Given bytes that do not decode as the declared UTF-8, feedparser tries windows-1252 and
+    iso-8859-2 next and decodes the whole document with whichever succeeds: one stray byte
+    turned every Cyrillic headline into mojibake. So a document that declares UTF-8 (BOM,
+    HTTP charset or XML declaration, in that order), or declares nothing and is mostly valid
+    UTF-8, is decoded here with the bad sequences replaced, and handed on as UTF-8 with its
+    declaration and `headers` (feedparser's copy) saying so. A UTF-16 or UTF-32 document
+    with a BOM is converted the same way (feedparser does not read it without a declaration).
+    Other encodings are left to feedparser. Returns the bytes and the repair note, if any.
+    """
+    bom = next((name for mark, name in _BOMS if content.startswith(mark)), None)
+    if bom in ("utf-16", "utf-32"):
+        text, repairs = decode_repairing(content, bom)  # the codec reads and drops the BOM
+        return _utf8_document(text, headers), repair_note(repairs, bom.upper())
+    try:
+        content.decode("utf-8")
+        return content, None  # valid UTF-8 (or ASCII): feedparser reads it as declared
+    except UnicodeDecodeError:
+        pass
+    if not _repairable_as_utf8(content, bom, headers):
+        return content, None
+    text, repairs = decode_repairing(content.removeprefix(codecs.BOM_UTF8), "utf-8")
+    return _utf8_document(text, headers), repair_note(repairs, "UTF-8")
+
+
+def _repairable_as_utf8(content: bytes, bom: str | None, headers: dict[str, str]) -> bool:
+    """True when these invalid UTF-8 bytes are meant as UTF-8 (see `_as_utf8`).
+
+    A later declaration of another encoding that fits the bytes wins over an earlier UTF-8
+    one (a server labelling everything UTF-8 in front of a windows-1251 feed), as it does in
+    feedparser's own fallback.
+    """
+    charset = _CHARSET_PARAMETER.search(headers.get("content-type", ""))
+    xml_encoding = _XML_ENCODING_VALUE.match(content)
+    declared = [
+        name
+        for name in (
+            bom,
+            charset.group(1) if charset else None,
+            xml_encoding.group(1).decode("ascii") if xml_encoding else None,
+        )
+        if name
+    ]
+    if not declared:
+        return _mostly_utf8(content)
+    if not _is_utf8(declared[0]):
+        return False
+    return not any(not _is_utf8(name) and _decodes(content, name) for name in declared[1:])
+
+
+def _mostly_utf8(content: bytes) -> bool:
+    """The whole body, not a sample: an ASCII head says nothing about the letters after it."""
+    text, repairs = decode_repairing(content, "utf-8")
+    characters = len(text) - len(text.encode("ascii", errors="ignore")) - repairs
+    return characters >= _MOSTLY_UTF8_RATIO * repairs
+
+
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def _decodes(content: bytes, encoding: str) -> bool:
+    try:
+        content.decode(encoding)
+    except (LookupError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _utf8_document(text: str, headers: dict[str, str]) -> bytes:
+    """`text` as UTF-8 bytes whose XML declaration and Content-Type charset both say so."""
+    text = _XML_ENCODING_ATTRIBUTE.sub(r"\1\2utf-8\2", text.removeprefix("\ufeff"), count=1)
+    base_type = headers.get("content-type", "").split(";", 1)[0].strip() or "application/xml"
+    headers["content-type"] = f"{base_type}; charset=utf-8"
+    return text.encode("utf-8")
 
 
 def _declares_unsafe_entities(content: bytes) -> bool:
@@ -156,10 +287,15 @@ def _surrogate_replacement(match: re.Match[bytes]) -> bytes:
     return _REPLACEMENT_REF * 2
 
 
-def _parse_xml(content: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
+def _parse_xml(
+    content: bytes,
+    url: str,
+    headers: dict[str, str],
+    feedparser_headers: dict[str, str],
+    repair: str | None,
+) -> ParsedFeed:
     content = _join_surrogate_references(content)
-    feedparser_headers = {**headers, "content-location": url}
-    charset_note = _guess_cyrillic_charset(content, feedparser_headers)
+    charset_note = repair or _guess_cyrillic_charset(content, feedparser_headers)
     # A stream, never bytes: feedparser treats a bytes/str argument as a possible file name.
     result = feedparser.parse(
         io.BytesIO(content),
@@ -231,6 +367,7 @@ def _guess_cyrillic_charset(content: bytes, headers: dict[str, str]) -> str | No
 def _entry(raw: Mapping[str, Any], feed_url: str) -> ParsedEntry:
     """One feedparser entry as a ParsedEntry (dict.get bypasses feedparser's key aliasing)."""
     summary_html = _summary_html(raw)
+    published, unreadable_date = _stated_date(raw, "published", "created", "updated")
     return ParsedEntry(
         guid=_clean(dict.get(raw, "id")),
         link=_clean(dict.get(raw, "link")),
@@ -240,8 +377,9 @@ def _entry(raw: Mapping[str, Any], feed_url: str) -> ParsedEntry:
         author=_author(raw),
         categories=_categories(dict.get(raw, "tags")),
         language=_entry_language(raw),
-        published=_first_datetime(raw, "published_parsed", "created_parsed", "updated_parsed"),
-        updated=_first_datetime(raw, "updated_parsed"),
+        published=published,
+        updated=_stated_date(raw, "updated")[0],
+        unreadable_date=unreadable_date,
     )
 
 
@@ -356,12 +494,28 @@ def _entry_language(raw: Mapping[str, Any]) -> str | None:
     return _clean(detail.get("language")) if isinstance(detail, Mapping) else None
 
 
-def _first_datetime(raw: Mapping[str, Any], *keys: str) -> datetime | None:
+def _stated_date(raw: Mapping[str, Any], *keys: str) -> tuple[datetime | None, str | None]:
+    """The first of these dates that reads, else (None, the first date as written)."""
+    unreadable = None
     for key in keys:
-        value = _utc(dict.get(raw, key))
+        value = _utc(_checked_date(_clean(dict.get(raw, key)), dict.get(raw, f"{key}_parsed")))
         if value is not None:
-            return value
-    return None
+            return value, None
+        unreadable = unreadable or _clean(dict.get(raw, key))
+    return None, unreadable
+
+
+def _checked_date(text: str | None, parsed: object) -> object:
+    """feedparser's reading of `text`, unless it misread an RFC 822 date as another format.
+
+    feedparser tries its date readers in turn. When its RFC 822 reader rejects a date in RFC
+    822 word order ("Mon, 01 Jan 0001 00:00:00 +1400" is before year 1 in UTC), its asctime
+    reader takes the same six words in asctime order, the zone "+1400" as the year: the story
+    was stored in 1400. Such a date is read by the RFC 822 reader alone.
+    """
+    if text is None or _RFC822_ORDER.match(text) is None:
+        return parsed
+    return _parse_date_rfc822(text)
 
 
 def _utc(parsed: object) -> datetime | None:

@@ -191,11 +191,13 @@ class Poller:
         record = feed_queries.PollRecord(
             fetched_at=now,
             status=status,
-            error=extraction.warning if extraction else None,
+            error=None,
             next_poll_at=next_poll,
             etag=fetched.etag,
             last_modified=fetched.last_modified,
             title=extraction.title if extraction else None,
+            body_read=extraction is not None,
+            warning=extraction.warning if extraction else None,
         )
         new_ids: list[int] = []
         updated_ids: list[int] = []

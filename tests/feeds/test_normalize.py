@@ -512,3 +512,37 @@ def test_cyrillic_stories_keep_their_text() -> None:
     assert story.link == (
         "https://www.inform.kz/kz/senat-toragasy-maulen-ashimbaev-turkpa-baikaushylarymen-kezdesti_a4003201"
     )
+
+
+@pytest.mark.parametrize(
+    ("published", "unreadable", "note"),
+    [
+        (datetime(1, 1, 1, tzinfo=UTC), None, "0001-01-01 00:00+00:00 is before 1990"),
+        (datetime(1400, 1, 1, 1, tzinfo=UTC), None, "1400-01-01 01:00+00:00 is before 1990"),
+        (datetime(1989, 12, 31, 23, 59, tzinfo=UTC), None, "1989-12-31 23:59+00:00 is before 1990"),
+        (NOW + timedelta(days=3650), None, "2032-11-16 06:00+00:00 is in the future"),
+        (None, "Mon, 01 Jan 0001 00:00:00 +1400",
+         "'Mon, 01 Jan 0001 00:00:00 +1400' is not a readable date"),
+    ],
+)  # fmt: skip
+def test_implausible_dates_become_first_seen_with_a_reason(
+    published: datetime | None, unreadable: str | None, note: str
+) -> None:
+    story = draft(published=published, unreadable_date=unreadable)
+
+    assert story.published_at == NOW
+    assert story.date_note == note
+
+
+@pytest.mark.parametrize(
+    "published",
+    [datetime(1990, 1, 1, tzinfo=UTC), NOW - timedelta(days=1), NOW + timedelta(minutes=4), None],
+)
+def test_plausible_or_missing_dates_carry_no_note(published: datetime | None) -> None:
+    assert draft(published=published).date_note is None
+
+
+def test_implausible_published_falls_back_to_a_plausible_updated() -> None:
+    story = draft(published=datetime(1, 1, 1, tzinfo=UTC), updated=NOW - timedelta(hours=1))
+
+    assert story.published_at == NOW - timedelta(hours=1)

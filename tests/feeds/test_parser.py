@@ -434,3 +434,147 @@ def test_a_crash_inside_feedparser_becomes_malformed(monkeypatch: pytest.MonkeyP
 
     assert parsed.error is ParseError.MALFORMED
     assert parsed.detail == "KeyError: 'links'"
+
+
+# --- one bad byte must not garble a UTF-8 feed ----------------------------------------------
+RU_BAD_BYTE = (FIXTURES / "ru_invalid_byte.xml").read_bytes()
+RU_BAD_BYTE_UNDECLARED = RU_BAD_BYTE.split(b"?>", 1)[1].lstrip()  # no XML declaration
+RU_BAD_BYTE_TITLES = [
+    "Выборы в сенат",
+    "Сенат одобрил закон о бюджете",
+    "Ёлку в Астане установят 1 декабря",
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (RU_BAD_BYTE, RSS_TYPE),  # the XML declaration says UTF-8
+        (RU_BAD_BYTE, {"Content-Type": "application/rss+xml; charset=UTF-8"}),  # and HTTP too
+        (RU_BAD_BYTE_UNDECLARED, {"Content-Type": "text/xml; charset=utf-8"}),  # HTTP only
+        (b"\xef\xbb\xbf" + RU_BAD_BYTE_UNDECLARED, {}),  # a UTF-8 BOM only
+        (RU_BAD_BYTE_UNDECLARED, {}),  # nothing declared: the bytes are mostly UTF-8
+    ],
+)
+def test_one_invalid_byte_does_not_garble_a_utf8_feed(body: bytes, headers: dict[str, str]) -> None:
+    parsed = parse_feed(body, url=RU_FEED_URL, headers=headers)
+
+    assert parsed.error is None, parsed.detail
+    assert parsed.title == "Казинформ — Политика"
+    assert [entry.title for entry in parsed.entries] == RU_BAD_BYTE_TITLES
+    assert "приняли закон \ufffd о республиканском" in parsed.entries[1].summary_html
+    assert parsed.warning == "replaced 1 invalid UTF-8 byte sequence(s) with U+FFFD"
+
+
+def test_a_clean_utf8_feed_gets_no_repair_warning() -> None:
+    parsed = parse_fixture("ru_rss2.xml", url=RU_FEED_URL, headers=RSS_TYPE)
+
+    assert parsed.warning is None
+
+
+def test_utf8_header_does_not_override_a_declared_windows_1251_body() -> None:
+    """A server that labels every response UTF-8 serves an old windows-1251 feed: the XML
+    declaration is the truth, as feedparser's fallback already finds, so nothing is replaced."""
+    parsed = parse_fixture(
+        "cp1251.xml", url=RU_FEED_URL, headers={"Content-Type": "application/xml; charset=utf-8"}
+    )
+
+    assert parsed.entries[0].title == "Сенат принял закон о республиканском бюджете"
+    assert "U+FFFD" not in (parsed.warning or "")
+
+
+KK_UTF16 = (FIXTURES / "kk_utf16_bom.xml").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (KK_UTF16, RSS_TYPE),  # BOM, little-endian, no XML declaration
+        (KK_UTF16, {"Content-Type": "application/rss+xml; charset=utf-8"}),  # BOM wins
+        (b"\xfe\xff" + KK_UTF16.decode("utf-16").encode("utf-16-be"), {}),  # big-endian
+        (
+            b"\xff\xfe"
+            + ('<?xml version="1.0" encoding="utf-16"?>\n' + KK_UTF16.decode("utf-16")).encode(
+                "utf-16-le"
+            ),
+            {},
+        ),
+    ],
+)
+def test_utf16_feed_with_a_bom_is_read(body: bytes, headers: dict[str, str]) -> None:
+    parsed = parse_feed(body, url="https://www.inform.kz/kz/rss", headers=headers)
+
+    assert parsed.error is None, parsed.detail
+    assert parsed.title == "Қазақпарат — Саясат"
+    assert [entry.title for entry in parsed.entries] == [
+        "Сенат депутаттарының сайлауы өтті",
+        "Астанада шырша 1 желтоқсанда орнатылады",
+    ]
+    assert parsed.warning is None
+
+
+def test_utf16_feed_declaring_entities_is_still_screened() -> None:
+    body = (
+        '<?xml version="1.0" encoding="utf-16"?>\n<!DOCTYPE rss [<!ENTITY a "' + "A" * 20_000
+        + '">]>\n<rss version="2.0"><channel><title>x</title><item><title>t</title>'
+        "<description>" + "&a;" * 50_000 + "</description></item></channel></rss>"
+    ).encode("utf-16")
+
+    assert parse_feed(body, url=EN_FEED_URL, headers=RSS_TYPE).error is ParseError.MALFORMED
+
+
+def test_invalid_utf8_in_a_json_feed_is_replaced_not_fatal() -> None:
+    body = (FIXTURES / "jsonfeed.json").read_bytes().replace(b"TurkPA ", b"Turk\xffPA ", 1)
+    assert body.count(b"\xff") == 1
+
+    parsed = parse_feed(body, url=JSON_FEED_URL, headers={"Content-Type": "application/json"})
+
+    assert parsed.error is None, parsed.detail
+    assert [entry.title for entry in parsed.entries][:2] == [
+        "Senate Speaker meets Turk\ufffdPA observers",
+        "Mets predict unsteady weather Nov 19",
+    ]
+    assert len(parsed.entries) == 3
+    assert parsed.warning == "replaced 1 invalid UTF-8 byte sequence(s) with U+FFFD"
+
+
+# --- dates ------------------------------------------------------------------------------------
+def rss_dated(pub_date: str) -> bytes:
+    return (
+        "<rss version='2.0'><channel><title>x</title><item><title>t</title>"
+        f"<link>https://www.inform.kz/en/a_1</link><pubDate>{pub_date}</pubDate>"
+        "</item></channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("pub_date", "published"),
+    [
+        # feedparser's RFC 822 reader rejects this (it is before year 1 in UTC) and its asctime
+        # reader then takes the words in asctime order: the zone "+1400" became the year 1400.
+        ("Mon, 01 Jan 0001 00:00:00 +1400", None),
+        ("Mon, 01 Jan 0001 00:00:00 +0000", datetime(1, 1, 1, tzinfo=UTC)),  # normalise drops it
+        ("Fri, 18 Nov 2022 10:00:00 +0300", datetime(2022, 11, 18, 7, 0, tzinfo=UTC)),
+        ("18 Nov 2022 10:00 +0600", datetime(2022, 11, 18, 4, 0, tzinfo=UTC)),
+        ("Sun Nov  6 08:49:37 1994", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),  # asctime
+        ("2022-11-18T10:00:00+06:00", datetime(2022, 11, 18, 4, 0, tzinfo=UTC)),
+        ("not a real date", None),
+    ],
+)
+def test_stated_dates_are_read_as_written(pub_date: str, published: datetime | None) -> None:
+    (entry,) = parse_feed(rss_dated(pub_date), url=EN_FEED_URL, headers=RSS_TYPE).entries
+
+    assert entry.published == published
+    assert entry.unreadable_date == (pub_date if published is None else None)
+
+
+def test_impossible_dates_in_a_fixture_are_not_read_as_the_year_1400() -> None:
+    entries = parse_fixture("implausible_dates.xml", headers=RSS_TYPE).entries
+
+    assert [entry.published for entry in entries] == [
+        datetime(2022, 11, 19, 2, 30, tzinfo=UTC),
+        None,
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(2032, 11, 19, 2, 30, tzinfo=UTC),
+    ]
+    assert entries[1].unreadable_date == "Mon, 01 Jan 0001 00:00:00 +1400"

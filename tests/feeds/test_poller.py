@@ -207,3 +207,86 @@ async def test_sections_come_from_categories_across_languages(
             economy = await story_queries.latest(session, limit=10, section="economy")
     assert {s.section for s in stories} >= {"parliament", "economy"}
     assert economy and all(s.language == "ru" for s in economy)
+
+
+async def feed_row(core: Core, url: str) -> Feed:
+    async with core.database.sessions() as session:
+        row = await session.scalar(select(Feed).where(Feed.url == url))
+    assert row is not None
+    return row
+
+
+RU_TITLES = [
+    "Выборы в сенат",
+    "Сенат одобрил закон о бюджете",
+    "Ёлку в Астане установят 1 декабря",
+]
+REPAIRED = "replaced 1 invalid UTF-8 byte sequence(s) with U+FFFD"
+
+
+async def test_one_bad_byte_keeps_every_russian_item_and_records_the_repair(
+    feed_server: FeedServer, core_factory
+) -> None:  # type: ignore[no-untyped-def]
+    broken = fixture_bytes("ru_invalid_byte.xml")
+    url = feed_server.add("/ru.xml", broken, etag='"1"')
+    async with core_factory([url]) as core:
+        before = datetime.now(UTC)
+        outcome = (await poll_all(core))[url]
+        stories = await stored(core)
+        repaired = await feed_row(core, url)
+        await poll_all(core)  # 304: nothing read, so the warning stands
+        unchanged = await feed_row(core, url)
+        feed_server.add("/ru.xml", broken.replace(b"\xd0 ", "о ".encode()), etag='"2"')
+        await poll_all(core)  # the newsroom fixed its feed
+        clean = await feed_row(core, url)
+    assert outcome.status == "ok" and outcome.detail == REPAIRED
+    assert [story.title for story in stories] == RU_TITLES
+    assert "закон \ufffd о республиканском" in stories[1].summary
+    assert repaired.last_warning == REPAIRED and repaired.last_error is None
+    assert repaired.last_warning_at is not None and repaired.last_warning_at >= before
+    assert unchanged.last_status == "not_modified" and unchanged.last_warning == REPAIRED
+    assert clean.last_status == "ok" and clean.last_warning is None
+    assert clean.last_warning_at is None
+
+
+async def test_utf16_feed_with_a_bom_and_no_declaration_is_stored(
+    feed_server: FeedServer, core_factory
+) -> None:  # type: ignore[no-untyped-def]
+    url = feed_server.add("/kk.xml", fixture_bytes("kk_utf16_bom.xml"), content_type="text/xml")
+    async with core_factory([url]) as core:
+        outcome = (await poll_all(core))[url]
+        stories = await stored(core)
+        row = await feed_row(core, url)
+    assert outcome.status == "ok", outcome.detail
+    assert [story.title for story in stories] == [
+        "Сенат депутаттарының сайлауы өтті",
+        "Астанада шырша 1 желтоқсанда орнатылады",
+    ]
+    assert row.last_warning is None
+
+
+async def test_implausible_dates_are_first_seen_times_with_the_reason_on_the_feed(
+    feed_server: FeedServer, core_factory
+) -> None:  # type: ignore[no-untyped-def]
+    url = feed_server.add("/archive.xml", fixture_bytes("implausible_dates.xml"))
+    async with core_factory([url]) as core:
+        before = datetime.now(UTC)
+        outcome = (await poll_all(core))[url]
+        after = datetime.now(UTC)
+        dated, *undated = await stored(core)
+        row = await feed_row(core, url)
+    assert outcome.status == "ok" and outcome.new == 4
+    assert dated.published_at == datetime(2022, 11, 19, 2, 30, tzinfo=UTC)
+    assert [story.title for story in undated] == [
+        "Election commission publishes turnout",  # "0001 +1400": was stored as the year 1400
+        "Astana marathon route announced",  # the year 1
+        "New terminal opens at Almaty airport",  # 2032
+    ]
+    for story in undated:
+        assert before <= story.published_at <= after
+        assert abs(story.published_at - story.first_seen_at) < timedelta(seconds=5)
+    assert row.last_warning == (
+        "first-seen time used for 3 item(s) with an implausible date "
+        "('Mon, 01 Jan 0001 00:00:00 +1400' is not a readable date, "
+        "0001-01-01 00:00+00:00 is before 1990, …)"
+    )

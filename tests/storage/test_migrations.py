@@ -135,7 +135,7 @@ async def test_0005_adds_most_read_lists_and_round_trips(database_url: str) -> N
             feed_id = (
                 await session.execute(insert(Feed.__table__).values(feed).returning(Feed.id))
             ).scalar_one()
-        await upgrade(db)
+        await upgrade(db, "0005")
         assert await current_revision(db) == "0005"
         place = {"feed_id": feed_id, "position": 1, "identity": "guid:x", "observed_at": now}
         async with db.sessions.begin() as session:
@@ -154,5 +154,46 @@ async def test_0005_adds_most_read_lists_and_round_trips(database_url: str) -> N
             await session.execute(delete(Feed.__table__).where(Feed.id == feed_id))
         async with db.sessions() as session:
             assert (await session.scalars(select(MostReadRank.feed_id))).all() == []
+    finally:
+        await db.dispose()
+
+
+async def test_0006_adds_feed_warnings_and_round_trips(database_url: str) -> None:
+    """A 0005 database's feeds gain an empty warning that a poll can record; down to 0005
+    drops the columns and keeps the feed, and up again matches the models."""
+    db = create_database(database_url)
+    try:
+        await upgrade(db, "0005")
+        now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+        feed = {
+            "url": "https://example.kz/rss",
+            "poll_interval": 600,
+            "enabled": True,
+            "consecutive_errors": 0,
+            "backlog_done": True,
+            "created_at": now,
+        }
+        async with db.sessions.begin() as session:
+            await session.execute(insert(Feed.__table__).values(feed))
+        await upgrade(db)
+        assert await current_revision(db) == head_revision()
+        async with db.sessions.begin() as session:
+            assert (await session.execute(select(Feed.last_warning))).scalars().all() == [None]
+            await session.execute(
+                Feed.__table__.update().values(last_warning="replaced 1", last_warning_at=now)
+            )
+        async with db.sessions() as session:
+            assert (await session.scalar(select(Feed.last_warning_at))) == now
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0005")
+            columns = await connection.run_sync(
+                lambda sync: {column["name"] for column in inspect(sync).get_columns("feeds")}
+            )
+        assert "last_warning" not in columns and "url" in columns
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+        async with db.sessions() as session:
+            assert (await session.scalars(select(Feed.url))).all() == ["https://example.kz/rss"]
     finally:
         await db.dispose()
