@@ -144,6 +144,10 @@ async def open_core(settings: Settings, *, migrate: bool = True) -> AsyncIterato
             extractor,
             categories=build_category_map(settings.sections),
             max_backoff=settings.max_backoff,
+            max_poll_interval=settings.max_poll_interval,
+            own_interval_urls=frozenset(
+                feed.url for feed in settings.feeds if feed.poll_interval is not None
+            ),
             instance=instance_name(),
         )
         yield Core(settings, database, http, extractor, poller)

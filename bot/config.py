@@ -28,7 +28,6 @@ from pydantic_settings import (
 )
 
 Language = Literal["en", "ru", "kk"]
-LANGUAGES: tuple[str, ...] = ("en", "ru", "kk")
 DEFAULT_CONFIG_PATH = "./newsbot.toml"
 DEFAULT_DATABASE_URL = "sqlite:///newsbot.db"
 DEFAULT_BOT_API_URL = "https://api.telegram.org"
@@ -95,6 +94,9 @@ class Settings(BaseSettings):
     max_concurrent_fetches: Annotated[int, Field(ge=1, le=1000)] = 32
     max_fetches_per_host: Annotated[int, Field(ge=1, le=100)] = 4
     max_backoff: Annotated[int, Field(ge=1)] = 6 * 3600
+    # A feed without its own poll_interval waits as long as its server's TTL or max-age say,
+    # up to this (bot/feeds/poller.py, success_interval).
+    max_poll_interval: Annotated[int, Field(ge=1, le=86_400)] = 900
     # Worker processes that parse feeds (feedparser is CPU-bound pure Python); 0: a thread.
     parse_workers: Annotated[int, Field(ge=0, le=64)] = 2
 

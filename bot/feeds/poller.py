@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -70,6 +70,23 @@ Deferred = list[tuple[int, feed_queries.PollRecord]]
 DUE_SLACK = timedelta(milliseconds=100)
 
 
+def success_interval(
+    interval: int, hints: Iterable[float | None], *, own_interval: bool, ceiling: int
+) -> float:
+    """Seconds until the next poll after a successful one.
+
+    A feed with its own `poll_interval` in the config is polled on it. Any other feed, as
+    Miniflux does, waits as long as its server says nothing new will appear: the largest of
+    RSS <ttl> and the response's freshness (Cache-Control max-age or Expires, RFC 9111
+    §4.2.1), never less than the newsroom's `poll_interval` and never more than
+    `max_poll_interval`, so a CDN's "max-age=86400" cannot make a news feed go quiet.
+    """
+    if own_interval:
+        return float(interval)
+    longest = max((hint for hint in hints if hint), default=0.0)
+    return float(max(interval, min(longest, ceiling)))
+
+
 class Poller:
     """Polls feeds; owns nothing but references to the shared database, fetcher and extractor."""
 
@@ -81,6 +98,8 @@ class Poller:
         *,
         categories: dict[str, str],
         max_backoff: int,
+        max_poll_interval: int = 900,
+        own_interval_urls: frozenset[str] = frozenset(),
         instance: str = "local",
         lease: timedelta = timedelta(seconds=60),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -90,6 +109,8 @@ class Poller:
         self._extractor = extractor
         self._categories = categories
         self._max_backoff = max_backoff
+        self._max_poll_interval = max_poll_interval
+        self._own_interval_urls = own_interval_urls
         self._instance = instance
         self._lease = lease
         self._clock = clock
@@ -186,7 +207,13 @@ class Poller:
         deferred: Deferred | None,
     ) -> PollOutcome:
         now = self._clock()
-        next_poll = now + timedelta(seconds=feed.poll_interval)
+        interval = success_interval(
+            feed.poll_interval,
+            (fetched.max_age, extraction.ttl_seconds if extraction else None),
+            own_interval=feed.url in self._own_interval_urls,
+            ceiling=self._max_poll_interval,
+        )
+        next_poll = now + timedelta(seconds=interval)
         status = "not_modified" if extraction is None else "ok"
         record = feed_queries.PollRecord(
             fetched_at=now,

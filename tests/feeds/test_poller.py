@@ -290,3 +290,35 @@ async def test_implausible_dates_are_first_seen_times_with_the_reason_on_the_fee
         "('Mon, 01 Jan 0001 00:00:00 +1400' is not a readable date, "
         "0001-01-01 00:00+00:00 is before 1990, …)"
     )
+
+
+def _rss_with_ttl(minutes: int) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        f"<ttl>{minutes}</ttl><item><title>Senate meets</title>"
+        "<link>https://www.inform.kz/en/ttl-1</link></item></channel></rss>"
+    ).encode()
+
+
+async def _wait_seconds(core: Core, url: str) -> float:
+    async with core.database.sessions() as session:
+        feed = (await session.scalars(select(Feed).where(Feed.url == url))).one()
+    assert feed.next_poll_at is not None and feed.last_fetched_at is not None
+    return (feed.next_poll_at - feed.last_fetched_at).total_seconds()
+
+
+async def test_next_poll_follows_the_servers_freshness_within_max_poll_interval(
+    feed_server: FeedServer, database_url: str
+) -> None:
+    body = rss([Item("f1", "Senate meets", datetime.now(UTC) - timedelta(minutes=5))])
+    cached = feed_server.add("/cached.xml", body, headers={"Cache-Control": "max-age=300"})
+    ttl = feed_server.add("/ttl.xml", _rss_with_ttl(60))  # an hour: more than the cap
+    plain = feed_server.add("/plain.xml", body)
+    own = feed_server.add("/own.xml", body, headers={"Cache-Control": "max-age=300"})
+    settings = settings_for(database_url, [cached, ttl, plain], poll_interval=120)
+    settings.feeds.append(settings.feeds[0].model_copy(update={"url": own, "poll_interval": 30}))
+    async with open_core(settings) as core:
+        outcomes = await poll_all(core)
+        assert {outcome.status for outcome in outcomes.values()} == {"ok"}
+        waits = {url: await _wait_seconds(core, url) for url in (cached, ttl, plain, own)}
+    assert waits == {cached: 300, ttl: 900, plain: 120, own: 30}
