@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_BREAKING_TEXT = 3000
 MAX_KEY = 255
-# A story's longest fields, each character escaped as \\uXXXX, fit well within it.
+# A story's longest fields, each character escaped as \uXXXX, fit well within it.
 MAX_BODY = 256 * 1024
 # Ids are BIGINT: a larger number names no alert and must not reach the database.
 MAX_ID = 2**63 - 1
