@@ -7,99 +7,240 @@ and logs); a bad body answers 422 naming each field that is wrong.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
-    ValidationInfo,
+    WithJsonSchema,
+    create_model,
     field_validator,
 )
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.feeds.text import html_to_text, strip_invisible
+from bot.http.body import BadBody, read_json
 from bot.http.cms import CmsDesk, IdempotencyConflict, StoryIn
 from bot.http.openapi import openapi_document
 
 log = logging.getLogger(__name__)
 
-Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2048)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 MAX_BREAKING_TEXT = 3000
 MAX_KEY = 255
+# A story's longest fields, each character escaped as \uXXXX, fit well within it.
+MAX_BODY = 256 * 1024
+# Ids are BIGINT: a larger number names no alert and must not reach the database.
+MAX_ID = 2**63 - 1
 
 
-def _known_section(slug: str, info: ValidationInfo) -> str:
-    known: Sequence[str] = (info.context or {}).get("sections", ())
-    if slug not in known:
-        raise ValueError(f"unknown section {slug!r}")
-    return slug
+def _web_address(value: str) -> str:
+    """An http(s) URL a browser can open: it has a host, and a port if any in range."""
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as exc:  # an unclosed [IPv6 bracket, a port out of range
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if not parts.hostname:
+        raise ValueError("URL has no host")
+    if not port_ok:
+        raise ValueError("URL has port 0")
+    return value
 
 
-class BreakingBody(BaseModel):
-    """POST /api/v1/breaking"""
+def _visible(value: object) -> object:
+    """Strip NUL, other control and invisible characters, then spaces, before the length
+    checks (a text of only such characters is empty)."""
+    return strip_invisible(value).strip() if isinstance(value, str) else value
+
+
+def _has_text(value: str) -> str:
+    if not html_to_text(value):
+        raise ValueError("has no text once markup is removed")
+    return value
+
+
+def _within_utc_calendar(value: datetime) -> datetime:
+    """Stored in UTC, so it must stay within years 1-9999 there (0001-01-01T00:00+14:00
+    does not)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside years 1 to 9999 once converted to UTC") from None
+
+
+Url = Annotated[
+    str,
+    StringConstraints(pattern=r"^https?://\S+$", max_length=2048),
+    AfterValidator(_web_address),
+]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+AlertId = Annotated[int, Field(ge=1, le=MAX_ID)]
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=MAX_KEY)]
+ALERT_ID: TypeAdapter[int] = TypeAdapter(AlertId)
+IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
+
+
+# `section` and `sections` take any slug here; `request_models` narrows them to the
+# configured ones, in the validator and in the published schema alike. The docstrings are
+# the schemas' descriptions in the published document.
+class BreakingRequest(BaseModel):
+    """Breaking news: for every chat that takes it, or only those subscribed to a section."""
 
     model_config = ConfigDict(extra="forbid")
 
     text: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_BREAKING_TEXT)
+        str,
+        BeforeValidator(_visible),
+        StringConstraints(min_length=1, max_length=MAX_BREAKING_TEXT),
     ]
     link: Url | None = None
     sections: Annotated[list[Slug], Field(min_length=1, max_length=64)] | None = None
 
     @field_validator("sections")
     @classmethod
-    def _sections_known(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        if value is None:
-            return None
-        return list(dict.fromkeys(_known_section(slug, info) for slug in value))
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else list(dict.fromkeys(value))
 
 
-class StoryBody(BaseModel):
-    """POST /api/v1/stories"""
+class StoryRequest(BaseModel):
+    """A story from the CMS, identified by its canonical URL."""
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    title: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+        AfterValidator(_has_text),
+    ]
     url: Url
     section: Slug
     summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)] = ""
     image: Url | None = None
-    published_at: AwareDatetime | None = None
+    published_at: Annotated[
+        AwareDatetime | None,
+        Field(description="With a time zone; default: now. A time in the future becomes now."),
+    ] = None
     language: Literal["en", "ru", "kk"] | None = None
 
-    @field_validator("section")
+    @field_validator("published_at")
     @classmethod
-    def _section_known(cls, value: str, info: ValidationInfo) -> str:
-        return _known_section(value, info)
+    def _in_calendar(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _within_utc_calendar(value)
 
 
-def problem(status: int, error: str, **extra: Any) -> JSONResponse:
+class BreakingQueued(BaseModel):
+    """The alert and the number of chats it was queued for."""
+
+    id: int = Field(description="The alert id.")
+    queued: int = Field(description="Chats it was queued for.")
+
+
+class StoryStored(BaseModel):
+    """The story's id; `new` is false when its URL was already known."""
+
+    id: int
+    new: bool
+
+
+class Progress(BaseModel):
+    """A breaking news fan-out's deliveries by state."""
+
+    queued: int
+    sending: int
+    sent: int
+    failed: int
+
+
+class FieldError(BaseModel):
+    """One wrong field (dotted path) and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class Error(BaseModel):
+    """Every error answer; `fields` names each wrong field of an invalid request."""
+
+    error: str
+    fields: list[FieldError] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestModels:
+    """The request bodies with `section` and `sections` limited to the configured slugs."""
+
+    breaking: type[BreakingRequest]
+    story: type[StoryRequest]
+
+
+def request_models(sections: Sequence[str]) -> RequestModels:
+    """Subclasses whose section fields accept exactly `sections`: one type validates the
+    body and, through `model_json_schema`, documents it (an `enum` of the slugs)."""
+    known = tuple(sections)
+
+    def configured(slug: str) -> str:
+        if slug not in known:
+            raise ValueError(f"unknown section {slug!r}")
+        return slug
+
+    section = Annotated[
+        str, AfterValidator(configured), WithJsonSchema({"type": "string", "enum": list(known)})
+    ]
+    breaking = create_model(
+        "BreakingRequest",
+        __base__=BreakingRequest,
+        __doc__=BreakingRequest.__doc__,
+        sections=(Annotated[list[section], Field(min_length=1, max_length=64)] | None, None),
+    )
+    story = create_model(
+        "StoryRequest", __base__=StoryRequest, __doc__=StoryRequest.__doc__, section=section
+    )
+    return RequestModels(breaking=breaking, story=story)
+
+
+def problem(status: int, error: str, fields: list[FieldError] | None = None) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="newsbot"'} if status == 401 else None
-    return JSONResponse({"error": error, **extra}, status_code=status, headers=headers)
+    body = Error(error=error, fields=fields).model_dump(exclude_none=True)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-def invalid(fields: list[dict[str, str]]) -> JSONResponse:
+def invalid(fields: list[FieldError]) -> JSONResponse:
     return problem(422, "invalid request body", fields=fields)
 
 
-def _field_errors(error: ValidationError) -> list[dict[str, str]]:
-    """[{field, message}]: the dotted field path and pydantic's message, never the input."""
+def _field_errors(error: ValidationError) -> list[FieldError]:
+    """The dotted field path and pydantic's message for each error, never the input."""
     return [
-        {
-            "field": ".".join(str(part) for part in item["loc"]) or "body",
-            "message": item["msg"].removeprefix("Value error, "),
-        }
+        FieldError(
+            field=".".join(str(part) for part in item["loc"]) or "body",
+            message=item["msg"].removeprefix("Value error, "),
+        )
         for item in error.errors(include_input=False, include_url=False)
     ]
+
+
+def _alert_id(raw: str) -> int | None:
+    """The path's id, or None when no alert can have it (not a whole number, or past BIGINT)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_ID)):
+        return None
+    try:
+        return ALERT_ID.validate_python(int(raw))
+    except ValidationError:
+        return None
 
 
 class TokenCheck:
@@ -120,11 +261,19 @@ class TokenCheck:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+M = TypeVar("M", bound=BaseModel)
 
 
 def cms_routes(cms: CmsDesk, tokens: TokenCheck, sections: Sequence[str]) -> list[Route]:
     """The /api/v1 routes bound to one `CmsDesk`."""
-    context = {"sections": list(sections)}
+    models = request_models(sections)
+    document = openapi_document(
+        models.breaking,
+        models.story,
+        responses=[BreakingQueued, StoryStored, Progress, Error],
+        alert_id=ALERT_ID.json_schema(),
+        idempotency_key=IDEMPOTENCY_KEY.json_schema(),
+    )
 
     def protected(handler: Handler) -> Handler:
         async def guarded(request: Request) -> Response:
@@ -134,42 +283,43 @@ def cms_routes(cms: CmsDesk, tokens: TokenCheck, sections: Sequence[str]) -> lis
 
         return guarded
 
-    async def body_of(request: Request, model: type[BaseModel]) -> BaseModel | JSONResponse:
+    async def body_of(request: Request, model: type[M]) -> M | JSONResponse:
         try:
-            data = json.loads(await request.body() or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return invalid([{"field": "body", "message": "not valid JSON"}])
+            data = await read_json(request, MAX_BODY)
+        except BadBody as exc:
+            if exc.too_large:
+                return problem(413, str(exc))
+            return invalid([FieldError(field="body", message=str(exc))])
         if not isinstance(data, dict):
-            return invalid([{"field": "body", "message": "must be a JSON object"}])
+            return invalid([FieldError(field="body", message="must be a JSON object")])
         try:
-            return model.model_validate(data, context=context)
+            return model.model_validate(data)
         except ValidationError as exc:
             return invalid(_field_errors(exc))
 
     async def breaking(request: Request) -> Response:
-        body = await body_of(request, BreakingBody)
+        body = await body_of(request, models.breaking)
         if isinstance(body, JSONResponse):
             return body
-        assert isinstance(body, BreakingBody)
         key = request.headers.get("idempotency-key")
-        if key is not None and not 1 <= len(key) <= MAX_KEY:
-            return invalid(
-                [{"field": "Idempotency-Key", "message": f"must be 1 to {MAX_KEY} characters"}]
-            )
+        if key is not None:
+            try:
+                key = IDEMPOTENCY_KEY.validate_python(key)
+            except ValidationError:
+                message = f"must be 1 to {MAX_KEY} characters"
+                return invalid([FieldError(field="Idempotency-Key", message=message)])
         try:
             push = await cms.breaking(body.text, body.link, body.sections, key)
         except IdempotencyConflict:
             return problem(409, "Idempotency-Key was already used for a different body")
         headers = {"Idempotent-Replayed": "true"} if push.replayed else None
-        return JSONResponse(
-            {"id": push.id, "queued": push.queued}, status_code=202, headers=headers
-        )
+        answer = BreakingQueued(id=push.id, queued=push.queued)
+        return JSONResponse(answer.model_dump(), status_code=202, headers=headers)
 
     async def stories(request: Request) -> Response:
-        body = await body_of(request, StoryBody)
+        body = await body_of(request, models.story)
         if isinstance(body, JSONResponse):
             return body
-        assert isinstance(body, StoryBody)
         stored = await cms.story(
             StoryIn(
                 title=body.title,
@@ -181,30 +331,29 @@ def cms_routes(cms: CmsDesk, tokens: TokenCheck, sections: Sequence[str]) -> lis
                 language=body.language,
             )
         )
-        return JSONResponse(
-            {"id": stored.id, "new": stored.new}, status_code=201 if stored.new else 200
-        )
+        answer = StoryStored(id=stored.id, new=stored.new)
+        return JSONResponse(answer.model_dump(), status_code=201 if stored.new else 200)
 
     async def deliveries(request: Request) -> Response:
-        raw = request.path_params["alert_id"]
-        progress = await cms.progress(raw)
+        raw = request.path_params["id"]
+        alert_id = _alert_id(raw)
+        progress = None if alert_id is None else await cms.progress(alert_id)
         if progress is None:
-            return problem(404, f"no breaking news with id {raw}")
-        return JSONResponse(
-            {
-                "queued": progress.queued,
-                "sending": progress.sending,
-                "sent": progress.sent,
-                "failed": progress.failed,
-            }
+            return problem(404, f"no breaking news with id {raw[:40]}")
+        answer = Progress(
+            queued=progress.queued,
+            sending=progress.sending,
+            sent=progress.sent,
+            failed=progress.failed,
         )
+        return JSONResponse(answer.model_dump())
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(openapi_document(sections))
+        return JSONResponse(document)
 
     return [
         Route("/api/v1/openapi.json", openapi, methods=["GET"]),
         Route("/api/v1/breaking", protected(breaking), methods=["POST"]),
         Route("/api/v1/stories", protected(stories), methods=["POST"]),
-        Route("/api/v1/deliveries/{alert_id:int}", protected(deliveries), methods=["GET"]),
+        Route("/api/v1/deliveries/{id}", protected(deliveries), methods=["GET"]),
     ]

@@ -11,7 +11,13 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.feeds.normalize import StoryDraft, canonical_link, content_hash, story_identity
+from bot.feeds.normalize import (
+    FUTURE_TOLERANCE,
+    StoryDraft,
+    canonical_link,
+    content_hash,
+    story_identity,
+)
 from bot.feeds.text import html_to_text
 from storage import alerts as alert_queries
 from storage import deliveries as delivery_queries
@@ -22,6 +28,15 @@ from storage.deliveries import Progress
 from storage.models import Alert
 
 log = logging.getLogger(__name__)
+
+
+def _not_in_future(stated: datetime | None, now: datetime) -> datetime:
+    """The stated time in UTC, or now when missing or in the future (beyond clock skew), as
+    for feeds: a story dated 9999 would stay first in every "latest" list."""
+    if stated is None:
+        return now
+    stated = stated.astimezone(UTC)
+    return now if stated > now + FUTURE_TOLERANCE else stated
 
 
 class IdempotencyConflict(Exception):
@@ -154,7 +169,7 @@ class CmsDesk:
             author=None,
             language=story.language,
             section=story.section,
-            published_at=(story.published_at or now).astimezone(UTC),
+            published_at=_not_in_future(story.published_at, now),
             content_hash=content_hash(title, summary),
         )
         async with self._db.writing(), self._db.sessions.begin() as session:
