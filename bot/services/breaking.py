@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.feeds.text import strip_invisible
 from storage import alerts as alert_queries
 from storage import deliveries as delivery_queries
 from storage import stats as stats_queries
@@ -29,8 +30,12 @@ class Draft:
 
 
 def split_link(raw: str) -> Draft:
-    """`/breaking <text, optionally with a link>`: the last http(s) URL becomes the button."""
-    text = raw.strip()
+    """`/breaking <text, optionally with a link>`: the last http(s) URL becomes the button.
+
+    NUL and other control or invisible characters go, as from feeds and the CMS: they hide
+    or reorder text in a chat client and never carry news.
+    """
+    text = strip_invisible(raw).strip()
     links = LINK.findall(text)
     link = links[-1].rstrip(".,;)") if links else None
     if link and text.endswith(links[-1]):
