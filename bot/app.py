@@ -98,6 +98,15 @@ def feed_specs(settings: Settings) -> list[feed_queries.FeedSpec]:
     ]
 
 
+def own_interval_urls(settings: Settings) -> frozenset[str]:
+    """Feeds the operator gave a poll interval: their own, or a top-level `poll_interval`
+    set in the file or the environment. Only the others follow their server's TTL and
+    max-age: an operator's explicit choice beats a server's hint, which beats our default."""
+    if "poll_interval" in settings.model_fields_set:
+        return frozenset(feed.url for feed in settings.feeds)
+    return frozenset(feed.url for feed in settings.feeds if feed.poll_interval is not None)
+
+
 def section_specs(settings: Settings) -> list[section_queries.SectionSpec]:
     """The configured sections with their titles per language (a plain title is English)."""
     return [
@@ -145,9 +154,7 @@ async def open_core(settings: Settings, *, migrate: bool = True) -> AsyncIterato
             categories=build_category_map(settings.sections),
             max_backoff=settings.max_backoff,
             max_poll_interval=settings.max_poll_interval,
-            own_interval_urls=frozenset(
-                feed.url for feed in settings.feeds if feed.poll_interval is not None
-            ),
+            own_interval_urls=own_interval_urls(settings),
             instance=instance_name(),
         )
         yield Core(settings, database, http, extractor, poller)

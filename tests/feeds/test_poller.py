@@ -315,10 +315,19 @@ async def test_next_poll_follows_the_servers_freshness_within_max_poll_interval(
     ttl = feed_server.add("/ttl.xml", _rss_with_ttl(60))  # an hour: more than the cap
     plain = feed_server.add("/plain.xml", body)
     own = feed_server.add("/own.xml", body, headers={"Cache-Control": "max-age=300"})
-    settings = settings_for(database_url, [cached, ttl, plain], poll_interval=120)
+    settings = settings_for(database_url, [cached, ttl, plain])  # the default interval: 120
     settings.feeds.append(settings.feeds[0].model_copy(update={"url": own, "poll_interval": 30}))
     async with open_core(settings) as core:
         outcomes = await poll_all(core)
         assert {outcome.status for outcome in outcomes.values()} == {"ok"}
         waits = {url: await _wait_seconds(core, url) for url in (cached, ttl, plain, own)}
     assert waits == {cached: 300, ttl: 900, plain: 120, own: 30}
+
+
+async def test_an_operators_poll_interval_beats_the_servers_hints(
+    feed_server: FeedServer, database_url: str
+) -> None:
+    ttl = feed_server.add("/ttl.xml", _rss_with_ttl(60))
+    async with open_core(settings_for(database_url, [ttl], poll_interval=45)) as core:
+        await poll_all(core)
+        assert await _wait_seconds(core, ttl) == 45
