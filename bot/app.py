@@ -352,8 +352,10 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """The long-running bot: polling, delivery and Telegram until SIGTERM/SIGINT.
 
     With `http_port`, one HTTP server (health, metrics, the CMS API and, with `webhook_url`,
-    Telegram's webhook) runs in this same loop. On stop: no more updates are taken, the
-    delivery tick in progress is given SHUTDOWN_GRACE seconds, then everything closes.
+    Telegram's webhook) runs in this same loop. Feeds are polled from the start; Telegram is
+    brought up beside them (`connect`), retried while the Bot API is out of reach. On stop:
+    no more updates are taken, the delivery tick in progress is given SHUTDOWN_GRACE
+    seconds, then everything closes. A refused token is raised (InvalidToken) after that.
     """
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
