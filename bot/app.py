@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
@@ -249,39 +249,135 @@ async def telegram_running(
 
     With `polling=False` (webhook mode) updates arrive through the HTTP server instead, so
     the updater is never started. `observe` sees the side before anything starts (metrics).
+    A Bot API out of reach is an error here; `newsbot run` retries instead (`connect`).
     """
     side = build_telegram(core, token, scheduler)
     if observe is not None:
         observe(side)
+    try:
+        await bring_up(side, polling=polling)
+        await start_sending(core, side, scheduler, polling=polling)
+        yield side
+    finally:
+        await shut_down(side)
+
+
+async def bring_up(side: TelegramSide, *, polling: bool) -> None:
+    """getMe, the command menus, the update processor and long polling.
+
+    Each step skips what an interrupted attempt already did (PTB's initialize, the menus
+    and `follow` are idempotent; start is guarded), so a failed start can simply be retried.
+    """
     application = side.application
     await application.initialize()
     await publish_commands(application, side.services)
-    await application.start()
+    if not application.running:
+        await application.start()
     if polling:
         await side.polling.follow()
+
+
+async def start_sending(
+    core: Core, side: TelegramSide, scheduler: AsyncIOScheduler, *, polling: bool
+) -> None:
+    """Once Telegram answers: the updates and delivery jobs, the digests, and the deliveries
+    a previous stop interrupted. Before that nothing is sent, so nothing fails for nothing."""
+    if polling:
         add_updates_job(scheduler, side.polling.follow, UPDATES_RETRY_SECONDS)
     requeued = await side.sender.recover()
     if requeued:
         log.info("requeued %d deliveries interrupted by the last stop", requeued)
     add_delivery_job(scheduler, side.dispatcher.tick)
     schedule_digest(
-        scheduler, core.database, application.bot, core.settings, side.services.catalogues
+        scheduler, core.database, side.application.bot, core.settings, side.services.catalogues
     )
-    log.info("Telegram bot @%s is up", application.bot.username)
-    try:
-        yield side
-    finally:
-        await side.polling.stop()
+    log.info("Telegram bot @%s is up", side.application.bot.username)
+
+
+async def shut_down(side: TelegramSide) -> None:
+    """Stop whatever `bring_up` got to: polling, the application, the HTTP clients."""
+    await side.polling.stop()
+    application = side.application
+    if application.running:
         await application.stop()
-        await application.shutdown()
+    await application.shutdown()
+    # An application whose getMe never succeeded skips this, but its clients are open.
+    await application.bot.shutdown()
+
+
+# Retrying a Bot API that is out of reach at start (no network yet, DNS down, Telegram
+# down): soon at first, then doubling up to the cap, so a long outage costs one request
+# every BOT_API_RETRY_CAP seconds.
+BOT_API_RETRY_FIRST = 1.0
+BOT_API_RETRY_CAP = 30.0
+
+
+async def connect(
+    core: Core,
+    side: TelegramSide,
+    scheduler: AsyncIOScheduler,
+    bot_api: BotApiState,
+    *,
+    webhook: tuple[str, str] | None,
+) -> None:
+    """Bring the Telegram side up, retrying while the Bot API cannot be reached; feeds are
+    polled and stored meanwhile and /readyz says not ready. One warning line, not one per
+    attempt. A refused token (InvalidToken) is raised: waiting would not help."""
+    delay, warned = BOT_API_RETRY_FIRST, False
+    while True:
+        try:
+            await bring_up(side, polling=webhook is None)
+            if webhook is not None:
+                await register_webhook(side, *webhook)
+            break
+        except NetworkError as exc:  # TimedOut too; InvalidToken is not a NetworkError
+            if not warned:
+                log.warning(
+                    "Bot API unreachable at start (%s): polling and storing feeds, "
+                    "retrying Telegram every %.0f s at most",
+                    exc.message,
+                    BOT_API_RETRY_CAP,
+                )
+                warned = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BOT_API_RETRY_CAP)
+    await start_sending(core, side, scheduler, polling=webhook is None)
+    add_bot_api_probe(scheduler, side, bot_api)
+    bot_api.started = True
+
+
+async def until_stopped(stop: asyncio.Event, connecting: asyncio.Task[None] | None) -> None:
+    """Wait for SIGTERM/SIGINT; a start of the Telegram side that failed for good (a
+    refused token) ends the wait early with its error."""
+    waiting = asyncio.ensure_future(stop.wait())
+    try:
+        if connecting is not None:
+            await asyncio.wait({waiting, connecting}, return_when=asyncio.FIRST_COMPLETED)
+            if connecting.done() and not waiting.done():
+                connecting.result()
+        await waiting
+    finally:
+        waiting.cancel()
+
+
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel a start still retrying; an error it ended with is already reported."""
+    if task is None:
+        return
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()  # retrieved: no "exception was never retrieved" at exit
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """The long-running bot: polling, delivery and Telegram until SIGTERM/SIGINT.
 
     With `http_port`, one HTTP server (health, metrics, the CMS API and, with `webhook_url`,
-    Telegram's webhook) runs in this same loop. On stop: no more updates are taken, the
-    delivery tick in progress is given SHUTDOWN_GRACE seconds, then everything closes.
+    Telegram's webhook) runs in this same loop. Feeds are polled from the start; Telegram is
+    brought up beside them (`connect`), retried while the Bot API is out of reach. On stop:
+    no more updates are taken, the delivery tick in progress is given SHUTDOWN_GRACE
+    seconds, then everything closes. A refused token is raised (InvalidToken) after that.
     """
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
@@ -293,6 +389,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     ticks = TickWatch(metrics)
     side: TelegramSide | None = None
     server: HttpServer | None = None
+    connecting: asyncio.Task[None] | None = None
     try:
         async with open_core(settings) as core, contextlib.AsyncExitStack() as stack:
             observe_polls(core, metrics, ticks)
@@ -302,16 +399,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             if token is None:
                 log.warning("TELEGRAM_BOT_TOKEN is not set: polling feeds only, sending nothing")
             else:
-                side = await stack.enter_async_context(
-                    telegram_running(
-                        core,
-                        token.get_secret_value(),
-                        scheduler,
-                        polling=webhook_url is None,
-                        observe=lambda built: observe_telegram(built, metrics, bot_api, ticks),
-                    )
-                )
-                add_bot_api_probe(scheduler, side, bot_api)
+                side = build_telegram(core, token.get_secret_value(), scheduler)
+                observe_telegram(side, metrics, bot_api, ticks)
+                stack.push_async_callback(shut_down, side)
             await schedule_polling(core, scheduler, lambda: wake_delivery(scheduler))
             secret = webhook_secret(settings) if webhook_url and side else None
             if settings.http_port is not None:
@@ -320,14 +410,18 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 )
                 await server.start()
                 stack.push_async_callback(server.stop)
-            if webhook_url and side and secret:
-                await register_webhook(side, webhook_url, secret)
             scheduler.start()
+            if side is not None:
+                webhook = (webhook_url, secret) if webhook_url and secret else None
+                connecting = asyncio.create_task(
+                    connect(core, side, scheduler, bot_api, webhook=webhook)
+                )
             log.info("newsbot running: %d feeds scheduled", len(settings.feeds))
             try:
-                await stop.wait()
+                await until_stopped(stop, connecting)
             finally:
                 log.info("newsbot stopping")
+                await cancel(connecting)
                 await stop_taking_updates(side, server)
                 # Paused, no job starts; shutting down would cancel the running ones.
                 scheduler.pause()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -13,6 +14,10 @@ import click
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
+
+log = logging.getLogger("newsbot")  # the same under `python -m bot.cli` and the script
+
+TOKEN_REFUSED = "Telegram refused the bot token (401 Unauthorized): check TELEGRAM_BOT_TOKEN"
 
 config_option = click.option(
     "--config",
@@ -61,6 +66,8 @@ def main() -> None:
 )
 def run(config_path: str | None, webhook_url: str | None) -> None:
     """Run the bot: poll feeds on schedule and serve Telegram until SIGTERM/SIGINT."""
+    from telegram.error import InvalidToken
+
     from bot.app import run as run_app
 
     settings = _settings(config_path)
@@ -70,7 +77,12 @@ def run(config_path: str | None, webhook_url: str | None) -> None:
         settings = settings.model_copy(update={"webhook_url": webhook_url})
     if settings.webhook_url and settings.http_port is None:
         _refuse("webhook_url: needs http_port (the port the webhook is served on)")
-    _run(lambda: run_app(settings))
+    try:
+        _run(lambda: run_app(settings))
+    except InvalidToken:
+        # PTB's own message quotes the token; this line names the setting instead.
+        log.error(TOKEN_REFUSED)
+        sys.exit(2)
 
 
 def _refuse(line: str) -> None:

@@ -25,6 +25,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 Language = Literal["en", "ru", "kk"]
@@ -226,3 +227,5 @@ def load_settings(config_path: str | None = None) -> Settings:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(f"config error in {path}: {_describe(exc)}") from None
+    except SettingsError as exc:  # an environment value that is not JSON where JSON is due
+        raise ConfigError(f"config error: {exc} (a list is written as JSON)") from None

@@ -21,7 +21,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.delivery.compose import Composer
 from bot.delivery.pacing import InFlightLimit, Pacer
-from bot.telegram.retry import NO_RETRY
+from bot.telegram.retry import NO_RETRY, retry_after_seconds
 from bot.telegram.send import deliver
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
@@ -50,11 +50,6 @@ class SendStats:
     rate_limited: int = 0
     # The time budget ran out with deliveries still due: the next tick should come at once.
     unfinished: bool = False
-
-
-def retry_after_seconds(error: RetryAfter) -> float:
-    value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class Sender:

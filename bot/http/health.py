@@ -28,14 +28,17 @@ class BotApiState:
 
     Fed by every Bot API call (see `bot.http.metrics.observe_bot_requests`), so readiness
     needs no probe of its own while the bot is busy; `bot.app` probes with getMe when idle.
+    `started` turns true once the bot is up (getMe answered, updates taken): until then
+    `bot.app` reports the start's own troubles, so transitions are not logged twice.
     """
 
     configured: bool = False
     ok: bool | None = None
     at: float = field(default_factory=time.monotonic)
+    started: bool = False
 
     def record(self, ok: bool) -> None:
-        if ok != self.ok:
+        if ok != self.ok and self.started:
             log.log(
                 logging.INFO if ok else logging.WARNING,
                 "Bot API %s",
@@ -63,8 +66,10 @@ class Readiness:
             checks["telegram"] = "disabled"
         elif self.bot_api.ok is None:
             checks["telegram"] = "not checked yet"
+        elif not self.bot_api.ok:
+            checks["telegram"] = "last Bot API call failed"
         else:
-            checks["telegram"] = "ok" if self.bot_api.ok else "last Bot API call failed"
+            checks["telegram"] = "ok" if self.bot_api.started else "starting"
         return checks
 
     async def _database(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 
 from telegram import (
     BotCommand,
@@ -74,8 +75,15 @@ READER_COMMANDS = (
 EDITOR_COMMANDS = ("breaking", "failures")
 
 
+# PTB 22 warns on every RetryAfter (even at its construction) that `retry_after` becomes a
+# timedelta in its next major version, unless this opts in to that now. The code reading it
+# takes both forms (`retry_after_seconds`), so an operator's explicit "false" still works.
+PTB_TIMEDELTA = "PTB_TIMEDELTA"
+
+
 def build_application(settings: Settings, token: str) -> Application:
     """An Application talking to the Bot API root in the settings (Telegram or a stand-in)."""
+    os.environ.setdefault(PTB_TIMEDELTA, "true")
     root = settings.bot_api_url.rstrip("/")
     return (
         ApplicationBuilder()

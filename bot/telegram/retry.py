@@ -60,6 +60,13 @@ COUNTED = frozenset(
 )
 
 
+def retry_after_seconds(error: RetryAfter) -> float:
+    """Telegram's "retry after" in seconds: an int in PTB 22 by default, a timedelta with
+    PTB_TIMEDELTA set (see `bot.telegram.application`) and in PTB's next major version."""
+    value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
 def chat_key(chat_id: object) -> int | str | None:
     """A chat id as Telegram counts it: numeric ids as int, @usernames as they are."""
     if isinstance(chat_id, int) or chat_id is None:
@@ -105,8 +112,7 @@ class RetryReplies(BaseRateLimiter[int]):
             except RetryAfter as exc:
                 if attempt == attempts - 1:
                     raise
-                wait = exc.retry_after
-                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                seconds = retry_after_seconds(exc)
                 log.info("%s met a 429; retrying in %.0fs", endpoint, seconds)
                 await asyncio.sleep(seconds)
         raise AssertionError("unreachable")

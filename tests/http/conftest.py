@@ -72,7 +72,8 @@ class RunningBot:
 
 @contextlib.asynccontextmanager
 async def running_bot(settings: Settings, api: FakeBotAPI) -> AsyncIterator[RunningBot]:
-    """Start `bot.app.run`, wait for /healthz, stop it (as SIGTERM would) on exit."""
+    """Start `bot.app.run`, wait until /readyz says ready (the HTTP server answers before
+    Telegram is up), stop it (as SIGTERM would) on exit."""
     assert settings.http_port is not None
     stop = asyncio.Event()
     task = asyncio.create_task(run(settings, stop))
@@ -82,11 +83,11 @@ async def running_bot(settings: Settings, api: FakeBotAPI) -> AsyncIterator[Runn
             if task.done():
                 task.result()
             with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/healthz")).status_code == 200:
+                if (await client.get("/readyz")).status_code == 200:
                     break
             await asyncio.sleep(0.05)
         else:
-            raise AssertionError("the HTTP server did not come up")
+            raise AssertionError("the bot did not become ready")
     database = create_database(settings.database_url)
     try:
         yield RunningBot(settings, api, base_url, database, stop, task)
