@@ -4,43 +4,20 @@ sender sends them, paced and with Telegram's answers handled as for any story.""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select
 
 from storage import destinations, digests
 from storage.destinations import ChatInfo
 from storage.models import Delivery, Destination
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import Newsroom, newsroom_settings, running_newsroom
+from tests.telegram.conftest import Newsroom
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 READERS = range(20_000, 20_040)
 TITLE = "Timeline of major events"
-
-
-@pytest.fixture
-def strict_api() -> AsyncIterator[FakeBotAPI]:
-    with FakeBotAPI(enforce_rate_limits=True, rate_limit_global=30, group_per_minute=20) as api:
-        yield api
-
-
-@pytest.fixture
-async def paced_newsroom(
-    tmp_path: Path, strict_api: FakeBotAPI, feed_server: FeedServer
-) -> AsyncIterator[Newsroom]:
-    url = feed_server.add("/en.xml", rss([Item("old", "Old story", NOW - timedelta(hours=1))]))
-    settings = newsroom_settings(
-        tmp_path, strict_api, [url], send_rate=28.0, private_chat_interval=1.0
-    )
-    async with running_newsroom(settings, strict_api, feed_server) as newsroom:
-        await newsroom.poll()  # the backlog: stored, never pushed, and the digest's story
-        yield newsroom
 
 
 def this_minute(newsroom: Newsroom) -> str:
