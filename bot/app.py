@@ -44,7 +44,7 @@ from bot.logs import redact_also
 from bot.scheduling import PollSchedule, add_delivery_job, add_updates_job, wake_delivery
 from bot.services.admins import Admins
 from bot.services.breaking import Breaking
-from bot.services.digest import schedule_digest
+from bot.services.digest import Digest, add_digest_jobs
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
 from bot.telegram.application import (
@@ -192,6 +192,8 @@ class TelegramSide:
     sender: Sender
     dispatcher: Dispatcher
     polling: LongPolling
+    # Queues each digest slot in the outbox; the sender sends it like any story.
+    digest: Digest
 
 
 def build_telegram(core: Core, token: str, scheduler: AsyncIOScheduler) -> TelegramSide:
@@ -225,7 +227,8 @@ def build_telegram(core: Core, token: str, scheduler: AsyncIOScheduler) -> Teleg
         wake=lambda: wake_delivery(scheduler),
     )
     polling = LongPolling(application, updates_leadership(database), settings.long_poll_timeout)
-    return TelegramSide(application, services, sender, dispatcher, polling)
+    digest = Digest(database, settings, wake_delivery=lambda: wake_delivery(scheduler))
+    return TelegramSide(application, services, sender, dispatcher, polling, digest)
 
 
 def delivery_limits(settings: Settings) -> Limits:
@@ -288,9 +291,7 @@ async def start_sending(
     if requeued:
         log.info("requeued %d deliveries interrupted by the last stop", requeued)
     add_delivery_job(scheduler, side.dispatcher.tick)
-    schedule_digest(
-        scheduler, core.database, side.application.bot, core.settings, side.services.catalogues
-    )
+    add_digest_jobs(scheduler, side.digest, core.settings)
     log.info("Telegram bot @%s is up", side.application.bot.username)
 
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from storage.destinations import has_any_subscription
+from storage.destinations import deactivate, has_any_subscription
 from storage.models import Delivery, Destination, Story, Subscription
 
 # Longer than any send takes (PTB's timeouts are seconds), short enough that another
@@ -25,6 +25,8 @@ from storage.models import Delivery, Destination, Story, Subscription
 DELIVERY_LEASE = timedelta(seconds=30)
 STORY_PRIORITY = 10
 BREAKING_PRIORITY = 0
+# The digest is not urgent: it goes after breaking news and stories.
+DIGEST_PRIORITY = 20
 FAN_OUT_BATCH = 50
 
 
@@ -40,6 +42,7 @@ class DeliveryJob:
     story_id: int | None
     alert_id: int | None
     attempts: int
+    digest_slot: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,16 @@ _COLUMNS = (
     "next_attempt_at",
     "created_at",
 )
+
+
+async def insert_deliveries(
+    session: AsyncSession, columns: Sequence[str], targets: Select[Any]
+) -> int:
+    """Queue the rows `targets` selects (in `columns` order); rows already queued for the
+    same destination and story, alert or digest slot are left as they are."""
+    statement = _insert(session).from_select(list(columns), targets).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return max(result.rowcount or 0, 0)
 
 
 async def fan_out_stories(session: AsyncSession, now: datetime) -> dict[int, int]:
@@ -168,6 +181,7 @@ async def claim_due(
             Delivery.story_id,
             Delivery.alert_id,
             Delivery.attempts,
+            Delivery.digest_slot,
         )
         .join(Destination, Destination.id == Delivery.destination_id)
         .where(
@@ -198,6 +212,7 @@ async def claim_due(
             story_id=row.story_id,
             alert_id=row.alert_id,
             attempts=row.attempts + 1,
+            digest_slot=row.digest_slot,
         )
         for row in rows
     ]
@@ -294,12 +309,18 @@ async def mark_failed(session: AsyncSession, delivery_id: int, error: str) -> No
     )
 
 
-async def fail_queued_for(session: AsyncSession, destination_id: int, reason: str) -> int:
-    """A chat that went inactive: its queued deliveries end as failed, with the reason."""
+async def chat_gone(session: AsyncSession, chat_id: int, reason: str, now: datetime) -> int:
+    """A chat that blocked or removed the bot: inactive, and its queued deliveries failed."""
+    await deactivate(session, chat_id, reason, now)
     result = await session.execute(
         update(Delivery)
-        .where(Delivery.status == "queued", Delivery.destination_id == destination_id)
-        .values(status="failed", last_error=reason[:2000])
+        .where(
+            Delivery.status == "queued",
+            Delivery.destination_id.in_(
+                select(Destination.id).where(Destination.chat_id == chat_id)
+            ),
+        )
+        .values(status="failed", last_error=("chat inactive: " + reason)[:2000])
     )
     return max(result.rowcount or 0, 0)
 

@@ -1,19 +1,27 @@
-"""The daily digest's bookkeeping: who opted in, and which slot each destination has had.
+"""The daily digest's bookkeeping: who opted in, and each slot queued in the outbox.
 
-A slot is claimed (a row in digest_sends) before its message is sent, so a restart, a
-second instance or a re-run job can never send the same slot twice: the insert that finds
-the row already there claims nothing.
+A slot is one `digest_slots` row (the stories it lists) and one delivery per opted-in
+destination, queued in one transaction. The deliveries' unique key (destination, slot) makes
+queueing idempotent: a restart, a second instance or a re-run job queues each chat's slot
+at most once, and the sender sends each delivery once (storage/deliveries.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Destination, DigestSend
+from storage.deliveries import DIGEST_PRIORITY, insert_deliveries
+from storage.models import Delivery, Destination, DigestSlot
+
+# A slot missed by this much is skipped rather than sent late: by its cron job (the bot was
+# down at the time) and by the sender (its deliveries still queued an hour after the slot).
+MISSED_AFTER = timedelta(hours=1)
 
 
 async def subscribers(session: AsyncSession) -> list[Destination]:
@@ -37,35 +45,68 @@ async def is_subscribed(session: AsyncSession, destination_id: int) -> bool:
     return bool(await session.scalar(query))
 
 
-async def claim(session: AsyncSession, destination_id: int, slot: str, now: datetime) -> bool:
-    """Claim one slot for one destination; False when it was claimed before (never resend)."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        module.insert(DigestSend)
-        .values(destination_id=destination_id, slot=slot, status="sending", created_at=now)
-        .on_conflict_do_nothing()
-        .returning(DigestSend.destination_id)
-    )
-    return (await session.execute(statement)).first() is not None
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """What queueing a slot did: deliveries queued now, and chats that had it queued before."""
+
+    queued: int
+    already: int
 
 
-async def finish(
+async def queue_slot(
     session: AsyncSession,
-    destination_id: int,
     slot: str,
     *,
-    status: str,
-    message_id: int | None,
+    day: str,
+    due_at: datetime,
+    story_ids: Sequence[int],
     now: datetime,
-) -> None:
-    """Record how a claimed slot ended: sent (with its message) or failed."""
+) -> Queued:
+    """Record slot `slot` (once: the first to queue it fixes its stories) and queue one
+    delivery for each opted-in active destination that has not had it queued."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     await session.execute(
-        update(DigestSend)
-        .where(DigestSend.destination_id == destination_id, DigestSend.slot == slot)
-        .values(status=status, message_id=message_id, sent_at=now if status == "sent" else None)
+        module.insert(DigestSlot)
+        .values(slot=slot, day=day, due_at=due_at, story_ids=list(story_ids), created_at=now)
+        .on_conflict_do_nothing()
     )
+    targets = select(
+        Destination.id,
+        literal(slot),
+        literal(DIGEST_PRIORITY),
+        literal("queued"),
+        literal(0),
+        literal(now, type_=Delivery.next_attempt_at.type),
+        literal(now, type_=Delivery.created_at.type),
+    ).where(Destination.digest.is_(True), Destination.active.is_(True))
+    queued = await insert_deliveries(
+        session,
+        ("destination_id", "digest_slot", "priority", "status", "attempts", "next_attempt_at",
+         "created_at"),
+        targets,
+    )  # fmt: skip
+    total = await session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.digest_slot == slot)
+    )
+    return Queued(queued, int(total or 0) - queued)
 
 
-async def sends(session: AsyncSession, slot: str) -> list[DigestSend]:
-    query = select(DigestSend).where(DigestSend.slot == slot).order_by(DigestSend.destination_id)
+async def get_slot(session: AsyncSession, slot: str) -> DigestSlot | None:
+    return await session.get(DigestSlot, slot)
+
+
+async def slot_deliveries(session: AsyncSession, slot: str) -> list[Delivery]:
+    """The slot's deliveries, by destination (what `newsbot stats` and the tests look at)."""
+    query = select(Delivery).where(Delivery.digest_slot == slot).order_by(Delivery.destination_id)
     return list((await session.scalars(query)).all())
+
+
+async def skip_missed(session: AsyncSession, now: datetime) -> int:
+    """Queued digest deliveries of slots due more than MISSED_AFTER ago end as failed."""
+    late = select(DigestSlot.slot).where(DigestSlot.due_at < now - MISSED_AFTER)
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == "queued", Delivery.digest_slot.in_(late))
+        .values(status="failed", last_error="digest slot missed by more than an hour")
+    )
+    return max(result.rowcount or 0, 0)

@@ -221,6 +221,9 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("destination_id", "story_id", name="uq_deliveries_destination_story"),
         UniqueConstraint("destination_id", "alert_id", name="uq_deliveries_destination_alert"),
+        UniqueConstraint(
+            "destination_id", "digest_slot", name="uq_deliveries_destination_digest_slot"
+        ),
         Index("ix_deliveries_due", "status", "priority", "next_attempt_at"),
         Index("ix_deliveries_alert_id", "alert_id"),
         Index("ix_deliveries_chat_message", "chat_id", "message_id"),
@@ -230,6 +233,10 @@ class Delivery(Base):
     destination_id: Mapped[int] = mapped_column(ForeignKey("destinations.id", ondelete="CASCADE"))
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    # A daily digest: the slot it belongs to (what it lists is kept with the slot).
+    digest_slot: Mapped[str | None] = mapped_column(
+        ForeignKey("digest_slots.slot", ondelete="CASCADE")
+    )
     priority: Mapped[int] = mapped_column(Integer, default=10)  # lower goes first
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -296,16 +303,19 @@ class StoryEngagement(Base):
     first_signal_at: Mapped[datetime]
 
 
-class DigestSend(Base):
-    """One digest slot sent to one destination: at most once, even across restarts."""
+class DigestSlot(Base):
+    """One daily digest slot, queued once: the stories it lists, fixed when it was queued.
 
-    __tablename__ = "digest_sends"
+    Its deliveries (one per opted-in destination, unique per destination and slot) are in
+    the outbox, queued in the same transaction, so every chat gets the same list, once.
+    """
 
-    destination_id: Mapped[int] = mapped_column(
-        ForeignKey("destinations.id", ondelete="CASCADE"), primary_key=True
-    )
+    __tablename__ = "digest_slots"
+
     slot: Mapped[str] = mapped_column(String(32), primary_key=True)  # e.g. 2026-11-19T08:00
-    status: Mapped[str] = mapped_column(String(16), default="queued")
-    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The newsroom's day the digest is about ("2026-11-19"), for its title.
+    day: Mapped[str] = mapped_column(String(10))
+    # When the slot was due: a delivery still queued an hour later is skipped, not sent late.
+    due_at: Mapped[datetime]
+    story_ids: Mapped[list[int]] = mapped_column(JSON)
     created_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]

@@ -1,4 +1,5 @@
-"""A bot process killed with SIGKILL mid-fan-out loses nothing and repeats only in-flight sends."""
+"""A bot process killed with SIGKILL mid-fan-out loses nothing and repeats only in-flight sends:
+breaking news and the daily digest alike."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import os
 import signal
 import sys
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -16,12 +18,27 @@ from bot.delivery.sender import SENT_BATCH
 from storage import alerts, deliveries
 from storage.db import create_database
 from storage.migrate import upgrade
-from storage.models import Delivery, Destination
+from storage.models import Delivery, Destination, Story
 from tests.fakes.bot_api import FakeBotAPI, FakeChat
 from tests.test_cli import environment, write_config
 
 CHATS = 300
 CONCURRENCY = 32  # the sender's default: at most this many sends in flight
+
+
+def channels(now: datetime, *, digest: bool) -> list[dict[str, object]]:
+    return [
+        {
+            "chat_id": -100_000 - n,
+            "kind": "channel",
+            "active": True,
+            "breaking": True,
+            "created_at": now,
+            "updated_at": now,
+            "digest": digest,
+        }
+        for n in range(CHATS)
+    ]
 
 
 async def seed_breaking_news(database_url: str) -> None:
@@ -31,21 +48,7 @@ async def seed_breaking_news(database_url: str) -> None:
     try:
         await upgrade(database)
         async with database.sessions.begin() as session:
-            await session.execute(
-                Destination.__table__.insert(),
-                [
-                    {
-                        "chat_id": -100_000 - n,
-                        "kind": "channel",
-                        "active": True,
-                        "breaking": True,
-                        "created_at": now,
-                        "updated_at": now,
-                        "digest": False,
-                    }
-                    for n in range(CHATS)
-                ],
-            )
+            await session.execute(Destination.__table__.insert(), channels(now, digest=False))
             alert = await alerts.create_draft(
                 session, editor_id=1, chat_id=1, text="Breaking: crash test", link=None, now=now
             )
@@ -113,6 +116,65 @@ async def test_sigkill_mid_fan_out_loses_nothing(tmp_path: Path) -> None:
             await asyncio.wait_for(bot.wait(), timeout=20)
         sends = channel_sends(api)
     assert set(sends) == {-100_000 - n for n in range(CHATS)}  # every channel has the story
+    repeated = sum(count - 1 for count in sends.values())
+    assert repeated <= CONCURRENCY + SENT_BATCH, (repeated, at_kill)
+    assert await sent_in_database(database_url) == CHATS
+
+
+DIGEST_TITLE = "Timeline of major events"
+
+
+async def seed_digest_readers(database_url: str) -> None:
+    """CHATS channels opted in to the digest, and a story of today for it to list."""
+    database = create_database(database_url)
+    now = datetime.now(UTC)
+    story = {"identity": "crash", "link": "https://example.kz/crash", "title": "Budget adopted",
+             "summary": "", "section": "politics", "published_at": now - timedelta(minutes=1),
+             "first_seen_at": now, "updated_at": now, "content_hash": "h", "pushable": False,
+             "fanned_out_at": now}  # fmt: skip
+    try:
+        await upgrade(database)
+        async with database.sessions.begin() as session:
+            await session.execute(Destination.__table__.insert(), channels(now, digest=True))
+            await session.execute(Story.__table__.insert().values(story))
+    finally:
+        await database.dispose()
+
+
+def digest_sends(api: FakeBotAPI) -> Counter[int]:
+    return Counter(m.chat_id for m in api.sent if DIGEST_TITLE in m.text and m.chat_id < 0)
+
+
+async def test_sigkill_mid_digest_loses_nothing(tmp_path: Path) -> None:
+    """A digest slot due now (the bot starts within its hour, so it is queued at once) is
+    killed mid-send; the restarted bot queues nothing twice and sends the rest."""
+    database_url = f"sqlite:///{tmp_path / 'newsbot.db'}"
+    await seed_digest_readers(database_url)
+    due = datetime.now(ZoneInfo("Asia/Almaty")).strftime("%H:%M")
+    config = write_config(
+        tmp_path, [], f'send_rate = 60\nlong_poll_timeout = 1\ndigest_times = ["{due}"]'
+    )
+    with FakeBotAPI() as api:
+        for n in range(CHATS):
+            api.register_chat(FakeChat(-100_000 - n, "channel"))
+        bot = await start_bot(tmp_path, api, config)
+        await api.wait_until(lambda: sum(digest_sends(api).values()) >= CHATS // 3, timeout=60)
+        os.kill(bot.pid, signal.SIGKILL)
+        await bot.wait()
+        at_kill = sum(digest_sends(api).values())
+        assert at_kill < CHATS  # killed mid-send
+        bot = await start_bot(tmp_path, api, config)
+        try:
+            await api.wait_until(lambda: len(digest_sends(api)) == CHATS, timeout=90)
+            for _ in range(100):
+                if await sent_in_database(database_url) == CHATS:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(bot.wait(), timeout=20)
+        sends = digest_sends(api)
+    assert set(sends) == {-100_000 - n for n in range(CHATS)}  # every channel has the digest
     repeated = sum(count - 1 for count in sends.values())
     assert repeated <= CONCURRENCY + SENT_BATCH, (repeated, at_kill)
     assert await sent_in_database(database_url) == CHATS

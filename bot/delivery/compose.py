@@ -1,5 +1,8 @@
 """Turning a queued delivery into the message for its chat's language (cached per batch).
 
+Stories, breaking news and daily digests alike: a digest is rendered at send time from its
+slot (the day, and the stories fixed when the slot was queued) in each chat's language.
+
 A fan-out of one story to ten thousand chats renders it once per language, not per chat:
 hundreds of deliveries asking at once for a message not rendered yet all wait for the one
 render in progress (a cache of renders, not of results, so they never each query it).
@@ -10,12 +13,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 
 from bot.config import Settings
 from bot.services.related import related_stories
 from bot.telegram.i18n import Catalogues
-from bot.telegram.render import OutgoingMessage, RelatedLink, render_breaking, render_story
+from bot.telegram.render import (
+    OutgoingMessage,
+    RelatedLink,
+    render_breaking,
+    render_digest,
+    render_story,
+)
 from storage import alerts as alert_queries
+from storage import digests as digest_queries
 from storage import stories as story_queries
 from storage.db import Database
 from storage.models import Story
@@ -35,7 +46,7 @@ class Composer:
     database: Database
     settings: Settings
     catalogues: Catalogues
-    _cache: dict[tuple[str, int, str], asyncio.Task[OutgoingMessage | None]] = field(
+    _cache: dict[tuple[str, int | str, str], asyncio.Task[OutgoingMessage | None]] = field(
         default_factory=dict
     )
     _versions: dict[int, str] = field(default_factory=dict)
@@ -51,9 +62,13 @@ class Composer:
         key = ("alert", alert_id, self.language_of(language))
         return await self._cached(key, lambda: self._render_alert(alert_id, key[2]))
 
+    async def digest(self, slot: str, language: str | None) -> OutgoingMessage | None:
+        key = ("digest", slot, self.language_of(language))
+        return await self._cached(key, lambda: self._render_digest(slot, key[2]))
+
     async def _cached(
         self,
-        key: tuple[str, int, str],
+        key: tuple[str, int | str, str],
         render: Callable[[], Awaitable[OutgoingMessage | None]],
     ) -> OutgoingMessage | None:
         task = self._cache.get(key)
@@ -92,4 +107,23 @@ class Composer:
             zone=self.settings.zone,
             section_title=section.title_in(language) if section else None,
             related=await related_links(self.database, story),
+        )
+
+    async def _render_digest(self, slot: str, language: str) -> OutgoingMessage | None:
+        """The slot's "<date>. Timeline of major events"; None when none of its stories is
+        left (or the slot is gone)."""
+        async with self.database.sessions() as session:
+            found = await digest_queries.get_slot(session, slot)
+            stories = await story_queries.get_stories(session, found.story_ids) if found else []
+        if found is None or not stories:
+            return None
+        t = self.catalogues.translator(language)
+        zone = self.settings.zone
+        day = datetime.combine(date.fromisoformat(found.day), time(12), zone)
+        return render_digest(
+            t("digest_title", date=t.day(day, zone)),
+            stories,
+            t=t,
+            zone=zone,
+            section_titles={s.slug: s.title_in(language) for s in self.settings.sections},
         )

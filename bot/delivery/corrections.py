@@ -2,7 +2,11 @@
 
 Each sent message remembers the story's content hash it showed; when the story's hash
 changes (a corrected headline or summary), the message is re-rendered and edited with
-editMessageText or editMessageCaption, paced like every other send.
+editMessageText or editMessageCaption, paced like every other send. Telegram's refusals
+mean what they mean to the sender (bot/delivery/outcomes.py): a 429 pauses every send and
+leaves the rest for the next tick, a chat that is gone is marked inactive, a group that
+became a supergroup moves; the edit itself is not retried except after network trouble.
+Edits opt out of the request layer's own 429 retries (NO_RETRY), as the sender's sends do.
 """
 
 from __future__ import annotations
@@ -13,14 +17,16 @@ from datetime import UTC, datetime, timedelta
 
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest
 
 from bot.delivery.compose import Composer
+from bot.delivery.outcomes import Outcome, Verdict, outcome_of
 from bot.delivery.pacing import Pacer
-from bot.delivery.sender import retry_after_seconds
 from bot.telegram.render import OutgoingMessage
+from bot.telegram.retry import NO_RETRY
 from bot.telegram.send import keyboard, preview_options
 from storage import deliveries as delivery_queries
+from storage import destinations as destination_queries
 from storage.db import Database
 from storage.deliveries import StaleCopy
 
@@ -61,19 +67,32 @@ class Corrector:
             try:
                 await self._pacer.acquire(copy.chat_id, copy.chat_kind)
                 await self._edit(copy, message)
-            except RetryAfter as exc:
-                self._pacer.pause(retry_after_seconds(exc))
-                break  # the rest waits for the next tick
-            except (BadRequest, Forbidden) as exc:
-                if "not modified" not in exc.message.lower():
-                    log.info("cannot edit message in chat %s: %s", copy.chat_id, exc.message)
-            except TelegramError as exc:  # network trouble: try again next tick
-                log.info("editing in chat %s failed: %s", copy.chat_id, exc.message)
-                continue
+            except Exception as exc:
+                outcome = outcome_of(exc)
+                if outcome.verdict is Verdict.RATE_LIMITED:
+                    self._pacer.pause(outcome.retry_after)
+                    break  # the rest waits for the next tick
+                if outcome.verdict is Verdict.TRANSIENT:  # try again next tick
+                    log.info("editing in chat %s failed: %s", copy.chat_id, outcome.reason)
+                    continue
+                await self._refused(copy, outcome)
             async with self._db.writing(), self._db.sessions.begin() as session:
                 await delivery_queries.mark_edited(session, copy.delivery_id, copy.content_hash)
             edited += 1
         return edited
+
+    async def _refused(self, copy: StaleCopy, outcome: Outcome) -> None:
+        """An edit refused for good: the copy stays as it is (and is not tried again)."""
+        if "not modified" in outcome.reason.lower():
+            return
+        log.info("cannot edit message in chat %s: %s", copy.chat_id, outcome.reason)
+        now = self._clock()
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            if outcome.verdict is Verdict.GONE:
+                await delivery_queries.chat_gone(session, copy.chat_id, outcome.reason, now)
+            elif outcome.verdict is Verdict.MIGRATED and outcome.new_chat_id is not None:
+                # The message stays in the old group, which takes no edits: only the chat moves.
+                await destination_queries.move_chat(session, copy.chat_id, outcome.new_chat_id, now)
 
     async def _edit(self, copy: StaleCopy, message: OutgoingMessage) -> None:
         markup = keyboard(message.buttons)
@@ -85,6 +104,7 @@ class Corrector:
                     caption=message.text,
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup,
+                    rate_limit_args=NO_RETRY,
                 )
                 return
             except BadRequest as exc:  # it went out as text after Telegram refused the photo
@@ -97,4 +117,5 @@ class Corrector:
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
             link_preview_options=preview_options(message),
+            rate_limit_args=NO_RETRY,
         )

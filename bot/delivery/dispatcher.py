@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from telegram import Bot
-from telegram.error import TelegramError
 
 from bot.delivery.corrections import Corrector
+from bot.delivery.outcomes import Verdict, outcome_of
 from bot.delivery.sender import Sender, SendStats
 from bot.services.breaking import Breaking
 from bot.telegram.i18n import Catalogues
-from bot.telegram.render import render_breaking_report
+from bot.telegram.render import OutgoingMessage, render_breaking_report
+from bot.telegram.send import deliver
+from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
 from storage.db import Database
 from storage.leadership import Leadership
@@ -104,8 +107,28 @@ class Dispatcher:
             html = render_breaking_report(
                 progress.sent, progress.failed, progress.pending, reasons, t=t
             )
-            try:
-                await self._bot.send_message(alert.editor_chat_id, html)
-            except TelegramError as exc:
-                log.warning("could not report alert %s to its editor: %s", alert.id, exc.message)
-            await self._breaking.reported(alert.id)
+            if await self._send_report(alert.id, alert.editor_chat_id, html):
+                await self._breaking.reported(alert.id)
+
+    async def _send_report(self, alert_id: int, chat_id: int, html: str) -> bool:
+        """Send one report; False when it should be tried again at the next tick.
+
+        Telegram's refusals mean what they mean to the sender (bot/delivery/outcomes.py): a
+        429 (after the request layer's retries for replies) or network trouble waits for the
+        next tick; an editor's chat that is gone is marked inactive, a migrated one moves, and
+        either (or another refusal) ends the report.
+        """
+        try:
+            await deliver(self._bot, chat_id, OutgoingMessage(html))
+            return True
+        except Exception as exc:
+            outcome = outcome_of(exc)
+        log.warning("could not report alert %s to its editor: %s", alert_id, outcome.reason)
+        now = datetime.now(UTC)
+        if outcome.verdict is Verdict.GONE:
+            async with self._db.writing(), self._db.sessions.begin() as session:
+                await delivery_queries.chat_gone(session, chat_id, outcome.reason, now)
+        elif outcome.verdict is Verdict.MIGRATED and outcome.new_chat_id is not None:
+            async with self._db.writing(), self._db.sessions.begin() as session:
+                await destination_queries.move_chat(session, chat_id, outcome.new_chat_id, now)
+        return outcome.verdict not in (Verdict.RATE_LIMITED, Verdict.TRANSIENT)

@@ -1,5 +1,8 @@
 """Draining the outbox into Telegram, paced, with every Telegram answer handled.
 
+Stories, breaking news and daily digests all go this way. What a refusal means comes from
+bot/delivery/outcomes.py (shared with corrections and the editors' reports):
+
 - 429: wait out retry_after (everyone pauses) and requeue; not counted as a failed attempt.
 - 403 (blocked, kicked, deactivated) and "chat not found": the chat is marked inactive.
 - 400 with migrate_to_chat_id: the chat moves to its supergroup id and the message is resent.
@@ -17,14 +20,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from telegram import Bot
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+from telegram.error import TelegramError
 
 from bot.delivery.compose import Composer
+from bot.delivery.outcomes import Outcome, Verdict, outcome_of
 from bot.delivery.pacing import InFlightLimit, Pacer
-from bot.telegram.retry import NO_RETRY, retry_after_seconds
+from bot.telegram.render import OutgoingMessage
+from bot.telegram.retry import NO_RETRY
 from bot.telegram.send import deliver
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
+from storage import digests as digest_queries
 from storage.db import Database
 from storage.deliveries import DeliveryJob, SentRecord
 
@@ -39,7 +45,6 @@ SENT_BATCH = 20
 CLAIM_SECONDS = 0.25
 BOOK_AHEAD_SECONDS = 1.0
 LOOK_AGAIN_SECONDS = 0.01
-GONE = ("chat not found", "chat_write_forbidden", "have no rights to send", "not enough rights")
 
 
 @dataclass
@@ -108,7 +113,10 @@ class Sender:
             return await delivery_queries.requeue_expired(session, self._clock())
 
     async def requeue_expired(self) -> int:
+        """Deliveries of a dead sender go back to the queue; digests an hour late are
+        skipped (README: a slot missed by more than an hour is not sent late)."""
         async with self._db.writing(), self._db.sessions.begin() as session:
+            await digest_queries.skip_missed(session, self._clock())
             return await delivery_queries.requeue_expired(session, self._clock())
 
     async def drain(self, budget_seconds: float = 30.0) -> SendStats:
@@ -193,7 +201,7 @@ class Sender:
         try:
             message = await self._message_for(job)
             if message is None:
-                await self._fail(job, "the story or alert no longer exists", stats)
+                await self._fail(job, "the story, alert or digest no longer exists", stats)
                 return
             await self._pacer.wait_until(slot)
             await self._requests.acquire()
@@ -207,22 +215,11 @@ class Sender:
                 )
             finally:
                 self._requests.release()
-        except RetryAfter as exc:
-            await self._rate_limited(job, retry_after_seconds(exc), stats)
-        except ChatMigrated as exc:
-            await self._migrated(job, exc.new_chat_id, stats)
-        except Forbidden as exc:
-            await self._gone(job, f"forbidden: {exc.message}", stats)
-        except BadRequest as exc:
-            if any(reason in exc.message.lower() for reason in GONE):
-                await self._gone(job, f"bad request: {exc.message}", stats)
-            else:
-                await self._fail(job, f"bad request: {exc.message}", stats)
-        except NetworkError as exc:  # TimedOut, connection errors, 5xx
-            await self._retry(job, f"{type(exc).__name__}: {exc.message}", stats)
         except Exception as exc:
-            log.exception("delivery %s failed unexpectedly", job.id)
-            await self._retry(job, f"{type(exc).__name__}: {exc}", stats)
+            outcome = outcome_of(exc)
+            if outcome.verdict is Verdict.TRANSIENT and not isinstance(exc, TelegramError):
+                log.exception("delivery %s failed unexpectedly", job.id)
+            await self._refused(job, outcome, stats)
         else:
             # Recorded in the next batch write (within a fraction of a second). A crash before
             # it leaves the row `sending`, so it is resent: it counts among the in-flight.
@@ -232,12 +229,29 @@ class Sender:
                 await self._flush_sent()
             stats.sent += 1
 
-    async def _message_for(self, job: DeliveryJob):  # type: ignore[no-untyped-def]
+    async def _message_for(self, job: DeliveryJob) -> OutgoingMessage | None:
         if job.alert_id is not None:
             return await self._composer.alert(job.alert_id, job.language)
         if job.story_id is not None:
             return await self._composer.story(job.story_id, job.language)
+        if job.digest_slot is not None:
+            return await self._composer.digest(job.digest_slot, job.language)
         return None
+
+    async def _refused(self, job: DeliveryJob, outcome: Outcome, stats: SendStats) -> None:
+        """What Telegram's refusal means for this delivery (bot/delivery/outcomes.py)."""
+        match outcome.verdict:
+            case Verdict.RATE_LIMITED:
+                await self._rate_limited(job, outcome.retry_after, stats)
+            case Verdict.MIGRATED:
+                assert outcome.new_chat_id is not None
+                await self._migrated(job, outcome.new_chat_id, stats)
+            case Verdict.GONE:
+                await self._gone(job, outcome.reason, stats)
+            case Verdict.REFUSED:
+                await self._fail(job, outcome.reason, stats)
+            case Verdict.TRANSIENT:
+                await self._retry(job, outcome.reason, stats)
 
     async def _rate_limited(self, job: DeliveryJob, seconds: float, stats: SendStats) -> None:
         stats.rate_limited += 1
@@ -261,11 +275,8 @@ class Sender:
     async def _gone(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
         log.info("chat %s is gone (%s); marking it inactive", job.chat_id, reason)
         async with self._db.writing(), self._db.sessions.begin() as session:
-            await destination_queries.deactivate(session, job.chat_id, reason, self._clock())
             await delivery_queries.mark_failed(session, job.id, reason)
-            await delivery_queries.fail_queued_for(
-                session, job.destination_id, "chat inactive: " + reason
-            )
+            await delivery_queries.chat_gone(session, job.chat_id, reason, self._clock())
         stats.failed += 1
 
     async def _fail(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:

@@ -21,24 +21,38 @@ async def destination(database: Database, chat_id: int) -> int:
         return row.id
 
 
-async def test_a_slot_is_claimed_once_per_destination(database: Database) -> None:
+async def test_a_slot_is_queued_once_per_destination(database: Database) -> None:
     first, second = await destination(database, 1), await destination(database, 2)
+    ids = await store(database, draft("a", "Сенат одобрил закон", 120))
+    due = NOW - timedelta(minutes=5)
+
+    async def queue(slot: str, story_ids: list[int]) -> digests.Queued:
+        async with database.sessions.begin() as session:
+            return await digests.queue_slot(
+                session, slot, day=slot[:10], due_at=due, story_ids=story_ids, now=NOW
+            )
+
     async with database.sessions.begin() as session:
         await digests.set_digest(session, first, True)
         assert [d.id for d in await digests.subscribers(session)] == [first]
-        assert await digests.claim(session, first, "2026-11-20T08:00", NOW)
-        assert not await digests.claim(session, first, "2026-11-20T08:00", NOW)
-        assert await digests.claim(session, second, "2026-11-20T08:00", NOW)
-        assert await digests.claim(session, first, "2026-11-20T20:00", NOW)
-        await digests.finish(
-            session, first, "2026-11-20T08:00", status="sent", message_id=7, now=NOW
-        )
+    assert await queue("2026-11-20T08:00", [ids["a"]]) == digests.Queued(1, 0)
+    assert await queue("2026-11-20T08:00", []) == digests.Queued(0, 1)  # a second instance
+    async with database.sessions.begin() as session:
+        await digests.set_digest(session, second, True)
+    assert await queue("2026-11-20T08:00", []) == digests.Queued(1, 1)  # opted in since
+    assert await queue("2026-11-20T20:00", [ids["a"]]) == digests.Queued(2, 0)
     async with database.sessions() as session:
-        rows = await digests.sends(session, "2026-11-20T08:00")
-    assert [(r.destination_id, r.status, r.message_id) for r in rows] == [
-        (first, "sent", 7),
-        (second, "sending", None),
-    ]
+        rows = await digests.slot_deliveries(session, "2026-11-20T08:00")
+        slot = await digests.get_slot(session, "2026-11-20T08:00")
+    assert [(r.destination_id, r.status) for r in rows] == [(first, "queued"), (second, "queued")]
+    assert slot is not None and slot.story_ids == [ids["a"]]  # the first to queue fixes them
+    async with database.sessions.begin() as session:  # an hour after the slot: skipped
+        assert await digests.skip_missed(session, NOW + timedelta(minutes=56)) == 4
+    async with database.sessions() as session:
+        rows = await digests.slot_deliveries(session, "2026-11-20T08:00")
+    assert {(r.status, r.last_error) for r in rows} == {
+        ("failed", "digest slot missed by more than an hour")
+    }
 
 
 async def test_inline_picks_count_and_unknown_ids_are_ignored(database: Database) -> None:

@@ -7,13 +7,16 @@ from datetime import UTC, datetime
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import delete, insert, inspect, select
+from sqlalchemy import column, delete, insert, inspect, select, table
 from sqlalchemy.engine import Connection
 
 from storage.db import Database, create_database
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import (
     Base,
+    Delivery,
+    Destination,
+    DigestSlot,
     Engagement,
     Feed,
     MostReadRank,
@@ -195,5 +198,63 @@ async def test_0006_adds_feed_warnings_and_round_trips(database_url: str) -> Non
             assert await connection.run_sync(_differences) == []
         async with db.sessions() as session:
             assert (await session.scalars(select(Feed.url))).all() == ["https://example.kz/rss"]
+    finally:
+        await db.dispose()
+
+
+async def test_0007_moves_digest_sends_into_the_outbox_and_round_trips(database_url: str) -> None:
+    """A 0006 database's digest history becomes digest deliveries (a sent slot keeps its
+    message; a claim without a recorded send is failed, never resent); down to 0006 brings
+    `digest_sends` back from them, and up again matches the models."""
+    db = create_database(database_url)
+    try:
+        await upgrade(db, "0006")
+        now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+        chat = {"chat_id": 42, "kind": "private", "active": True, "breaking": True,
+                "digest": True, "created_at": now, "updated_at": now}  # fmt: skip
+        async with db.engine.begin() as connection:
+            destination_id = (
+                await connection.execute(
+                    insert(Destination.__table__).values(chat).returning(Destination.id)
+                )
+            ).scalar_one()
+            sends = table("digest_sends", column("destination_id"), column("slot"),
+                          column("status"), column("message_id"), column("created_at"),
+                          column("sent_at"))  # fmt: skip
+            naive = now.replace(tzinfo=None)
+            await connection.execute(
+                insert(sends),
+                [
+                    {"destination_id": destination_id, "slot": "2026-11-30T08:00",
+                     "status": "sent", "message_id": 7, "created_at": naive, "sent_at": naive},
+                    {"destination_id": destination_id, "slot": "2026-11-30T20:00",
+                     "status": "sending", "message_id": None, "created_at": naive,
+                     "sent_at": None},
+                ],
+            )  # fmt: skip
+        await upgrade(db)
+        async with db.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Delivery.digest_slot, Delivery.status, Delivery.chat_id,
+                           Delivery.message_id).order_by(Delivery.digest_slot)
+                )
+            ).all()  # fmt: skip
+            slots = (await session.scalars(select(DigestSlot.day))).all()
+        assert [tuple(row) for row in rows] == [
+            ("2026-11-30T08:00", "sent", 42, 7),
+            ("2026-11-30T20:00", "failed", None, None),
+        ]
+        assert slots == ["2026-11-30", "2026-11-30"]
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0006")
+            back = (await connection.execute(select(sends.c.slot, sends.c.status))).all()
+        assert sorted(tuple(row) for row in back) == [
+            ("2026-11-30T08:00", "sent"),
+            ("2026-11-30T20:00", "failed"),
+        ]
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
     finally:
         await db.dispose()

@@ -254,23 +254,27 @@ async def test_digest_opt_in_sends_each_slot_once_even_after_a_restart(
     await side.services.newsdesk.record(ids["kk1"], "press")
 
     def digest() -> Digest:  # a fresh instance is what a restarted process has
-        return Digest(newsroom.core.database, side.application.bot, newsroom.core.settings,
-                      side.services.catalogues)  # fmt: skip
+        return Digest(newsroom.core.database, newsroom.core.settings)
 
-    first = await digest().run_slot("08:00")
-    assert (first.sent, first.skipped, first.failed) == (1, 0, 0)
+    # Two slots due now on the newsroom's clock (this minute and the one before).
+    clock = datetime.now(ALMATY)
+    morning, evening_at = (clock - timedelta(minutes=1)).strftime("%H:%M"), clock.strftime("%H:%M")
+    first = await digest().run_slot(morning)
+    assert (first.queued, first.already) == (1, 0)
+    await newsroom.deliver_all()
     message = newsroom.api.messages_to(READER.id)[-1]
     assert "Хроника главных событий" in message.text
     assert message.text.index("Итоги выборов") < message.text.index("Мәжіліс сайлауы")
-    again = await digest().run_slot("08:00")
-    assert (again.sent, again.skipped) == (0, 1)
-    evening = await digest().run_slot("20:00")
-    assert evening.sent == 1
+    again = await digest().run_slot(morning)
+    assert (again.queued, again.already) == (0, 1)
+    evening = await digest().run_slot(evening_at)
+    assert evening.queued == 1
+    await newsroom.deliver_all()
     sent = [m for m in newsroom.api.messages_to(READER.id) if m.text.startswith("<b>")]
     assert len(sent) == 2 and all(". Хроника главных событий</b>" in m.text for m in sent)
     assert newsroom.api.messages_to(ENGLISH_READER.id)[-1].text.count("Timeline") == 0
     async with newsroom.core.database.sessions() as session:
-        rows = await digests.sends(session, first.slot)
+        rows = await digests.slot_deliveries(session, first.slot)
     assert [(row.status, row.message_id is not None) for row in rows] == [("sent", True)]
     # Scheduled on the newsroom's clock, one job per configured time.
     settings = newsroom.core.settings.model_copy(update={"digest_times": ["08:00", "20:00"]})

@@ -1,0 +1,38 @@
+"""newsbot running against the fake Bot API, for the delivery tests (see tests/telegram)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.rss import Item, rss
+from tests.telegram.conftest import Newsroom, newsroom_settings, running_newsroom
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+BACKLOG = Item("old", "Old story", NOW - timedelta(hours=1))
+
+
+@pytest.fixture
+def strict_api() -> Iterator[FakeBotAPI]:
+    """Telegram's flood limits enforced: 30 a second overall, one a second per reader."""
+    with FakeBotAPI(enforce_rate_limits=True, rate_limit_global=30, group_per_minute=20) as api:
+        yield api
+
+
+@pytest.fixture
+async def paced_newsroom(
+    tmp_path: Path, strict_api: FakeBotAPI, feed_server: FeedServer
+) -> AsyncIterator[Newsroom]:
+    """newsbot paced as deployed (28 a second, a reader once a second), its backlog polled."""
+    url = feed_server.add("/en.xml", rss([BACKLOG]))
+    settings = newsroom_settings(
+        tmp_path, strict_api, [url], send_rate=28.0, private_chat_interval=1.0
+    )
+    async with running_newsroom(settings, strict_api, feed_server) as newsroom:
+        await newsroom.poll()  # the backlog: stored, never pushed
+        yield newsroom
