@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,17 +27,17 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.delivery.compose import Composer
 from bot.delivery.corrections import Corrector
-from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.dispatcher import Dispatcher, TickObserver
 from bot.delivery.pacing import Limits, Pacer
 from bot.delivery.sender import Sender, SendStats
 from bot.feeds.extract import Extractor
 from bot.feeds.fetcher import Fetcher, build_http_client, default_user_agent
 from bot.feeds.normalize import build_category_map
-from bot.feeds.poller import Deferred, Poller, PollOutcome
+from bot.feeds.poller import Poller, PollObserver, PollOutcome
 from bot.http.api import TokenCheck, cms_routes
 from bot.http.cms import CmsDesk
 from bot.http.health import BotApiState, Readiness
-from bot.http.metrics import Metrics, observe_bot_requests
+from bot.http.metrics import BotApiWatch, Metrics
 from bot.http.server import HttpServer, build_app, ops_routes
 from bot.http.webhook import new_secret, webhook_path, webhook_route
 from bot.logs import redact_also
@@ -56,13 +56,13 @@ from bot.telegram.application import (
 from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import Catalogues
 from bot.telegram.polling import UPDATES_RETRY_SECONDS, LongPolling
+from bot.telegram.request import RequestObserver
 from storage import feeds as feed_queries
 from storage import sections as section_queries
 from storage import stats as stats_queries
 from storage.db import Database, create_database
 from storage.leadership import Leadership, updates_leadership
 from storage.migrate import upgrade_on
-from storage.models import Feed
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +133,12 @@ async def prepare_database(settings: Settings, database: Database) -> None:
 
 
 @contextlib.asynccontextmanager
-async def open_core(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Core]:
-    """Open the database, HTTP client and workers; close them all on exit, in reverse."""
+async def open_core(
+    settings: Settings, *, migrate: bool = True, poll_observer: PollObserver | None = None
+) -> AsyncIterator[Core]:
+    """Open the database, HTTP client and workers; close them all on exit, in reverse.
+
+    `poll_observer` sees every poll (metrics, and a stop that lets polls finish)."""
     database = create_database(settings.database_url)
     http = build_http_client(timeout=settings.fetch_timeout, user_agent=default_user_agent())
     extractor = Extractor(settings.parse_workers)
@@ -156,6 +160,7 @@ async def open_core(settings: Settings, *, migrate: bool = True) -> AsyncIterato
             max_poll_interval=settings.max_poll_interval,
             own_interval_urls=own_interval_urls(settings),
             instance=instance_name(),
+            observer=poll_observer,
         )
         yield Core(settings, database, http, extractor, poller)
     finally:
@@ -196,9 +201,18 @@ class TelegramSide:
     digest: Digest
 
 
-def build_telegram(core: Core, token: str, scheduler: AsyncIOScheduler) -> TelegramSide:
+def build_telegram(
+    core: Core,
+    token: str,
+    scheduler: AsyncIOScheduler,
+    *,
+    tick_observer: TickObserver | None = None,
+    request_observer: RequestObserver | None = None,
+) -> TelegramSide:
+    """The bot's objects, wired; `tick_observer` sees each delivery tick and
+    `request_observer` each Bot API call (metrics and readiness), from the inside."""
     settings, database = core.settings, core.database
-    application = build_application(settings, token)
+    application = build_application(settings, token, request_observer)
     bot = application.bot
     catalogues = Catalogues.load()
     breaking = Breaking(database, frozenset(settings.editors))
@@ -225,6 +239,7 @@ def build_telegram(core: Core, token: str, scheduler: AsyncIOScheduler) -> Teleg
         catalogues,
         settings.language,
         wake=lambda: wake_delivery(scheduler),
+        observer=tick_observer,
     )
     polling = LongPolling(application, updates_leadership(database), settings.long_poll_timeout)
     digest = Digest(database, settings, wake_delivery=lambda: wake_delivery(scheduler))
@@ -246,17 +261,14 @@ async def telegram_running(
     scheduler: AsyncIOScheduler,
     *,
     polling: bool = True,
-    observe: Callable[[TelegramSide], None] | None = None,
 ) -> AsyncIterator[TelegramSide]:
     """Start PTB (getMe, command menus, long polling) and the sender; stop them in reverse.
 
     With `polling=False` (webhook mode) updates arrive through the HTTP server instead, so
-    the updater is never started. `observe` sees the side before anything starts (metrics).
-    A Bot API out of reach is an error here; `newsbot run` retries instead (`connect`).
+    the updater is never started. A Bot API out of reach is an error here; `newsbot run`
+    retries instead (`connect`).
     """
     side = build_telegram(core, token, scheduler)
-    if observe is not None:
-        observe(side)
     try:
         await bring_up(side, polling=polling)
         await start_sending(core, side, scheduler, polling=polling)
@@ -388,20 +400,28 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     metrics = Metrics()
     bot_api = BotApiState(configured=settings.telegram_bot_token is not None)
     ticks = TickWatch(metrics)
+    requests = BotApiWatch(metrics, bot_api)
     side: TelegramSide | None = None
     server: HttpServer | None = None
     connecting: asyncio.Task[None] | None = None
     try:
-        async with open_core(settings) as core, contextlib.AsyncExitStack() as stack:
-            observe_polls(core, metrics, ticks)
+        async with (
+            open_core(settings, poll_observer=ticks) as core,
+            contextlib.AsyncExitStack() as stack,
+        ):
             ticks.database = core.database
             scheduler = AsyncIOScheduler(timezone=UTC)
             token = settings.telegram_bot_token
             if token is None:
                 log.warning("TELEGRAM_BOT_TOKEN is not set: polling feeds only, sending nothing")
             else:
-                side = build_telegram(core, token.get_secret_value(), scheduler)
-                observe_telegram(side, metrics, bot_api, ticks)
+                side = build_telegram(
+                    core,
+                    token.get_secret_value(),
+                    scheduler,
+                    tick_observer=ticks,
+                    request_observer=requests,
+                )
                 stack.push_async_callback(shut_down, side)
             await schedule_polling(core, scheduler, lambda: wake_delivery(scheduler))
             secret = webhook_secret(settings) if webhook_url and side else None
@@ -448,28 +468,10 @@ def remove_stop_signals() -> None:
             loop.remove_signal_handler(signum)
 
 
-def observe_polls(core: Core, metrics: Metrics, watch: TickWatch) -> None:
-    """Count every poll's outcome (`poll` and `poll_all` both go through `poll_feed`), and
-    note polls in progress so a stop lets them finish instead of cutting a parse short."""
-    poll_feed = core.poller.poll_feed
-
-    async def observed(feed: Feed, deferred: Deferred | None = None) -> PollOutcome:
-        task = asyncio.current_task()
-        if task is not None:
-            watch.polls.add(task)
-        try:
-            outcome = await poll_feed(feed, deferred)
-        finally:
-            watch.polls.discard(task)  # type: ignore[arg-type]
-        metrics.poll_finished(outcome)
-        return outcome
-
-    core.poller.poll_feed = observed  # type: ignore[method-assign]
-
-
 class TickWatch:
-    """Wraps the delivery tick: counts its results and lets shutdown wait for it (and for
-    the polls in progress, see `observe_polls`)."""
+    """Sees every poll and delivery tick from the inside (the poller's and the dispatcher's
+    observer): counts their results for metrics, and lets shutdown wait for the tick and
+    the polls in progress instead of cutting a send or a parse short."""
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
@@ -477,20 +479,24 @@ class TickWatch:
         self.running: asyncio.Task[object] | None = None
         self.polls: set[asyncio.Task[object]] = set()
 
-    def wrap(
-        self, tick: Callable[..., Awaitable[SendStats]]
-    ) -> Callable[..., Awaitable[SendStats]]:
-        async def observed(*args: object, **kwargs: object) -> SendStats:
-            started = datetime.now(UTC)
-            self.running = asyncio.current_task()
-            try:
-                stats = await tick(*args, **kwargs)
-            finally:
-                self.running = None
-            await self._record(stats, started)
-            return stats
+    def poll_started(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.polls.add(task)
 
-        return observed
+    def poll_finished(self, outcome: PollOutcome | None) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.polls.discard(task)
+        self.metrics.poll_finished(outcome)
+
+    def tick_started(self) -> None:
+        self.running = asyncio.current_task()
+
+    async def tick_finished(self, stats: SendStats | None, started: datetime) -> None:
+        self.running = None
+        if stats is not None:
+            await self._record(stats, started)
 
     async def _record(self, stats: SendStats, started: datetime) -> None:
         latencies: list[float] = []
@@ -503,13 +509,6 @@ class TickWatch:
             except Exception as exc:  # metrics must never break delivery
                 log.warning("metrics: could not read delivery latencies: %s", exc)
         self.metrics.tick_finished(stats, latencies)
-
-
-def observe_telegram(
-    side: TelegramSide, metrics: Metrics, bot_api: BotApiState, ticks: TickWatch
-) -> None:
-    observe_bot_requests(side.application.bot.request, metrics, bot_api.record)
-    side.dispatcher.tick = ticks.wrap(side.dispatcher.tick)  # type: ignore[method-assign]
 
 
 def add_bot_api_probe(

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from telegram import Bot
 
@@ -24,6 +25,15 @@ from storage.leadership import Leadership
 log = logging.getLogger(__name__)
 
 
+class TickObserver(Protocol):
+    """Sees every delivery tick start and end (metrics, and a stop that lets it finish)."""
+
+    def tick_started(self) -> None: ...
+
+    async def tick_finished(self, stats: SendStats | None, started: datetime) -> None:
+        """`stats` is None when the tick failed or was cancelled."""
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -37,8 +47,10 @@ class Dispatcher:
         default_language: str,
         *,
         wake: Callable[[], None] | None = None,
+        observer: TickObserver | None = None,
     ) -> None:
         self._db = database
+        self._observer = observer
         self._bot = bot
         self._sender = sender
         self._corrector = corrector
@@ -56,6 +68,18 @@ class Dispatcher:
         reports and newly queued stories get their turn); the next one is woken at once, so
         the pace does not stop for up to a beat between them.
         """
+        if self._observer is None:
+            return await self._tick(budget_seconds)
+        started = datetime.now(UTC)
+        self._observer.tick_started()
+        stats: SendStats | None = None
+        try:
+            stats = await self._tick(budget_seconds)
+        finally:
+            await self._observer.tick_finished(stats, started)
+        return stats
+
+    async def _tick(self, budget_seconds: float) -> SendStats:
         queued = await self._sender.fan_out()
         if not await self._leadership.acquire():
             return SendStats()

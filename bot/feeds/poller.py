@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from bot.feeds.extract import Extraction, Extractor
 from bot.feeds.fetcher import Fetcher, FetchResult
@@ -87,6 +88,15 @@ def success_interval(
     return float(max(interval, min(longest, ceiling)))
 
 
+class PollObserver(Protocol):
+    """Sees every poll start and end (metrics, and a stop that lets polls finish)."""
+
+    def poll_started(self) -> None: ...
+
+    def poll_finished(self, outcome: PollOutcome | None) -> None:
+        """`outcome` is None when the poll was cancelled."""
+
+
 class Poller:
     """Polls feeds; owns nothing but references to the shared database, fetcher and extractor."""
 
@@ -103,8 +113,10 @@ class Poller:
         instance: str = "local",
         lease: timedelta = timedelta(seconds=60),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        observer: PollObserver | None = None,
     ) -> None:
         self._db = database
+        self._observer = observer
         self._fetcher = fetcher
         self._extractor = extractor
         self._categories = categories
@@ -143,6 +155,9 @@ class Poller:
         caller to write in one transaction instead of one each.
         """
         started = time.perf_counter()
+        if self._observer is not None:
+            self._observer.poll_started()
+        outcome: PollOutcome | None = None
         try:
             outcome = await self._poll(feed, started, deferred)
         except Exception as exc:  # a bug or a database outage must not stop other feeds
@@ -150,6 +165,9 @@ class Poller:
             outcome = await self._record_failure(
                 feed, "internal_error", f"{type(exc).__name__}: {exc}", None, started, deferred
             )
+        finally:
+            if self._observer is not None:
+                self._observer.poll_finished(outcome)
         return outcome
 
     async def poll_all(self) -> list[PollOutcome]:

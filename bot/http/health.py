@@ -26,7 +26,7 @@ class Running(Protocol):
 class BotApiState:
     """The outcome of the last exchange with the Bot API (None: Telegram is not configured).
 
-    Fed by every Bot API call (see `bot.http.metrics.observe_bot_requests`), so readiness
+    Fed by every Bot API call (`bot.http.metrics.BotApiWatch`), so readiness
     needs no probe of its own while the bot is busy; `bot.app` probes with getMe when idle.
     `started` turns true once the bot is up (getMe answered, updates taken): until then
     `bot.app` reports the start's own troubles, so transitions are not logged twice.

@@ -1,5 +1,5 @@
-"""Prometheus metrics, fed by observing the bot from the outside (app wiring), not by
-threading counters through the poller and sender.
+"""Prometheus metrics, fed by the observers the poller, the dispatcher and the Bot API
+request take (bot/app.py wires them), not by counters threaded through their code.
 
 The registry is created per `Metrics` object (never prometheus-client's global one), so two
 bots in one test process, or one bot restarted in place, never share or clash on counters.
@@ -7,9 +7,8 @@ bots in one test process, or one bot restarted in place, never share or clash on
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,6 +18,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+from bot.http.health import BotApiState
 
 # Bot API methods that put a message in a chat: their latency is the send latency.
 SEND_METHODS = frozenset(
@@ -111,34 +112,21 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-# PTB's BaseRequest.do_request(url, method, ...) -> (status code, body)
-DoRequest = Callable[..., Awaitable[tuple[int, bytes]]]
+class BotApiWatch:
+    """The Bot API request's observer (bot/telegram/request.py): 429s and send latencies
+    for the metrics, and the last exchange's outcome for readiness.
 
-
-def observe_bot_requests(
-    request: Any,
-    metrics: Metrics,
-    on_answer: Callable[[bool], None],
-) -> None:
-    """Time every Bot API call made through `request` (a PTB BaseRequest) and record the
-    outcome, by wrapping its `do_request` on the instance: PTB offers no request hook, and
-    this sees 429s and latencies for sends, replies and edits alike.
-
-    `on_answer(True)` when Telegram answered (any status but 401 and 5xx), False otherwise:
-    readiness follows the last exchange without probing.
+    Telegram answered when the status is anything but 401 and 5xx; no answer at all
+    (network, DNS, timeout) counts as unreachable.
     """
-    original: DoRequest = request.do_request
 
-    async def timed(url: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        method = url.rsplit("/", 1)[-1]
-        started = time.perf_counter()
-        try:
-            status, body = await original(url, *args, **kwargs)
-        except Exception:
-            on_answer(False)
-            raise
-        metrics.bot_api_answered(method, status, time.perf_counter() - started)
-        on_answer(status != 401 and status < 500)
-        return status, body
+    def __init__(self, metrics: Metrics, bot_api: BotApiState) -> None:
+        self._metrics = metrics
+        self._bot_api = bot_api
 
-    request.do_request = timed
+    def bot_api_answered(self, method: str, status: int, seconds: float) -> None:
+        self._metrics.bot_api_answered(method, status, seconds)
+        self._bot_api.record(status != 401 and status < 500)
+
+    def bot_api_unreachable(self) -> None:
+        self._bot_api.record(False)

@@ -42,6 +42,7 @@ from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.readers import ReaderHandlers
 from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import SUPPORTED
+from bot.telegram.request import ObservedRequest, RequestObserver
 from bot.telegram.retry import RetryReplies
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,13 @@ EDITOR_COMMANDS = ("breaking", "failures")
 PTB_TIMEDELTA = "PTB_TIMEDELTA"
 
 
-def build_application(settings: Settings, token: str) -> Application:
+# What PTB's builder gives the general request when it builds one itself.
+CONNECTION_POOL_SIZE = 256
+
+
+def build_application(
+    settings: Settings, token: str, request_observer: RequestObserver | None = None
+) -> Application:
     """An Application talking to the Bot API root in the settings (Telegram or a stand-in)."""
     os.environ.setdefault(PTB_TIMEDELTA, "true")
     root = settings.bot_api_url.rstrip("/")
@@ -100,12 +107,16 @@ def build_application(settings: Settings, token: str) -> Application:
         # chat never holds up another.
         .concurrent_updates(16)
         .rate_limiter(RetryReplies(flood_guard(settings)))
+        # Every call but getUpdates, timed for metrics and readiness (bot/telegram/request.py).
+        .request(
+            ObservedRequest(request_observer, connection_pool_size=CONNECTION_POOL_SIZE)
+        )
         .build()
     )
 
 
 def flood_guard(settings: Settings) -> FloodGuard:
-    """Telegram's counters, as this deployment paces to them (bot/delivery/pacing.py).
+    """Telegram's counters, as this deployment paces to them (bot/telegram/flood_guard.py).
 
     Overall: Telegram's 30 a second, or the configured `send_rate` if set above it (a test
     bed, or a bot Telegram allows more); per chat: the configured intervals.
