@@ -14,6 +14,7 @@ from bot.feeds.poller import PollOutcome
 from storage import feeds as feed_queries
 from storage.db import create_database, redacted
 from storage.migrate import current_revision, upgrade
+from storage.states import DeliveryStatus, PollStatus
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
@@ -77,7 +78,7 @@ async def show_feeds(settings: Settings, *, now: datetime) -> None:
             f"{_ago(feed.next_poll_at, now) if feed.enabled else '-':>12}  {feed.url}"
             + (f"  (most-read list: {feed.list_places} places)" if feed.role == "popular" else "")
         )
-        if feed.last_error and feed.last_status not in ("ok", "not_modified"):
+        if feed.last_error and feed.last_status not in (PollStatus.OK, PollStatus.NOT_MODIFIED):
             click.echo(f"{'':<14} {feed.last_error}")
         if feed.last_warning:
             # Read, but only after a repair: the newsroom's feed is broken in a way readers
@@ -151,7 +152,7 @@ async def preview_feed(settings: Settings, url: str, *, count: int = 5) -> int:
 
 STATS_DAYS = 7
 TOP_STORIES = 10
-DELIVERY_STATES = ("queued", "sending", "sent", "failed")
+DELIVERY_STATES = tuple(DeliveryStatus)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, right: int = 0) -> str:

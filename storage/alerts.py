@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Alert
+from storage.states import AlertStatus
 
 
 async def create_draft(
@@ -24,7 +25,7 @@ async def create_draft(
         editor_chat_id=chat_id,
         text=text,
         link=link,
-        status="draft",
+        status=AlertStatus.DRAFT,
         created_at=now,
     )
     session.add(alert)
@@ -40,8 +41,8 @@ async def confirm(session: AsyncSession, alert_id: int, now: datetime) -> bool:
     """Draft -> sent, exactly once: a double press or a replayed button finds it taken."""
     result = await session.execute(
         update(Alert)
-        .where(Alert.id == alert_id, Alert.status == "draft")
-        .values(status="sent", confirmed_at=now)
+        .where(Alert.id == alert_id, Alert.status == AlertStatus.DRAFT)
+        .values(status=AlertStatus.SENT, confirmed_at=now)
     )
     return result.rowcount == 1
 
@@ -49,14 +50,14 @@ async def confirm(session: AsyncSession, alert_id: int, now: datetime) -> bool:
 async def cancel(session: AsyncSession, alert_id: int) -> bool:
     result = await session.execute(
         update(Alert)
-        .where(Alert.id == alert_id, Alert.status == "draft")
-        .values(status="cancelled")
+        .where(Alert.id == alert_id, Alert.status == AlertStatus.DRAFT)
+        .values(status=AlertStatus.CANCELLED)
     )
     return result.rowcount == 1
 
 
 async def unreported(session: AsyncSession) -> list[Alert]:
-    query = select(Alert).where(Alert.status == "sent", Alert.reported_at.is_(None))
+    query = select(Alert).where(Alert.status == AlertStatus.SENT, Alert.reported_at.is_(None))
     return list((await session.scalars(query)).all())
 
 
@@ -95,7 +96,7 @@ async def create_sent(
         sections=sections or None,
         source=source,
         idempotency_key=idempotency_key,
-        status="sent",
+        status=AlertStatus.SENT,
         created_at=now,
         confirmed_at=now,
         reported_at=now,

@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from storage.destinations import deactivate, has_any_subscription
 from storage.models import Delivery, Destination, Story, Subscription
+from storage.states import DeliveryStatus
 
 # Longer than any send takes (PTB's timeouts are seconds), short enough that another
 # instance takes over a dead sender's deliveries well within a minute.
@@ -116,7 +117,7 @@ async def _queue_story(session: AsyncSession, story_id: int, section: str, now: 
             literal(story_id),
             literal(None),
             literal(STORY_PRIORITY),
-            literal("queued"),
+            literal(DeliveryStatus.QUEUED.value),
             literal(0),
             literal(now, type_=Delivery.next_attempt_at.type),
             literal(now, type_=Delivery.created_at.type),
@@ -146,7 +147,7 @@ async def queue_alert(
         literal(None),
         literal(alert_id),
         literal(BREAKING_PRIORITY),
-        literal("queued"),
+        literal(DeliveryStatus.QUEUED.value),
         literal(0),
         literal(now, type_=Delivery.next_attempt_at.type),
         literal(now, type_=Delivery.created_at.type),
@@ -185,7 +186,7 @@ async def claim_due(
         )
         .join(Destination, Destination.id == Delivery.destination_id)
         .where(
-            Delivery.status == "queued",
+            Delivery.status == DeliveryStatus.QUEUED,
             Delivery.next_attempt_at <= now,
             Destination.active.is_(True),
         )
@@ -200,7 +201,9 @@ async def claim_due(
     await session.execute(
         update(Delivery)
         .where(Delivery.id.in_([row.id for row in rows]))
-        .values(status="sending", attempts=Delivery.attempts + 1, lease_until=now + lease)
+        .values(
+            status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1, lease_until=now + lease
+        )
     )
     return [
         DeliveryJob(
@@ -230,7 +233,7 @@ async def mark_sent(
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(
-            status="sent",
+            status=DeliveryStatus.SENT,
             chat_id=chat_id,
             message_id=message_id,
             sent_at=now,
@@ -258,7 +261,7 @@ async def mark_sent_many(session: AsyncSession, sent: Sequence[SentRecord]) -> N
         update(Delivery.__table__)
         .where(columns.id == value("id"))
         .values(
-            status="sent",
+            status=DeliveryStatus.SENT,
             chat_id=value("chat_id"),
             message_id=value("message_id"),
             sent_at=value("sent_at"),
@@ -293,7 +296,7 @@ async def requeue(
     """Put deliveries back in the queue for `at` (a retry, or a chat not yet free)."""
     if not delivery_ids:
         return
-    values: dict[str, object] = {"status": "queued", "next_attempt_at": at}
+    values: dict[str, object] = {"status": DeliveryStatus.QUEUED, "next_attempt_at": at}
     if error is not None:
         values["last_error"] = error[:2000]
     if refund_attempt:
@@ -305,7 +308,7 @@ async def mark_failed(session: AsyncSession, delivery_id: int, error: str) -> No
     await session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(status="failed", last_error=error[:2000])
+        .values(status=DeliveryStatus.FAILED, last_error=error[:2000])
     )
 
 
@@ -315,12 +318,12 @@ async def chat_gone(session: AsyncSession, chat_id: int, reason: str, now: datet
     result = await session.execute(
         update(Delivery)
         .where(
-            Delivery.status == "queued",
+            Delivery.status == DeliveryStatus.QUEUED,
             Delivery.destination_id.in_(
                 select(Destination.id).where(Destination.chat_id == chat_id)
             ),
         )
-        .values(status="failed", last_error=("chat inactive: " + reason)[:2000])
+        .values(status=DeliveryStatus.FAILED, last_error=("chat inactive: " + reason)[:2000])
     )
     return max(result.rowcount or 0, 0)
 
@@ -329,8 +332,8 @@ async def requeue_interrupted(session: AsyncSession, now: datetime) -> int:
     """After a crash or restart with no other instance: every `sending` row is requeued."""
     result = await session.execute(
         update(Delivery)
-        .where(Delivery.status == "sending")
-        .values(status="queued", next_attempt_at=now, lease_until=None)
+        .where(Delivery.status == DeliveryStatus.SENDING)
+        .values(status=DeliveryStatus.QUEUED, next_attempt_at=now, lease_until=None)
     )
     return max(result.rowcount or 0, 0)
 
@@ -339,8 +342,8 @@ async def requeue_expired(session: AsyncSession, now: datetime) -> int:
     """Deliveries whose sender died mid-send (its lease ran out) go back to the queue."""
     result = await session.execute(
         update(Delivery)
-        .where(Delivery.status == "sending", Delivery.lease_until < now)
-        .values(status="queued", next_attempt_at=now, lease_until=None)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
+        .values(status=DeliveryStatus.QUEUED, next_attempt_at=now, lease_until=None)
     )
     return max(result.rowcount or 0, 0)
 
@@ -356,7 +359,9 @@ async def alert_progress(session: AsyncSession, alert_id: int) -> Progress:
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
-    query = select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "queued")
+    query = select(func.min(Delivery.next_attempt_at)).where(
+        Delivery.status == DeliveryStatus.QUEUED
+    )
     return await session.scalar(query)
 
 
@@ -396,7 +401,7 @@ async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> li
         .join(Story, Story.id == Delivery.story_id)
         .join(Destination, Destination.id == Delivery.destination_id)
         .where(
-            Delivery.status == "sent",
+            Delivery.status == DeliveryStatus.SENT,
             Delivery.sent_at >= since,
             Delivery.message_id.is_not(None),
             Delivery.content_hash.is_not(None),

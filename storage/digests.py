@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.deliveries import DIGEST_PRIORITY, insert_deliveries
 from storage.models import Delivery, Destination, DigestSlot
+from storage.states import DeliveryStatus
 
 # A slot missed by this much is skipped rather than sent late: by its cron job (the bot was
 # down at the time) and by the sender (its deliveries still queued an hour after the slot).
@@ -74,7 +75,7 @@ async def queue_slot(
         Destination.id,
         literal(slot),
         literal(DIGEST_PRIORITY),
-        literal("queued"),
+        literal(DeliveryStatus.QUEUED.value),
         literal(0),
         literal(now, type_=Delivery.next_attempt_at.type),
         literal(now, type_=Delivery.created_at.type),
@@ -106,7 +107,7 @@ async def skip_missed(session: AsyncSession, now: datetime) -> int:
     late = select(DigestSlot.slot).where(DigestSlot.due_at < now - MISSED_AFTER)
     result = await session.execute(
         update(Delivery)
-        .where(Delivery.status == "queued", Delivery.digest_slot.in_(late))
-        .values(status="failed", last_error="digest slot missed by more than an hour")
+        .where(Delivery.status == DeliveryStatus.QUEUED, Delivery.digest_slot.in_(late))
+        .values(status=DeliveryStatus.FAILED, last_error="digest slot missed by more than an hour")
     )
     return max(result.rowcount or 0, 0)

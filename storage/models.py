@@ -21,7 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.types import UTCDateTime
+from storage.states import AlertStatus, DeliveryStatus
+from storage.types import StateType, UTCDateTime
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -199,7 +200,9 @@ class Alert(Base):
     editor_chat_id: Mapped[int] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(2048))
-    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft/sent/cancelled
+    status: Mapped[AlertStatus] = mapped_column(
+        StateType(AlertStatus), default=AlertStatus.DRAFT
+    )
     # Sections it is limited to (None: everyone); set by the CMS API.
     sections: Mapped[list[str] | None] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
@@ -238,7 +241,9 @@ class Delivery(Base):
         ForeignKey("digest_slots.slot", ondelete="CASCADE")
     )
     priority: Mapped[int] = mapped_column(Integer, default=10)  # lower goes first
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[DeliveryStatus] = mapped_column(
+        StateType(DeliveryStatus), default=DeliveryStatus.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)

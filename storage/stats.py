@@ -9,11 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Delivery, Story
+from storage.states import DeliveryStatus
 
 
 async def queued_deliveries(session: AsyncSession) -> int:
     """Deliveries waiting to be sent (queued, or claimed and being sent)."""
-    query = select(func.count()).where(Delivery.status.in_(("queued", "sending")))
+    query = select(func.count()).where(
+        Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.SENDING))
+    )
     return int(await session.scalar(query) or 0)
 
 
@@ -28,7 +31,11 @@ async def publish_to_delivery_seconds(
     query = (
         select(Delivery.sent_at, Story.published_at)
         .join(Story, Story.id == Delivery.story_id)
-        .where(Delivery.status == "sent", Delivery.sent_at >= since, Delivery.sent_at <= until)
+        .where(
+            Delivery.status == DeliveryStatus.SENT,
+            Delivery.sent_at >= since,
+            Delivery.sent_at <= until,
+        )
     )
     return [
         (sent_at - published_at).total_seconds()
@@ -81,7 +88,9 @@ async def failure_reasons(
     Editors see these under a breaking-news report and with /failures, so a 400 ("message is
     too long", "chat not found") is visible to people who can act on it, not only in logs.
     """
-    query = select(Delivery.last_error, func.count()).where(Delivery.status == "failed")
+    query = select(Delivery.last_error, func.count()).where(
+        Delivery.status == DeliveryStatus.FAILED
+    )
     if since is not None:
         query = query.where(Delivery.created_at >= since)
     if alert_id is not None:

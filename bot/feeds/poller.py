@@ -29,6 +29,7 @@ from storage import most_read as most_read_queries
 from storage import stories as story_queries
 from storage.db import Database
 from storage.models import Feed
+from storage.states import HEALTHY_POLLS, PollStatus
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class PollOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("ok", "not_modified", "skipped")
+        return self.status in HEALTHY_POLLS
 
 
 def backoff_delay(interval: int, errors: int, cap: int, retry_after: float | None) -> float:
@@ -144,7 +145,10 @@ class Poller:
             return None
         if not claimed:
             return PollOutcome(
-                feed_id=feed.id, url=feed.url, status="skipped", next_poll_at=feed.next_poll_at
+                feed_id=feed.id,
+                url=feed.url,
+                status=PollStatus.SKIPPED,
+                next_poll_at=feed.next_poll_at,
             )
         return await self.poll_feed(feed)
 
@@ -163,7 +167,12 @@ class Poller:
         except Exception as exc:  # a bug or a database outage must not stop other feeds
             log.exception("poll of %s failed unexpectedly", feed.url)
             outcome = await self._record_failure(
-                feed, "internal_error", f"{type(exc).__name__}: {exc}", None, started, deferred
+                feed,
+                PollStatus.INTERNAL_ERROR,
+                f"{type(exc).__name__}: {exc}",
+                None,
+                started,
+                deferred,
             )
         finally:
             if self._observer is not None:
@@ -232,7 +241,7 @@ class Poller:
             ceiling=self._max_poll_interval,
         )
         next_poll = now + timedelta(seconds=interval)
-        status = "not_modified" if extraction is None else "ok"
+        status = PollStatus.NOT_MODIFIED if extraction is None else PollStatus.OK
         record = feed_queries.PollRecord(
             fetched_at=now,
             status=status,

@@ -20,12 +20,12 @@ from prometheus_client import (
 )
 
 from bot.http.health import BotApiState
+from storage.states import HEALTHY_POLLS, DeliveryStatus
 
 # Bot API methods that put a message in a chat: their latency is the send latency.
 SEND_METHODS = frozenset(
     {"sendmessage", "sendphoto", "copymessage", "forwardmessage", "sendmediagroup"}
 )
-OK_STATUSES = ("ok", "not_modified", "skipped")
 
 
 class PollResult(Protocol):
@@ -78,14 +78,14 @@ class Metrics:
             buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600),
             registry=r,
         )
-        for result in ("sent", "failed"):
+        for result in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
             self.deliveries.labels(result=result)
 
     def poll_finished(self, outcome: PollResult | None) -> None:
         if outcome is None:
             return
         self.feeds_polled.labels(status=outcome.status).inc()
-        if outcome.status not in OK_STATUSES:
+        if outcome.status not in HEALTHY_POLLS:
             self.fetch_errors.labels(kind=outcome.status).inc()
         if outcome.new:
             self.stories_stored.inc(outcome.new)
@@ -96,9 +96,9 @@ class Metrics:
 
     def tick_finished(self, stats: TickResult, latencies: Iterable[float] = ()) -> None:
         if stats.sent:
-            self.deliveries.labels(result="sent").inc(stats.sent)
+            self.deliveries.labels(result=DeliveryStatus.SENT).inc(stats.sent)
         if stats.failed:
-            self.deliveries.labels(result="failed").inc(stats.failed)
+            self.deliveries.labels(result=DeliveryStatus.FAILED).inc(stats.failed)
         for seconds in latencies:
             self.publish_to_delivery.observe(max(seconds, 0.0))
 
