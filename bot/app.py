@@ -47,6 +47,7 @@ from bot.services.breaking import Breaking
 from bot.services.digest import schedule_digest
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
+from bot.services.related import RelatedStories
 from bot.telegram.application import (
     ALLOWED_UPDATES,
     build_application,
@@ -193,17 +194,18 @@ def build_telegram(core: Core, token: str, scheduler: AsyncIOScheduler) -> Teleg
     bot = application.bot
     catalogues = Catalogues.load()
     breaking = Breaking(database, frozenset(settings.editors))
+    related = RelatedStories(database)
     services = BotServices(
         settings=settings,
         catalogues=catalogues,
         readers=Readers(database, settings),
-        newsdesk=Newsdesk(database, settings.zone),
+        newsdesk=Newsdesk(database, settings.zone, related),
         admins=Admins(database, bot),
         breaking=breaking,
         wake_delivery=lambda: wake_delivery(scheduler),
     )
     register_handlers(application, services)
-    composer = Composer(database, settings, catalogues)
+    composer = Composer(database, settings, catalogues, related)
     pacer = Pacer(delivery_limits(settings))
     sender = Sender(database, bot, composer, pacer, paid_broadcast=settings.allow_paid_broadcast)
     dispatcher = Dispatcher(
