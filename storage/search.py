@@ -33,8 +33,18 @@ STEM_LENGTH = 5
 # Searches rank the newest this-many matches; related stories score this many candidates.
 SEARCH_WINDOW = 1000
 RELATED_WINDOW = 60
-# Words of the story that make the related-stories query (headline first).
-RELATED_TERMS = 5
+# Words of the story that make the related-stories query: any of its headline's stems, or
+# two of its summary's.
+RELATED_TITLE_TERMS = 5
+RELATED_SUMMARY_TERMS = 4
+# What a stem both stories share weighs: in both headlines, in one headline, in both summaries.
+# A related story scores at least RELATED_MIN_SCORE: one headline word the two headlines
+# share, a word of one headline and another word, or three words of the summaries.
+TITLE_IN_TITLE = 3.0
+TITLE_IN_SUMMARY = 2.0
+SUMMARY_IN_SUMMARY = 1.0
+RELATED_MIN_SCORE = 3.0
+SUMMARY_PREFIX = 400
 
 # Stems in more than this share of recent stories are too common to say what one is about.
 COMMON_SHARE = 0.003
@@ -43,6 +53,8 @@ FREQUENCY_SAMPLE = 5000
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _LETTERS = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
+# Where a sentence ends: its mark, then a space or the end of the text.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 # Frequent words that say nothing about the subject (the newsroom's house style), as stems.
 STOP_STEMS = frozenset(
@@ -137,36 +149,59 @@ async def stem_frequencies(
     counts: dict[str, int] = {}
     rows = (await session.execute(query)).all()
     for title, summary in rows:
-        for stem in stems(title) | stems(summary[:400]):
+        for stem in stems(title) | stems(summary[:SUMMARY_PREFIX]):
             counts[stem] = counts.get(stem, 0) + 1
     return StemFrequencies(counts, len(rows))
 
 
-def related_terms(story: Story, frequencies: StemFrequencies | None = None) -> list[Term]:
-    """The story's distinctive stems as prefix terms: headline words first, then the
-    summary's, leaving out stems common across recent stories (when frequencies are known).
+def related_terms(
+    story: Story, frequencies: StemFrequencies | None = None
+) -> tuple[list[Term], list[Term]]:
+    """The story's distinctive stems as prefix terms, its headline's and its summary's
+    (stems of the headline left out), without stems common across recent stories.
 
-    Not simply the rarest: a one-off word (a typo, a passing name) is rarer than the words
-    naming the subject, which recur in the stories that follow it.
+    A common stem weighs nothing in ranking (a house phrase, a dateline, the newsroom's
+    name), so a story found only through it could never be shown; and it has the longest
+    posting list. Not simply the rarest either: a one-off word (a typo, a passing name) is
+    rarer than the words naming the subject, which recur in the stories that follow it.
     """
+    title = _distinctive(_ordered_stems(story.title), frequencies)
+    summary = [
+        stem
+        for stem in _distinctive(_ordered_stems(story.summary[:SUMMARY_PREFIX]), frequencies)
+        if stem not in title
+    ]
+    return (
+        [Term(stem, prefix=True) for stem in title[:RELATED_TITLE_TERMS]],
+        [Term(stem, prefix=True) for stem in summary[:RELATED_SUMMARY_TERMS]],
+    )
+
+
+def _ordered_stems(value: str) -> list[str]:
+    """The text's stems in reading order, each once, without house-style stop stems."""
     ordered: list[str] = []
-    for source in (story.title, story.summary[:400]):
-        for word in _LETTERS.findall(_fold(source)):
-            stem = word[:STEM_LENGTH]
-            if stem not in STOP_STEMS and stem not in ordered:
-                ordered.append(stem)
-    if frequencies is not None and frequencies.sample:
-        distinctive = [stem for stem in ordered if not frequencies.is_common(stem)]
-        ordered = distinctive if len(distinctive) >= 2 else sorted(ordered, key=frequencies.count)
-    return [Term(stem, prefix=True) for stem in ordered[:RELATED_TERMS]]
+    for word in _LETTERS.findall(_fold(value)):
+        stem = word[:STEM_LENGTH]
+        if stem not in STOP_STEMS and stem not in ordered:
+            ordered.append(stem)
+    return ordered
 
 
-def _any_two(terms: Sequence[Term], joiner: str, either: str, render: str) -> str:
-    """An expression matching stories that share at least two of the terms (one if alone)."""
-    rendered = [getattr(term, render)() for term in terms]
-    if len(rendered) == 1:
-        return rendered[0]
-    return either.join(f"({a}{joiner}{b})" for a, b in combinations(rendered, 2))
+def _distinctive(ordered: list[str], frequencies: StemFrequencies | None) -> list[str]:
+    if frequencies is None or not frequencies.sample:
+        return ordered
+    return [stem for stem in ordered if not frequencies.is_common(stem)]
+
+
+def _any_term_or_two(
+    title: Sequence[Term], summary: Sequence[Term], joiner: str, either: str, render: str
+) -> str:
+    """An expression matching stories with any of the headline terms or two of the summary
+    terms: what a story needs to reach RELATED_MIN_SCORE ("" when nothing could)."""
+    alone = [getattr(term, render)() for term in title]
+    rendered = [getattr(term, render)() for term in summary]
+    pairs = [f"({a}{joiner}{b})" for a, b in combinations(rendered, 2)]
+    return either.join(alone + pairs)
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -319,7 +354,7 @@ async def _similar_headlines(
 
 _SQLITE_RELATED = text(
     """
-    SELECT s.id, s.title, substr(s.summary, 1, 400) AS summary, s.link, s.section,
+    SELECT s.id, s.title, substr(s.summary, 1, :summary_prefix) AS summary, s.link, s.section,
            s.published_at
     FROM (
         SELECT rowid AS id FROM stories_fts
@@ -333,7 +368,7 @@ _SQLITE_RELATED = text(
 
 _POSTGRES_RELATED = text(
     """
-    SELECT s.id, s.title, substr(s.summary, 1, 400) AS summary, s.link, s.section,
+    SELECT s.id, s.title, substr(s.summary, 1, :summary_prefix) AS summary, s.link, s.section,
            s.published_at
     FROM stories AS s
     WHERE s.stories_fts_stems @@ to_tsquery('simple', :match) AND s.id < :before
@@ -359,25 +394,29 @@ class Candidate:
 async def related_candidates(
     session: AsyncSession, story: Story, frequencies: StemFrequencies | None = None
 ) -> list[Candidate]:
-    """Earlier stories in the story's language sharing at least two of its stems (index).
+    """Earlier stories in the story's language sharing a stem of its headline or two of its
+    summary (index).
 
     "Earlier" is stored before it (a smaller id: ids follow storage order) and published no
     later; the newest such matches are the pool, which keeps the cost flat at any size.
     """
-    terms = related_terms(story, frequencies)
-    if not terms:
-        return []
+    title, summary = related_terms(story, frequencies)
     if _dialect(session) == "postgresql":
         # Related terms are five-letter stems: exact keys of the stems index.
-        statement, match = _POSTGRES_RELATED, _any_two(terms, " & ", " | ", "stems_tsquery")
+        statement = _POSTGRES_RELATED
+        match = _any_term_or_two(title, summary, " & ", " | ", "stems_tsquery")
     else:
-        statement, match = _SQLITE_RELATED, _any_two(terms, " AND ", " OR ", "fts5")
+        statement = _SQLITE_RELATED
+        match = _any_term_or_two(title, summary, " AND ", " OR ", "fts5")
+    if not match:
+        return []
     params: dict[str, Any] = {
         "match": match,
         "before": story.id,
         "window": RELATED_WINDOW,
         "published": story.published_at,
         "language": story.language,
+        "summary_prefix": SUMMARY_PREFIX,
     }
     published_type = Story.published_at.type
     statement = statement.bindparams(bindparam("published", type_=published_type))
@@ -385,22 +424,71 @@ async def related_candidates(
     return [Candidate(*row) for row in (await session.execute(statement, params)).all()]
 
 
-def rank_related(story: Story, candidates: Sequence[Candidate], limit: int = 3) -> list[Candidate]:
-    """The candidates most like `story`: shared stems (headline words count twice), then the
-    same section, then the newest; never the story itself or a duplicate of it or of a pick."""
-    own = stems(story.title) | stems(story.summary[:400])
-    own_title = stems(story.title)
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """A story's stems as ranking compares them: its headline's and its summary's."""
+
+    title: set[str]
+    summary: set[str]
+
+
+def _sentences(summary: str) -> set[tuple[str, ...]]:
+    """The summary's sentences, each as its words (so spacing and case do not matter)."""
+    found = (tuple(words(part)) for part in _SENTENCE_END.split(summary))
+    return {sentence for sentence in found if sentence}
+
+
+def _subject_words(
+    title: str, summary: str, boilerplate: set[tuple[str, ...]], frequencies: StemFrequencies | None
+) -> _Words:
+    """Distinctive stems of the headline and of the summary, leaving out the sentences the
+    other story has word for word (a house line) and stems common in recent stories."""
+    kept = " ".join(
+        part for part in _SENTENCE_END.split(summary) if tuple(words(part)) not in boilerplate
+    )
+    return _Words(
+        set(_distinctive(sorted(stems(title)), frequencies)),
+        set(_distinctive(sorted(stems(kept)), frequencies)),
+    )
+
+
+def related_score(
+    story: Story, candidate: Candidate, frequencies: StemFrequencies | None = None
+) -> float:
+    """How much the two stories' subjects overlap: their shared distinctive stems, weighted
+    by where they stand (TITLE_IN_TITLE ...).
+
+    A sentence both summaries have word for word is the agency's boilerplate ("Details
+    follow."), never the subject, even on a young database where it is not yet frequent.
+    """
+    own_summary, their_summary = story.summary[:SUMMARY_PREFIX], candidate.summary
+    boilerplate = _sentences(own_summary) & _sentences(their_summary)
+    own = _subject_words(story.title, own_summary, boilerplate, frequencies)
+    theirs = _subject_words(candidate.title, their_summary, boilerplate, frequencies)
+    score = 0.0
+    for stem in (own.title | own.summary) & (theirs.title | theirs.summary):
+        in_titles = (stem in own.title) + (stem in theirs.title)
+        score += (SUMMARY_IN_SUMMARY, TITLE_IN_SUMMARY, TITLE_IN_TITLE)[in_titles]
+    return score
+
+
+def rank_related(
+    story: Story,
+    candidates: Sequence[Candidate],
+    limit: int = 3,
+    frequencies: StemFrequencies | None = None,
+) -> list[Candidate]:
+    """The candidates most like `story` scoring at least RELATED_MIN_SCORE, then the same
+    section, then the newest; never the story itself or a duplicate of it or of a pick."""
     scored: list[tuple[float, datetime, int, Candidate]] = []
     for candidate in candidates:
         if candidate.id == story.id or not candidate.link:
             continue
-        theirs_title = stems(candidate.title)
-        shared = len(own & (theirs_title | stems(candidate.summary[:400])))
-        shared += len(own_title & theirs_title)
-        if shared < 2:
+        score = related_score(story, candidate, frequencies)
+        if score < RELATED_MIN_SCORE:
             continue
         bonus = 1.5 if candidate.section and candidate.section == story.section else 0.0
-        scored.append((shared + bonus, candidate.published_at, candidate.id, candidate))
+        scored.append((score + bonus, candidate.published_at, candidate.id, candidate))
     scored.sort(key=lambda item: (-item[0], -item[1].timestamp(), -item[2]))
     return _distinct(story, [candidate for *_, candidate in scored], limit)
 
@@ -430,5 +518,6 @@ async def related_to(
     frequencies: StemFrequencies | None = None,
 ) -> list[Story]:
     """Up to `limit` earlier stories on the same subject, best first (index-backed)."""
-    ranked = rank_related(story, await related_candidates(session, story, frequencies), limit)
+    candidates = await related_candidates(session, story, frequencies)
+    ranked = rank_related(story, candidates, limit, frequencies)
     return await _stories_in_order(session, [candidate.id for candidate in ranked])

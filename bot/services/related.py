@@ -1,9 +1,12 @@
 """Choosing "Related" links for a story: earlier stories on the same subject.
 
-The work happens in the full-text index (storage/search.py): the story's rarest five-letter
-stems, so inflected Russian and Kazakh forms ("выборы", "выборов"; "сайлау", "сайлауы")
-still meet, find earlier stories in its language sharing at least two of them; those are
-ranked by shared words, the same section, then recency. Which stems are rare comes from a
+The work happens in the full-text index (storage/search.py): the story's distinctive
+five-letter stems, so inflected Russian and Kazakh forms ("выборы", "выборов"; "сайлау",
+"сайлауы") still meet, find earlier stories in its language sharing a word of its headline
+or two of its summary; those score by shared words (headline words weigh most, stems
+frequent in recent stories and sentences both summaries have word for word, the agency's
+boilerplate, nothing), and the ones above a minimum are ranked by score, the same section,
+then recency. Which stems are frequent comes from a
 sample of recent stories, refreshed every few minutes and kept by RelatedStories (built once
 per database by bot/app.py), so each story costs one indexed query.
 """
