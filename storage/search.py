@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
 from typing import Any
@@ -131,6 +131,13 @@ class StemFrequencies:
 
     counts: dict[str, int]
     sample: int
+    # The stems is_common calls common, once: ranking checks every word of 60 candidates.
+    common: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        limit = max(COMMON_MIN_COUNT, COMMON_SHARE * self.sample)
+        common = frozenset(stem for stem, count in self.counts.items() if count > limit)
+        object.__setattr__(self, "common", common)
 
     def count(self, stem: str) -> int:
         return self.counts.get(stem, 0)
@@ -138,7 +145,7 @@ class StemFrequencies:
     def is_common(self, stem: str) -> bool:
         """In over 0.3% of the sample (15 of 5,000 stories), and never under 15 stories, so a
         small newsroom's sample calls little common."""
-        return self.count(stem) > max(COMMON_MIN_COUNT, COMMON_SHARE * self.sample)
+        return stem in self.common
 
 
 async def stem_frequencies(
@@ -425,51 +432,59 @@ async def related_candidates(
 
 
 @dataclass(frozen=True, slots=True)
-class _Words:
-    """A story's stems as ranking compares them: its headline's and its summary's."""
+class _Parsed:
+    """A story's distinctive stems as ranking compares them: its headline's, and its
+    summary's sentence by sentence (each keyed by its text), read once per ranking."""
 
-    title: set[str]
-    summary: set[str]
+    title: frozenset[str]
+    sentences: dict[str, frozenset[str]]
+    summary: frozenset[str]
+
+    def summary_without(self, boilerplate: set[str]) -> frozenset[str]:
+        if not boilerplate:
+            return self.summary
+        kept = (found for key, found in self.sentences.items() if key not in boilerplate)
+        return frozenset().union(*kept)
 
 
-def _sentences(summary: str) -> set[tuple[str, ...]]:
-    """The summary's sentences, each as its words (so spacing and case do not matter)."""
-    found = (tuple(words(part)) for part in _SENTENCE_END.split(summary))
-    return {sentence for sentence in found if sentence}
+def _parse(title: str, summary: str, frequencies: StemFrequencies | None) -> _Parsed:
+    common = frequencies.common if frequencies is not None else frozenset()
+
+    def distinctive(folded: str) -> frozenset[str]:
+        found = {word[:STEM_LENGTH] for word in _LETTERS.findall(folded)}
+        return frozenset(found - STOP_STEMS - common)
+
+    sentences: dict[str, frozenset[str]] = {}
+    for part in _SENTENCE_END.split(_fold(summary)):
+        key = " ".join(part.split())  # spacing aside, word for word
+        if key:
+            sentences[key] = sentences.get(key, frozenset()) | distinctive(part)
+    return _Parsed(distinctive(_fold(title)), sentences, frozenset().union(*sentences.values()))
 
 
-def _subject_words(
-    title: str, summary: str, boilerplate: set[tuple[str, ...]], frequencies: StemFrequencies | None
-) -> _Words:
-    """Distinctive stems of the headline and of the summary, leaving out the sentences the
-    other story has word for word (a house line) and stems common in recent stories."""
-    kept = " ".join(
-        part for part in _SENTENCE_END.split(summary) if tuple(words(part)) not in boilerplate
-    )
-    return _Words(
-        set(_distinctive(sorted(stems(title)), frequencies)),
-        set(_distinctive(sorted(stems(kept)), frequencies)),
-    )
+def _score(own: _Parsed, theirs: _Parsed) -> float:
+    """How much two stories' subjects overlap: their shared distinctive stems, weighted by
+    where they stand (TITLE_IN_TITLE ...).
+
+    A sentence both summaries have word for word is the agency's boilerplate ("Details
+    follow."), never the subject, even on a young database where it is not yet frequent.
+    """
+    boilerplate = own.sentences.keys() & theirs.sentences.keys()
+    own_all = own.title | own.summary_without(boilerplate)
+    their_all = theirs.title | theirs.summary_without(boilerplate)
+    score = 0.0
+    for stem in own_all & their_all:
+        in_titles = (stem in own.title) + (stem in theirs.title)
+        score += (SUMMARY_IN_SUMMARY, TITLE_IN_SUMMARY, TITLE_IN_TITLE)[in_titles]
+    return score
 
 
 def related_score(
     story: Story, candidate: Candidate, frequencies: StemFrequencies | None = None
 ) -> float:
-    """How much the two stories' subjects overlap: their shared distinctive stems, weighted
-    by where they stand (TITLE_IN_TITLE ...).
-
-    A sentence both summaries have word for word is the agency's boilerplate ("Details
-    follow."), never the subject, even on a young database where it is not yet frequent.
-    """
-    own_summary, their_summary = story.summary[:SUMMARY_PREFIX], candidate.summary
-    boilerplate = _sentences(own_summary) & _sentences(their_summary)
-    own = _subject_words(story.title, own_summary, boilerplate, frequencies)
-    theirs = _subject_words(candidate.title, their_summary, boilerplate, frequencies)
-    score = 0.0
-    for stem in (own.title | own.summary) & (theirs.title | theirs.summary):
-        in_titles = (stem in own.title) + (stem in theirs.title)
-        score += (SUMMARY_IN_SUMMARY, TITLE_IN_SUMMARY, TITLE_IN_TITLE)[in_titles]
-    return score
+    """The weighted overlap of the two stories' subjects (see _score)."""
+    own = _parse(story.title, story.summary[:SUMMARY_PREFIX], frequencies)
+    return _score(own, _parse(candidate.title, candidate.summary, frequencies))
 
 
 def rank_related(
@@ -480,11 +495,12 @@ def rank_related(
 ) -> list[Candidate]:
     """The candidates most like `story` scoring at least RELATED_MIN_SCORE, then the same
     section, then the newest; never the story itself or a duplicate of it or of a pick."""
+    own = _parse(story.title, story.summary[:SUMMARY_PREFIX], frequencies)
     scored: list[tuple[float, datetime, int, Candidate]] = []
     for candidate in candidates:
         if candidate.id == story.id or not candidate.link:
             continue
-        score = related_score(story, candidate, frequencies)
+        score = _score(own, _parse(candidate.title, candidate.summary, frequencies))
         if score < RELATED_MIN_SCORE:
             continue
         bonus = 1.5 if candidate.section and candidate.section == story.section else 0.0
