@@ -33,10 +33,10 @@ STEM_LENGTH = 5
 # Searches rank the newest this-many matches; related stories score this many candidates.
 SEARCH_WINDOW = 1000
 RELATED_WINDOW = 60
-# Words of the story that make the related-stories query: any of its headline's stems, or
-# two of its summary's.
+# Words of the story that make the related-stories query: any of its headline's rare stems,
+# or two of its other stems.
 RELATED_TITLE_TERMS = 5
-RELATED_SUMMARY_TERMS = 4
+RELATED_PAIRED_TERMS = 5
 # What a stem both stories share weighs: in both headlines, in one headline, in both summaries.
 # A related story scores at least RELATED_MIN_SCORE: one headline word the two headlines
 # share, a word of one headline and another word, or three words of the summaries.
@@ -50,6 +50,10 @@ SUMMARY_PREFIX = 400
 COMMON_SHARE = 0.003
 COMMON_MIN_COUNT = 15
 FREQUENCY_SAMPLE = 5000
+# A headline stem alone finds candidates only when rarer than this (5 of 5,000 stories): its
+# posting list stays short at any size; a more frequent one finds them paired with another.
+RARE_SHARE = 0.001
+RARE_MIN_COUNT = 5
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _LETTERS = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
@@ -142,6 +146,9 @@ class StemFrequencies:
     def count(self, stem: str) -> int:
         return self.counts.get(stem, 0)
 
+    def is_rare(self, stem: str) -> bool:
+        return self.count(stem) <= max(RARE_MIN_COUNT, RARE_SHARE * self.sample)
+
     def is_common(self, stem: str) -> bool:
         """In over 0.3% of the sample (15 of 5,000 stories), and never under 15 stories, so a
         small newsroom's sample calls little common."""
@@ -164,24 +171,24 @@ async def stem_frequencies(
 def related_terms(
     story: Story, frequencies: StemFrequencies | None = None
 ) -> tuple[list[Term], list[Term]]:
-    """The story's distinctive stems as prefix terms, its headline's and its summary's
-    (stems of the headline left out), without stems common across recent stories.
+    """The story's distinctive stems as prefix terms for the index: those that find
+    candidates alone (rare headline stems) and those that find them in pairs (the other
+    headline stems, then the summary's), never stems common across recent stories.
 
     A common stem weighs nothing in ranking (a house phrase, a dateline, the newsroom's
     name), so a story found only through it could never be shown; and it has the longest
     posting list. Not simply the rarest either: a one-off word (a typo, a passing name) is
     rarer than the words naming the subject, which recur in the stories that follow it.
     """
-    title = _distinctive(_ordered_stems(story.title), frequencies)
+    title = _distinctive(_ordered_stems(story.title), frequencies)[:RELATED_TITLE_TERMS]
     summary = [
         stem
         for stem in _distinctive(_ordered_stems(story.summary[:SUMMARY_PREFIX]), frequencies)
         if stem not in title
     ]
-    return (
-        [Term(stem, prefix=True) for stem in title[:RELATED_TITLE_TERMS]],
-        [Term(stem, prefix=True) for stem in summary[:RELATED_SUMMARY_TERMS]],
-    )
+    rare = [stem for stem in title if frequencies is None or frequencies.is_rare(stem)]
+    paired = ([stem for stem in title if stem not in rare] + summary)[:RELATED_PAIRED_TERMS]
+    return [Term(stem, prefix=True) for stem in rare], [Term(stem, prefix=True) for stem in paired]
 
 
 def _ordered_stems(value: str) -> list[str]:
@@ -201,14 +208,13 @@ def _distinctive(ordered: list[str], frequencies: StemFrequencies | None) -> lis
 
 
 def _any_term_or_two(
-    title: Sequence[Term], summary: Sequence[Term], joiner: str, either: str, render: str
+    alone: Sequence[Term], paired: Sequence[Term], joiner: str, either: str, render: str
 ) -> str:
-    """An expression matching stories with any of the headline terms or two of the summary
-    terms: what a story needs to reach RELATED_MIN_SCORE ("" when nothing could)."""
-    alone = [getattr(term, render)() for term in title]
-    rendered = [getattr(term, render)() for term in summary]
+    """An expression matching stories with any of the `alone` terms or two of the `paired`
+    ones ("" when there are none)."""
+    rendered = [getattr(term, render)() for term in paired]
     pairs = [f"({a}{joiner}{b})" for a, b in combinations(rendered, 2)]
-    return either.join(alone + pairs)
+    return either.join([getattr(term, render)() for term in alone] + pairs)
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -401,20 +407,21 @@ class Candidate:
 async def related_candidates(
     session: AsyncSession, story: Story, frequencies: StemFrequencies | None = None
 ) -> list[Candidate]:
-    """Earlier stories in the story's language sharing a stem of its headline or two of its
-    summary (index).
+    """Earlier stories in the story's language sharing a rare stem of its headline or two
+    of its other stems (index): what a related story needs to reach RELATED_MIN_SCORE,
+    bar a single shared headline word that is not rare.
 
     "Earlier" is stored before it (a smaller id: ids follow storage order) and published no
     later; the newest such matches are the pool, which keeps the cost flat at any size.
     """
-    title, summary = related_terms(story, frequencies)
+    alone, paired = related_terms(story, frequencies)
     if _dialect(session) == "postgresql":
         # Related terms are five-letter stems: exact keys of the stems index.
         statement = _POSTGRES_RELATED
-        match = _any_term_or_two(title, summary, " & ", " | ", "stems_tsquery")
+        match = _any_term_or_two(alone, paired, " & ", " | ", "stems_tsquery")
     else:
         statement = _SQLITE_RELATED
-        match = _any_term_or_two(title, summary, " AND ", " OR ", "fts5")
+        match = _any_term_or_two(alone, paired, " AND ", " OR ", "fts5")
     if not match:
         return []
     params: dict[str, Any] = {
