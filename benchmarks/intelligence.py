@@ -54,9 +54,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from bot.config import SectionConfig, Settings
-from bot.services import related as related_service
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
+from bot.services.related import RelatedStories
 from storage import most_read, stories
 from storage.db import Database, async_url, create_database
 from storage.feeds import FeedSpec, enabled_feeds, sync_feeds
@@ -368,9 +368,10 @@ async def measure(database: Database, total: int, runs: int, now: datetime) -> l
     rng = random.Random(3)
     settings = bench_settings()
     readers = Readers(database, settings, clock=lambda: now)
-    newsdesk = Newsdesk(database, ZONE, clock=lambda: now)
+    related_stories = RelatedStories(database)
+    newsdesk = Newsdesk(database, ZONE, related_stories, clock=lambda: now)
     # A quiet start of the next day: nothing published or read yet, /popular looks back a week.
-    morning = Newsdesk(database, ZONE, clock=lambda: now + timedelta(minutes=35))
+    morning = Newsdesk(database, ZONE, related_stories, clock=lambda: now + timedelta(minutes=35))
     # Recent stories: what related links are computed for (a new story) and searched for.
     ids = [total - rng.randrange(min(total, 20_000)) for _ in range(runs)]
     async with database.sessions() as session:
@@ -391,9 +392,8 @@ async def measure(database: Database, total: int, runs: int, now: datetime) -> l
     typos = [[word[0] + word[2:] for word in query] for query in queries]
     slugs = [SECTIONS[rng.randrange(len(SECTIONS))] for _ in range(runs + 5)]
 
-    related_service.forget_frequencies(database)
     started = time.perf_counter()
-    await related_service.related_stories(database, probes[0])
+    await related_stories.related_to(probes[0])
     print(
         f"  stem frequencies (cached 10 min by the service): "
         f"{(time.perf_counter() - started) * 1000:.0f} ms with the first related lookup"
@@ -414,11 +414,11 @@ async def measure(database: Database, total: int, runs: int, now: datetime) -> l
         return command(lambda i: newsdesk.search(words[i % len(words)]))
 
     async def related(index: int) -> None:
-        await related_service.related_stories(database, probes[index % len(probes)])
+        await related_stories.related_to(probes[index % len(probes)])
 
     hits = 0
     for probe in probes[:50]:
-        hits += bool(await related_service.related_stories(database, probe))
+        hits += bool(await related_stories.related_to(probe))
     print(f"  related found for {hits}/50 probe stories")
     sizes = []
     for words in queries[:50]:

@@ -47,6 +47,7 @@ from bot.services.breaking import Breaking
 from bot.services.digest import Digest, add_digest_jobs
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
+from bot.services.related import RelatedStories
 from bot.telegram.application import (
     ALLOWED_UPDATES,
     build_application,
@@ -216,17 +217,18 @@ def build_telegram(
     bot = application.bot
     catalogues = Catalogues.load()
     breaking = Breaking(database, frozenset(settings.editors))
+    related = RelatedStories(database)
     services = BotServices(
         settings=settings,
         catalogues=catalogues,
         readers=Readers(database, settings),
-        newsdesk=Newsdesk(database, settings.zone),
+        newsdesk=Newsdesk(database, settings.zone, related),
         admins=Admins(database, bot),
         breaking=breaking,
         wake_delivery=lambda: wake_delivery(scheduler),
     )
     register_handlers(application, services)
-    composer = Composer(database, settings, catalogues)
+    composer = Composer(database, settings, catalogues, related)
     pacer = Pacer(delivery_limits(settings))
     sender = Sender(database, bot, composer, pacer, paid_broadcast=settings.allow_paid_broadcast)
     dispatcher = Dispatcher(

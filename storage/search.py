@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
 from typing import Any
@@ -33,16 +33,32 @@ STEM_LENGTH = 5
 # Searches rank the newest this-many matches; related stories score this many candidates.
 SEARCH_WINDOW = 1000
 RELATED_WINDOW = 60
-# Words of the story that make the related-stories query (headline first).
-RELATED_TERMS = 5
+# Words of the story that make the related-stories query: any of its headline's rare stems,
+# or two of its other stems.
+RELATED_TITLE_TERMS = 5
+RELATED_PAIRED_TERMS = 5
+# What a stem both stories share weighs: in both headlines, in one headline, in both summaries.
+# A related story scores at least RELATED_MIN_SCORE: one headline word the two headlines
+# share, a word of one headline and another word, or three words of the summaries.
+TITLE_IN_TITLE = 3.0
+TITLE_IN_SUMMARY = 2.0
+SUMMARY_IN_SUMMARY = 1.0
+RELATED_MIN_SCORE = 3.0
+SUMMARY_PREFIX = 400
 
 # Stems in more than this share of recent stories are too common to say what one is about.
 COMMON_SHARE = 0.003
 COMMON_MIN_COUNT = 15
 FREQUENCY_SAMPLE = 5000
+# A headline stem alone finds candidates only when rarer than this (5 of 5,000 stories): its
+# posting list stays short at any size; a more frequent one finds them paired with another.
+RARE_SHARE = 0.001
+RARE_MIN_COUNT = 5
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _LETTERS = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
+# Where a sentence ends: its mark, then a space or the end of the text.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 # Frequent words that say nothing about the subject (the newsroom's house style), as stems.
 STOP_STEMS = frozenset(
@@ -119,14 +135,24 @@ class StemFrequencies:
 
     counts: dict[str, int]
     sample: int
+    # The stems is_common calls common, once: ranking checks every word of 60 candidates.
+    common: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        limit = max(COMMON_MIN_COUNT, COMMON_SHARE * self.sample)
+        common = frozenset(stem for stem, count in self.counts.items() if count > limit)
+        object.__setattr__(self, "common", common)
 
     def count(self, stem: str) -> int:
         return self.counts.get(stem, 0)
 
+    def is_rare(self, stem: str) -> bool:
+        return self.count(stem) <= max(RARE_MIN_COUNT, RARE_SHARE * self.sample)
+
     def is_common(self, stem: str) -> bool:
         """In over 0.3% of the sample (15 of 5,000 stories), and never under 15 stories, so a
         small newsroom's sample calls little common."""
-        return self.count(stem) > max(COMMON_MIN_COUNT, COMMON_SHARE * self.sample)
+        return stem in self.common
 
 
 async def stem_frequencies(
@@ -137,36 +163,58 @@ async def stem_frequencies(
     counts: dict[str, int] = {}
     rows = (await session.execute(query)).all()
     for title, summary in rows:
-        for stem in stems(title) | stems(summary[:400]):
+        for stem in stems(title) | stems(summary[:SUMMARY_PREFIX]):
             counts[stem] = counts.get(stem, 0) + 1
     return StemFrequencies(counts, len(rows))
 
 
-def related_terms(story: Story, frequencies: StemFrequencies | None = None) -> list[Term]:
-    """The story's distinctive stems as prefix terms: headline words first, then the
-    summary's, leaving out stems common across recent stories (when frequencies are known).
+def related_terms(
+    story: Story, frequencies: StemFrequencies | None = None
+) -> tuple[list[Term], list[Term]]:
+    """The story's distinctive stems as prefix terms for the index: those that find
+    candidates alone (rare headline stems) and those that find them in pairs (the other
+    headline stems, then the summary's), never stems common across recent stories.
 
-    Not simply the rarest: a one-off word (a typo, a passing name) is rarer than the words
-    naming the subject, which recur in the stories that follow it.
+    A common stem weighs nothing in ranking (a house phrase, a dateline, the newsroom's
+    name), so a story found only through it could never be shown; and it has the longest
+    posting list. Not simply the rarest either: a one-off word (a typo, a passing name) is
+    rarer than the words naming the subject, which recur in the stories that follow it.
     """
+    title = _distinctive(_ordered_stems(story.title), frequencies)[:RELATED_TITLE_TERMS]
+    summary = [
+        stem
+        for stem in _distinctive(_ordered_stems(story.summary[:SUMMARY_PREFIX]), frequencies)
+        if stem not in title
+    ]
+    rare = [stem for stem in title if frequencies is None or frequencies.is_rare(stem)]
+    paired = ([stem for stem in title if stem not in rare] + summary)[:RELATED_PAIRED_TERMS]
+    return [Term(stem, prefix=True) for stem in rare], [Term(stem, prefix=True) for stem in paired]
+
+
+def _ordered_stems(value: str) -> list[str]:
+    """The text's stems in reading order, each once, without house-style stop stems."""
     ordered: list[str] = []
-    for source in (story.title, story.summary[:400]):
-        for word in _LETTERS.findall(_fold(source)):
-            stem = word[:STEM_LENGTH]
-            if stem not in STOP_STEMS and stem not in ordered:
-                ordered.append(stem)
-    if frequencies is not None and frequencies.sample:
-        distinctive = [stem for stem in ordered if not frequencies.is_common(stem)]
-        ordered = distinctive if len(distinctive) >= 2 else sorted(ordered, key=frequencies.count)
-    return [Term(stem, prefix=True) for stem in ordered[:RELATED_TERMS]]
+    for word in _LETTERS.findall(_fold(value)):
+        stem = word[:STEM_LENGTH]
+        if stem not in STOP_STEMS and stem not in ordered:
+            ordered.append(stem)
+    return ordered
 
 
-def _any_two(terms: Sequence[Term], joiner: str, either: str, render: str) -> str:
-    """An expression matching stories that share at least two of the terms (one if alone)."""
-    rendered = [getattr(term, render)() for term in terms]
-    if len(rendered) == 1:
-        return rendered[0]
-    return either.join(f"({a}{joiner}{b})" for a, b in combinations(rendered, 2))
+def _distinctive(ordered: list[str], frequencies: StemFrequencies | None) -> list[str]:
+    if frequencies is None or not frequencies.sample:
+        return ordered
+    return [stem for stem in ordered if not frequencies.is_common(stem)]
+
+
+def _any_term_or_two(
+    alone: Sequence[Term], paired: Sequence[Term], joiner: str, either: str, render: str
+) -> str:
+    """An expression matching stories with any of the `alone` terms or two of the `paired`
+    ones ("" when there are none)."""
+    rendered = [getattr(term, render)() for term in paired]
+    pairs = [f"({a}{joiner}{b})" for a, b in combinations(rendered, 2)]
+    return either.join([getattr(term, render)() for term in alone] + pairs)
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -319,7 +367,7 @@ async def _similar_headlines(
 
 _SQLITE_RELATED = text(
     """
-    SELECT s.id, s.title, substr(s.summary, 1, 400) AS summary, s.link, s.section,
+    SELECT s.id, s.title, substr(s.summary, 1, :summary_prefix) AS summary, s.link, s.section,
            s.published_at
     FROM (
         SELECT rowid AS id FROM stories_fts
@@ -333,7 +381,7 @@ _SQLITE_RELATED = text(
 
 _POSTGRES_RELATED = text(
     """
-    SELECT s.id, s.title, substr(s.summary, 1, 400) AS summary, s.link, s.section,
+    SELECT s.id, s.title, substr(s.summary, 1, :summary_prefix) AS summary, s.link, s.section,
            s.published_at
     FROM stories AS s
     WHERE s.stories_fts_stems @@ to_tsquery('simple', :match) AND s.id < :before
@@ -359,25 +407,30 @@ class Candidate:
 async def related_candidates(
     session: AsyncSession, story: Story, frequencies: StemFrequencies | None = None
 ) -> list[Candidate]:
-    """Earlier stories in the story's language sharing at least two of its stems (index).
+    """Earlier stories in the story's language sharing a rare stem of its headline or two
+    of its other stems (index): what a related story needs to reach RELATED_MIN_SCORE,
+    bar a single shared headline word that is not rare.
 
     "Earlier" is stored before it (a smaller id: ids follow storage order) and published no
     later; the newest such matches are the pool, which keeps the cost flat at any size.
     """
-    terms = related_terms(story, frequencies)
-    if not terms:
-        return []
+    alone, paired = related_terms(story, frequencies)
     if _dialect(session) == "postgresql":
         # Related terms are five-letter stems: exact keys of the stems index.
-        statement, match = _POSTGRES_RELATED, _any_two(terms, " & ", " | ", "stems_tsquery")
+        statement = _POSTGRES_RELATED
+        match = _any_term_or_two(alone, paired, " & ", " | ", "stems_tsquery")
     else:
-        statement, match = _SQLITE_RELATED, _any_two(terms, " AND ", " OR ", "fts5")
+        statement = _SQLITE_RELATED
+        match = _any_term_or_two(alone, paired, " AND ", " OR ", "fts5")
+    if not match:
+        return []
     params: dict[str, Any] = {
         "match": match,
         "before": story.id,
         "window": RELATED_WINDOW,
         "published": story.published_at,
         "language": story.language,
+        "summary_prefix": SUMMARY_PREFIX,
     }
     published_type = Story.published_at.type
     statement = statement.bindparams(bindparam("published", type_=published_type))
@@ -385,22 +438,80 @@ async def related_candidates(
     return [Candidate(*row) for row in (await session.execute(statement, params)).all()]
 
 
-def rank_related(story: Story, candidates: Sequence[Candidate], limit: int = 3) -> list[Candidate]:
-    """The candidates most like `story`: shared stems (headline words count twice), then the
-    same section, then the newest; never the story itself or a duplicate of it or of a pick."""
-    own = stems(story.title) | stems(story.summary[:400])
-    own_title = stems(story.title)
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """A story's distinctive stems as ranking compares them: its headline's, and its
+    summary's sentence by sentence (each keyed by its text), read once per ranking."""
+
+    title: frozenset[str]
+    sentences: dict[str, frozenset[str]]
+    summary: frozenset[str]
+
+    def summary_without(self, boilerplate: set[str]) -> frozenset[str]:
+        if not boilerplate:
+            return self.summary
+        kept = (found for key, found in self.sentences.items() if key not in boilerplate)
+        return frozenset().union(*kept)
+
+
+def _parse(title: str, summary: str, frequencies: StemFrequencies | None) -> _Parsed:
+    common = frequencies.common if frequencies is not None else frozenset()
+
+    def distinctive(folded: str) -> frozenset[str]:
+        found = {word[:STEM_LENGTH] for word in _LETTERS.findall(folded)}
+        return frozenset(found - STOP_STEMS - common)
+
+    sentences: dict[str, frozenset[str]] = {}
+    for part in _SENTENCE_END.split(_fold(summary)):
+        key = " ".join(part.split())  # spacing aside, word for word
+        if key:
+            sentences[key] = sentences.get(key, frozenset()) | distinctive(part)
+    return _Parsed(distinctive(_fold(title)), sentences, frozenset().union(*sentences.values()))
+
+
+def _score(own: _Parsed, theirs: _Parsed) -> float:
+    """How much two stories' subjects overlap: their shared distinctive stems, weighted by
+    where they stand (TITLE_IN_TITLE ...).
+
+    A sentence both summaries have word for word is the agency's boilerplate ("Details
+    follow."), never the subject, even on a young database where it is not yet frequent.
+    """
+    boilerplate = own.sentences.keys() & theirs.sentences.keys()
+    own_all = own.title | own.summary_without(boilerplate)
+    their_all = theirs.title | theirs.summary_without(boilerplate)
+    score = 0.0
+    for stem in own_all & their_all:
+        in_titles = (stem in own.title) + (stem in theirs.title)
+        score += (SUMMARY_IN_SUMMARY, TITLE_IN_SUMMARY, TITLE_IN_TITLE)[in_titles]
+    return score
+
+
+def related_score(
+    story: Story, candidate: Candidate, frequencies: StemFrequencies | None = None
+) -> float:
+    """The weighted overlap of the two stories' subjects (see _score)."""
+    own = _parse(story.title, story.summary[:SUMMARY_PREFIX], frequencies)
+    return _score(own, _parse(candidate.title, candidate.summary, frequencies))
+
+
+def rank_related(
+    story: Story,
+    candidates: Sequence[Candidate],
+    limit: int = 3,
+    frequencies: StemFrequencies | None = None,
+) -> list[Candidate]:
+    """The candidates most like `story` scoring at least RELATED_MIN_SCORE, then the same
+    section, then the newest; never the story itself or a duplicate of it or of a pick."""
+    own = _parse(story.title, story.summary[:SUMMARY_PREFIX], frequencies)
     scored: list[tuple[float, datetime, int, Candidate]] = []
     for candidate in candidates:
         if candidate.id == story.id or not candidate.link:
             continue
-        theirs_title = stems(candidate.title)
-        shared = len(own & (theirs_title | stems(candidate.summary[:400])))
-        shared += len(own_title & theirs_title)
-        if shared < 2:
+        score = _score(own, _parse(candidate.title, candidate.summary, frequencies))
+        if score < RELATED_MIN_SCORE:
             continue
         bonus = 1.5 if candidate.section and candidate.section == story.section else 0.0
-        scored.append((shared + bonus, candidate.published_at, candidate.id, candidate))
+        scored.append((score + bonus, candidate.published_at, candidate.id, candidate))
     scored.sort(key=lambda item: (-item[0], -item[1].timestamp(), -item[2]))
     return _distinct(story, [candidate for *_, candidate in scored], limit)
 
@@ -430,5 +541,6 @@ async def related_to(
     frequencies: StemFrequencies | None = None,
 ) -> list[Story]:
     """Up to `limit` earlier stories on the same subject, best first (index-backed)."""
-    ranked = rank_related(story, await related_candidates(session, story, frequencies), limit)
+    candidates = await related_candidates(session, story, frequencies)
+    ranked = rank_related(story, candidates, limit, frequencies)
     return await _stories_in_order(session, [candidate.id for candidate in ranked])

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from bot.config import Settings
-from bot.services.related import related_stories
+from bot.services.related import RelatedStories
 from bot.telegram.i18n import Catalogues
 from bot.telegram.render import (
     OutgoingMessage,
@@ -32,11 +32,11 @@ from storage.db import Database
 from storage.models import Story
 
 
-async def related_links(database: Database, story: Story) -> list[RelatedLink]:
+async def related_links(related: RelatedStories, story: Story) -> list[RelatedLink]:
     """The "Related" block under a pushed story: earlier stories found through the index."""
     return [
         RelatedLink(title=pick.title, url=pick.link)
-        for pick in await related_stories(database, story)
+        for pick in await related.related_to(story)
         if pick.link
     ]
 
@@ -46,6 +46,7 @@ class Composer:
     database: Database
     settings: Settings
     catalogues: Catalogues
+    related: RelatedStories
     _cache: dict[tuple[str, int | str, str], asyncio.Task[OutgoingMessage | None]] = field(
         default_factory=dict
     )
@@ -106,7 +107,7 @@ class Composer:
             t=self.catalogues.translator(language),
             zone=self.settings.zone,
             section_title=section.title_in(language) if section else None,
-            related=await related_links(self.database, story),
+            related=await related_links(self.related, story),
         )
 
     async def _render_digest(self, slot: str, language: str) -> OutgoingMessage | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.services import related as related_service
+from bot.services.related import RelatedStories
 from storage import digests as digest_queries
 from storage import engagement as engagement_queries
 from storage import stories as story_queries
@@ -43,10 +43,12 @@ class Newsdesk:
         self,
         database: Database,
         zone: ZoneInfo,
+        related: RelatedStories,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._db = database
         self._zone = zone
+        self._related = related
         self._clock = clock
 
     def today(self) -> date:
@@ -109,7 +111,7 @@ class Newsdesk:
 
     async def related(self, story_id: int) -> tuple[Story | None, list[Story]]:
         """A story's related stories on demand (its "Related" button: a press counts)."""
-        story, found = await related_service.related_to_id(self._db, story_id)
+        story, found = await self._related.with_related(story_id)
         if story is not None:
             await self.record(story.id, "press")
         return story, found

@@ -130,6 +130,7 @@ async def test_a_message_is_rendered_once_however_many_deliveries_ask_for_it_at_
         database=None,  # type: ignore[arg-type]
         settings=SimpleNamespace(language="en"),  # type: ignore[arg-type]
         catalogues=None,  # type: ignore[arg-type]
+        related=None,  # type: ignore[arg-type]
     )
     renders: list[tuple[int, str]] = []
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.services.newsdesk import Newsdesk, day_bounds
+from bot.services.related import RelatedStories
 from storage import stories
 from storage.db import Database
 from tests.fakes.rss import Item, rss
@@ -92,7 +93,7 @@ async def test_today_starts_at_the_newsrooms_midnight_not_utcs(database: Databas
             pushable=True,
             now=now,
         )
-    desk = Newsdesk(database, ALMATY, clock=lambda: now)
+    desk = Newsdesk(database, ALMATY, RelatedStories(database), clock=lambda: now)
     page = await desk.timeline()
     assert [s.title for s in page.stories] == ["Today in Almaty"]
     assert day_bounds(page.day, ALMATY)[0] == datetime(2025, 11, 19, 19, 0, tzinfo=UTC)
