@@ -221,29 +221,6 @@ async def claim_due(
     ]
 
 
-async def mark_sent(
-    session: AsyncSession,
-    delivery_id: int,
-    chat_id: int,
-    message_id: int,
-    now: datetime,
-    content_hash: str | None = None,
-) -> None:
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(
-            status=DeliveryStatus.SENT,
-            chat_id=chat_id,
-            message_id=message_id,
-            sent_at=now,
-            last_error=None,
-            lease_until=None,
-            content_hash=content_hash,
-        )
-    )
-
-
 # One sent message: (delivery id, chat id, message id, sent at, content hash).
 SentRecord = tuple[int, int, int, datetime, str | None]
 

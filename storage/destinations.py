@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, delete, exists, func, select, update
+from sqlalchemy import case, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -144,17 +144,5 @@ async def candidate_channels(
     return list((await session.scalars(query)).all())
 
 
-def subscribed_to(section: str):  # type: ignore[no-untyped-def]
-    """SQL condition: the destination subscribes to `section`."""
-    return exists().where(
-        Subscription.destination_id == Destination.id, Subscription.section == section
-    )
-
-
 def has_any_subscription():  # type: ignore[no-untyped-def]
     return exists().where(Subscription.destination_id == Destination.id)
-
-
-async def count_active(session: AsyncSession) -> int:
-    query = select(func.count()).select_from(Destination).where(Destination.active.is_(True))
-    return int(await session.scalar(query) or 0)

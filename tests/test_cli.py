@@ -3,49 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.fakes.feed_server import FeedServer, fixture_bytes
+from tests.fakes.processes import NEWSBOT, environment, newsbot, write_config
 from tests.fakes.rss import Item, rss
-
-NEWSBOT = [sys.executable, "-m", "bot.cli"]
-
-
-def write_config(tmp_path: Path, urls: list[str], extra: str = "", poll_interval: int = 1) -> Path:
-    feeds = "\n".join(f'[[feeds]]\nurl = "{url}"\nsection = "politics"\n' for url in urls)
-    path = tmp_path / "newsbot.toml"
-    path.write_text(
-        f'timezone = "Asia/Almaty"\npoll_interval = {poll_interval}\nfetch_timeout = 2\n{extra}\n'
-        '[[sections]]\nslug = "politics"\ntitle = "Politics"\n'
-        'categories = ["Politics", "Parliament"]\n\n' + feeds,
-        encoding="utf-8",
-    )
-    return path
-
-
-def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
-    env["NEWSBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'newsbot.db'}"
-    env.update(extra)
-    return env
-
-
-def newsbot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*NEWSBOT, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environment(tmp_path, **env),
-        cwd=tmp_path,
-    )
 
 
 def test_poll_prints_a_line_per_feed_and_feeds_shows_health(

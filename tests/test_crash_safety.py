@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,47 +14,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.delivery.sender import SENT_BATCH
-from storage import alerts, deliveries
 from storage.db import create_database
 from storage.migrate import upgrade
 from storage.models import Delivery, Destination, Story
 from tests.fakes.bot_api import FakeBotAPI, FakeChat
-from tests.test_cli import environment, write_config
-
-CHATS = 300
-CONCURRENCY = 32  # the sender's default: at most this many sends in flight
-
-
-def channels(now: datetime, *, digest: bool) -> list[dict[str, object]]:
-    return [
-        {
-            "chat_id": -100_000 - n,
-            "kind": "channel",
-            "active": True,
-            "breaking": True,
-            "created_at": now,
-            "updated_at": now,
-            "digest": digest,
-        }
-        for n in range(CHATS)
-    ]
-
-
-async def seed_breaking_news(database_url: str) -> None:
-    """An editor's confirmed alert queued for CHATS channels, as /breaking leaves it."""
-    database = create_database(database_url)
-    now = datetime.now(UTC)
-    try:
-        await upgrade(database)
-        async with database.sessions.begin() as session:
-            await session.execute(Destination.__table__.insert(), channels(now, digest=False))
-            alert = await alerts.create_draft(
-                session, editor_id=1, chat_id=1, text="Breaking: crash test", link=None, now=now
-            )
-            await alerts.confirm(session, alert.id, now)
-            await deliveries.queue_alert(session, alert.id, now)
-    finally:
-        await database.dispose()
+from tests.fakes.processes import (
+    CHATS,
+    CONCURRENCY,
+    channel_sends,
+    channels,
+    seed_breaking_news,
+    start_bot,
+    write_config,
+)
 
 
 async def sent_in_database(database_url: str) -> int:
@@ -66,31 +37,6 @@ async def sent_in_database(database_url: str) -> int:
             return int(await session.scalar(query) or 0)
     finally:
         await database.dispose()
-
-
-async def start_bot(
-    tmp_path: Path, api: FakeBotAPI, config: Path | None = None, **env: str
-) -> asyncio.subprocess.Process:
-    """`newsbot run` as its own process, talking to the fake Bot API."""
-    config = config or write_config(tmp_path, [], "send_rate = 60\nlong_poll_timeout = 1")
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-        cwd=tmp_path,
-        env=environment(
-            tmp_path, TELEGRAM_BOT_TOKEN=api.token, NEWSBOT_BOT_API_URL=api.base_url, **env
-        ),
-    )
-
-
-def channel_sends(api: FakeBotAPI) -> Counter[int]:
-    return Counter(m.chat_id for m in api.sent if "crash test" in m.text and m.chat_id < 0)
 
 
 async def test_sigkill_mid_fan_out_loses_nothing(tmp_path: Path) -> None:

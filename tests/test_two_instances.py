@@ -15,13 +15,13 @@ from bot.delivery.sender import SENT_BATCH
 from tests.conftest import postgres_skip_reason, postgres_url, reset_postgres
 from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser
 from tests.fakes.feed_server import FeedServer, fixture_bytes
-from tests.test_cli import write_config
-from tests.test_crash_safety import (
+from tests.fakes.processes import (
     CHATS,
     CONCURRENCY,
     channel_sends,
     seed_breaking_news,
     start_bot,
+    write_config,
 )
 
 READER = FakeUser(555_000_001, "Aigerim")

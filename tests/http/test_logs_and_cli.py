@@ -16,8 +16,8 @@ from storage.migrate import upgrade
 from storage.models import Delivery, Destination, Engagement, Story
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer, fixture_bytes
+from tests.fakes.processes import NEWSBOT, environment, newsbot, write_config
 from tests.http.conftest import API_TOKEN, OTHER_TOKEN, READER, free_port
-from tests.test_cli import NEWSBOT, environment, newsbot, write_config
 
 WEBHOOK = "https://newsbot.example.org/telegram/webhook"
 

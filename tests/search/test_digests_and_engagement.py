@@ -10,7 +10,7 @@ from storage import destinations, digests, engagement, stories
 from storage.db import Database
 from storage.destinations import ChatInfo
 from storage.models import Engagement, ReactionCount, Story, StoryEngagement
-from tests.search.test_search import NOW, draft, store
+from tests.fakes.stories import NOW, draft, store
 
 
 async def destination(database: Database, chat_id: int) -> int:

@@ -11,7 +11,7 @@ import pytest
 from storage import engagement, most_read
 from storage.db import Database
 from storage.feeds import FeedSpec, enabled_feeds, sync_feeds
-from tests.search.test_search import NOW, draft, store
+from tests.fakes.stories import NOW, draft, store
 
 NEWS = FeedSpec("https://example.kz/rss", None, None, 120)
 MOST_READ = FeedSpec("https://example.kz/popular", None, None, 600, role="popular")

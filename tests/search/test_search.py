@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from storage import search, stories
+from storage import search
 from storage.db import Database
 from storage.models import Story
-
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Draft:
-    identity: str
-    title: str
-    published_at: datetime
-    summary: str = ""
-    language: str | None = "ru"
-    section: str | None = "parliament"
-    link: str | None = None
-    image_url: str | None = None
-    author: str | None = None
-    content_hash: str = "h"
-
-
-def draft(identity: str, title: str, minutes_ago: int, **extra: object) -> Draft:
-    extra.setdefault("link", f"https://example.kz/{identity}")
-    return Draft(identity, title, NOW - timedelta(minutes=minutes_ago), **extra)  # type: ignore[arg-type]
-
+from tests.fakes.stories import draft, store
 
 # Unrelated stories: with only a handful of documents every word is "common" to bm25.
 FILLER = [draft(f"f{n}", f"Новости спорта номер {n}", 500 + n) for n in range(8)]
-
-
-async def store(database: Database, *drafts: Draft) -> dict[str, int]:
-    async with database.sessions.begin() as session:
-        await stories.store_stories(session, drafts, feed_id=None, pushable=True, now=NOW)
-        rows = (await session.execute(select(Story.identity, Story.id))).all()
-    return {identity: story_id for identity, story_id in rows}
 
 
 async def titles(database: Database, *query: str, language: str | None = None) -> list[str]:

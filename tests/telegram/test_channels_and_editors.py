@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from storage import destinations
 from tests.fakes.bot_api import FakeChat
+from tests.fakes.conversation import ask, button_data
 from tests.telegram.conftest import (
     ADMIN,
     CHANNEL,
@@ -14,7 +15,6 @@ from tests.telegram.conftest import (
     STRANGER,
     Newsroom,
 )
-from tests.telegram.test_readers import ask, button_data
 
 GROUP = FakeChat(id=-1002000000002, type="supergroup", title="Newsroom readers")
 

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from storage import deliveries, destinations
 from storage.models import Story
 from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser, SentMessage
+from tests.fakes.conversation import ask, button_data
 from tests.fakes.rss import Item, rss
 from tests.telegram.conftest import ADMIN, CHANNEL, EDITOR, STRANGER, Newsroom
-from tests.telegram.test_readers import ask, button_data
 
 GROUP = FakeChat(id=-1002000000002, type="supergroup", title="Newsroom readers")
 OWN_CHANNEL = FakeChat(id=-1003000000003, type="channel", title="Mallory's channel")

@@ -13,9 +13,9 @@ from bot.services.newsdesk import Newsdesk, day_bounds
 from bot.services.related import RelatedStories
 from storage import stories
 from storage.db import Database
+from tests.fakes.conversation import ask
 from tests.fakes.rss import Item, rss
 from tests.telegram.conftest import CHANNEL, ENGLISH_READER, Newsroom
-from tests.telegram.test_readers import ask
 
 ALMATY = ZoneInfo("Asia/Almaty")
 NOW = datetime.now(UTC).replace(microsecond=0)

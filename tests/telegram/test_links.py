@@ -14,12 +14,13 @@ from storage import destinations
 from storage.destinations import ChatInfo
 from storage.models import Delivery
 from tests.fakes.bot_api import SentMessage
+from tests.fakes.conversation import subscribe
 from tests.fakes.rss import Item, rss
 from tests.telegram.conftest import ENGLISH_READER, Newsroom
-from tests.telegram.test_push import BACKLOG, publish, subscribe
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SECRET = "hunter2"
+BACKLOG = Item("old-1", "Senate Speaker meets CIS IPA observers", NOW - timedelta(hours=3))
 READERS = range(60_000, 60_003)
 
 # Headline -> (link in the feed, the Read button Telegram accepts; None: no button).
@@ -85,7 +86,7 @@ async def test_every_story_reaches_every_chat_with_the_buttons_telegram_accepts(
             )
             await destinations.subscribe(session, reader.id, "parliament", NOW)
     await newsroom.poll()
-    publish(newsroom, *items())
+    newsroom.feeds.add("/rss/en.xml", rss([*items(), BACKLOG]), etag='"v2"')
     await newsroom.poll()
     await newsroom.deliver_all()
 

@@ -11,11 +11,10 @@ from sqlalchemy import select
 
 from storage.models import Story
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.conversation import ask, subscribe
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
 from tests.telegram.conftest import ENGLISH_READER, Newsroom, newsroom_settings, running_newsroom
-from tests.telegram.test_push import subscribe
-from tests.telegram.test_readers import ask
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 BACKLOG = Item("archive", "Archive story from the morning", NOW - timedelta(hours=3))

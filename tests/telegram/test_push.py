@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.conversation import subscribe
 from tests.fakes.rss import Item, rss
 from tests.telegram.conftest import CHANNEL, ENGLISH_READER, READER, Newsroom
 
@@ -23,12 +23,6 @@ def feed_urls(feed_server) -> list[str]:  # type: ignore[no-untyped-def]
 
 def publish(newsroom: Newsroom, *items: Item, version: str = "v2") -> None:
     newsroom.feeds.add("/rss/en.xml", rss([*items, BACKLOG]), etag=f'"{version}"')
-
-
-async def subscribe(api: FakeBotAPI, user, slug: str) -> None:  # type: ignore[no-untyped-def]
-    before = len(api.messages_to(user.id))
-    api.send_message(user, f"/subscribe {slug}")
-    await api.wait_for(lambda m: m.chat_id == user.id, count=before + 1)
 
 
 async def test_backlog_of_a_new_feed_is_never_pushed(newsroom: Newsroom) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.fakes.bot_api import FakeBotAPI, FakeUser
+from tests.fakes.conversation import ask, button_data
 from tests.fakes.rss import Item, rss
 from tests.telegram.conftest import EDITOR, ENGLISH_READER, READER, Newsroom
 
@@ -21,19 +21,6 @@ ITEMS = [
 @pytest.fixture
 def feed_urls(feed_server) -> list[str]:  # type: ignore[no-untyped-def]
     return [feed_server.add("/rss/en.xml", rss(ITEMS), etag='"v1"')]
-
-
-async def ask(api: FakeBotAPI, user: FakeUser, text: str):  # type: ignore[no-untyped-def]
-    """Send a command as the user and return the bot's next reply in that chat."""
-    before = len(api.messages_to(user.id))
-    api.send_message(user, text)
-    replies = await api.wait_for(lambda m: m.chat_id == user.id, count=before + 1)
-    return replies[-1]
-
-
-def button_data(message) -> list[str]:  # type: ignore[no-untyped-def]
-    rows = (message.reply_markup or {}).get("inline_keyboard", [])
-    return [button.get("callback_data") or button.get("url") for row in rows for button in row]
 
 
 async def test_start_welcomes_in_the_users_language_with_section_buttons(
