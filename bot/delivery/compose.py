@@ -122,7 +122,11 @@ class Composer:
         zone = self.settings.zone
         day = datetime.combine(date.fromisoformat(found.day), time(12), zone)
         return render_digest(
-            t("digest_title", date=t.day(day, zone)),
+            t(
+                "digest_title",
+                date=t.day(day, zone),
+                stories=t.plural("stories_count", len(stories)),
+            ),
             stories,
             t=t,
             zone=zone,
