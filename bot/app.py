@@ -58,6 +58,7 @@ from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import Catalogues
 from bot.telegram.polling import UPDATES_RETRY_SECONDS, LongPolling
 from bot.telegram.request import RequestObserver
+from storage import editions as edition_queries
 from storage import feeds as feed_queries
 from storage import sections as section_queries
 from storage import stats as stats_queries
@@ -129,6 +130,9 @@ async def prepare_database(settings: Settings, database: Database) -> None:
         await upgrade_on(connection)
         session = AsyncSession(bind=connection, expire_on_commit=False)
         await section_queries.sync_sections(session, section_specs(settings))
+        await edition_queries.sync_editions(
+            session, settings.editions, settings.default_edition
+        )
         await feed_queries.sync_feeds(session, feed_specs(settings), datetime.now(UTC))
         await session.flush()
 
@@ -157,6 +161,8 @@ async def open_core(
             fetcher,
             extractor,
             categories=build_category_map(settings.sections),
+            editions=tuple(settings.editions),
+            default_edition=settings.default_edition,
             max_backoff=settings.max_backoff,
             max_poll_interval=settings.max_poll_interval,
             own_interval_urls=own_interval_urls(settings),

@@ -29,6 +29,8 @@ from pydantic_settings import (
 )
 
 Language = Literal["en", "ru", "kk"]
+# An edition: a language the newsroom publishes in (ISO 639-1/-3 code, lower case).
+Edition = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
 DEFAULT_CONFIG_PATH = "./newsbot.toml"
 DEFAULT_DATABASE_URL = "sqlite:///newsbot.db"
 DEFAULT_BOT_API_URL = "https://api.telegram.org"
@@ -61,11 +63,21 @@ class FeedConfig(_Strict):
 
     url: Annotated[str, Field(pattern=r"^https?://\S+$")]
     section: str | None = None
-    language: Language | None = None
+    # The edition its stories belong to (else each item's or the feed's own language).
+    language: Edition | None = None
     poll_interval: Annotated[int, Field(ge=1, le=86_400)] | None = None
+    # Where the other language versions of its stories are named: in the feed items'
+    # hreflang links ("feed"), or also on each new story's article page ("page").
+    alternates: Literal["feed", "page"] = "feed"
     # "news" (stories to store and push) or "popular" (the newsroom's own most-read list,
     # whose order is blended into /popular; its items are not pushed).
     role: Literal["news", "popular"] = "news"
+
+
+def _default_editions(feeds: list[FeedConfig], language: str) -> list[str]:
+    """The configured feeds' languages in the order they first appear, else [language]."""
+    found = list(dict.fromkeys(feed.language for feed in feeds if feed.language))
+    return found or [language]
 
 
 class Settings(BaseSettings):
@@ -86,6 +98,9 @@ class Settings(BaseSettings):
 
     timezone: str = "UTC"
     language: Language = "en"
+    # The languages the newsroom publishes, in its order of preference; default: the
+    # configured feeds' languages, else [language].
+    editions: list[Edition] = Field(default_factory=list)
     editors: list[int] = Field(default_factory=list)
     poll_interval: Annotated[int, Field(ge=1, le=86_400)] = 120
 
@@ -154,13 +169,32 @@ class Settings(BaseSettings):
         repeated = {url for url in urls if urls.count(url) > 1}
         if repeated:
             raise ValueError(f"feeds: {sorted(repeated)[0]} is listed twice")
+        if not self.editions:  # settings are frozen: the default is filled in once, here
+            object.__setattr__(self, "editions", _default_editions(self.feeds, self.language))
+        if len(set(self.editions)) != len(self.editions):
+            raise ValueError("editions: an edition is listed twice")
         for feed in self.feeds:
+            if feed.language is not None and feed.language not in self.editions:
+                raise ValueError(
+                    f"feeds: {feed.url} has language {feed.language!r}, which is not in "
+                    f"editions {self.editions}"
+                )
             if feed.section is not None and feed.section not in slugs:
                 raise ValueError(
                     f"feeds: {feed.url} names section {feed.section!r}, "
                     f"which is not in [[sections]]"
                 )
         return self
+
+    @property
+    def default_edition(self) -> str:
+        """The edition a story or chat falls back to: the newsroom's `language` when it
+        publishes in it, else its first edition."""
+        return self.language if self.language in self.editions else self.editions[0]
+
+    def edition_of(self, language: str | None) -> str:
+        """The edition a story in `language` (or a chat speaking it) belongs to."""
+        return language if language in self.editions else self.default_edition
 
     @property
     def zone(self) -> ZoneInfo:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
 from storage.destinations import deactivate, has_any_subscription
-from storage.models import Delivery, Destination, Story, Subscription
+from storage.models import Delivery, Destination, DestinationEdition, Story, Subscription
 from storage.states import DeliveryStatus
 
 # Longer than any send takes (PTB's timeouts are seconds), short enough that another
@@ -75,6 +75,15 @@ _COLUMNS = (
 )
 
 
+_STORY_COLUMNS = (
+    "destination_id",
+    "story_id",
+    "alert_id",
+    "group_id",
+    *_COLUMNS[3:],
+)
+
+
 async def insert_deliveries(
     session: AsyncSession, columns: Sequence[str], targets: Select[Any]
 ) -> int:
@@ -91,8 +100,10 @@ async def fan_out_stories(session: AsyncSession, now: datetime) -> dict[int, int
     Marks the stories fanned out in the same transaction. Returns {story id: deliveries}.
     """
     query = (
-        select(Story.id, Story.section)
-        .where(Story.fanned_out_at.is_(None))
+        select(Story.id, Story.section, Story.edition, Story.group_id)
+        # A story whose article page is still to be read for its other versions waits: a
+        # reader of two editions must get one version of it, not both.
+        .where(Story.fanned_out_at.is_(None), Story.alternates_pending.is_(False))
         .order_by(Story.id)
         .limit(FAN_OUT_BATCH)
     )
@@ -101,8 +112,12 @@ async def fan_out_stories(session: AsyncSession, now: datetime) -> dict[int, int
         query = query.with_for_update(skip_locked=True, of=Story)
     pending = (await session.execute(query)).all()
     queued: dict[int, int] = {}
-    for story_id, section in pending:
-        queued[story_id] = await _queue_story(session, story_id, section, now) if section else 0
+    for story_id, section, edition, group_id in pending:
+        queued[story_id] = (
+            await _queue_story(session, story_id, section, edition, group_id or story_id, now)
+            if section
+            else 0
+        )
     if pending:
         await session.execute(
             update(Story).where(Story.id.in_([row[0] for row in pending])).values(fanned_out_at=now)
@@ -110,12 +125,23 @@ async def fan_out_stories(session: AsyncSession, now: datetime) -> dict[int, int
     return queued
 
 
-async def _queue_story(session: AsyncSession, story_id: int, section: str, now: datetime) -> int:
+async def _queue_story(
+    session: AsyncSession,
+    story_id: int,
+    section: str,
+    edition: str | None,
+    group_id: int,
+    now: datetime,
+) -> int:
+    """Queue a story for each active chat subscribed to its section that reads its edition,
+    unless the chat already has a version of its group (the unique (destination, group)
+    index makes that a no-op, so versions arriving in any order reach a chat once)."""
     targets = (
         select(
             Destination.id,
             literal(story_id),
             literal(None),
+            literal(group_id),
             literal(STORY_PRIORITY),
             literal(DeliveryStatus.QUEUED.value),
             literal(0),
@@ -125,7 +151,12 @@ async def _queue_story(session: AsyncSession, story_id: int, section: str, now: 
         .join(Subscription, Subscription.destination_id == Destination.id)
         .where(Destination.active.is_(True), Subscription.section == section)
     )
-    statement = _insert(session).from_select(_COLUMNS, targets).on_conflict_do_nothing()
+    if edition is not None:
+        reads = select(DestinationEdition.destination_id).where(
+            DestinationEdition.edition == edition
+        )
+        targets = targets.where(Destination.id.in_(reads))
+    statement = _insert(session).from_select(_STORY_COLUMNS, targets).on_conflict_do_nothing()
     result = await session.execute(statement)
     return max(result.rowcount or 0, 0)
 

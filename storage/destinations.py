@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, delete, exists, select, update
+from sqlalchemy import case, delete, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Destination, Subscription
+from storage.models import Destination, DestinationEdition, Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,8 @@ class ChatInfo:
     title: str | None = None
     language: str | None = None
     added_by: int | None = None
+    # The editions a new chat starts reading (at least one; ignored for a known chat).
+    editions: tuple[str, ...] = ()
 
 
 async def get_by_chat(session: AsyncSession, chat_id: int) -> Destination | None:
@@ -50,6 +52,11 @@ async def ensure_destination(
         )
         session.add(destination)
         await session.flush()
+        if chat.editions:
+            await session.execute(
+                insert(DestinationEdition),
+                [{"destination_id": destination.id, "edition": e} for e in chat.editions],
+            )
         return destination
     if chat.title and destination.title != chat.title:
         destination.title = chat.title

@@ -127,6 +127,20 @@ class Story(Base):
         ),
         Index("ix_stories_feed_id_published_at", "feed_id", "published_at"),
         Index("ix_stories_fanned_out_at", "fanned_out_at"),
+        Index(
+            "ix_stories_edition_published_at",
+            "edition",
+            "published_at",
+            postgresql_include=["id"],
+        ),
+        Index(
+            "ix_stories_edition_section_published_at",
+            "edition",
+            "section",
+            "published_at",
+            postgresql_include=["id"],
+        ),
+        Index("ix_stories_group_id", "group_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -139,6 +153,15 @@ class Story(Base):
     image_url: Mapped[str | None] = mapped_column(String(2048))
     author: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str | None] = mapped_column(String(8))
+    # The newsroom edition it is shown in: its language when that is an edition, else the
+    # newsroom's (None only for rows from before editions, until start-up fills them in).
+    edition: Mapped[str | None] = mapped_column(String(8))
+    # Versions of one story in several editions share a group: the id of one of them (its
+    # own id when it stands alone). A chat gets each group once (deliveries.group_id).
+    group_id: Mapped[int | None] = mapped_column(BigInteger)
+    # True while the article page is still to be read for its hreflang versions (feeds with
+    # alternates = "page"): the fan-out waits, so a reader of two editions gets one version.
+    alternates_pending: Mapped[bool] = mapped_column(Boolean, server_default=false())
     section: Mapped[str | None] = mapped_column(String(32))
     published_at: Mapped[datetime]
     first_seen_at: Mapped[datetime]
@@ -149,6 +172,20 @@ class Story(Base):
     # Set in the same transaction that queues its deliveries: a crash between storing and
     # queueing leaves it NULL, and the next fan-out picks the story up again.
     fanned_out_at: Mapped[datetime | None]
+
+
+class StoryAlternate(Base):
+    """A version of a story in another edition, as its source names it (hreflang links, the
+    CMS's translations): a story stored later whose canonical link is here joins the group."""
+
+    __tablename__ = "story_alternates"
+    __table_args__ = (Index("ix_story_alternates_link", "link"),)
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    link: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    edition: Mapped[str] = mapped_column(String(8))
 
 
 class Destination(Base):
@@ -190,6 +227,18 @@ class Subscription(Base):
     created_at: Mapped[datetime]
 
 
+class DestinationEdition(Base):
+    """A chat reads one edition (of the newsroom's languages); at least one per chat."""
+
+    __tablename__ = "destination_editions"
+    __table_args__ = (Index("ix_destination_editions_edition", "edition"),)
+
+    destination_id: Mapped[int] = mapped_column(
+        ForeignKey("destinations.id", ondelete="CASCADE"), primary_key=True
+    )
+    edition: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
 class Alert(Base):
     """Breaking news from an editor: a draft until confirmed, then fanned out once."""
 
@@ -199,6 +248,8 @@ class Alert(Base):
     editor_id: Mapped[int] = mapped_column(BigInteger)
     editor_chat_id: Mapped[int] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text)
+    # One text per edition ({"kk": ..., "ru": ...}) when given so; None: `text` for all.
+    texts: Mapped[dict[str, str] | None] = mapped_column(JSON)
     link: Mapped[str | None] = mapped_column(String(2048))
     status: Mapped[AlertStatus] = mapped_column(
         StateType(AlertStatus), default=AlertStatus.DRAFT
@@ -230,12 +281,15 @@ class Delivery(Base):
         Index("ix_deliveries_due", "status", "priority", "next_attempt_at"),
         Index("ix_deliveries_alert_id", "alert_id"),
         Index("ix_deliveries_chat_message", "chat_id", "message_id"),
+        # Each chat gets one version of a story group (NULL for alerts and digests).
+        Index("uq_deliveries_destination_group", "destination_id", "group_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     destination_id: Mapped[int] = mapped_column(ForeignKey("destinations.id", ondelete="CASCADE"))
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(BigInteger)
     # A daily digest: the slot it belongs to (what it lists is kept with the slot).
     digest_slot: Mapped[str | None] = mapped_column(
         ForeignKey("digest_slots.slot", ondelete="CASCADE")

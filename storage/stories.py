@@ -28,6 +28,7 @@ class StoryFields(Protocol):
     image_url: str | None
     author: str | None
     language: str | None
+    edition: str | None  # None: the language is the edition
     section: str | None
     published_at: datetime
     content_hash: str
@@ -98,6 +99,7 @@ def _row(draft: StoryFields, feed_id: int | None, pushable: bool, now: datetime)
         "image_url": draft.image_url,
         "author": draft.author,
         "language": draft.language,
+        "edition": draft.edition or draft.language,
         "section": draft.section,
         "published_at": draft.published_at,
         "first_seen_at": now,
@@ -155,8 +157,17 @@ async def store_stories(
         for chunk in _chunks(rows):
             result = await session.execute(statement, list(chunk))
             new_ids.extend(result.scalars().all())
+        await _stand_alone(session, new_ids)
     unchanged += len(fresh) - len(new_ids)
     return StoreResult(new_ids=new_ids, updated_ids=updated, unchanged=unchanged)
+
+
+async def _stand_alone(session: AsyncSession, story_ids: Sequence[int]) -> None:
+    """New stories start as groups of one (their versions join later, storage/groups)."""
+    for chunk in _chunks(story_ids):
+        await session.execute(
+            update(Story).where(Story.id.in_(chunk)).values(group_id=Story.id)
+        )
 
 
 async def count_stories(session: AsyncSession) -> int:

@@ -51,6 +51,16 @@ class FeedContext:
     language: str | None  # configured language, else the feed's own
     categories: dict[str, str] = field(default_factory=dict)  # lower-cased category -> slug
     now: datetime | None = None  # aware UTC; "first seen" and the future clamp
+    # The newsroom's editions and the edition a story in another language is shown in
+    # (settings.default_edition); none: a story's language is its edition.
+    editions: tuple[str, ...] = ()
+    default_edition: str | None = None
+
+    def edition_of(self, language: str | None) -> str | None:
+        """The edition a story in `language` belongs to (see Settings.edition_of)."""
+        if not self.editions:
+            return language
+        return language if language in self.editions else self.default_edition
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,7 @@ class StoryDraft:
     published_at: datetime  # aware UTC
     content_hash: str  # of title + summary: detects corrections
     date_note: str | None = None  # why the stated date was not used (first-seen time instead)
+    edition: str | None = None  # the newsroom edition it is shown in (None: its language)
 
 
 def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | None:
@@ -82,6 +93,12 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | No
     if not title:
         return None
     published_at, date_note = _published_at(entry, now)
+    # The feed's configured language, else the item's or the feed's own, else the newsroom's.
+    language = (
+        normalize_language(context.language)
+        or normalize_language(entry.language)
+        or context.default_edition
+    )
     return StoryDraft(
         # The identity is made of the link as it came (credentials and all), as it always
         # was: stories stored before credentials were removed are still recognised.
@@ -91,11 +108,12 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | No
         summary=summary,
         image_url=without_credentials(canonical_link(entry.image_url, context.feed_url)),
         author=_author(entry.author),
-        language=normalize_language(context.language) or normalize_language(entry.language),
+        language=language,
         section=_section(entry.categories, context),
         published_at=published_at,
         content_hash=content_hash(title, summary),
         date_note=date_note,
+        edition=context.edition_of(language),
     )
 
 

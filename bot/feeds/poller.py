@@ -108,6 +108,8 @@ class Poller:
         extractor: Extractor,
         *,
         categories: dict[str, str],
+        editions: tuple[str, ...] = (),
+        default_edition: str | None = None,
         max_backoff: int,
         max_poll_interval: int = 900,
         own_interval_urls: frozenset[str] = frozenset(),
@@ -121,6 +123,8 @@ class Poller:
         self._fetcher = fetcher
         self._extractor = extractor
         self._categories = categories
+        self._editions = editions
+        self._default_edition = default_edition
         self._max_backoff = max_backoff
         self._max_poll_interval = max_poll_interval
         self._own_interval_urls = own_interval_urls
@@ -223,6 +227,8 @@ class Poller:
             language=feed.language,
             categories=self._categories,
             now=self._clock(),
+            editions=self._editions,
+            default_edition=self._default_edition,
         )
 
     async def _record_success(

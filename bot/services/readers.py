@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from bot.config import Settings
 from bot.telegram.i18n import pick_language
 from storage import destinations as destination_queries
+from storage import editions as edition_queries
 from storage.db import Database
 from storage.destinations import ChatInfo
 from storage.models import Destination
@@ -22,6 +23,8 @@ class ChatState:
     language: str
     sections: frozenset[str]
     breaking: bool
+    # The newsroom editions the chat reads (at least one once registered).
+    editions: frozenset[str] = frozenset()
 
 
 class Readers:
@@ -50,7 +53,8 @@ class Readers:
             destination = await destination_queries.get_by_chat(session, chat_id)
             if destination is not None and destination.active:
                 sections = await destination_queries.sections_of(session, destination.id)
-                return self._state(destination, sections)
+                editions = await edition_queries.editions_of(session, destination.id)
+                return self._state(destination, sections, editions)
         return await self._register(chat_id, kind, title, user_language)
 
     async def _register(
@@ -58,7 +62,13 @@ class Readers:
     ) -> ChatState:
         """First contact, or a reader who blocked the bot and came back: sending works again."""
         language = pick_language(user_language, self._settings.language)
-        info = ChatInfo(chat_id=chat_id, kind=kind, title=title, language=language)
+        info = ChatInfo(
+            chat_id=chat_id,
+            kind=kind,
+            title=title,
+            language=language,
+            editions=(self.edition_for(language),),
+        )
         async with self._db.writing(), self._db.sessions.begin() as session:
             destination = await destination_queries.get_by_chat(session, chat_id)
             if destination is None or kind == "private":
@@ -66,15 +76,23 @@ class Readers:
                     session, info, self._clock()
                 )
             sections = await destination_queries.sections_of(session, destination.id)
-        return self._state(destination, sections)
+            editions = await edition_queries.editions_of(session, destination.id)
+        return self._state(destination, sections, editions)
 
-    def _state(self, destination: Destination, sections: set[str]) -> ChatState:
+    def _state(
+        self, destination: Destination, sections: set[str], editions: set[str]
+    ) -> ChatState:
         return ChatState(
             destination_id=destination.id,
             language=destination.language or self._settings.language,
             sections=frozenset(sections),
             breaking=destination.breaking,
+            editions=frozenset(editions),
         )
+
+    def edition_for(self, language: str | None) -> str:
+        """The edition a new chat reads: its interface language's, else the newsroom's."""
+        return self._settings.edition_of(language)
 
     async def language_of(self, chat_id: int, user_language: str | None) -> str:
         """The chat's chosen language without registering anything (for one-off replies)."""

@@ -29,7 +29,9 @@ async def opted_in_readers(newsroom: Newsroom, chat_ids: range, *, section: bool
     async with newsroom.core.database.sessions.begin() as session:
         for chat_id in chat_ids:
             reader = await destinations.ensure_destination(
-                session, ChatInfo(chat_id=chat_id, kind="private", language="en"), NOW
+                session,
+                ChatInfo(chat_id=chat_id, kind="private", language="en", editions=("en",)),
+                NOW,
             )
             await digests.set_digest(session, reader.id, True)
             if section:

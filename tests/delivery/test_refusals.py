@@ -21,7 +21,9 @@ async def test_a_correction_refused_with_403_deactivates_the_chat(
     newsroom = paced_newsroom
     async with newsroom.core.database.sessions.begin() as session:
         reader = await destinations.ensure_destination(
-            session, destinations.ChatInfo(chat_id=ENGLISH_READER.id, kind="private"), NOW
+            session,
+            destinations.ChatInfo(chat_id=ENGLISH_READER.id, kind="private", editions=("en",)),
+            NOW,
         )
         await destinations.subscribe(session, reader.id, "parliament", NOW)
     publish(newsroom, Item("fix", "Senat adopts the law", NOW - timedelta(minutes=1)), "v2")

@@ -24,6 +24,7 @@ class Draft:
     image_url: str | None = None
     author: str | None = None
     content_hash: str = "h"
+    edition: str | None = None
 
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

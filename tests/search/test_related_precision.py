@@ -113,6 +113,7 @@ class Draft:
     image_url: str | None = None
     author: str | None = None
     content_hash: str = "h"
+    edition: str | None = None
 
 
 def fixture_drafts(start: datetime) -> list[Draft]:

@@ -27,12 +27,13 @@ class Draft:
     language: str | None = "en"
     published_at: datetime = NOW
     content_hash: str = "h"
+    edition: str | None = None
 
 
 async def _chat(database: Database, chat_id: int, kind: str, sections: list[str]) -> int:
     async with database.sessions.begin() as session:
         destination = await destinations.ensure_destination(
-            session, ChatInfo(chat_id=chat_id, kind=kind), NOW
+            session, ChatInfo(chat_id=chat_id, kind=kind, editions=("en",)), NOW
         )
         for section in sections:
             await destinations.subscribe(session, destination.id, section, NOW)

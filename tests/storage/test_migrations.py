@@ -258,3 +258,59 @@ async def test_0007_moves_digest_sends_into_the_outbox_and_round_trips(database_
             assert await connection.run_sync(_differences) == []
     finally:
         await db.dispose()
+
+
+async def test_0008_makes_each_story_its_own_group_and_round_trips(database_url: str) -> None:
+    """A 0007 database's stories become groups of one; chats and stories keep every row and
+    their search index on the way down to 0007 and up again (no table is rebuilt)."""
+    db = create_database(database_url)
+    try:
+        await upgrade(db, "0007")
+        now = datetime(2026, 12, 1, 9, 0)  # stored naive UTC, as UTCDateTime does
+        stories = table(
+            "stories",
+            *(
+                column(name)
+                for name in (
+                    "id",
+                    "identity",
+                    "link",
+                    "title",
+                    "summary",
+                    "section",
+                    "published_at",
+                    "first_seen_at",
+                    "updated_at",
+                    "content_hash",
+                    "pushable",
+                )
+            ),
+        )
+        async with db.sessions.begin() as session:
+            await session.execute(
+                insert(stories).values(
+                    identity="a",
+                    link="https://example.kz/a",
+                    title="Сенат одобрил закон",
+                    summary="",
+                    section="politics",
+                    published_at=now,
+                    first_seen_at=now,
+                    updated_at=now,
+                    content_hash="h",
+                    pushable=False,
+                )
+            )
+        await upgrade(db)
+        async with db.sessions() as session:
+            story = (await session.scalars(select(Story))).one()
+            assert (story.group_id, story.edition) == (story.id, None)
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0007")
+            kept = (await connection.execute(select(stories.c.title))).scalars().all()
+        assert kept == ["Сенат одобрил закон"]
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        await db.dispose()

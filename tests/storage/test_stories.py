@@ -26,6 +26,7 @@ class Draft:
     section: str | None = "parliament"
     published_at: datetime = NOW
     content_hash: str = "h1"
+    edition: str | None = None
 
 
 async def _store(database: Database, drafts: list[Draft], pushable: bool = True):

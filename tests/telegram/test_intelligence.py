@@ -76,6 +76,7 @@ class Draft:
     language: str | None = "en"
     section: str | None = "parliament"
     content_hash: str = "h"
+    edition: str | None = None
 
 
 async def test_today_starts_at_the_newsrooms_midnight_not_utcs(database: Database) -> None:

@@ -82,7 +82,7 @@ async def test_every_story_reaches_every_chat_with_the_buttons_telegram_accepts(
     async with newsroom.core.database.sessions.begin() as session:
         for chat_id in READERS:
             reader = await destinations.ensure_destination(
-                session, ChatInfo(chat_id=chat_id, kind="private"), NOW
+                session, ChatInfo(chat_id=chat_id, kind="private", editions=("en",)), NOW
             )
             await destinations.subscribe(session, reader.id, "parliament", NOW)
     await newsroom.poll()

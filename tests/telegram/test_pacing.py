@@ -49,7 +49,7 @@ async def _readers(newsroom: Newsroom) -> None:
     async with newsroom.core.database.sessions.begin() as session:
         for chat_id in READERS:
             reader = await destinations.ensure_destination(
-                session, ChatInfo(chat_id=chat_id, kind="private"), NOW
+                session, ChatInfo(chat_id=chat_id, kind="private", editions=("en",)), NOW
             )
             await destinations.subscribe(session, reader.id, "parliament", NOW)
 
@@ -75,7 +75,7 @@ async def test_several_stories_to_one_chat_are_spaced_a_second_apart(
 ) -> None:
     async with paced_newsroom.core.database.sessions.begin() as session:
         reader = await destinations.ensure_destination(
-            session, ChatInfo(chat_id=42, kind="private"), NOW
+            session, ChatInfo(chat_id=42, kind="private", editions=("en",)), NOW
         )
         await destinations.subscribe(session, reader.id, "parliament", NOW)
     await paced_newsroom.poll()

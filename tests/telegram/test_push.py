@@ -149,7 +149,9 @@ async def test_group_migrated_to_supergroup_gets_the_story_at_its_new_id(
 
     async with newsroom.core.database.sessions.begin() as session:
         group = await destinations.ensure_destination(
-            session, ChatInfo(chat_id=-4000001, kind="group", title="Editors"), NOW
+            session,
+            ChatInfo(chat_id=-4000001, kind="group", title="Editors", editions=("en",)),
+            NOW,
         )
         await destinations.subscribe(session, group.id, "parliament", NOW)
     newsroom.api.register_group(-4000001)
@@ -204,7 +206,7 @@ async def test_bad_gateway_answers_are_retried_and_nothing_is_lost(newsroom: New
     async with newsroom.core.database.sessions.begin() as session:
         for chat_id in readers:
             reader = await destinations.ensure_destination(
-                session, ChatInfo(chat_id=chat_id, kind="private"), NOW
+                session, ChatInfo(chat_id=chat_id, kind="private", editions=("en",)), NOW
             )
             await destinations.subscribe(session, reader.id, "parliament", NOW)
     await newsroom.poll()

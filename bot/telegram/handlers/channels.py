@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, ChatMember, Update
+from telegram import Chat, ChatMember, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -56,11 +56,20 @@ class ChannelHandlers:
             return
         await self.s.admins.bot_joined(
             ChatInfo(
-                chat_id=chat.id, kind=chat.type, title=chat.title, added_by=change.from_user.id
+                chat_id=chat.id,
+                kind=chat.type,
+                title=chat.title,
+                added_by=change.from_user.id,
+                # A channel or group first reads the edition of its adder's language.
+                editions=(await self._adders_edition(change.from_user),),
             )
         )
         if change.old_chat_member.status in (*GONE, ChatMember.MEMBER):
             await self._tell_adder(update, context, chat.title or str(chat.id))
+
+    async def _adders_edition(self, adder: User) -> str:
+        language = await self.s.readers.language_of(adder.id, adder.language_code)
+        return self.s.readers.edition_for(language)
 
     async def _tell_adder(self, update: Update, context: Context, title: str) -> None:
         """If the person who added the bot has a private chat with it, say how to go on."""
