@@ -83,6 +83,12 @@ def test_environment_overrides_top_level_keys(
         ('[[feeds]]\nurl = "https://x.kz/rss"\nsection = "sport"', "names section 'sport'"),
         ("editors = ['bob']", "editors.0:"),
         ("timezone = ", "is not valid TOML"),
+        (
+            'editions = ["ru"]\n[[feeds]]\nurl = "https://x.kz/kk"\nlanguage = "kk"',
+            "feeds: https://x.kz/kk has language 'kk', which is not in editions ['ru']",
+        ),
+        ('editions = ["ru", "Russian"]', "editions.1:"),
+        ('editions = ["ru", "ru"]', "editions: an edition is listed twice"),
     ],
 )
 def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -91,6 +97,16 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, text: str, expect
         load_settings(path)
     assert expected in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_editions_default_to_the_feeds_languages_in_their_order(tmp_path: Path) -> None:
+    feeds = "".join(
+        f'[[feeds]]\nurl = "https://x.kz/{n}"\nlanguage = "{code}"\n'
+        for n, code in enumerate(("kk", "ru", "kk", "en"))
+    )
+    settings = load_settings(_write(tmp_path, 'language = "ru"\n' + feeds))
+    assert settings.editions == ["kk", "ru", "en"] and settings.default_edition == "ru"
+    assert load_settings(_write(tmp_path, 'language = "kk"')).editions == ["kk"]
 
 
 def test_cli_exits_2_with_the_reason_and_no_traceback(tmp_path: Path) -> None:
