@@ -104,10 +104,7 @@ async def popular(
         session, since=since, now=now, limit=limit, section=section, editions=editions
     )
     group_ids = [group.group_id for group in ranked]
-    if editions is None:
-        chosen = await _earliest_versions(session, group_ids)
-    else:
-        chosen = await stories.versions(session, group_ids, editions)
+    chosen = await stories.versions(session, group_ids, editions)
     return [chosen[group] for group in group_ids if group in chosen][:limit]
 
 
@@ -161,16 +158,6 @@ class _Window:
     since: datetime
     section: str | None
     editions: Sequence[str] | None
-
-
-async def _earliest_versions(session: AsyncSession, group_ids: list[int]) -> dict[int, Story]:
-    chosen: dict[int, Story] = {}
-    for start in range(0, len(group_ids), CHUNK):
-        chunk = group_ids[start : start + CHUNK]
-        query = select(Story).where(Story.group_id.in_(chunk)).order_by(Story.id.desc())
-        for story in (await session.scalars(query)).all():
-            chosen[story.group_id or story.id] = story  # the earliest is the last
-    return chosen
 
 
 async def _exact_points(

@@ -304,22 +304,23 @@ async def count_published_between(
 
 
 async def versions(
-    session: AsyncSession, group_ids: Sequence[int], editions: Sequence[str]
+    session: AsyncSession, group_ids: Sequence[int], editions: Sequence[str] | None
 ) -> dict[int, Story]:
-    """Each group's version for a reader of `editions` (preference order): the one in the
-    first of them it has, the earliest stored on a tie; groups with none are left out."""
-    rank = {edition: place for place, edition in enumerate(editions)}
+    """Each group's version for a reader of `editions` (preference order; None: any): the
+    one in the first of them it has, the earliest stored on a tie; groups with none are
+    left out."""
+    rank = {edition: place for place, edition in enumerate(editions or ())}
     chosen: dict[int, Story] = {}
     for chunk in _chunks(list(group_ids)):
-        query = select(Story).where(Story.group_id.in_(chunk), Story.edition.in_(list(editions)))
+        query = select(Story).where(Story.group_id.in_(chunk))
+        if editions is not None:
+            query = query.where(Story.edition.in_(list(editions)))
         for story in (await session.scalars(query)).all():
-            assert story.group_id is not None
-            known = chosen.get(story.group_id)
-            if known is None or (rank[story.edition or ""], story.id) < (
-                rank[known.edition or ""],
-                known.id,
-            ):
-                chosen[story.group_id] = story
+            group = story.group_id if story.group_id is not None else story.id
+            known = chosen.get(group)
+            place = (rank.get(story.edition or "", 0), story.id)
+            if known is None or place < (rank.get(known.edition or "", 0), known.id):
+                chosen[group] = story
     return chosen
 
 
