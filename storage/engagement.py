@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, union_all
+from sqlalchemy import case, exists, func, insert, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from storage import most_read
+from storage import most_read, stories
 from storage.deliveries import story_for_message
 from storage.models import Engagement, ReactionCount, Story, StoryEngagement
 
@@ -76,6 +79,15 @@ async def set_reaction_total(
     return story_id
 
 
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A story group's place in /popular: its decayed score and when it was published."""
+
+    group_id: int
+    score: float
+    published_at: datetime
+
+
 async def popular(
     session: AsyncSession,
     *,
@@ -83,93 +95,177 @@ async def popular(
     now: datetime,
     limit: int,
     section: str | None = None,
+    editions: Sequence[str] | None = None,
 ) -> list[Story]:
-    """Stories published since `since`, by their signals since `since`, decayed with age.
+    """The most engaging story groups published since `since` (see popular_groups), each
+    as its version in the reader's first edition that has one (`editions`, in preference
+    order; None: every edition, the earliest version)."""
+    ranked = await popular_groups(
+        session, since=since, now=now, limit=limit, section=section, editions=editions
+    )
+    group_ids = [group.group_id for group in ranked]
+    chosen = await stories.versions(session, group_ids, editions)
+    return [chosen[group] for group in group_ids if group in chosen][:limit]
 
-    The sums come from `story_engagement` (running totals kept by triggers): a story whose
-    first signal came at or after `since` has every signal inside the window, so its total is
-    its window's sum, read in one row per story published in the window. The rare story with
+
+async def popular_groups(
+    session: AsyncSession,
+    *,
+    since: datetime,
+    now: datetime,
+    limit: int,
+    section: str | None = None,
+    editions: Sequence[str] | None = None,
+) -> list[Ranked]:
+    """Story groups published since `since` with a version in `editions` (any, when None),
+    by the signals since `since` on every version of each, decayed with age: best first.
+
+    Engagement on any version counts for its group: a reaction on the Kazakh version lifts
+    the story for a Russian reader too. The sums come from `story_engagement` (running
+    totals per story, kept by triggers), added up per group in one grouped scan of the
+    window's signalled stories: a story whose first signal came at or after `since` has
+    every signal inside the window, so its total is its window's sum. The rare story with
     signals from before `since` (published after them: a date set ahead by the CMS) has its
     window summed from the signals themselves, so the ranking is the same either way.
 
-    Stories in the window at a place of a most-read list get that place's points on top
+    Groups in the window at a place of a most-read list get that place's points on top
     (MOST_READ_POINTS), whether or not anyone engaged with them through the bot, and decay
     with the rest.
     """
     count = limit * CANDIDATES_PER_PLACE
-    rows = await _window_totals(session, since, section, count + EARLY_SLACK)
-    early = [row for row in rows if row.early]
-    if len(early) > EARLY_SLACK:  # more than the one scan could carry: ask for them all
-        early = [row for row in await _window_totals(session, since, section) if row.early]
-    published = {row.id: row.published_at for row in rows}
-    published.update((row.id, row.published_at) for row in early)
-    points = {row.id: float(row.points) for row in rows if not row.early}
-    points.update(await _points_since(session, [row.id for row in early], since))
-    await _add_most_read(session, points, published, since, section)
-    # The leaders by raw points (ties: the newer story), then decayed by each one's age.
+    window = _Window(since, section, editions)
+    rows = await _group_totals(session, window, count=count + EARLY_SLACK)
+    if sum(1 for row in rows if row.early) > EARLY_SLACK:  # more than one scan could carry
+        known = {row.group_id for row in rows}
+        rows += [row for row in await _group_totals(session, window) if row.group_id not in known]
+    published = {row.group_id: row.published_at for row in rows}
+    points = await _exact_points(session, window, rows)
+    await _add_most_read(session, window, points, published)
+    # The leaders by raw points (ties: the newer group), then decayed by each one's age.
     leaders = sorted(points.items(), key=lambda item: (-item[1], -item[0]))[:count]
-    decayed = {
-        story_id: total * 0.5 ** (_age_hours(now, published[story_id]) / HALF_LIFE_HOURS)
-        for story_id, total in leaders
-    }
-    ranked = sorted(decayed, key=lambda story_id: (-decayed[story_id], -story_id))[:limit]
-    stories = {
-        story.id: story
-        for story in (await session.scalars(select(Story).where(Story.id.in_(ranked)))).all()
-    }
-    return [stories[story_id] for story_id in ranked if story_id in stories]
+    decayed = [
+        Ranked(group, total * 0.5 ** (_age_hours(now, published[group]) / HALF_LIFE_HOURS),
+               published[group])
+        for group, total in leaders
+    ]  # fmt: skip
+    return sorted(decayed, key=lambda ranked: (-ranked.score, -ranked.group_id))
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """What one /popular ranking covers: published since, one section, some editions."""
+
+    since: datetime
+    section: str | None
+    editions: Sequence[str] | None
+
+
+async def _exact_points(
+    session: AsyncSession, window: _Window, rows: list[Any]
+) -> dict[int, float]:
+    """Each group's window points: its running totals, plus the window's own signals of
+    its versions whose first signal came before the window."""
+    points = {row.group_id: float(row.points or 0.0) for row in rows}
+    early_groups = [row.group_id for row in rows if row.early]
+    if not early_groups:
+        return points
+    early: dict[int, int] = {}  # story -> group
+    for start in range(0, len(early_groups), CHUNK):
+        query = (
+            select(Story.id, Story.group_id)
+            .join(StoryEngagement, StoryEngagement.story_id == Story.id)
+            .where(
+                Story.group_id.in_(early_groups[start : start + CHUNK]),
+                Story.published_at >= window.since,
+                StoryEngagement.signals > 0,
+                StoryEngagement.first_signal_at < window.since,
+            )
+        )
+        if window.section is not None:
+            query = query.where(Story.section == window.section)
+        early.update((story_id, group_id) for story_id, group_id in await session.execute(query))
+    for story_id, total in (await _points_since(session, sorted(early), window.since)).items():
+        points[early[story_id]] += total
+    return points
 
 
 async def _add_most_read(
     session: AsyncSession,
+    window: _Window,
     points: dict[int, float],
     published: dict[int, datetime],
-    since: datetime,
-    section: str | None,
 ) -> None:
-    """Add most-read places to `points`. A placed story outside the engagement scan (too few
-    signals to be among its leaders) first gets its own window's signals, so its total is
-    exact: the list lifts it from where readers put it, not from zero."""
-    placed = await most_read.placements(session, since=since, section=section)
-    early: set[int] = set()
+    """Add most-read places to `points` (per group). A placed group outside the engagement
+    scan (too few signals to be among its leaders) first gets its own window's signals, so
+    its total is exact: the list lifts it from where readers put it, not from zero."""
+    placed = await most_read.placements(session, since=window.since, section=window.section)
+    best: dict[tuple[int, int], int] = {}  # (group, feed) -> its best place
     for placement in placed:
-        story_id = placement.story_id
-        if story_id not in points and story_id not in early:
-            first = placement.first_signal_at
-            if first is not None and first < since:  # rare: its window is summed below
-                early.add(story_id)
-            else:
-                points[story_id] = placement.points
-        published[story_id] = placement.published_at
-    points.update(await _points_since(session, sorted(early), since))
-    for placement in placed:
-        bonus = MOST_READ_POINTS / placement.position
-        points[placement.story_id] = points.get(placement.story_id, 0.0) + bonus
+        key = (placement.group_id, placement.feed_id)
+        best[key] = min(best.get(key, placement.position), placement.position)
+        group_published = published.get(placement.group_id, placement.published_at)
+        published[placement.group_id] = min(group_published, placement.published_at)
+    missing = sorted({group for group, _ in best} - points.keys())
+    if missing:
+        rows = await _group_totals(session, window, groups=missing)
+        found = await _exact_points(session, window, rows)
+        if window.editions is not None:  # a placed group the reader has no version of
+            readable = await _readable(session, missing, window.editions)
+            missing = [group for group in missing if group in readable]
+        for group in missing:
+            points[group] = found.get(group, 0.0)
+    for (group, _), position in best.items():
+        if group in points:
+            points[group] += MOST_READ_POINTS / position
+
+
+async def _readable(session: AsyncSession, groups: list[int], editions: Sequence[str]) -> set[int]:
+    query = select(Story.group_id).where(
+        Story.group_id.in_(groups), Story.edition.in_(list(editions))
+    )
+    return {group for group in (await session.scalars(query)).all() if group is not None}
 
 
 def _age_hours(now: datetime, published_at: datetime) -> float:
     return (now - published_at).total_seconds() / 3600
 
 
-async def _window_totals(
-    session: AsyncSession, since: datetime, section: str | None, count: int | None = None
+async def _group_totals(
+    session: AsyncSession,
+    window: _Window,
+    *,
+    count: int | None = None,
+    groups: Sequence[int] | None = None,
 ) -> list[Any]:
-    """Stories published since `since` (of one section) with signals: those with a signal
-    from before `since` ("early": their total is not the window's) first, then the rest by
-    points (ties: the newer story); up to `count` rows, or only the early ones when None."""
-    early = (StoryEngagement.first_signal_at < since).label("early")
+    """Groups with versions published in the window (of its section) with signals, each
+    with its earliest version's publication time, the running totals of its versions
+    whose signals all fall in the window, and whether it has others ("early": their total
+    is not the window's). Early groups first, then by points (ties: the newer group); up
+    to `count` rows, or (count None) only the early groups, or the given `groups`."""
+    early_signal = StoryEngagement.first_signal_at < window.since
+    early = func.max(case((early_signal, 1), else_=0)).label("early")
+    total = func.sum(case((early_signal, 0.0), else_=StoryEngagement.points)).label("points")
     query = (
-        select(Story.id, Story.published_at, StoryEngagement.points, early)
+        select(Story.group_id, func.min(Story.published_at).label("published_at"), total, early)
         .join(StoryEngagement, StoryEngagement.story_id == Story.id)
-        .where(Story.published_at >= since, StoryEngagement.signals > 0)
+        .where(Story.published_at >= window.since, StoryEngagement.signals > 0)
+        .group_by(Story.group_id)
     )
-    if section is not None:
-        query = query.where(Story.section == section)
+    if window.section is not None:
+        query = query.where(Story.section == window.section)
+    if groups is not None:
+        return list((await session.execute(query.where(Story.group_id.in_(groups)))).all())
+    if window.editions is not None:
+        version = aliased(Story)
+        query = query.where(
+            exists().where(
+                version.group_id == Story.group_id, version.edition.in_(list(window.editions))
+            )
+        )
     if count is None:
-        query = query.where(StoryEngagement.first_signal_at < since)
+        query = query.having(early == 1)
     else:
-        order = (early.desc(), StoryEngagement.points.desc(), Story.id.desc())
-        query = query.order_by(*order).limit(count)
+        query = query.order_by(early.desc(), total.desc(), Story.group_id.desc()).limit(count)
     return list((await session.execute(query)).all())
 
 

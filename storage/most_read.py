@@ -35,6 +35,7 @@ class Placement:
     total (storage/engagement.py needs it for placed stories its own scan left out)."""
 
     story_id: int
+    group_id: int  # the story's version group: its places count for the group
     published_at: datetime
     feed_id: int
     position: int
@@ -119,6 +120,7 @@ async def placements(
         signalled = bool(row.signals)
         best[key] = Placement(
             story_id=row.story_id,
+            group_id=row.group_id if row.group_id is not None else row.story_id,
             published_at=row.published_at,
             feed_id=row.feed_id,
             position=row.position,
@@ -133,6 +135,7 @@ def _matched(condition: ColumnElement[bool]) -> Select[Any]:
     return (
         select(
             Story.id.label("story_id"),
+            Story.group_id,
             Story.published_at,
             Story.section,
             MostReadRank.feed_id,

@@ -230,8 +230,10 @@ async def search(
     *,
     limit: int,
     language: str | None = None,
+    editions: Sequence[str] | None = None,
 ) -> list[Story]:
-    """Stories matching every word, best matches first, then newest.
+    """Stories matching every word, best matches first, then newest (of `editions` only,
+    when given).
 
     On PostgreSQL with pg_trgm, a query the index cannot match (a misspelling) falls back to
     headline similarity, within FUZZY_BUDGET_MS.
@@ -240,11 +242,24 @@ async def search(
     if not terms:
         return []
     if _dialect(session) == "postgresql":
-        found = await _search_postgres(session, terms, limit, language)
+        found = await _search_postgres(session, terms, limit, language, editions)
         if not found:
-            found = await _similar_headlines(session, " ".join(query_words), limit, language)
+            found = await _similar_headlines(
+                session, " ".join(query_words), limit, language, editions
+            )
         return found
-    return await _search_sqlite(session, terms, limit, language)
+    return await _search_sqlite(session, terms, limit, language, editions)
+
+
+def _editions_clause(column: str, editions: Sequence[str] | None) -> tuple[str, dict[str, Any]]:
+    """`AND <column> IN (...)` with one bound parameter per edition ("" for every edition)."""
+    if editions is None:
+        return "", {}
+    if not editions:
+        return " AND 1 = 0", {}
+    names = [f"edition_{place}" for place in range(len(editions))]
+    clause = f" AND {column} IN ({', '.join(':' + name for name in names)})"
+    return clause, dict(zip(names, editions, strict=True))
 
 
 async def _stories_in_order(session: AsyncSession, ids: Sequence[int]) -> list[Story]:
@@ -255,29 +270,28 @@ async def _stories_in_order(session: AsyncSession, ids: Sequence[int]) -> list[S
     return [by_id[story_id] for story_id in ids if story_id in by_id]
 
 
-_SQLITE_SEARCH = text(
-    """
+_SQLITE_SEARCH = """
     SELECT s.id FROM (
         SELECT rowid AS id, bm25(stories_fts, 3.0, 1.0) AS score FROM stories_fts
         WHERE stories_fts MATCH :match ORDER BY rowid DESC LIMIT :window
     ) AS m JOIN stories AS s ON s.id = m.id
-    WHERE (:language IS NULL OR s.language = :language)
+    WHERE (:language IS NULL OR s.language = :language){editions}
     ORDER BY m.score, s.published_at DESC, s.id DESC
     LIMIT :limit
     """
-)
 
 
 async def _search_sqlite(
-    session: AsyncSession, terms: Sequence[Term], limit: int, language: str | None
+    session: AsyncSession,
+    terms: Sequence[Term],
+    limit: int,
+    language: str | None,
+    editions: Sequence[str] | None = None,
 ) -> list[Story]:
     match = " AND ".join(term.fts5() for term in terms)
-    ids = (
-        await session.scalars(
-            _SQLITE_SEARCH,
-            {"match": match, "window": SEARCH_WINDOW, "language": language, "limit": limit},
-        )
-    ).all()
+    clause, params = _editions_clause("s.edition", editions)
+    params |= {"match": match, "window": SEARCH_WINDOW, "language": language, "limit": limit}
+    ids = (await session.scalars(text(_SQLITE_SEARCH.format(editions=clause)), params)).all()
     return await _stories_in_order(session, ids)
 
 
@@ -285,7 +299,7 @@ _POSTGRES_SEARCH = """
     SELECT m.id FROM (
         SELECT id, published_at, stories_fts FROM stories
         WHERE {condition}
-          AND (CAST(:language AS varchar) IS NULL OR language = :language)
+          AND (CAST(:language AS varchar) IS NULL OR language = :language){editions}
         ORDER BY id DESC LIMIT :window
     ) AS m
     ORDER BY ts_rank(m.stories_fts, to_tsquery('simple', :query)) DESC,
@@ -297,7 +311,11 @@ _EXACT_MATCH = "stories_fts @@ to_tsquery('simple', :exact)"
 
 
 async def _search_postgres(
-    session: AsyncSession, terms: Sequence[Term], limit: int, language: str | None
+    session: AsyncSession,
+    terms: Sequence[Term],
+    limit: int,
+    language: str | None,
+    editions: Sequence[str] | None = None,
 ) -> list[Story]:
     """Matching goes through the stems index (exact keys: an AND skips through a frequent
     stem instead of collecting every story that has it); ranking reads the full vector."""
@@ -315,7 +333,11 @@ async def _search_postgres(
     if len(stems) < len(terms):
         conditions.append(_EXACT_MATCH)
         params["exact"] = " & ".join(t.tsquery() for t in terms if t.stems_tsquery() is None)
-    statement = text(_POSTGRES_SEARCH.format(condition=" AND ".join(conditions)))
+    clause, edition_params = _editions_clause("edition", editions)
+    params |= edition_params
+    statement = text(
+        _POSTGRES_SEARCH.format(condition=" AND ".join(conditions), editions=clause)
+    )
     ids = (await session.scalars(statement, params)).all()
     return await _stories_in_order(session, ids)
 
@@ -330,14 +352,19 @@ _POSTGRES_SIMILAR = text(
     SELECT id FROM stories
     WHERE lower(title) % :query
       AND (CAST(:language AS varchar) IS NULL OR language = :language)
+      AND (CAST(:every_edition AS boolean) OR edition IN :editions)
     ORDER BY similarity(lower(title), :query) DESC, published_at DESC
     LIMIT :limit
     """
-)
+).bindparams(bindparam("editions", expanding=True, type_=Story.edition.type))
 
 
 async def _similar_headlines(
-    session: AsyncSession, query: str, limit: int, language: str | None
+    session: AsyncSession,
+    query: str,
+    limit: int,
+    language: str | None,
+    editions: Sequence[str] | None = None,
 ) -> list[Story]:
     """Headlines like the query (pg_trgm), when the extension could be installed.
 
@@ -348,7 +375,13 @@ async def _similar_headlines(
     """
     if not await session.scalar(_HAS_TRIGRAMS):
         return []
-    params = {"query": _fold(query), "language": language, "limit": limit}
+    params = {
+        "query": _fold(query),
+        "language": language,
+        "limit": limit,
+        "every_edition": editions is None,
+        "editions": list(editions or ()),
+    }
     previous = await session.scalar(text("SELECT current_setting('statement_timeout')"))
     try:
         async with session.begin_nested():
@@ -376,6 +409,7 @@ _SQLITE_RELATED = text(
     ) AS m JOIN stories AS s ON s.id = m.id
     WHERE s.published_at <= :published
       AND (:language IS NULL OR s.language = :language)
+      AND (:edition IS NULL OR s.edition = :edition)
     """
 )
 
@@ -387,6 +421,7 @@ _POSTGRES_RELATED = text(
     WHERE s.stories_fts_stems @@ to_tsquery('simple', :match) AND s.id < :before
       AND s.published_at <= :published
       AND (CAST(:language AS varchar) IS NULL OR s.language = :language)
+      AND (CAST(:edition AS varchar) IS NULL OR s.edition = :edition)
     ORDER BY s.id DESC LIMIT :window
     """
 )
@@ -407,7 +442,7 @@ class Candidate:
 async def related_candidates(
     session: AsyncSession, story: Story, frequencies: StemFrequencies | None = None
 ) -> list[Candidate]:
-    """Earlier stories in the story's language sharing a rare stem of its headline or two
+    """Earlier stories in the story's edition sharing a rare stem of its headline or two
     of its other stems (index): what a related story needs to reach RELATED_MIN_SCORE,
     bar a single shared headline word that is not rare.
 
@@ -429,7 +464,10 @@ async def related_candidates(
         "before": story.id,
         "window": RELATED_WINDOW,
         "published": story.published_at,
-        "language": story.language,
+        # Within the story's edition (a reader of it reads the links); by language only for
+        # a row from before editions.
+        "edition": story.edition,
+        "language": story.language if story.edition is None else None,
         "summary_prefix": SUMMARY_PREFIX,
     }
     published_type = Story.published_at.type

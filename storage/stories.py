@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage import search as search_index
 from storage.models import Story
@@ -183,14 +184,71 @@ async def get_stories(session: AsyncSession, story_ids: Sequence[int]) -> list[S
     return [found[story_id] for story_id in story_ids if story_id in found]
 
 
+def first_versions(editions: Sequence[str], rank: int) -> Any:
+    """SQL: a story of edition `editions[rank]` is the one its group shows to a reader of
+    `editions` (in preference order): no version of its group is in an edition the reader
+    prefers, nor an earlier one in its own edition. One probe of ix_stories_group_id per
+    story (groups have a version or three), so lists keep streaming from their indexes."""
+    other = aliased(Story)
+    better = and_(other.edition == editions[rank], other.id < Story.id)
+    if rank:
+        better = or_(other.edition.in_(list(editions[:rank])), better)
+    return ~exists().where(other.group_id == Story.group_id, other.id != Story.id, better)
+
+
+def _in_edition(query: Any, editions: Sequence[str], rank: int) -> Any:
+    return query.where(Story.edition == editions[rank], first_versions(editions, rank))
+
+
+async def _merged_ids(
+    session: AsyncSession, branches: list[Any], *, newest_first: bool, limit: int, offset: int
+) -> list[int]:
+    """Ids from per-edition queries (each ordered by its edition's index and cut at
+    offset + limit), merged into one page in publication order."""
+    merged = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
+    order = (
+        (merged.c.published_at.desc(), merged.c.id.desc())
+        if newest_first
+        else (merged.c.published_at, merged.c.id)
+    )
+    query = select(merged.c.id).order_by(*order).offset(offset).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
 async def latest(
-    session: AsyncSession, *, limit: int, section: str | None = None, offset: int = 0
+    session: AsyncSession,
+    *,
+    limit: int,
+    section: str | None = None,
+    offset: int = 0,
+    editions: Sequence[str] | None = None,
 ) -> list[Story]:
-    """The newest stories, optionally of one section (served by the published_at indexes)."""
-    query = select(Story).order_by(Story.published_at.desc(), Story.id.desc())
-    if section is not None:
-        query = query.where(Story.section == section)
-    return list((await session.scalars(query.offset(offset).limit(limit))).all())
+    """The newest stories, optionally of one section (served by the published_at indexes).
+
+    Given `editions` (a reader's, in preference order), only those editions, each group
+    once in the first of them that has it: one branch per edition, each walking its
+    edition's index newest first."""
+    if editions is None:
+        query = select(Story).order_by(Story.published_at.desc(), Story.id.desc())
+        if section is not None:
+            query = query.where(Story.section == section)
+        return list((await session.scalars(query.offset(offset).limit(limit))).all())
+    branches = []
+    for rank in range(len(editions)):
+        branch = _in_edition(select(Story.id, Story.published_at), editions, rank)
+        if section is not None:
+            branch = branch.where(Story.section == section)
+        order = (Story.published_at.desc(), Story.id.desc())
+        branches.append(branch.order_by(*order).limit(offset + limit))
+    ids = await _merged_ids(session, branches, newest_first=True, limit=limit, offset=offset)
+    return await get_stories(session, ids)
+
+
+def _between(
+    query: Any, start: datetime, end: datetime, section: str | None
+) -> Any:
+    query = query.where(Story.published_at >= start, Story.published_at < end)
+    return query.where(Story.section == section) if section is not None else query
 
 
 async def published_between(
@@ -201,18 +259,23 @@ async def published_between(
     section: str | None = None,
     limit: int = 500,
     offset: int = 0,
+    editions: Sequence[str] | None = None,
 ) -> list[Story]:
-    """Stories published in [start, end), oldest first: a day's timeline (or a page of it)."""
-    query = (
-        select(Story)
-        .where(Story.published_at >= start, Story.published_at < end)
+    """Stories published in [start, end), oldest first: a day's timeline (or a page of it);
+    given `editions`, each group once in the reader's first edition that has it."""
+    if editions is None:
+        query = _between(select(Story), start, end, section)
+        query = query.order_by(Story.published_at, Story.id).offset(offset).limit(limit)
+        return list((await session.scalars(query)).all())
+    branches = [
+        _in_edition(_between(select(Story.id, Story.published_at), start, end, section),
+                    editions, rank)
         .order_by(Story.published_at, Story.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    if section is not None:
-        query = query.where(Story.section == section)
-    return list((await session.scalars(query)).all())
+        .limit(offset + limit)
+        for rank in range(len(editions))
+    ]  # fmt: skip
+    ids = await _merged_ids(session, branches, newest_first=False, limit=limit, offset=offset)
+    return await get_stories(session, ids)
 
 
 async def count_published_between(
@@ -222,18 +285,76 @@ async def count_published_between(
     *,
     section: str | None = None,
     limit: int = 500,
+    editions: Sequence[str] | None = None,
 ) -> int:
     """How many stories `published_between` would return (counted in the index, up to
     `limit`): a timeline's page count without loading the day."""
-    query = select(Story.id).where(Story.published_at >= start, Story.published_at < end)
-    if section is not None:
-        query = query.where(Story.section == section)
-    counted = select(func.count()).select_from(query.limit(limit).subquery())
-    return int(await session.scalar(counted) or 0)
+    if editions is None:
+        queries = [_between(select(Story.id), start, end, section)]
+    else:
+        queries = [
+            _in_edition(_between(select(Story.id), start, end, section), editions, rank)
+            for rank in range(len(editions))
+        ]
+    total = 0
+    for query in queries:
+        counted = select(func.count()).select_from(query.limit(limit).subquery())
+        total += int(await session.scalar(counted) or 0)
+    return min(total, limit)
+
+
+async def versions(
+    session: AsyncSession, group_ids: Sequence[int], editions: Sequence[str] | None
+) -> dict[int, Story]:
+    """Each group's version for a reader of `editions` (preference order; None: any): the
+    one in the first of them it has, the earliest stored on a tie; groups with none are
+    left out."""
+    rank = {edition: place for place, edition in enumerate(editions or ())}
+    chosen: dict[int, Story] = {}
+    for chunk in _chunks(list(group_ids)):
+        query = select(Story).where(Story.group_id.in_(chunk))
+        if editions is not None:
+            query = query.where(Story.edition.in_(list(editions)))
+        for story in (await session.scalars(query)).all():
+            group = story.group_id if story.group_id is not None else story.id
+            known = chosen.get(group)
+            place = (rank.get(story.edition or "", 0), story.id)
+            if known is None or place < (rank.get(known.edition or "", 0), known.id):
+                chosen[group] = story
+    return chosen
 
 
 async def search(
-    session: AsyncSession, words: Sequence[str], *, limit: int, language: str | None = None
+    session: AsyncSession,
+    words: Sequence[str],
+    *,
+    limit: int,
+    language: str | None = None,
+    editions: Sequence[str] | None = None,
 ) -> list[Story]:
-    """Stories matching every word, best matches first, then newest (the full-text index)."""
-    return await search_index.search(session, words, limit=limit, language=language)
+    """Stories matching every word, best matches first, then newest (the full-text index);
+    given `editions` (preference order), only those, each group once: its best-ranked
+    match in the reader's first edition that has one."""
+    if editions is None:
+        return await search_index.search(session, words, limit=limit, language=language)
+    found = await search_index.search(
+        session, words, limit=limit * len(editions), language=language, editions=editions
+    )
+    return one_per_group(found, editions)[:limit]
+
+
+def one_per_group(found: Sequence[Story], editions: Sequence[str]) -> list[Story]:
+    """Each group once, at its first place in `found`, as its version in the first of
+    `editions` among those found."""
+    rank = {edition: place for place, edition in enumerate(editions)}
+    best: dict[int, Story] = {}
+    order: list[int] = []
+    for story in found:
+        group = story.group_id if story.group_id is not None else story.id
+        known = best.get(group)
+        if known is None:
+            order.append(group)
+            best[group] = story
+        elif rank.get(story.edition or "", len(rank)) < rank.get(known.edition or "", len(rank)):
+            best[group] = story
+    return [best[group] for group in order]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from bot.config import Settings
+from bot.services.newsdesk import Reading, reading
 from bot.services.related import RelatedStories
 from bot.telegram.i18n import Catalogues
 from bot.telegram.render import (
@@ -27,9 +28,13 @@ from bot.telegram.render import (
 )
 from storage import alerts as alert_queries
 from storage import digests as digest_queries
+from storage import editions as edition_queries
 from storage import stories as story_queries
 from storage.db import Database
 from storage.models import Story
+
+# The stories a digest lists (the slot keeps more: the top of every edition).
+DIGEST_SIZE = 10
 
 
 async def related_links(related: RelatedStories, story: Story) -> list[RelatedLink]:
@@ -63,9 +68,23 @@ class Composer:
         key = ("alert", alert_id, self.language_of(language))
         return await self._cached(key, lambda: self._render_alert(alert_id, key[2]))
 
-    async def digest(self, slot: str, language: str | None) -> OutgoingMessage | None:
-        key = ("digest", slot, self.language_of(language))
-        return await self._cached(key, lambda: self._render_digest(slot, key[2]))
+    async def digest(
+        self, slot: str, language: str | None, destination_id: int | None = None
+    ) -> OutgoingMessage | None:
+        """The slot's digest for a chat: rendered once per language and edition order."""
+        language = self.language_of(language)
+        order = await self._reading(destination_id, language)
+        key = ("digest", slot, f"{language}:{','.join(order or ())}")
+        return await self._cached(key, lambda: self._render_digest(slot, language, order))
+
+    async def _reading(self, destination_id: int | None, language: str) -> Reading:
+        """The chat's editions in preference order (every edition without a chat)."""
+        newsroom = self.settings.editions
+        if destination_id is None or len(newsroom) < 2:
+            return reading(newsroom, language, newsroom)
+        async with self.database.sessions() as session:
+            editions = await edition_queries.editions_of(session, destination_id)
+        return reading(editions or newsroom, language, newsroom)
 
     async def _cached(
         self,
@@ -110,12 +129,17 @@ class Composer:
             related=await related_links(self.related, story),
         )
 
-    async def _render_digest(self, slot: str, language: str) -> OutgoingMessage | None:
-        """The slot's "<date>. Timeline of major events"; None when none of its stories is
-        left (or the slot is gone)."""
+    async def _render_digest(
+        self, slot: str, language: str, editions: Reading
+    ) -> OutgoingMessage | None:
+        """The slot's "<date>. Timeline of major events": its first DIGEST_SIZE groups the
+        reader has a version of, each in the reader's first edition that has it; None when
+        none is left (or the slot is gone)."""
         async with self.database.sessions() as session:
             found = await digest_queries.get_slot(session, slot)
-            stories = await story_queries.get_stories(session, found.story_ids) if found else []
+            groups = list(found.story_ids) if found else []
+            chosen = await story_queries.versions(session, groups, editions)
+        stories = [chosen[group] for group in groups if group in chosen][:DIGEST_SIZE]
         if found is None or not stories:
             return None
         t = self.catalogues.translator(language)

@@ -2,11 +2,13 @@
 
 Slots are the newsroom's wall-clock times (settings.digest_times in settings.zone), run by
 APScheduler cron jobs. A slot is queued in the outbox like any story: the day's top stories
-are fixed with the slot and one delivery per opted-in destination is queued, in one
-transaction; the sender (bot/delivery/sender.py) sends them, paced, rendered in each chat's
-language. The deliveries' unique key (destination, slot) means each chat gets each slot
-once, however often it is queued (a restart, a second instance); the outbox survives a
-crash mid-send like any fan-out. A slot missed by more than an hour is skipped.
+are fixed with the slot (as story groups: the top of each edition, in one order) and one
+delivery per opted-in destination is queued, in one transaction; the sender
+(bot/delivery/sender.py) sends them, paced, rendered in each chat's language, each group
+as its version in the chat's first edition that has it. The deliveries' unique key
+(destination, slot) means each chat gets each slot once, however often it is queued (a
+restart, a second instance); the outbox survives a crash mid-send like any fan-out. A slot
+missed by more than an hour is skipped.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from storage import digests as digest_queries
 from storage import engagement as engagement_queries
 from storage import stories as story_queries
 from storage.db import Database
-from storage.models import Story
 
 log = logging.getLogger(__name__)
 
@@ -77,21 +78,37 @@ class Digest:
         self._wake_delivery = wake_delivery
         self._clock = clock
 
-    async def top_of_day(self, slot: Slot) -> list[Story]:
-        """The slot's day's stories by popularity; its newest when nobody engaged yet."""
+    async def top_of_day(self, slot: Slot) -> list[int]:
+        """The slot's day's top story groups, best first: each edition's DIGEST_SIZE top
+        groups by popularity (engagement on every version counts; its newest when nobody
+        engaged yet), merged in one order, so every reader's digest (the first DIGEST_SIZE
+        groups it has a version of, compose.py) is the top of its own editions."""
         now = self._clock()
         day = datetime.fromisoformat(slot.day).date()
         start, end = day_bounds(day, self._settings.zone)
+        ranked: dict[int, tuple[int, float]] = {}  # group -> (0 popular / 1 newest, -score)
+        newsroom = self._settings.editions
+        # One edition: every story is in it (see newsdesk.reading), no filter needed.
+        each: list[tuple[str] | None] = [(e,) for e in newsroom] if len(newsroom) > 1 else [None]
         async with self._db.sessions() as session:
-            found = await engagement_queries.popular(
-                session, since=start, now=now, limit=DIGEST_SIZE
-            )
-            if len(found) < DIGEST_SIZE:
-                stories = await story_queries.published_between(session, start, end)
-                known = {story.id for story in found}
-                newest = [story for story in reversed(stories) if story.id not in known]
-                found += newest[: DIGEST_SIZE - len(found)]
-        return found
+            for edition in each:
+                popular = await engagement_queries.popular_groups(
+                    session, since=start, now=now, limit=DIGEST_SIZE, editions=edition
+                )
+                keys = [(group.group_id, (0, -group.score)) for group in popular[:DIGEST_SIZE]]
+                if len(keys) < DIGEST_SIZE:
+                    stories = await story_queries.published_between(
+                        session, start, end, editions=edition
+                    )
+                    known = {group for group, _ in keys}
+                    newest = [s for s in reversed(stories) if s.group_id not in known]
+                    keys += [
+                        (s.group_id or s.id, (1, -s.published_at.timestamp()))
+                        for s in newest[: DIGEST_SIZE - len(keys)]
+                    ]
+                for group, key in keys:
+                    ranked[group] = min(ranked.get(group, key), key)
+        return sorted(ranked, key=lambda group: (ranked[group], -group))
 
     async def run_slot(self, at: str) -> SlotReport:
         """Queue slot `at` ("08:00") for every opted-in chat that has not had it queued."""
@@ -99,8 +116,8 @@ class Digest:
         if self._clock() - slot.due_at > digest_queries.MISSED_AFTER:
             log.info("digest %s missed by more than an hour: skipped", slot.name)
             return SlotReport(slot.name, 0, 0)
-        stories = await self.top_of_day(slot)
-        if not stories:
+        groups = await self.top_of_day(slot)
+        if not groups:
             log.info("digest %s: no stories today, nothing queued", slot.name)
             return SlotReport(slot.name, 0, 0)
         async with self._db.writing(), self._db.sessions.begin() as session:
@@ -109,7 +126,7 @@ class Digest:
                 slot.name,
                 day=slot.day,
                 due_at=slot.due_at,
-                story_ids=[story.id for story in stories],
+                story_ids=groups,
                 now=self._clock(),
             )
         log.info("digest %s: %d queued, %d queued before", slot.name, queued.queued, queued.already)

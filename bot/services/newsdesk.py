@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services.related import RelatedStories
+from storage import destinations as destination_queries
 from storage import digests as digest_queries
+from storage import editions as edition_queries
 from storage import engagement as engagement_queries
 from storage import stories as story_queries
 from storage.db import Database
@@ -21,6 +23,45 @@ LIST_SIZE = 10
 TODAY_PAGE = 10
 TIMELINE_LIMIT = 500
 POPULAR_FALLBACK_DAYS = 7
+
+
+# A reader's editions in preference order: its interface language's first, then the
+# newsroom's order. None: every story, as before editions (tools and tests).
+Reading = Sequence[str] | None
+
+
+def reading_order(
+    editions: Iterable[str], language: str | None, newsroom: Sequence[str]
+) -> tuple[str, ...]:
+    """The chat's editions in the order lists pick a group's version by: the edition of its
+    interface language when it reads it, then the others in the newsroom's `editions` order
+    (an edition no longer configured last)."""
+    reads = set(editions)
+    order = [edition for edition in newsroom if edition in reads]
+    order += sorted(reads - set(order))
+    if language in reads:
+        order.remove(language)
+        order.insert(0, language)
+    return tuple(order)
+
+
+def reading(editions: Iterable[str], language: str | None, newsroom: Sequence[str]) -> Reading:
+    """What a chat's lists filter by: its editions in preference order (reading_order), or
+    None in a newsroom of one edition, where every story is in it (start-up puts stories
+    in other languages there) and lists need no filter."""
+    reads = set(editions)
+    if len(newsroom) < 2 or not reads:
+        return None
+    return reading_order(reads, language, newsroom)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Search results; `elsewhere` when none was in the reader's editions and these come
+    from the others (each then shown with its language)."""
+
+    stories: list[Story]
+    elsewhere: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,60 +95,95 @@ class Newsdesk:
     def today(self) -> date:
         return self._clock().astimezone(self._zone).date()
 
-    async def latest(self, section: str | None = None) -> list[Story]:
+    async def private_editions(self, user_id: int) -> set[str]:
+        """The editions a user's private chat with the bot reads (none before /start): what
+        inline mode and privately shown lists pick versions by."""
         async with self._db.sessions() as session:
-            found = await story_queries.latest(session, limit=LIST_SIZE, section=section)
+            destination = await destination_queries.get_by_chat(session, user_id)
+            if destination is None or destination.kind != "private":
+                return set()
+            return await edition_queries.editions_of(session, destination.id)
+
+    async def user_reading(
+        self, user_id: int, language: str | None, newsroom: Sequence[str], fallback: str
+    ) -> Reading:
+        """What one user reads outside their chat (inline mode, a list shown privately):
+        their private chat's editions, else `fallback` (their Telegram language's edition),
+        in preference order for `language` (see `reading`)."""
+        if len(newsroom) < 2:
+            return None
+        editions = await self.private_editions(user_id) or {fallback}
+        return reading(editions, language, newsroom)
+
+    async def latest(self, section: str | None = None, editions: Reading = None) -> list[Story]:
+        async with self._db.sessions() as session:
+            found = await story_queries.latest(
+                session, limit=LIST_SIZE, section=section, editions=editions
+            )
         await self._record_reads(found)
         return found
 
-    async def timeline(self, page: int = 0, section: str | None = None) -> Page:
+    async def timeline(
+        self, page: int = 0, section: str | None = None, editions: Reading = None
+    ) -> Page:
         """Today's stories in chronological order, one page of them."""
         day = self.today()
         start, end = day_bounds(day, self._zone)
         async with self._db.sessions() as session:
             # The day's first TIMELINE_LIMIT stories make the pages; only one page is loaded.
             total = await story_queries.count_published_between(
-                session, start, end, section=section, limit=TIMELINE_LIMIT
+                session, start, end, section=section, limit=TIMELINE_LIMIT, editions=editions
             )
             pages = max(1, -(-total // TODAY_PAGE))
             page = min(max(page, 0), pages - 1)
             chunk = await story_queries.published_between(
-                session, start, end, section=section, limit=TODAY_PAGE, offset=page * TODAY_PAGE
+                session,
+                start,
+                end,
+                section=section,
+                limit=TODAY_PAGE,
+                offset=page * TODAY_PAGE,
+                editions=editions,
             )
         await self._record_reads(chunk)
         return Page(stories=chunk, page=page, pages=pages, day=day)
 
-    async def popular(self, section: str | None = None) -> list[Story]:
-        """Today's most engaging stories; the last week's when today is quiet."""
+    async def popular(self, section: str | None = None, editions: Reading = None) -> list[Story]:
+        """Today's most engaging story groups (engagement on every version counts), each
+        in the reader's first edition that has it; the last week's when today is quiet."""
         now = self._clock()
         start, _ = day_bounds(self.today(), self._zone)
         async with self._db.sessions() as session:
-            found = await engagement_queries.popular(
-                session, since=start, now=now, limit=LIST_SIZE, section=section
-            )
-            if not found:
+            for since in (start, now - timedelta(days=POPULAR_FALLBACK_DAYS)):
                 found = await engagement_queries.popular(
-                    session,
-                    since=now - timedelta(days=POPULAR_FALLBACK_DAYS),
-                    now=now,
-                    limit=LIST_SIZE,
-                    section=section,
-                )
-            if not found:
-                found = await story_queries.latest(session, limit=LIST_SIZE, section=section)
+                    session, since=since, now=now, limit=LIST_SIZE, section=section,
+                    editions=editions,
+                )  # fmt: skip
+                if found:
+                    return found
+            return await story_queries.latest(
+                session, limit=LIST_SIZE, section=section, editions=editions
+            )
+
+    async def search(
+        self, words: list[str], editions: Reading = None, everywhere: Sequence[str] = ()
+    ) -> Found:
+        """Search results a reader opened as a list (each counts as a read): in the
+        reader's editions, else in the rest of the newsroom's `everywhere`."""
+        found = Found(await self.find(words, editions=editions))
+        others = [edition for edition in everywhere if editions and edition not in editions]
+        if not found.stories and others:
+            found = Found(await self.find(words, editions=others), elsewhere=True)
+        await self._record_reads(found.stories)
         return found
 
-    async def search(self, words: list[str]) -> list[Story]:
-        """Search results a reader opened as a list: each counts as a read."""
-        found = await self.find(words)
-        await self._record_reads(found)
-        return found
-
-    async def find(self, words: list[str], limit: int = LIST_SIZE) -> list[Story]:
-        """Stories matching the words through the full-text index, best first; no reads
-        recorded (inline mode offers them; only a pick counts)."""
+    async def find(
+        self, words: list[str], limit: int = LIST_SIZE, editions: Reading = None
+    ) -> list[Story]:
+        """Stories matching the words through the full-text index, best first, each group
+        once; no reads recorded (inline mode offers them; only a pick counts)."""
         async with self._db.sessions() as session:
-            return await story_queries.search(session, words, limit=limit)
+            return await story_queries.search(session, words, limit=limit, editions=editions)
 
     async def related(self, story_id: int) -> tuple[Story | None, list[Story]]:
         """A story's related stories on demand (its "Related" button: a press counts)."""

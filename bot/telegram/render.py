@@ -391,8 +391,10 @@ def _list_item(
     zone: ZoneInfo,
     section_titles: Mapping[str, str],
     show_time: bool,
+    show_language: bool = False,
 ) -> _Piece:
-    """`1. <a href="…">Title</a> · 17:38 · #parliament` (a hashtag for configured sections)."""
+    """`1. <a href="…">Title</a> · 17:38 · #parliament` (a hashtag for configured sections;
+    `[kk]` after it for a story from an edition the reader does not read)."""
     title = cut_utf16(_one_line(story.title), LIST_TITLE_LIMIT) or "…"
     url = web_url(story.link)
     parts = [_link(title, url) if url else _plain(title)]
@@ -400,6 +402,9 @@ def _list_item(
         parts.append(_plain(t.time(story.published_at, zone)))
     if story.section and story.section in section_titles:
         parts.append(_plain(section_hashtag(story.section)))
+    edition = getattr(story, "edition", None) or getattr(story, "language", None)
+    if show_language and edition:
+        parts.append(_plain(f"[{edition}]"))
     return _plain(f"{number}. ") + _join(parts, SEPARATOR)
 
 
@@ -419,6 +424,7 @@ def render_story_list(
     section_titles: Mapping[str, str],
     show_time: bool = True,
     group_by_hour: bool = False,
+    show_language: bool = False,
 ) -> str:
     """A numbered list of linked headlines under a bold (plain-text, escaped) title, as HTML.
 
@@ -430,7 +436,13 @@ def render_story_list(
     hour: str | None = None
     for number, story in enumerate(stories, start=1):
         item = _list_item(
-            number, story, t=t, zone=zone, section_titles=section_titles, show_time=show_time
+            number,
+            story,
+            t=t,
+            zone=zone,
+            section_titles=section_titles,
+            show_time=show_time,
+            show_language=show_language,
         )
         heading = _hour_heading(story.published_at, t, zone) if group_by_hour else None
         if heading is not None and heading != hour:

@@ -56,11 +56,16 @@ class InlineHandlers:
             return
         text = query.query.strip()[:MAX_ARGUMENT_CHARS]
         words = text.split()[:10]
-        if words:
-            stories = await self.s.newsdesk.find(words, limit=INLINE_RESULTS)
-        else:
-            stories = await self.s.newsdesk.popular()
         language = self.s.translator(user_language(update)).language
+        # The user's private-chat editions, else their Telegram language's edition.
+        settings = self.s.settings
+        reading = await self.s.newsdesk.user_reading(
+            query.from_user.id, language, settings.editions, settings.edition_of(language)
+        )
+        if words:
+            stories = await self.s.newsdesk.find(words, limit=INLINE_RESULTS, editions=reading)
+        else:
+            stories = await self.s.newsdesk.popular(editions=reading)
         results = [self._article(story, language) for story in stories]
         await query.answer(results, cache_time=CACHE_SECONDS, is_personal=False)
 

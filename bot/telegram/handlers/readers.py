@@ -8,6 +8,7 @@ from datetime import datetime, time
 from telegram import Chat, Update
 from telegram.ext import ContextTypes
 
+from bot.services.newsdesk import Reading, reading
 from bot.services.readers import ChatState
 from bot.telegram import keyboards
 from bot.telegram.handlers.common import (
@@ -58,6 +59,17 @@ class ReaderHandlers:
             return True
         return user is not None and await self.s.admins.user_manages(chat.id, chat.type, user.id)
 
+    def _reading(self, state: ChatState) -> Reading:
+        """The chat's editions in preference order (None: every story, see `reading`)."""
+        return reading(state.editions, state.language, self.s.settings.editions)
+
+    async def _presser_reading(self, press: Press, t: Translator) -> Reading:
+        presser = press.presser
+        fallback = self.s.settings.edition_of(presser.language_code)
+        return await self.s.newsdesk.user_reading(
+            presser.id, t.language, self.s.settings.editions, fallback
+        )
+
     def _list_text(self, t: Translator, title: str, stories: list) -> str:
         """A titled list of stories as Telegram HTML (or the title and "nothing yet")."""
         if not stories:
@@ -103,11 +115,12 @@ class ReaderHandlers:
 
     async def latest(self, update: Update, context: Context) -> None:
         """The newest stories."""
-        _, t = await self._state(update)
+        state, t = await self._state(update)
         if not self._no_arguments(context):
             await self._refuse_arguments(update, t, "/latest")
             return
-        await self._list(update, t, t("latest_title"), await self.s.newsdesk.latest())
+        stories = await self.s.newsdesk.latest(editions=self._reading(state))
+        await self._list(update, t, t("latest_title"), stories)
 
     async def sections(self, update: Update, context: Context) -> None:
         """The sections as buttons that open them."""
@@ -140,25 +153,27 @@ class ReaderHandlers:
 
     async def section(self, update: Update, context: Context) -> None:
         """The newest stories of one section."""
-        _, t = await self._state(update)
+        state, t = await self._state(update)
         ok, slug = await self._slug_argument(update, context, t, required=True)
         if ok and slug:
-            await self._show_section(update, t, slug)
+            await self._show_section(update, t, slug, self._reading(state))
 
-    async def _show_section(self, update: Update, t: Translator, slug: str) -> None:
+    async def _show_section(
+        self, update: Update, t: Translator, slug: str, editions: Reading
+    ) -> None:
         title = t("section_title", section=self.s.section_titles(t.language)[slug])
-        await self._list(update, t, title, await self.s.newsdesk.latest(slug))
+        await self._list(update, t, title, await self.s.newsdesk.latest(slug, editions))
 
     async def today(self, update: Update, context: Context) -> None:
         """Today's timeline in the newsroom's time zone, paged."""
-        _, t = await self._state(update)
+        state, t = await self._state(update)
         ok, slug = await self._slug_argument(update, context, t, required=False)
         if ok:
-            text, markup = await self._timeline(t, 0, slug)
+            text, markup = await self._timeline(t, 0, slug, self._reading(state))
             await reply_html(update, text, markup)
 
-    async def _timeline(self, t: Translator, page: int, slug: str | None):  # type: ignore[no-untyped-def]
-        result = await self.s.newsdesk.timeline(page, slug)
+    async def _timeline(self, t: Translator, page: int, slug: str | None, editions: Reading):  # type: ignore[no-untyped-def]
+        result = await self.s.newsdesk.timeline(page, slug, editions)
         zone = self.s.settings.zone
         title = t("today_title", date=t.day(datetime.combine(result.day, time(12), zone), zone))
         if slug:
@@ -177,14 +192,16 @@ class ReaderHandlers:
 
     async def popular(self, update: Update, context: Context) -> None:
         """The most engaging stories of today (of the week when today is quiet)."""
-        _, t = await self._state(update)
+        state, t = await self._state(update)
         ok, slug = await self._slug_argument(update, context, t, required=False)
         if ok:
-            await self._list(update, t, t("popular_title"), await self.s.newsdesk.popular(slug))
+            stories = await self.s.newsdesk.popular(slug, self._reading(state))
+            await self._list(update, t, t("popular_title"), stories)
 
     async def search(self, update: Update, context: Context) -> None:
-        """Stories matching the words."""
-        _, t = await self._state(update)
+        """Stories matching the words: in the chat's editions, else in the others, each
+        then marked with its language."""
+        state, t = await self._state(update)
         words = context.args or []
         query = " ".join(words)
         if not words:
@@ -193,11 +210,21 @@ class ReaderHandlers:
         if len(query) > MAX_ARGUMENT_CHARS:
             await reply_plain(update, t("query_too_long", limit=MAX_ARGUMENT_CHARS))
             return
-        stories = await self.s.newsdesk.search(words[:10])
-        if not stories:
+        found = await self.s.newsdesk.search(
+            words[:10], self._reading(state), self.s.settings.editions
+        )
+        if not found.stories:
             await reply_plain(update, t("nothing_found", query=query))
             return
-        await self._list(update, t, t("search_title", query=query), stories)
+        text = render_story_list(
+            t("search_title", query=query),
+            found.stories,
+            t=t,
+            zone=self.s.settings.zone,
+            section_titles=self.s.section_titles(t.language),
+            show_language=found.elsewhere,
+        )
+        await reply_html(update, text)
 
     async def digest(self, update: Update, context: Context) -> None:
         """Turn the daily "Timeline of major events" on or off for this chat."""
@@ -328,13 +355,13 @@ class ReaderHandlers:
             await self._refuse(press, "stale_button")
             return
         if await self.presses.may_show_here(press):
-            _, t = await self._state(update)
+            state, t = await self._state(update)
             await press.query.answer()
-            await self._show_section(update, t, slug)
+            await self._show_section(update, t, slug, self._reading(state))
             return
         t = await self.presses.presser_translator(press)
         title = t("section_title", section=self.s.section_titles(t.language)[slug])
-        stories = await self.s.newsdesk.latest(slug)
+        stories = await self.s.newsdesk.latest(slug, await self._presser_reading(press, t))
         await self.presses.show_privately(
             press, context, self._list_text(t, title, stories), alert=_titles(stories)
         )
@@ -369,13 +396,14 @@ class ReaderHandlers:
             await self._refuse(press, "stale_button")
             return
         if await self.presses.may_show_here(press):
-            _, t = await self._state(update)
+            state, t = await self._state(update)
             await press.query.answer()
-            text, markup = await self._timeline(t, page, slug)
+            text, markup = await self._timeline(t, page, slug, self._reading(state))
             await edit_html(update, text, markup)
             return
         t = await self.presses.presser_translator(press)
-        text, markup = await self._timeline(t, page, slug)
+        reading = await self._presser_reading(press, t)
+        text, markup = await self._timeline(t, page, slug, reading)
         await self.presses.show_privately(press, context, text, markup, alert="")
 
 
