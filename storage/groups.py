@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -67,6 +68,51 @@ async def record_versions(session: AsyncSession, stories: Sequence[Versions]) ->
         for other in related:
             merges.join(group, other)
     return await _merge(session, merges.components())
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A story whose article page is still to be read for the versions it names."""
+
+    story_id: int
+    link: str | None
+    edition: str | None
+    first_seen_at: datetime
+
+
+async def pending_stories(session: AsyncSession, *, limit: int) -> list[Pending]:
+    """Stories waiting for their page, oldest first: whatever a crash left waiting too."""
+    query = (
+        select(Story.id, Story.link, Story.edition, Story.first_seen_at)
+        .where(Story.alternates_pending.is_(True))
+        .order_by(Story.first_seen_at, Story.id)
+        .limit(limit)
+    )
+    return [Pending(*row) for row in (await session.execute(query)).all()]
+
+
+async def clear_pending(session: AsyncSession, story_ids: Sequence[int]) -> int:
+    """The fan-out may take these stories now (their page was read, or will never be)."""
+    cleared = 0
+    for start in range(0, len(story_ids), CHUNK):
+        result = await session.execute(
+            update(Story)
+            .where(Story.id.in_(story_ids[start : start + CHUNK]))
+            .where(Story.alternates_pending.is_(True))
+            .values(alternates_pending=False)
+        )
+        cleared += int(getattr(result, "rowcount", 0) or 0)
+    return cleared
+
+
+async def expire_pending(session: AsyncSession, *, seen_before: datetime) -> int:
+    """Stop waiting for pages of stories first seen before `seen_before` (the deadline)."""
+    result = await session.execute(
+        update(Story)
+        .where(Story.alternates_pending.is_(True), Story.first_seen_at < seen_before)
+        .values(alternates_pending=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _insert(session: AsyncSession) -> object:

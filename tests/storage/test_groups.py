@@ -31,9 +31,7 @@ def _version(edition: str, link: str, **names: str) -> Draft:
 
 async def _store(database: Database, *drafts: Draft) -> list[int]:
     async with database.sessions.begin() as session:
-        stored = await stories.store_stories(
-            session, drafts, feed_id=None, pushable=True, now=NOW
-        )
+        stored = await stories.store_stories(session, drafts, feed_id=None, pushable=True, now=NOW)
     return stored.new_ids
 
 
@@ -85,9 +83,7 @@ async def test_stories_naming_the_same_version_are_one_group(database: Database)
 
 
 async def test_versions_in_one_batch_group_together(database: Database) -> None:
-    russian, english = await _store(
-        database, _version("ru", RU, en=EN), _version("en", EN, ru=RU)
-    )
+    russian, english = await _store(database, _version("ru", RU, en=EN), _version("en", EN, ru=RU))
     assert await _groups(database) == {russian: russian, english: russian}
 
 
