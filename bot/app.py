@@ -30,6 +30,7 @@ from bot.delivery.corrections import Corrector
 from bot.delivery.dispatcher import Dispatcher, TickObserver
 from bot.delivery.pacing import Limits, Pacer
 from bot.delivery.sender import Sender, SendStats
+from bot.feeds.alternates import PageAlternates
 from bot.feeds.extract import Extractor
 from bot.feeds.fetcher import Fetcher, build_http_client, default_user_agent
 from bot.feeds.normalize import build_category_map
@@ -78,6 +79,7 @@ class Core:
     http: httpx.AsyncClient
     extractor: Extractor
     poller: Poller
+    page_alternates: PageAlternates
 
 
 def instance_name() -> str:
@@ -107,6 +109,42 @@ def own_interval_urls(settings: Settings) -> frozenset[str]:
     if "poll_interval" in settings.model_fields_set:
         return frozenset(feed.url for feed in settings.feeds)
     return frozenset(feed.url for feed in settings.feeds if feed.poll_interval is not None)
+
+
+def page_alternates_urls(settings: Settings) -> frozenset[str]:
+    """Feeds whose stories' versions are named on their article pages (alternates = "page")."""
+    return frozenset(feed.url for feed in settings.feeds if feed.alternates == "page")
+
+
+PAGE_ALTERNATES_JOB_ID = "page-alternates"
+PAGE_ALTERNATES_SECONDS = 2.0
+
+
+def add_page_alternates_job(scheduler: AsyncIOScheduler, core: Core) -> None:
+    """Read waiting stories' pages beside the polls, never inside them: one run at a time,
+    missed runs merged; woken after a poll that stored new stories. Stories let go are
+    delivered at once."""
+
+    async def read_pages() -> None:
+        if await core.page_alternates.run():
+            wake_delivery(scheduler)
+
+    scheduler.add_job(
+        read_pages,
+        IntervalTrigger(seconds=PAGE_ALTERNATES_SECONDS),
+        id=PAGE_ALTERNATES_JOB_ID,
+        name="read article pages for their versions",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        replace_existing=True,
+    )
+
+
+def wake_page_alternates(scheduler: AsyncIOScheduler) -> None:
+    job = scheduler.get_job(PAGE_ALTERNATES_JOB_ID)
+    if job is not None:
+        job.modify(next_run_time=datetime.now(UTC))
 
 
 def section_specs(settings: Settings) -> list[section_queries.SectionSpec]:
@@ -166,10 +204,17 @@ async def open_core(
             max_backoff=settings.max_backoff,
             max_poll_interval=settings.max_poll_interval,
             own_interval_urls=own_interval_urls(settings),
+            page_alternates_urls=page_alternates_urls(settings),
             instance=instance_name(),
             observer=poll_observer,
         )
-        yield Core(settings, database, http, extractor, poller)
+        page_alternates = PageAlternates(
+            database,
+            fetcher,
+            editions=tuple(settings.editions),
+            default_edition=settings.default_edition,
+        )
+        yield Core(settings, database, http, extractor, poller, page_alternates)
     finally:
         extractor.close()
         await http.aclose()
@@ -186,6 +231,12 @@ async def schedule_polling(
         feeds = await feed_queries.enabled_feeds(session)
     schedule.add_feeds((feed.id, feed.poll_interval, feed.next_poll_at) for feed in feeds)
     return schedule
+
+
+def after_new_stories(scheduler: AsyncIOScheduler) -> None:
+    """New stories: read the pages of those that wait for theirs, deliver the others."""
+    wake_page_alternates(scheduler)
+    wake_delivery(scheduler)
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
@@ -431,7 +482,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                     request_observer=requests,
                 )
                 stack.push_async_callback(shut_down, side)
-            await schedule_polling(core, scheduler, lambda: wake_delivery(scheduler))
+            await schedule_polling(core, scheduler, lambda: after_new_stories(scheduler))
+            add_page_alternates_job(scheduler, core)
             secret = webhook_secret(settings) if webhook_url and side else None
             if settings.http_port is not None:
                 server = build_http_server(
@@ -573,11 +625,14 @@ def build_http_server(
         core.database,
         wake_delivery=lambda: wake_delivery(scheduler),
         on_new_stories=metrics.stories_added,
+        edition_of=settings.edition_of,
     )
     tokens = TokenCheck([token.get_secret_value() for token in settings.api_tokens])
     routes: list[BaseRoute] = [
         *ops_routes(readiness, metrics, core.database),
-        *cms_routes(cms, tokens, [section.slug for section in settings.sections]),
+        *cms_routes(
+            cms, tokens, [section.slug for section in settings.sections], settings.editions
+        ),
     ]
     if webhook_url and side and secret:
         routes.append(webhook_route(side.application, webhook_path(webhook_url), secret))

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -141,6 +142,13 @@ class Story(Base):
             postgresql_include=["id"],
         ),
         Index("ix_stories_group_id", "group_id"),
+        # Only the stories waiting for their page (storage/groups.pending_stories).
+        Index(
+            "ix_stories_alternates_pending",
+            "first_seen_at",
+            postgresql_where=text("alternates_pending"),
+            sqlite_where=text("alternates_pending"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage import groups
 from storage import search as search_index
 from storage.models import Story
 
@@ -33,6 +34,8 @@ class StoryFields(Protocol):
     section: str | None
     published_at: datetime
     content_hash: str
+    # Optionally `alternates`: the versions its source names, (edition, canonical link), as
+    # StoryDraft has them (see storage/groups); a draft without them names none.
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +90,15 @@ def _insert_statement(session: AsyncSession) -> Any:
     module = postgresql if dialect == "postgresql" else sqlite
     # DO NOTHING with no target covers both unique keys (identity and link), so a story
     # stored concurrently by another poll or another process is skipped, not an error.
-    return module.insert(Story.__table__).on_conflict_do_nothing().returning(Story.__table__.c.id)
+    columns = Story.__table__.c
+    return module.insert(Story.__table__).on_conflict_do_nothing().returning(
+        columns.id, columns.identity
+    )
 
 
-def _row(draft: StoryFields, feed_id: int | None, pushable: bool, now: datetime) -> dict[str, Any]:
+def _row(
+    draft: StoryFields, feed_id: int | None, pushable: bool, now: datetime, pending: bool
+) -> dict[str, Any]:
     return {
         "identity": draft.identity,
         "link": draft.link,
@@ -109,6 +117,9 @@ def _row(draft: StoryFields, feed_id: int | None, pushable: bool, now: datetime)
         "pushable": pushable,
         # Backlog is never fanned out: mark it done now so the fan-out query skips it.
         "fanned_out_at": None if pushable else now,
+        # Its page is still to be read for the versions it names: the fan-out waits for it
+        # (only a pushable story: backlog is never fanned out, so nothing waits).
+        "alternates_pending": pending and pushable,
     }
 
 
@@ -119,11 +130,15 @@ async def store_stories(
     feed_id: int | None,
     pushable: bool,
     now: datetime,
+    alternates_pending: bool = False,
 ) -> StoreResult:
     """Insert unseen stories, update corrected ones; return only the ids that are new.
 
     A known story whose headline or summary changed at the source is updated in place and its
     `updated_at` moves, so corrections can reach chats later; its publication time does not.
+    A new story joins the group of the versions it names or that name it (storage/groups),
+    in this transaction. With `alternates_pending`, new pushable stories wait for their page's
+    versions to be read before they are fanned out (feeds with alternates = "page").
     """
     unique = _unique_drafts(drafts)
     by_identity, by_link = await _existing(session, unique)
@@ -154,11 +169,21 @@ async def store_stories(
     new_ids: list[int] = []
     if fresh:
         statement = _insert_statement(session)
-        rows = [_row(draft, feed_id, pushable, now) for draft in fresh]
+        rows = [_row(draft, feed_id, pushable, now, alternates_pending) for draft in fresh]
+        inserted: dict[str, int] = {}
         for chunk in _chunks(rows):
             result = await session.execute(statement, list(chunk))
-            new_ids.extend(result.scalars().all())
+            inserted.update({identity: story_id for story_id, identity in result.all()})
+        new_ids = [inserted[draft.identity] for draft in fresh if draft.identity in inserted]
         await _stand_alone(session, new_ids)
+        await groups.record_versions(
+            session,
+            [
+                groups.Versions(inserted[draft.identity], tuple(getattr(draft, "alternates", ())))
+                for draft in fresh
+                if draft.identity in inserted
+            ],
+        )
     unchanged += len(fresh) - len(new_ids)
     return StoreResult(new_ids=new_ids, updated_ids=updated, unchanged=unchanged)
 

@@ -155,9 +155,18 @@ class Fetcher:
         self._deadline = deadline if deadline is not None else client.timeout.read
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        read_at_most: int | None = None,
     ) -> FetchResult:
-        """GET `url`, conditionally when validators from the last fetch are given."""
+        """GET `url`, conditionally when validators from the last fetch are given.
+
+        With `read_at_most`, only the body's first that many (decoded) bytes are read and the
+        rest is left unread, not an error: an article page's <head>, not its whole length.
+        """
         try:
             host = httpx.URL(url).host
         except httpx.InvalidURL as exc:
@@ -169,7 +178,7 @@ class Fetcher:
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(self._deadline):
-                    result = await self._exchange(url, etag, last_modified)
+                    result = await self._exchange(url, etag, last_modified, read_at_most)
             except (TimeoutError, httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
                 error, detail = self._classify(exc)
                 result = FetchResult(url=url, final_url=url, error=error, detail=detail)
@@ -182,7 +191,9 @@ class Fetcher:
             slot = self._hosts[host] = asyncio.Semaphore(self._max_per_host)
         return slot
 
-    async def _exchange(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+    async def _exchange(
+        self, url: str, etag: str | None, last_modified: str | None, read_at_most: int | None
+    ) -> FetchResult:
         """Send the request and follow redirects by hand, never reading a redirect's body.
 
         httpx's own redirect handling reads each intermediate body whole, with no cap.
@@ -194,7 +205,7 @@ class Fetcher:
             response = await self._client.send(request, stream=True, follow_redirects=False)
             try:
                 if response.next_request is None:
-                    return await self._interpret(url, response, etag, last_modified)
+                    return await self._interpret(url, response, etag, last_modified, read_at_most)
                 request = response.next_request
             finally:
                 await response.aclose()
@@ -211,6 +222,7 @@ class Fetcher:
         response: httpx.Response,
         etag: str | None,
         last_modified: str | None,
+        read_at_most: int | None = None,
     ) -> FetchResult:
         """Turn the final response into a FetchResult, reading the body only on 2xx."""
         headers = {key.lower(): value for key, value in response.headers.items()}
@@ -237,7 +249,7 @@ class Fetcher:
                 detail=describe_status(status),
                 retry_after=_retry_after_for(status, headers, now),
             )
-        content = await self._read_body(response, result)
+        content = await self._read_body(response, result, read_at_most)
         if isinstance(content, FetchResult):
             return content
         if not content or content.isspace():
@@ -251,13 +263,17 @@ class Fetcher:
         )
 
     async def _read_body(
-        self, response: httpx.Response, result: FetchResult
+        self, response: httpx.Response, result: FetchResult, read_at_most: int | None = None
     ) -> bytes | FetchResult:
-        """The decoded body, or an error result once it would exceed max_bytes."""
+        """The decoded body, or an error result once it would exceed max_bytes (with
+        `read_at_most`: its first `read_at_most` bytes, however long it is)."""
         declared = _content_length(response.headers.get("content-length"))
-        if declared is not None and declared > self._max_bytes:
+        if read_at_most is None and declared is not None and declared > self._max_bytes:
             return self._too_large(result, f"Content-Length {declared} exceeds")
-        body = _CappedBody(response.headers.get("content-encoding", ""), self._max_bytes)
+        cap = self._max_bytes if read_at_most is None else min(read_at_most, self._max_bytes)
+        body = _CappedBody(
+            response.headers.get("content-encoding", ""), cap, truncate=read_at_most is not None
+        )
         if body.unsupported:
             detail = f"unsupported Content-Encoding {body.unsupported!r}"
             return replace(result, error=FetchError.CONNECTION, detail=detail)
@@ -266,6 +282,8 @@ class Fetcher:
                 body.feed(raw)
             return body.finish()
         except _CapExceeded:
+            if body.truncate:
+                return body.finish(flush=False)
             return self._too_large(result, "body exceeds")
         except zlib.error as exc:
             detail = _short(f"body is not valid {body.encoding}: {exc}")
@@ -345,7 +363,7 @@ class _CappedBody:
     bomb costs `cap` bytes of memory, not 200 MB (httpx's own decoder inflates whole chunks).
     """
 
-    def __init__(self, content_encoding: str, cap: int) -> None:
+    def __init__(self, content_encoding: str, cap: int, *, truncate: bool = False) -> None:
         codings = [
             coding.strip().lower()
             for coding in content_encoding.split(",")
@@ -357,6 +375,7 @@ class _CappedBody:
             self.unsupported = self.encoding
         self._inflater = _Inflater(self.encoding) if self.encoding else None
         self._cap = cap
+        self.truncate = truncate  # keep what fits, then stop, instead of refusing the body
         self._buffer = bytearray()
 
     def feed(self, raw: bytes) -> None:
@@ -365,8 +384,8 @@ class _CappedBody:
         else:
             self._append(self._inflater.inflate(raw, self._room() + 1))
 
-    def finish(self) -> bytes:
-        if self._inflater is not None:
+    def finish(self, *, flush: bool = True) -> bytes:
+        if flush and self._inflater is not None:
             self._append(self._inflater.flush())
         return bytes(self._buffer)
 
@@ -375,6 +394,8 @@ class _CappedBody:
 
     def _append(self, chunk: bytes) -> None:
         if len(chunk) > self._room():
+            if self.truncate:
+                self._buffer += chunk[: self._room()]
             raise _CapExceeded
         self._buffer += chunk
 

@@ -77,12 +77,21 @@ class StoryDraft:
     content_hash: str  # of title + summary: detects corrections
     date_note: str | None = None  # why the stated date was not used (first-seen time instead)
     edition: str | None = None  # the newsroom edition it is shown in (None: its language)
+    # Its versions in other editions as its source names them: (edition, canonical link).
+    alternates: tuple[tuple[str, str], ...] = ()
 
 
 def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | None:
     """The story to store for `entry`, or None when it has no title, summary or link."""
     now = _as_utc(context.now) if context.now is not None else datetime.now(UTC)
-    canonical = canonical_link(entry.link, context.feed_url)
+    # The feed's configured language, else the item's or the feed's own, else the newsroom's.
+    language = (
+        normalize_language(context.language)
+        or normalize_language(entry.language)
+        or context.default_edition
+    )
+    own, named = _own_link(entry, language)
+    canonical = canonical_link(own, context.feed_url)
     link = without_credentials(canonical)
     summary = shorten(
         html_to_text(entry.summary_html, max_chars=_SUMMARY_READ_CHARS),
@@ -93,12 +102,7 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | No
     if not title:
         return None
     published_at, date_note = _published_at(entry, now)
-    # The feed's configured language, else the item's or the feed's own, else the newsroom's.
-    language = (
-        normalize_language(context.language)
-        or normalize_language(entry.language)
-        or context.default_edition
-    )
+    edition = context.edition_of(language)
     return StoryDraft(
         # The identity is made of the link as it came (credentials and all), as it always
         # was: stories stored before credentials were removed are still recognised.
@@ -113,8 +117,50 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | No
         published_at=published_at,
         content_hash=content_hash(title, summary),
         date_note=date_note,
-        edition=context.edition_of(language),
+        edition=edition,
+        alternates=alternate_editions(named, context, own_edition=edition, own_link=link),
     )
+
+
+def _own_link(
+    entry: ParsedEntry, language: str | None
+) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """The entry's own link and the versions it names, for an entry whose every link carries
+    a hreflang (the parser could not tell which is its own): the one in the story's
+    language, else the first. Never another language's when its own is named."""
+    if entry.link or not entry.alternates:
+        return entry.link, entry.alternates
+    chosen = next(
+        (pair for pair in entry.alternates if normalize_language(pair[0]) == language),
+        entry.alternates[0],
+    )
+    return chosen[1], tuple(pair for pair in entry.alternates if pair != chosen)
+
+
+def alternate_editions(
+    named: Iterable[tuple[str, str]],
+    context: FeedContext,
+    *,
+    own_edition: str | None,
+    own_link: str | None,
+) -> tuple[tuple[str, str], ...]:
+    """(edition, canonical link) of each named version in another of the newsroom's editions.
+
+    Links are canonicalised as a story's own link is (the same normalisation as story
+    identity), so a version stored later is found by its link whatever tracking tags or
+    relative form the naming side used. "x-default" and languages that are not editions
+    are dropped: they name no version a chat could read. One link per edition, the first.
+    """
+    found: dict[str, str] = {}
+    for hreflang, href in named:
+        language = normalize_language(hreflang)
+        if language is None or (context.editions and language not in context.editions):
+            continue
+        link = without_credentials(canonical_link(href, context.feed_url))
+        if link is None or link == own_link or language == own_edition:
+            continue
+        found.setdefault(language, link)
+    return tuple(found.items())
 
 
 def canonical_link(url: str | None, base: str) -> str | None:

@@ -25,6 +25,7 @@ from urllib.parse import urljoin
 import feedparser
 from feedparser.datetimes.rfc822 import _parse_date_rfc822
 from feedparser.exceptions import NonXMLContentType
+from feedparser.mixin import _FeedParserMixin
 
 from bot.feeds.text import plain_to_html
 
@@ -50,6 +51,9 @@ class ParsedEntry:
     published: datetime | None = None  # aware, UTC
     updated: datetime | None = None  # aware, UTC
     unreadable_date: str | None = None  # a date the feed states that could not be read
+    # The item's versions in other languages, as (hreflang, href) in feed order: its
+    # <atom:link>/<xhtml:link rel="alternate" hreflang> (RSS) or <link hreflang> (Atom).
+    alternates: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,21 @@ class ParsedFeed:
     warning: str | None = None
     ttl_seconds: int | None = None
 
+
+def _start_xhtml_link(parser: Any, attrs: dict[str, str]) -> None:
+    """<xhtml:link rel="alternate" hreflang href> in an RSS item (as sitemaps write it)
+    read like <atom:link>: feedparser has no handler for it and dropped it silently."""
+    if parser.inentry and attrs.get("hreflang") and attrs.get("href"):
+        parser._start_link(attrs)
+
+
+def _end_xhtml_link(parser: Any) -> None:
+    """Nothing to close: `_start_xhtml_link` only records the element's attributes."""
+
+
+# feedparser dispatches on `_start_<namespace prefix>_<element>`; it offers no other hook.
+_FeedParserMixin._start_xhtml_link = _start_xhtml_link  # type: ignore[attr-defined]
+_FeedParserMixin._end_xhtml_link = _end_xhtml_link  # type: ignore[attr-defined]
 
 # --- entity-expansion screening -------------------------------------------------------------
 # feedparser strips most DOCTYPE entities itself and expat (>= 2.4) limits amplification, but
@@ -310,12 +329,13 @@ def _parse_xml(
     )
     if not version and looks_like_html:
         return ParsedFeed(error=ParseError.NOT_A_FEED, detail="the response is an HTML page")
-    entries = [_entry(raw, url) for raw in result.get("entries", [])]
+    channel = result.get("feed", {})
+    feed_language = _clean(channel.get("language"))
+    entries = [_entry(raw, url, feed_language) for raw in result.get("entries", [])]
     if not entries and problem is not None:
         return ParsedFeed(error=ParseError.MALFORMED, detail=problem)
     if not entries and not version:
         return ParsedFeed(error=ParseError.NOT_A_FEED, detail="no RSS, Atom or JSON feed found")
-    channel = result.get("feed", {})
     warnings = [note for note in (problem, charset_note) if note]
     return ParsedFeed(
         title=_clean(channel.get("title")),
@@ -364,23 +384,72 @@ def _guess_cyrillic_charset(content: bytes, headers: dict[str, str]) -> str | No
     return "no charset declared; decoded as windows-1251 (Cyrillic detected)"
 
 
-def _entry(raw: Mapping[str, Any], feed_url: str) -> ParsedEntry:
+def _entry(raw: Mapping[str, Any], feed_url: str, feed_language: str | None) -> ParsedEntry:
     """One feedparser entry as a ParsedEntry (dict.get bypasses feedparser's key aliasing)."""
     summary_html = _summary_html(raw)
     published, unreadable_date = _stated_date(raw, "published", "created", "updated")
+    language = _entry_language(raw)
+    link, alternates = _own_link(raw, language or feed_language)
     return ParsedEntry(
         guid=_clean(dict.get(raw, "id")),
-        link=_clean(dict.get(raw, "link")),
+        link=link,
         title=_as_html(dict.get(raw, "title"), dict.get(raw, "title_detail")),
         summary_html=summary_html,
         image_url=_image_url(raw, summary_html, feed_url),
         author=_author(raw),
         categories=_categories(dict.get(raw, "tags")),
-        language=_entry_language(raw),
+        language=language,
         published=published,
         updated=_stated_date(raw, "updated")[0],
         unreadable_date=unreadable_date,
+        alternates=alternates,
     )
+
+
+def _own_link(
+    raw: Mapping[str, Any], language: str | None
+) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """The item's own link, and its versions in other languages as (hreflang, href).
+
+    feedparser's `link` is the LAST alternate link: an RSS item naming its Kazakh version in
+    <atom:link hreflang="kk"> after its <link> was stored with the Kazakh page as its own, so
+    the versions of one story "updated" each other. An item's own link is its <link> (the
+    alternate without hreflang), else the alternate in its own language; another language's
+    link only when nothing else names it (then normalisation decides, knowing the feed's
+    configured language: the link is None here).
+    """
+    plain: list[str] = []
+    versions: list[tuple[str, str]] = []
+    for item in dict.get(raw, "links") or []:
+        if not isinstance(item, Mapping) or item.get("rel", "alternate") != "alternate":
+            continue
+        href = _clean(item.get("href"))
+        if href is None:
+            continue
+        hreflang = _clean(item.get("hreflang"))
+        if hreflang is None:
+            plain.append(href)
+        elif (hreflang, href) not in versions:
+            versions.append((hreflang, href))
+    if plain:
+        own = plain[0]
+    else:
+        own = next((href for tag, href in versions if _same_language(tag, language)), None)
+        stated = _clean(dict.get(raw, "link"))
+        if own is None and stated is not None and all(href != stated for _, href in versions):
+            own = stated  # e.g. a permalink guid: not one of the language versions
+    return own, tuple(version for version in versions if version[1] != own)
+
+
+def _same_language(hreflang: str, language: str | None) -> bool:
+    """ "ru-KZ" and "ru_RU" are both Russian: primary subtags compared, case-blind."""
+    if not language:
+        return False
+
+    def primary(tag: str) -> str:
+        return tag.strip().replace("_", "-").split("-", 1)[0].lower()
+
+    return primary(hreflang) == primary(language)
 
 
 def _summary_html(raw: Mapping[str, Any]) -> str:

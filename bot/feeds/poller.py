@@ -113,6 +113,7 @@ class Poller:
         max_backoff: int,
         max_poll_interval: int = 900,
         own_interval_urls: frozenset[str] = frozenset(),
+        page_alternates_urls: frozenset[str] = frozenset(),
         instance: str = "local",
         lease: timedelta = timedelta(seconds=60),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -128,6 +129,9 @@ class Poller:
         self._max_backoff = max_backoff
         self._max_poll_interval = max_poll_interval
         self._own_interval_urls = own_interval_urls
+        # Feeds with alternates = "page": their new stories wait for their page to be read
+        # (bot/feeds/alternates.py) before the fan-out takes them.
+        self._page_alternates_urls = page_alternates_urls
         self._instance = instance
         self._lease = lease
         self._clock = clock
@@ -328,7 +332,12 @@ class Poller:
         async with self._db.writing(), self._db.sessions.begin() as session:
             if extraction is not None and extraction.drafts:
                 stored = await story_queries.store_stories(
-                    session, extraction.drafts, feed_id=feed.id, pushable=feed.backlog_done, now=now
+                    session,
+                    extraction.drafts,
+                    feed_id=feed.id,
+                    pushable=feed.backlog_done,
+                    now=now,
+                    alternates_pending=feed.url in self._page_alternates_urls,
                 )
                 new_ids, updated_ids = stored.new_ids, stored.updated_ids
             await feed_queries.record_poll(session, feed.id, record)

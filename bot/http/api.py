@@ -135,6 +135,14 @@ class StoryRequest(BaseModel):
         Field(description="With a time zone; default: now. A time in the future becomes now."),
     ] = None
     language: Literal["en", "ru", "kk"] | None = None
+    translations: Annotated[
+        dict[str, Url] | None,
+        Field(
+            max_length=16,
+            description="Its versions in the newsroom's other editions: edition -> URL. "
+            "A reader gets one version of a story, in an edition they read.",
+        ),
+    ] = None
 
     @field_validator("published_at")
     @classmethod
@@ -187,10 +195,23 @@ class RequestModels:
     story: type[StoryRequest]
 
 
-def request_models(sections: Sequence[str]) -> RequestModels:
-    """Subclasses whose section fields accept exactly `sections`: one type validates the
-    body and, through `model_json_schema`, documents it (an `enum` of the slugs)."""
+def request_models(
+    sections: Sequence[str], editions: Sequence[str] = ("kk", "ru", "en")
+) -> RequestModels:
+    """Subclasses whose section fields accept exactly `sections`, and translations' keys
+    exactly `editions`: one type validates the body and, through `model_json_schema`,
+    documents it (an `enum` of the slugs, of the editions)."""
     known = tuple(sections)
+    published = tuple(editions)
+
+    def an_edition(key: str) -> str:
+        if key not in published:
+            raise ValueError(f"{key!r} is not an edition ({', '.join(published)})")
+        return key
+
+    edition = Annotated[
+        str, AfterValidator(an_edition), WithJsonSchema({"type": "string", "enum": list(published)})
+    ]
 
     def configured(slug: str) -> str:
         if slug not in known:
@@ -206,8 +227,19 @@ def request_models(sections: Sequence[str]) -> RequestModels:
         __doc__=BreakingRequest.__doc__,
         sections=(Annotated[list[section], Field(min_length=1, max_length=64)] | None, None),
     )
+    translations_field = StoryRequest.model_fields["translations"]
     story = create_model(
-        "StoryRequest", __base__=StoryRequest, __doc__=StoryRequest.__doc__, section=section
+        "StoryRequest",
+        __base__=StoryRequest,
+        __doc__=StoryRequest.__doc__,
+        section=section,
+        translations=(
+            Annotated[
+                dict[edition, Url] | None,
+                Field(max_length=16, description=translations_field.description),
+            ],
+            None,
+        ),
     )
     return RequestModels(breaking=breaking, story=story)
 
@@ -264,9 +296,14 @@ Handler = Callable[[Request], Awaitable[Response]]
 M = TypeVar("M", bound=BaseModel)
 
 
-def cms_routes(cms: CmsDesk, tokens: TokenCheck, sections: Sequence[str]) -> list[Route]:
+def cms_routes(
+    cms: CmsDesk,
+    tokens: TokenCheck,
+    sections: Sequence[str],
+    editions: Sequence[str] = ("kk", "ru", "en"),
+) -> list[Route]:
     """The /api/v1 routes bound to one `CmsDesk`."""
-    models = request_models(sections)
+    models = request_models(sections, editions)
     document = openapi_document(
         models.breaking,
         models.story,
@@ -329,6 +366,7 @@ def cms_routes(cms: CmsDesk, tokens: TokenCheck, sections: Sequence[str]) -> lis
                 image=body.image,
                 published_at=body.published_at,
                 language=body.language,
+                translations=body.translations,
             )
         )
         answer = StoryStored(id=stored.id, new=stored.new)

@@ -39,6 +39,19 @@ def _not_in_future(stated: datetime | None, now: datetime) -> datetime:
     return now if stated > now + FUTURE_TOLERANCE else stated
 
 
+def _translations(
+    translations: dict[str, str], edition: str | None, link: str
+) -> tuple[tuple[str, str], ...]:
+    """(edition, canonical link) of each translation, compared as stories' links are; the
+    story's own edition and link are not versions of it."""
+    versions = []
+    for language, url in translations.items():
+        canonical = canonical_link(url, url)
+        if canonical and canonical != link and language != edition:
+            versions.append((language, canonical))
+    return tuple(versions)
+
+
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before for a different request body."""
 
@@ -59,6 +72,8 @@ class StoryIn:
     image: str | None = None
     published_at: datetime | None = None
     language: str | None = None
+    # Its versions in the other editions: edition -> URL (the CMS knows its translations).
+    translations: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +89,10 @@ class CmsDesk:
         wake_delivery: Callable[[], None],
         on_new_stories: Callable[[int], None] = lambda count: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        edition_of: Callable[[str | None], str | None] = lambda language: language,
     ) -> None:
         self._db = database
+        self._edition_of = edition_of  # settings.edition_of: the edition a language is in
         self._wake = wake_delivery
         self._on_new_stories = on_new_stories
         self._clock = clock
@@ -160,6 +177,7 @@ class CmsDesk:
         link = canonical_link(story.url, story.url) or story.url
         title = html_to_text(story.title)
         summary = html_to_text(story.summary)
+        edition = self._edition_of(story.language)
         draft = StoryDraft(
             identity=story_identity(None, link, title, summary, base=link),
             link=link,
@@ -171,6 +189,8 @@ class CmsDesk:
             section=story.section,
             published_at=_not_in_future(story.published_at, now),
             content_hash=content_hash(title, summary),
+            edition=edition,
+            alternates=_translations(story.translations or {}, edition, link),
         )
         async with self._db.writing(), self._db.sessions.begin() as session:
             stored = await story_queries.store_stories(

@@ -25,6 +25,7 @@ class Draft:
     author: str | None = None
     content_hash: str = "h"
     edition: str | None = None
+    alternates: tuple[tuple[str, str], ...] = ()
 
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

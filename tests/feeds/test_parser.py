@@ -578,3 +578,111 @@ def test_impossible_dates_in_a_fixture_are_not_read_as_the_year_1400() -> None:
         datetime(2032, 11, 19, 2, 30, tzinfo=UTC),
     ]
     assert entries[1].unreadable_date == "Mon, 01 Jan 0001 00:00:00 +1400"
+
+
+# --- language versions: an item's own link is never another language's -------------------
+_RSS_HEAD = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"'
+    ' xmlns:atom="http://www.w3.org/2005/Atom" xmlns:xhtml="http://www.w3.org/1999/xhtml">'
+    "<channel><title>Kazinform</title><link>https://www.inform.kz/ru/</link>"
+    "<language>ru</language><item><title>Парламент принял закон</title><guid>1</guid>"
+)
+_ATOM_HEAD = (
+    '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"'
+    ' xml:lang="{lang}"><title>Kazinform</title><id>urn:kazinform</id>'
+    "<updated>2024-11-05T10:00:00Z</updated><entry><title>Parliament passes the law</title>"
+    "<id>urn:kazinform:1</id><updated>2024-11-05T10:00:00Z</updated>"
+)
+RU = "https://www.inform.kz/ru/law"
+KK = "https://www.inform.kz/kk/law"
+EN = "https://www.inform.kz/en/law"
+
+
+def _rss_item(links: str) -> bytes:
+    return (_RSS_HEAD + links + "</item></channel></rss>").encode()
+
+
+def _atom_entry(links: str, lang: str = "en") -> bytes:
+    return (_ATOM_HEAD.format(lang=lang) + links + "</entry></feed>").encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "link", "alternates"),
+    [
+        pytest.param(
+            _rss_item(
+                f"<link>{RU}</link>"
+                f'<atom:link rel="alternate" hreflang="kk" href="{KK}"/>'
+                f'<atom:link rel="alternate" hreflang="en" href="{EN}"/>'
+            ),
+            RU,
+            (("kk", KK), ("en", EN)),
+            id="rss-atom-link",
+        ),
+        pytest.param(
+            _rss_item(
+                f'<xhtml:link rel="alternate" hreflang="kk" href="{KK}"/>'
+                f"<link>{RU}</link>"
+                f'<xhtml:link rel="alternate" hreflang="en" href="{EN}"/>'
+            ),
+            RU,
+            (("kk", KK), ("en", EN)),
+            id="rss-xhtml-link",
+        ),
+        pytest.param(
+            _rss_item(
+                f'<atom:link rel="alternate" hreflang="ru" href="{RU}"/>'
+                f'<atom:link rel="alternate" hreflang="kk" href="{KK}"/>'
+            ),
+            RU,
+            (("kk", KK),),
+            id="rss-only-hreflang-own-language",
+        ),
+        pytest.param(
+            _rss_item(
+                f'<atom:link rel="alternate" href="{RU}"/>'
+                f'<atom:link rel="alternate" hreflang="en" href="{EN}"/>'
+            ),
+            RU,
+            (("en", EN),),
+            id="rss-alternate-without-hreflang",
+        ),
+        pytest.param(
+            _rss_item(f'<link>{RU}</link><atom:link rel="self" href="https://www.inform.kz/rss"/>'),
+            RU,
+            (),
+            id="rss-no-alternates",
+        ),
+        pytest.param(
+            _atom_entry(
+                f'<link rel="alternate" hreflang="ru" href="{RU}"/>'
+                f'<link rel="alternate" href="{EN}"/>'
+                f'<link rel="alternate" hreflang="kk" href="{KK}"/>'
+            ),
+            EN,
+            (("ru", RU), ("kk", KK)),
+            id="atom-plain-link",
+        ),
+        pytest.param(
+            _atom_entry(
+                f'<link rel="alternate" hreflang="ru" href="{RU}"/>'
+                f'<link rel="alternate" hreflang="en-GB" href="{EN}"/>'
+                f'<link rel="alternate" hreflang="kk" href="{KK}"/>'
+            ),
+            EN,
+            (("ru", RU), ("kk", KK)),
+            id="atom-hreflang-of-own-language",
+        ),
+    ],
+)
+def test_an_item_keeps_its_own_link_and_names_its_other_versions(
+    body: bytes, link: str, alternates: tuple[tuple[str, str], ...]
+) -> None:
+    """feedparser's `link` is the last alternate: the Russian item's Read button opened the
+    English page, and the English item then "updated" the Russian story."""
+    parsed = parse_feed(body, url=RU_FEED_URL, headers=RSS_TYPE)
+
+    assert parsed.error is None, parsed.detail
+    (entry,) = parsed.entries
+    assert entry.link == link
+    assert entry.alternates == alternates

@@ -198,7 +198,7 @@ async def test_the_openapi_document_matches_the_routes(bot: RunningBot) -> None:
     assert documented == registered
     # Its schemas are the validating models' own, and every reference resolves.
     schemas = document["components"]["schemas"]
-    models = request_models(sections)
+    models = request_models(sections, bot.settings.editions)
     for model in (models.breaking, models.story):
         generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
         assert schemas[model.__name__] == generated
