@@ -151,15 +151,20 @@ async def test_editions_with_a_code_switches_an_unknown_code_lists_them_language
 async def test_a_russian_interface_reader_follows_the_kazakh_sites_subscribe_link(
     newsroom: Newsroom,
 ) -> None:
-    await ask(newsroom.api, READER, "/start kk-sub_parliament")
+    newsroom.api.send_message(READER, "/start kk-sub_parliament")
+    # "news in Қазақша", "subscribed to Парламент", then the welcome
+    replies = await newsroom.api.wait_for(lambda m: m.chat_id == READER.id, count=3)
     assert await _reads(newsroom, READER.id) == {"kk"}
     assert await _sections(newsroom, READER.id) == {"parliament"}
-    welcome = newsroom.api.messages_to(READER.id)[-1]
+    assert "Қазақша" in replies[0].text and "Парламент" in replies[1].text
+    welcome = replies[2]
     assert "✅ Парламент" in str(welcome.reply_markup)  # the interface stays Russian
-    await ask(newsroom.api, STRANGER, "/start ru")  # the edition alone
+    newsroom.api.send_message(STRANGER, "/start ru")  # the edition alone
+    await newsroom.api.wait_for(lambda m: m.chat_id == STRANGER.id, count=2)
     assert await _reads(newsroom, STRANGER.id) == {"ru"}
     assert await _sections(newsroom, STRANGER.id) == set()
-    await ask(newsroom.api, ENGLISH_READER, "/start sub_parliament")  # still works alone
+    newsroom.api.send_message(ENGLISH_READER, "/start sub_parliament")  # still works alone
+    await newsroom.api.wait_for(lambda m: m.chat_id == ENGLISH_READER.id, count=2)
     assert await _reads(newsroom, ENGLISH_READER.id) == {"en"}
     assert await _sections(newsroom, ENGLISH_READER.id) == {"parliament"}
     await _publish(newsroom, "kk", "ru")
