@@ -39,6 +39,15 @@ class StoryFields(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class StoryVersion:
+    """One version of a story group: the story, its edition and its link."""
+
+    story_id: int
+    edition: str
+    link: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoreResult:
     new_ids: list[int]
     updated_ids: list[int]
@@ -194,6 +203,20 @@ async def _stand_alone(session: AsyncSession, story_ids: Sequence[int]) -> None:
         await session.execute(
             update(Story).where(Story.id.in_(chunk)).values(group_id=Story.id)
         )
+
+
+async def versions_of(session: AsyncSession, group_id: int) -> list[StoryVersion]:
+    """The versions of one story group that can be linked to: one per edition (the first
+    stored in it), oldest first. Served by ix_stories_group_id."""
+    query = (
+        select(Story.id, Story.edition, Story.link)
+        .where(Story.group_id == group_id, Story.edition.is_not(None), Story.link.is_not(None))
+        .order_by(Story.id)
+    )
+    versions: dict[str, StoryVersion] = {}
+    for story_id, edition, link in (await session.execute(query)).all():
+        versions.setdefault(edition, StoryVersion(story_id, edition, link))
+    return list(versions.values())
 
 
 async def count_stories(session: AsyncSession) -> int:

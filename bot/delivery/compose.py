@@ -15,13 +15,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import Settings
 from bot.services.newsdesk import Reading, reading
 from bot.services.related import RelatedStories
-from bot.telegram.i18n import Catalogues
+from bot.telegram.i18n import Catalogues, language_name
 from bot.telegram.render import (
     OutgoingMessage,
     RelatedLink,
+    VersionLink,
     render_breaking,
     render_digest,
     render_story,
@@ -116,6 +119,7 @@ class Composer:
     async def _render_story(self, story_id: int, language: str) -> OutgoingMessage | None:
         async with self.database.sessions() as session:
             found = await story_queries.get_stories(session, [story_id])
+            versions = await self._versions_of(session, found[0]) if found else []
         if not found:
             return None
         story = found[0]
@@ -127,7 +131,22 @@ class Composer:
             zone=self.settings.zone,
             section_title=section.title_in(language) if section else None,
             related=await related_links(self.related, story),
+            versions=versions,
         )
+
+    async def _versions_of(self, session: AsyncSession, story: Story) -> list[VersionLink]:
+        """The story's versions in other editions as they stand now, in the newsroom's order
+        of editions (a version that joins the group later shows under later sends only)."""
+        if story.group_id is None:
+            return []
+        order = {edition: index for index, edition in enumerate(self.settings.editions)}
+        others = [
+            version
+            for version in await story_queries.versions_of(session, story.group_id)
+            if version.story_id != story.id and version.edition != story.edition
+        ]
+        others.sort(key=lambda version: order.get(version.edition, len(order)))
+        return [VersionLink(language_name(v.edition), v.link) for v in others]
 
     async def _render_digest(
         self, slot: str, language: str, editions: Reading

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from bot.config import Settings
 from bot.telegram.i18n import pick_language
@@ -25,6 +26,15 @@ class ChatState:
     breaking: bool
     # The newsroom editions the chat reads (at least one once registered).
     editions: frozenset[str] = frozenset()
+
+
+class EditionToggle(StrEnum):
+    """What pressing an edition's toggle did."""
+
+    ON = "on"
+    OFF = "off"
+    # Refused: it was the chat's last edition, and a chat reads at least one.
+    LAST = "last"
 
 
 class Readers:
@@ -134,3 +144,40 @@ class Readers:
     async def set_breaking(self, state: ChatState, enabled: bool) -> None:
         async with self._db.writing(), self._db.sessions.begin() as session:
             await destination_queries.set_breaking(session, state.destination_id, enabled)
+
+    @property
+    def editions(self) -> tuple[str, ...]:
+        """The newsroom's editions, in its order of preference."""
+        return tuple(self._settings.editions)
+
+    def is_edition(self, code: str | None) -> bool:
+        return code is not None and code in self._settings.editions
+
+    async def read_only(self, state: ChatState, edition: str) -> None:
+        """The chat reads this one edition and no other (`/editions ru`, `start=ru`)."""
+        if not self.is_edition(edition):
+            raise ValueError(f"not an edition: {edition!r}")
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await edition_queries.set_editions(session, state.destination_id, [edition])
+
+    async def toggle_edition(self, state: ChatState, edition: str) -> EditionToggle:
+        """Flip one edition for the chat, unless it is the last one it reads.
+
+        Decided on the rows inside the write (not on `state`, which may be a press old), so
+        two quick presses can never leave a chat reading nothing.
+        """
+        if not self.is_edition(edition):
+            raise ValueError(f"not an edition: {edition!r}")
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            reading = await edition_queries.editions_of(session, state.destination_id)
+            if edition in reading:
+                if not reading - {edition}:
+                    return EditionToggle.LAST
+                reading.discard(edition)
+                outcome = EditionToggle.OFF
+            else:
+                reading.add(edition)
+                outcome = EditionToggle.ON
+            ordered = [code for code in self._settings.editions if code in reading]
+            await edition_queries.set_editions(session, state.destination_id, ordered)
+        return outcome

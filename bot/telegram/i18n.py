@@ -23,7 +23,7 @@ from importlib import resources
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime, format_skeleton, get_date_format
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -242,3 +242,20 @@ def _with_fallback(translations: Translations, fallback: Translations) -> Transl
     own = copy.copy(translations)
     own.add_fallback(fallback)
     return own
+
+
+# Each interface language as its readers call it (the language switch and edition toggles).
+LANGUAGE_NAMES: Mapping[str, str] = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
+
+
+def language_name(code: str) -> str:
+    """A language's name in that language ("Қазақша", "Deutsch"), for buttons that lead to
+    it: ours for the interface languages, else CLDR's (Babel), capitalised; the code itself
+    when CLDR does not know it."""
+    if code in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[code]
+    try:
+        name = Locale.parse(code).get_display_name(code)
+    except (ValueError, UnknownLocaleError):
+        name = None
+    return name[:1].upper() + name[1:] if name else code

@@ -5,11 +5,13 @@ client: it is parsed defensively and carries no rights. Formats (`:`-separated):
   sub:<slug>                toggle a section for the chat the button is in
   sec:<slug>                show a section's newest stories
   lang:<code>               set the chat's language
+  ed:<code>                 toggle an edition for the chat the button is in
   today:<page>[:<slug>]     a page of today's timeline
   rel:<story_id>            a story's related stories (render.related_button)
   ch:<chat_id>              open a channel's or group's settings (re-verified)
   cs:<chat_id>:<slug>       toggle a section for that channel or group (re-verified)
   cb:<chat_id>              toggle breaking news for that channel or group (re-verified)
+  ce:<chat_id>:<code>       toggle an edition for that channel or group (re-verified)
   bk:<ok|no>:<alert_id>     confirm or cancel a breaking-news draft (editors only)
 """
 
@@ -21,12 +23,11 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import SectionConfig
-from bot.telegram.i18n import Translator
+from bot.telegram.i18n import LANGUAGE_NAMES, Translator, language_name
 from bot.telegram.text_limits import fits_callback_data
 
 CHECK = "✅"
 EMPTY = "▫️"
-LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +81,40 @@ def section_toggles(
     return InlineKeyboardMarkup(_rows(buttons, 2))
 
 
+def edition_toggles(
+    editions: Sequence[str], reading: Iterable[str], prefix: str = "ed"
+) -> InlineKeyboardMarkup:
+    """One button per edition, named in its own language, checked when the chat reads it;
+    `prefix` addresses whose editions."""
+    return InlineKeyboardMarkup(_rows(_edition_buttons(editions, reading, prefix), 3))
+
+
+def _edition_buttons(
+    editions: Sequence[str], reading: Iterable[str], prefix: str
+) -> list[InlineKeyboardButton]:
+    chosen = set(reading)
+    return [
+        _button(f"{CHECK if code in chosen else EMPTY} {language_name(code)}", f"{prefix}:{code}")
+        for code in editions
+    ]
+
+
 def channel_settings(
     chat_id: int,
     sections: Iterable[SectionConfig],
     taken: Iterable[str],
     breaking: bool,
     t: Translator,
+    editions: Sequence[str] = (),
+    reading: Iterable[str] = (),
 ) -> InlineKeyboardMarkup:
+    """A channel's sections, its breaking-news switch and (with several) its editions."""
     toggles = section_toggles(sections, taken, t.language, prefix=f"cs:{chat_id}")
     rows = [list(row) for row in toggles.inline_keyboard]
     mark = CHECK if breaking else EMPTY
     rows.append([_button(f"{mark} {t('channel_breaking_toggle')}", f"cb:{chat_id}")])
+    if len(editions) > 1:
+        rows.extend(_rows(_edition_buttons(editions, reading, f"ce:{chat_id}"), 3))
     return InlineKeyboardMarkup(rows)
 
 

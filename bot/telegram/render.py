@@ -41,6 +41,11 @@ SECTION_TITLE_LIMIT = 100
 # Telegram stores button URLs and Story.link holds at most this much.
 URL_LIMIT = 2048
 
+# Version buttons per row under a story (Telegram takes at most 8 a row, 100 a keyboard).
+VERSIONS_PER_ROW = 3
+VERSION_LIMIT = 12
+VERSION_LABEL_LIMIT = 64
+
 SEPARATOR = " · "
 BULLET = "• "
 BREAKING_MARK = "⚡ "
@@ -93,6 +98,14 @@ class RelatedLink:
     """A related story shown under another one: its title and its http(s) link."""
 
     title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class VersionLink:
+    """The same story in another edition: that language's name in itself, and its link."""
+
+    label: str
     url: str
 
 
@@ -312,6 +325,26 @@ def _read_button(link: str | None, t: Translator) -> tuple[tuple[Button, ...], .
     return ((Button(t("read"), url=link),),) if link else ()
 
 
+def _version_buttons(
+    versions: Sequence[VersionLink], own_link: str | None
+) -> tuple[tuple[Button, ...], ...]:
+    """URL buttons to the story's other versions: safe, distinct, never the story itself."""
+    picked: list[Button] = []
+    seen = {own_link} if own_link else set()
+    for version in versions:
+        url = web_url(version.url)
+        label = cut_utf16(_one_line(version.label), VERSION_LABEL_LIMIT)
+        if url and label and url not in seen:
+            seen.add(url)
+            picked.append(Button(label, url=url))
+        if len(picked) == VERSION_LIMIT:
+            break
+    return tuple(
+        tuple(picked[start : start + VERSIONS_PER_ROW])
+        for start in range(0, len(picked), VERSIONS_PER_ROW)
+    )
+
+
 def _button_links(buttons: tuple[tuple[Button, ...], ...]) -> _Piece:
     """The URL buttons as links on lines of their own, after a blank line (or nothing)."""
     links = _join((_link(b.text, b.url) for row in buttons for b in row if b.url), "\n")
@@ -341,8 +374,10 @@ def render_story(
     section_title: str | None,
     related: Sequence[RelatedLink] = (),
     breaking: bool = False,
+    versions: Sequence[VersionLink] = (),
 ) -> OutgoingMessage:
-    """One story: bold headline, summary, hashtag and time, related links, a Read button.
+    """One story: bold headline, summary, hashtag and time, related links, a Read button,
+    and a button to each of its versions in other editions ("Қазақша", "English").
 
     A story with an http(s) image whose whole text fits in a caption (1,024 UTF-16 units
     after entity parsing, sendPhoto) goes out as a photo. Anything longer goes out as text
@@ -355,7 +390,7 @@ def render_story(
         (_dateline(story, t, zone, section_title), _related_block(related, link, t)), "\n\n"
     )
     summary = _paragraphs(story.summary)
-    buttons = _read_button(link, t)
+    buttons = _read_button(link, t) + _version_buttons(versions, link)
     spare = _button_links(buttons).length  # see buttons_as_links
     photo = web_url(story.image_url)
     whole = _compose(head, summary, tail)

@@ -9,17 +9,28 @@ or their posts may change; the presser is answered privately.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from storage import deliveries, destinations
+from storage import deliveries, destinations, editions
 from storage.models import Story
 from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser, SentMessage
 from tests.fakes.conversation import ask, button_data
+from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import ADMIN, CHANNEL, EDITOR, STRANGER, Newsroom
+from tests.telegram.conftest import (
+    ADMIN,
+    CHANNEL,
+    EDITOR,
+    STRANGER,
+    Newsroom,
+    newsroom_settings,
+    running_newsroom,
+)
 
 GROUP = FakeChat(id=-1002000000002, type="supergroup", title="Newsroom readers")
 OWN_CHANNEL = FakeChat(id=-1003000000003, type="channel", title="Mallory's channel")
@@ -33,6 +44,16 @@ def feed_urls(feed_server) -> list[str]:  # type: ignore[no-untyped-def]
     return [feed_server.add("/rss/en.xml", rss([BACKLOG]), etag='"v1"')]
 
 
+@pytest.fixture
+async def newsroom(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer, feed_urls: list[str]
+) -> AsyncIterator[Newsroom]:
+    """A newsroom in three editions, so edition toggles have something to change."""
+    settings = newsroom_settings(tmp_path, fake_api, feed_urls, editions=["en", "kk", "ru"])
+    async with running_newsroom(settings, fake_api, feed_server) as newsroom:
+        yield newsroom
+
+
 async def _subscribe_chat(newsroom: Newsroom, chat: FakeChat) -> None:
     readers = newsroom.side.services.readers
     state = await readers.state(chat.id, chat.type, chat.title)
@@ -44,7 +65,14 @@ async def _chat_settings(newsroom: Newsroom, chat: FakeChat) -> tuple:  # type: 
         destination = await destinations.get_by_chat(session, chat.id)
         assert destination is not None
         sections = await destinations.sections_of(session, destination.id)
-    return (destination.active, destination.language, destination.breaking, sorted(sections))
+        reads = await editions.editions_of(session, destination.id)
+    return (
+        destination.active,
+        destination.language,
+        destination.breaking,
+        sorted(sections),
+        sorted(reads),
+    )
 
 
 async def _press(api: FakeBotAPI, user: FakeUser, message: SentMessage, data: str) -> dict:  # type: ignore[type-arg]
@@ -74,7 +102,7 @@ async def _stage(newsroom: Newsroom) -> dict[str, SentMessage]:
         "channel post": next(m for m in api.messages_to(CHANNEL.id) if "TurkPA" in m.text),
         "group story": next(m for m in api.messages_to(GROUP.id) if "TurkPA" in m.text),
     }
-    for command in ("/subscriptions", "/today", "/language"):
+    for command in ("/subscriptions", "/today", "/language", "/editions"):
         before = len(api.messages_to(GROUP.id))
         api.send_message(ADMIN, command, chat=GROUP)
         replies = await api.wait_for(lambda m: m.chat_id == GROUP.id, count=before + 1)
@@ -95,13 +123,21 @@ async def _replayed_data(newsroom: Newsroom) -> list[str]:
         "sub:economy",
         "sec:parliament",
         "lang:kk",
+        "ed:kk",
+        "ed:en",
         "today:0",
         "today:1",
         f"rel:{story_id}",
         *(
             data
             for chat in (CHANNEL, GROUP, OWN_CHANNEL)
-            for data in (f"ch:{chat.id}", f"cs:{chat.id}:economy", f"cb:{chat.id}")
+            for data in (
+                f"ch:{chat.id}",
+                f"cs:{chat.id}:economy",
+                f"cb:{chat.id}",
+                f"ce:{chat.id}:kk",
+                f"ce:{chat.id}:en",
+            )
         ),
         f"bk:ok:{alert_id}",
         f"bk:no:{alert_id}",
@@ -168,8 +204,14 @@ async def test_in_a_group_the_asker_is_answered_there_and_only_admins_change_it(
     async with newsroom.core.database.sessions() as session:
         group = await destinations.get_by_chat(session, GROUP.id)
         assert await destinations.sections_of(session, group.id) == {"parliament", "economy"}
+    await _press(api, ADMIN, targets["group reply to /editions"], "ed:kk")  # so are editions
+    async with newsroom.core.database.sessions() as session:
+        assert await editions.editions_of(session, group.id) == {"en", "kk"}
     api.set_member(GROUP, ADMIN, "member")  # demoted: the next press is refused
     refused = await _press(api, ADMIN, toggles, "sub:economy")
     assert refused["show_alert"]
+    refused = await _press(api, ADMIN, targets["group reply to /editions"], "ed:en")
+    assert refused["show_alert"]
     async with newsroom.core.database.sessions() as session:
         assert await destinations.sections_of(session, group.id) == {"parliament", "economy"}
+        assert await editions.editions_of(session, group.id) == {"en", "kk"}

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.telegram.i18n import SUPPORTED, Catalogues, Translator, pick_language
+from bot.telegram.i18n import SUPPORTED, Catalogues, Translator, language_name, pick_language
 
 ALMATY = ZoneInfo("Asia/Almaty")  # UTC+5 since March 2024
 MOMENT = datetime(2025, 11, 18, 12, 38, tzinfo=UTC)
@@ -330,3 +330,21 @@ def test_catalogues_are_valid_gettext(language: str) -> None:
             check=False,
         )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("kk", "Қазақша"),
+        ("ru", "Русский"),
+        ("en", "English"),
+        ("de", "Deutsch"),
+        ("uz", "O‘zbek"),
+        ("tt", "Татар"),
+        ("zz", "zz"),
+    ],
+)
+def test_an_edition_is_named_in_its_own_language(code: str, name: str) -> None:
+    """Edition toggles and version buttons: ours for the interface languages, else CLDR's
+    name capitalised, else the code."""
+    assert language_name(code) == name

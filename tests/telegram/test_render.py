@@ -16,6 +16,7 @@ from bot.telegram.render import (
     Button,
     OutgoingMessage,
     RelatedLink,
+    VersionLink,
     buttons_as_links,
     render_breaking,
     render_breaking_report,
@@ -563,3 +564,36 @@ def test_breaking_report_counts_chats_in_the_editors_grammar(catalogues: Catalog
     assert "Forbidden: bot was blocked by the user — 21 чат" in russian
     english = render_breaking_report(1, 0, 2, [], t=catalogues.translator("en"))
     assert "delivered to 1 chat," in english and "still queued for 2 chats" in english
+
+
+# Versions in other editions ----------------------------------------------------------------
+
+VERSIONS = (
+    VersionLink("Қазақша", "https://qazaqtv.com/kk/news/senat-spikeri"),
+    VersionLink("Русский", "https://qazaqtv.com/ru/news/spiker-senata"),
+    VersionLink("Deutsch", "javascript:alert(1)"),  # never a button
+    VersionLink("English", LINK),  # the story itself
+    VersionLink("Русский", "https://qazaqtv.com/ru/news/spiker-senata"),  # twice
+)
+
+
+@pytest.mark.parametrize("summary_words", [0, 150, 2_000])
+def test_versions_are_url_buttons_named_in_their_languages_within_the_limits(
+    t: Translator, summary_words: int
+) -> None:
+    message = render(story_of(summary=words(summary_words)), t, versions=VERSIONS)
+    assert message.buttons == (
+        (Button("Read", url=LINK),),
+        (
+            Button("Қазақша", url="https://qazaqtv.com/kk/news/senat-spikeri"),
+            Button("Русский", url="https://qazaqtv.com/ru/news/spiker-senata"),
+        ),
+    )
+    as_links = buttons_as_links(message)  # what goes out if Telegram refuses a button's URL
+    assert as_links is not None
+    assert check_html(as_links.text).hrefs[-2:] == [
+        "https://qazaqtv.com/kk/news/senat-spikeri",
+        "https://qazaqtv.com/ru/news/spiker-senata",
+    ]
+    limit = CAPTION_LIMIT if as_links.photo_url else MESSAGE_LIMIT
+    assert utf16_len(visible(as_links.text)) <= limit

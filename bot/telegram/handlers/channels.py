@@ -1,4 +1,5 @@
-"""Channel and group admins: the bot being added or removed, /channels, and topic toggles.
+"""Channel and group admins: the bot being added or removed, /channels, and the toggles of
+a chat's topics, breaking news and editions.
 
 Every press re-verifies the presser's rights with Telegram (getChatMember) at that moment.
 """
@@ -11,12 +12,12 @@ from telegram import Chat, ChatMember, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.services.readers import ChatState
+from bot.services.readers import ChatState, EditionToggle
 from bot.telegram import keyboards
 from bot.telegram.handlers.common import edit_html, plain, reply_plain, user_language
 from bot.telegram.handlers.presses import press_of
 from bot.telegram.handlers.services import BotServices
-from bot.telegram.i18n import Translator
+from bot.telegram.i18n import Translator, language_name
 from storage.destinations import ChatInfo
 from storage.models import Destination
 
@@ -128,7 +129,13 @@ class ChannelHandlers:
             update,
             plain(t("channel_topics_title", title=chat.title or str(chat.chat_id))),
             keyboards.channel_settings(
-                chat.chat_id, self.s.settings.sections, state.sections, state.breaking, t
+                chat.chat_id,
+                self.s.settings.sections,
+                state.sections,
+                state.breaking,
+                t,
+                editions=self.s.readers.editions,
+                reading=state.editions,
             ),
         )
 
@@ -169,6 +176,30 @@ class ChannelHandlers:
         state = await self._state(chat)
         await self.s.readers.set_breaking(state, not state.breaking)
         await update.callback_query.answer()  # type: ignore[union-attr]
+        await self._show_settings(update, t, chat)
+
+    async def on_edition(self, update: Update, context: Context) -> None:
+        """ce:<chat_id>:<code> - toggle one edition for that channel or group (never its last)."""
+        t = await self._t(update)
+        verified = await self._verified(update, t)
+        if verified is None:
+            return
+        chat, callback = verified
+        query = update.callback_query
+        assert query is not None
+        code = callback.arg(1)
+        if not self.s.readers.is_edition(code):
+            await query.answer(t("stale_button"), show_alert=True)
+            return
+        assert code is not None
+        outcome = await self.s.readers.toggle_edition(await self._state(chat), code)
+        name = language_name(code)
+        if outcome is EditionToggle.LAST:
+            await query.answer(t("edition_last", edition=name), show_alert=True)
+            return
+        await query.answer(
+            t("edition_on" if outcome is EditionToggle.ON else "edition_off", edition=name)
+        )
         await self._show_settings(update, t, chat)
 
     async def on_reaction_count(self, update: Update, context: Context) -> None:

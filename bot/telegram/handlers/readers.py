@@ -1,5 +1,5 @@
 """Reader commands: /start /help /latest /sections /section /today /popular /search,
-/subscribe /unsubscribe /subscriptions /language, and the buttons behind them."""
+/subscribe /unsubscribe /subscriptions /language /editions, and the buttons behind them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from telegram import Chat, Update
 from telegram.ext import ContextTypes
 
 from bot.services.newsdesk import Reading, reading
-from bot.services.readers import ChatState
+from bot.services.readers import ChatState, EditionToggle
 from bot.telegram import keyboards
 from bot.telegram.handlers.common import (
     MAX_ARGUMENT_CHARS,
@@ -21,11 +21,13 @@ from bot.telegram.handlers.common import (
 )
 from bot.telegram.handlers.presses import Press, Presses, press_of
 from bot.telegram.handlers.services import BotServices
-from bot.telegram.i18n import SUPPORTED, Translator
+from bot.telegram.i18n import SUPPORTED, Translator, language_name
 from bot.telegram.render import render_story_list
 
 Context = ContextTypes.DEFAULT_TYPE
 DEEP_LINK_PREFIX = "sub_"
+# `start=<edition>-sub_<slug>`: an edition code never holds "-", a slug may.
+DEEP_LINK_EDITION_SEPARATOR = "-"
 
 
 class ReaderHandlers:
@@ -92,21 +94,33 @@ class ReaderHandlers:
         await reply_plain(update, t("too_many_arguments", usage=usage))
 
     async def start(self, update: Update, context: Context) -> None:
-        """Welcome, with the sections as buttons; `start=sub_<slug>` subscribes at once."""
+        """Welcome, with the sections as buttons. Deep links: `start=sub_<slug>` subscribes
+        at once, `start=<edition>` makes the chat read that edition, `start=<edition>-sub_<slug>`
+        does both (a site's "Subscribe in Telegram" button, whatever the reader's interface)."""
         state, t = await self._state(update)
-        argument = context.args[0] if context.args else ""
-        if argument.startswith(DEEP_LINK_PREFIX):
-            slug = argument.removeprefix(DEEP_LINK_PREFIX)
-            if self.s.readers.is_section(slug) and await self._may_change(update):
+        edition, slug = self._deep_link(context.args[0] if context.args else "")
+        if (edition or slug) and await self._may_change(update):
+            if edition:
+                await self.s.readers.read_only(state, edition)
+                await reply_plain(update, t("editions_set", edition=language_name(edition)))
+            if slug:
                 await self.s.readers.subscribe(state, slug)
-                state, t = await self._state(update)
                 title = self.s.section_titles(t.language)[slug]
                 await reply_plain(update, t("subscribe_via_deep_link", section=title))
+            state, t = await self._state(update)
         await reply_plain(
             update,
             t("welcome", bot_name=context.bot.first_name),
             keyboards.section_toggles(self.s.settings.sections, state.sections, t.language),
         )
+
+    def _deep_link(self, argument: str) -> tuple[str | None, str | None]:
+        """(edition, section slug) named by a /start argument; None for what is not real."""
+        head, _, tail = argument.partition(DEEP_LINK_EDITION_SEPARATOR)
+        edition = head if self.s.readers.is_edition(head) else None
+        rest = tail if edition else argument
+        slug = rest.removeprefix(DEEP_LINK_PREFIX) if rest.startswith(DEEP_LINK_PREFIX) else None
+        return edition, slug if slug and self.s.readers.is_section(slug) else None
 
     async def help(self, update: Update, context: Context) -> None:
         """The commands, one line each."""
@@ -295,6 +309,32 @@ class ReaderHandlers:
         state, t = await self._state(update)
         await reply_plain(update, t("language_title"), keyboards.languages(state.language))
 
+    async def editions(self, update: Update, context: Context) -> None:
+        """The editions (languages of the news) as toggles; `/editions ru` reads only that one."""
+        state, t = await self._state(update)
+        if not await self._may_change(update):
+            await reply_plain(update, t("group_admins_only"))
+            return
+        args = context.args or []
+        if not args:
+            await reply_plain(
+                update,
+                t("editions_title"),
+                keyboards.edition_toggles(self.s.readers.editions, state.editions),
+            )
+            return
+        code = args[0].lower()
+        if len(args) > 1 or not self.s.readers.is_edition(code):
+            typed = " ".join(args)[:64]
+            await reply_plain(update, t("unknown_edition", code=typed, codes=self._edition_codes()))
+            return
+        await self.s.readers.read_only(state, code)
+        await reply_plain(update, t("editions_set", edition=language_name(code)))
+
+    def _edition_codes(self) -> str:
+        """`kk (Қазақша), ru (Русский), en (English)`: what `/editions <code>` takes."""
+        return ", ".join(f"{code} ({language_name(code)})" for code in self.s.readers.editions)
+
     async def unknown_command(self, update: Update, context: Context) -> None:
         """Anything that is not one of our commands."""
         _, t = await self._state(update)
@@ -346,6 +386,31 @@ class ReaderHandlers:
         t = self.s.translator(code)
         await press.query.answer(t("language_set"))
         await edit_html(update, plain(t("language_set")), keyboards.languages(code))
+
+    async def on_edition(self, update: Update, context: Context) -> None:
+        """ed:<code> - toggle an edition for the chat the keyboard is in (never the last)."""
+        press = press_of(update)
+        code = press.callback.arg(0) if press.callback else None
+        if not self.s.readers.is_edition(code):
+            await self._refuse(press, "stale_button")
+            return
+        if not await self.presses.may_change_chat(press):
+            await self._refuse(press, "group_admins_only")
+            return
+        assert code is not None
+        state, t = await self._state(update)
+        outcome = await self.s.readers.toggle_edition(state, code)
+        name = language_name(code)
+        if outcome is EditionToggle.LAST:
+            await press.query.answer(t("edition_last", edition=name), show_alert=True)
+            return
+        await press.query.answer(
+            t("edition_on" if outcome is EditionToggle.ON else "edition_off", edition=name)
+        )
+        state, _ = await self._state(update)
+        await press.query.edit_message_reply_markup(
+            keyboards.edition_toggles(self.s.readers.editions, state.editions)
+        )
 
     async def on_section(self, update: Update, context: Context) -> None:
         """sec:<slug> - the newest stories of a section, as a new message."""
