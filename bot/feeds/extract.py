@@ -11,7 +11,7 @@ import asyncio
 import multiprocessing
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.feeds.normalize import FeedContext, StoryDraft, normalize_entry
 from bot.feeds.parser import ParseError, parse_feed
@@ -40,23 +40,33 @@ def extract_stories(
     if parsed.error is not None:
         return Extraction(title=parsed.title, error=parsed.error, detail=parsed.detail)
     if context.language is None and parsed.language:
-        context = FeedContext(
-            feed_url=context.feed_url,
-            section=context.section,
-            language=parsed.language,
-            categories=context.categories,
-            now=context.now,
-        )
+        context = replace(context, language=parsed.language)
     drafts = [
         draft for entry in parsed.entries if (draft := normalize_entry(entry, context)) is not None
     ]
-    warnings = [note for note in (parsed.warning, _date_warning(drafts)) if note]
+    notes = (parsed.warning, _date_warning(drafts), _edition_warning(drafts, context))
+    warnings = [note for note in notes if note]
     return Extraction(
         title=parsed.title,
         language=parsed.language,
         ttl_seconds=parsed.ttl_seconds,
         drafts=drafts,
         warning="; ".join(warnings) or None,
+    )
+
+
+def _edition_warning(drafts: list[StoryDraft], context: FeedContext) -> str | None:
+    """One line for the feed's health when its stories are in a language the newsroom does
+    not publish: they are shown in the default edition, which the operator should know."""
+    if not context.editions:
+        return None
+    foreign = [draft.language for draft in drafts if draft.language not in context.editions]
+    if not foreign:
+        return None
+    languages = ", ".join(sorted({language or "?" for language in foreign}))
+    return (
+        f"{len(foreign)} item(s) in {languages}, which is not an edition: shown in the "
+        f"{context.default_edition} edition"
     )
 
 

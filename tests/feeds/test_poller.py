@@ -331,3 +331,30 @@ async def test_an_operators_poll_interval_beats_the_servers_hints(
     async with open_core(settings_for(database_url, [ttl], poll_interval=45)) as core:
         await poll_all(core)
         assert await _wait_seconds(core, ttl) == 45
+
+
+def _rss_in(language: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        f"<language>{language}</language><item><title>Bundestag tagt</title>"
+        f"<link>https://www.inform.kz/{language}/1</link></item></channel></rss>"
+    ).encode()
+
+
+async def test_a_feed_in_a_language_that_is_no_edition_is_shown_in_the_default_one(
+    feed_server: FeedServer, database_url: str
+) -> None:
+    german = feed_server.add("/de.xml", _rss_in("de"))
+    kazakh = feed_server.add("/kk.xml", _rss_in("kk-KZ"))
+    settings = settings_for(database_url, [german, kazakh], editions=["kk", "ru", "en"])
+    async with open_core(settings) as core:
+        outcomes = await poll_all(core)
+        async with core.database.sessions() as session:
+            feeds = {feed.url: feed for feed in (await session.scalars(select(Feed))).all()}
+        editions = {story.link: story.edition for story in await stored(core)}
+    assert outcomes[german].status == "ok"
+    assert "1 item(s) in de, which is not an edition: shown in the en edition" in (
+        feeds[german].last_warning or ""
+    )
+    assert feeds[kazakh].last_warning is None
+    assert sorted(editions.values()) == ["en", "kk"]  # the newsroom language is en
