@@ -251,7 +251,9 @@ class Alert(Base):
     # One text per edition ({"kk": ..., "ru": ...}) when given so; None: `text` for all.
     texts: Mapped[dict[str, str] | None] = mapped_column(JSON)
     link: Mapped[str | None] = mapped_column(String(2048))
-    status: Mapped[AlertStatus] = mapped_column(StateType(AlertStatus), default=AlertStatus.DRAFT)
+    status: Mapped[AlertStatus] = mapped_column(
+        StateType(AlertStatus), default=AlertStatus.DRAFT
+    )
     # Sections it is limited to (None: everyone); set by the CMS API.
     sections: Mapped[list[str] | None] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")

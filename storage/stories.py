@@ -165,7 +165,9 @@ async def store_stories(
 async def _stand_alone(session: AsyncSession, story_ids: Sequence[int]) -> None:
     """New stories start as groups of one (their versions join later, storage/groups)."""
     for chunk in _chunks(story_ids):
-        await session.execute(update(Story).where(Story.id.in_(chunk)).values(group_id=Story.id))
+        await session.execute(
+            update(Story).where(Story.id.in_(chunk)).values(group_id=Story.id)
+        )
 
 
 async def count_stories(session: AsyncSession) -> int:

@@ -124,7 +124,8 @@ class Digest:
         return [
             at
             for at in times
-            if now - latest_slot(at, now, self._settings.zone).due_at <= digest_queries.MISSED_AFTER
+            if now - latest_slot(at, now, self._settings.zone).due_at
+            <= digest_queries.MISSED_AFTER
         ]
 
 
