@@ -582,7 +582,9 @@ def build_http_server(
     tokens = TokenCheck([token.get_secret_value() for token in settings.api_tokens])
     routes: list[BaseRoute] = [
         *ops_routes(readiness, metrics, core.database),
-        *cms_routes(cms, tokens, [section.slug for section in settings.sections]),
+        *cms_routes(
+            cms, tokens, [section.slug for section in settings.sections], settings.editions
+        ),
     ]
     if webhook_url and side and secret:
         routes.append(webhook_route(side.application, webhook_path(webhook_url), secret))

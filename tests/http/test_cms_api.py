@@ -186,7 +186,12 @@ async def test_the_openapi_document_matches_the_routes(bot: RunningBot) -> None:
     # The operations documented are the routes the app registers, method for method.
     sections = [section.slug for section in bot.settings.sections]
     app = build_app(
-        cms_routes(CmsDesk(bot.database, lambda: None), TokenCheck([API_TOKEN]), sections)
+        cms_routes(
+            CmsDesk(bot.database, lambda: None),
+            TokenCheck([API_TOKEN]),
+            sections,
+            bot.settings.editions,
+        )
     )
     registered = {
         (route.path, method.lower())
@@ -198,7 +203,7 @@ async def test_the_openapi_document_matches_the_routes(bot: RunningBot) -> None:
     assert documented == registered
     # Its schemas are the validating models' own, and every reference resolves.
     schemas = document["components"]["schemas"]
-    models = request_models(sections)
+    models = request_models(sections, bot.settings.editions)
     for model in (models.breaking, models.story):
         generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
         assert schemas[model.__name__] == generated
