@@ -5,7 +5,12 @@ overall, 1/s per chat; 1,000/s with paid broadcast). newsbot runs here as deploy
 long polling, scheduler and sender), and a reader asks /today in the middle of the fan-out.
 
     python benchmarks/fanout.py [--destinations 10000] [--paid] [--faults] [--repeat N]
-                                [--database-url URL]
+                                [--database-url URL] [--editions]
+
+With --editions the newsroom publishes in kk, ru and en, the story comes in three versions
+(breaking news with a `kk:`, `ru:` and `en:` line) and the audience is 45% ru, 35% kk, 10% en
+readers and 10% reading two editions; it checks that every destination got the story once, in
+an edition it reads.
 
 Prints the sustained rate, the 429 answers, the busiest second the fake counted, p50/p95 of
 confirm-to-delivery, and the /today latency (with --repeat, each run and the ranges).
@@ -39,10 +44,30 @@ from bot.config import Settings
 from bot.logs import configure_logging
 from bot.scheduling import wake_delivery
 from bot.services.breaking import Draft
-from storage.models import Delivery, Destination, Subscription
+from storage.models import Delivery, Destination, DestinationEdition, Subscription
 
 EDITOR_ID = 1
 READER_ID = 999_999_999
+FIRST_CHAT = 10_000
+# The story in three versions (--editions): each chat must get the one of an edition it reads.
+VERSIONS = {
+    "kk": "Шұғыл: бенчмарк хабары",
+    "ru": "Срочно: сообщение бенчмарка",
+    "en": "Breaking: benchmark alert",
+}
+
+
+def audience(n: int) -> tuple[str, tuple[str, ...]]:
+    """The n-th reader's interface language and editions (--editions): of every 20, 9 read
+    ru, 7 kk, 2 en and 2 read two (kk and ru, one with Telegram in ru, one in en)."""
+    slot = n % 20
+    if slot < 9:
+        return "ru", ("ru",)
+    if slot < 16:
+        return "kk", ("kk",)
+    if slot < 18:
+        return "en", ("en",)
+    return ("ru" if slot == 18 else "en"), ("kk", "ru")
 
 
 def start_fake(rate: float, paid_rate: float, port: int) -> tuple[subprocess.Popen[str], str]:
@@ -81,14 +106,15 @@ def control(base_url: str, action: str, body: dict[str, Any] | None = None) -> A
     return payload.get("result", payload) if isinstance(payload, dict) else payload
 
 
-async def seed(core: Any, count: int) -> None:
-    """N readers subscribed to one section: the audience of a breaking story."""
+async def seed(core: Any, count: int, editions: bool) -> None:
+    """N readers subscribed to one section: the audience of a breaking story (with
+    `editions`, in the languages and editions `audience` gives)."""
     now = datetime.now(UTC)
     destinations = [
         {
-            "chat_id": 10_000 + n,
+            "chat_id": FIRST_CHAT + n,
             "kind": "private",
-            "language": "en",
+            "language": audience(n)[0] if editions else "en",
             "active": True,
             "breaking": True,
             "created_at": now,
@@ -104,6 +130,36 @@ async def seed(core: Any, count: int) -> None:
             Subscription.__table__.insert(),
             [{"destination_id": i, "section": "politics", "created_at": now} for i in ids],
         )
+        if editions:
+            by_chat = dict(
+                (await session.execute(select(Destination.chat_id, Destination.id))).all()
+            )
+            await session.execute(
+                DestinationEdition.__table__.insert(),
+                [
+                    {"destination_id": by_chat[FIRST_CHAT + n], "edition": edition}
+                    for n in range(count)
+                    for edition in audience(n)[1]
+                ],
+            )
+
+
+def check_editions(messages: list[dict[str, Any]], count: int) -> dict[str, int]:
+    """Every destination got the story exactly once, in an edition it reads: raises if not.
+    Returns how many got each edition's version."""
+    got: dict[int, list[str]] = {}
+    for message in messages:
+        for edition, text in VERSIONS.items():
+            if text in (message.get("text") or ""):
+                got.setdefault(message["chat_id"], []).append(edition)
+    per_edition = dict.fromkeys(VERSIONS, 0)
+    for n in range(count):
+        received = got.get(FIRST_CHAT + n, [])
+        reads = audience(n)[1]
+        if len(received) != 1 or received[0] not in reads:
+            raise AssertionError(f"chat {FIRST_CHAT + n} reads {reads} but got {received}")
+        per_edition[received[0]] += 1
+    return per_edition
 
 
 async def sent_count(core: Any) -> int:
@@ -157,20 +213,24 @@ async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dic
         telegram_bot_token="123456:TEST-token",
         editors=[EDITOR_ID],
         sections=[{"slug": "politics", "title": "Politics"}],
+        editions=list(VERSIONS) if args.editions else [],
         allow_paid_broadcast=args.paid,
         long_poll_timeout=1,
         parse_workers=0,
         **rates,
     )
     async with open_core(settings) as core:
-        await seed(core, args.destinations)
+        await seed(core, args.destinations, args.editions)
         scheduler = AsyncIOScheduler(timezone=UTC)
         token = "123456:TEST-token"
         async with telegram_running(core, token, scheduler) as side:
             scheduler.start()
-            alert = await side.services.breaking.draft(
-                EDITOR_ID, EDITOR_ID, Draft("Breaking: benchmark alert", None)
+            draft = (
+                Draft(VERSIONS["kk"], None, texts=dict(VERSIONS))
+                if args.editions
+                else Draft(VERSIONS["en"], None)
             )
+            alert = await side.services.breaking.draft(EDITOR_ID, EDITOR_ID, draft)
             chaos = asyncio.create_task(make_chaos(base_url)) if args.faults else None
             confirmed = time.time()
             await side.services.breaking.confirm(alert.id)
@@ -212,6 +272,9 @@ def measure(args: argparse.Namespace, port: int) -> dict[str, Any]:
             database_url = args.database_url or f"sqlite:///{scratch}/fanout.db"
             result = asyncio.run(run(args, base_url, database_url))
         stats = control(base_url, "stats")
+        per_edition = (
+            check_editions(control(base_url, "sent"), args.destinations) if args.editions else None
+        )
     finally:
         fake.terminate()
         fake.wait()
@@ -245,6 +308,12 @@ def measure(args: argparse.Namespace, port: int) -> dict[str, Any]:
         f"busiest second at the fake: {stats['busiest_second']} messages "
         f"(paid: {stats['busiest_second_paid']}); Telegram's limits 30 (paid 1000)"
     )
+    if per_edition is not None:
+        versions = ", ".join(f"{edition} {count}" for edition, count in per_edition.items())
+        print(
+            f"editions: all {args.destinations} destinations got the story once, in an edition "
+            f"they read ({versions})"
+        )
     print(f"confirm-to-delivery p50 {figures['p50']:.1f} s, p95 {figures['p95']:.1f} s")
     latency = result["today_latency"]
     answered = f"in {latency * 1000:.0f} ms" if latency is not None else "NOT within 30 s"
@@ -263,6 +332,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs, each on a fresh fake")
     parser.add_argument("--port", type=int, default=18081)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--editions", action="store_true", help="kk/ru/en, three versions")
     args = parser.parse_args()
     if args.database_url and args.repeat > 1:
         parser.error("--repeat needs a fresh database per run (leave --database-url out)")

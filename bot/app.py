@@ -273,7 +273,12 @@ def build_telegram(
     application = build_application(settings, token, request_observer)
     bot = application.bot
     catalogues = Catalogues.load()
-    breaking = Breaking(database, frozenset(settings.editors))
+    breaking = Breaking(
+        database,
+        frozenset(settings.editors),
+        editions=settings.editions,
+        language=settings.language,
+    )
     related = RelatedStories(database)
     services = BotServices(
         settings=settings,

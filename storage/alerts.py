@@ -19,11 +19,15 @@ async def create_draft(
     text: str,
     link: str | None,
     now: datetime,
+    texts: dict[str, str] | None = None,
 ) -> Alert:
+    """A draft; `texts` holds one version per edition (None: `text` for everyone), and
+    `text` is the first version, for readers of the column that know one text."""
     alert = Alert(
         editor_id=editor_id,
         editor_chat_id=chat_id,
         text=text,
+        texts=texts or None,
         link=link,
         status=AlertStatus.DRAFT,
         created_at=now,
@@ -81,6 +85,7 @@ async def create_sent(
     idempotency_key: str | None,
     source: str,
     now: datetime,
+    texts: dict[str, str] | None = None,
 ) -> Alert:
     """An alert confirmed at creation: the CMS is the editor's confirmation.
 
@@ -92,6 +97,7 @@ async def create_sent(
         editor_id=0,
         editor_chat_id=0,
         text=text,
+        texts=texts or None,
         link=link,
         sections=sections or None,
         source=source,

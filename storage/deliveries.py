@@ -44,6 +44,8 @@ class DeliveryJob:
     alert_id: int | None
     attempts: int
     digest_slot: str | None = None
+    # The editions the chat reads (filled in for breaking news only: it picks the version).
+    editions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +238,8 @@ async def claim_due(
             status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1, lease_until=now + lease
         )
     )
+    alert_readers = [row.destination_id for row in rows if row.alert_id is not None]
+    editions = await _editions_of_many(session, alert_readers) if alert_readers else {}
     return [
         DeliveryJob(
             id=row.id,
@@ -247,8 +251,48 @@ async def claim_due(
             alert_id=row.alert_id,
             attempts=row.attempts + 1,
             digest_slot=row.digest_slot,
+            editions=editions.get(row.destination_id, frozenset()),
         )
         for row in rows
+    ]
+
+
+async def _editions_of_many(
+    session: AsyncSession, destination_ids: Sequence[int]
+) -> dict[int, frozenset[str]]:
+    """The editions each of these chats reads, in one query for a claimed batch."""
+    query = select(DestinationEdition.destination_id, DestinationEdition.edition).where(
+        DestinationEdition.destination_id.in_(set(destination_ids))
+    )
+    found: dict[int, set[str]] = {}
+    for destination_id, edition in (await session.execute(query)).all():
+        found.setdefault(destination_id, set()).add(edition)
+    return {destination_id: frozenset(codes) for destination_id, codes in found.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertReader:
+    """A chat an alert was delivered to, with what decides which version it got."""
+
+    language: str | None
+    editions: frozenset[str]
+
+
+async def alert_readers(session: AsyncSession, alert_id: int) -> list[AlertReader]:
+    """The chats an alert was delivered to (for the editor's count per edition)."""
+    query = (
+        select(Delivery.destination_id, Destination.language)
+        .join(Destination, Destination.id == Delivery.destination_id)
+        .where(Delivery.alert_id == alert_id, Delivery.status == DeliveryStatus.SENT)
+    )
+    rows = (await session.execute(query)).all()
+    editions: dict[int, frozenset[str]] = {}
+    ids = [row.destination_id for row in rows]
+    # In chunks: a bound parameter per id, and SQLite allows some tens of thousands at most.
+    for start in range(0, len(ids), 5000):
+        editions.update(await _editions_of_many(session, ids[start : start + 5000]))
+    return [
+        AlertReader(row.language, editions.get(row.destination_id, frozenset())) for row in rows
     ]
 
 

@@ -130,6 +130,12 @@ def test_the_readmes_example_config_loads() -> None:
     assert settings.timezone == "Asia/Almaty" and len(settings.sections) >= 5
     assert {feed.language for feed in settings.feeds if feed.role == "news"} == {"en", "ru", "kk"}
     assert [feed.role for feed in settings.feeds].count("popular") == 1
+    # A three-edition newsroom: a feed per language per section, each naming its language.
+    assert settings.editions == ["kk", "ru", "en"]
+    news = [feed for feed in settings.feeds if feed.role == "news"]
+    assert {(feed.section, feed.language) for feed in news} == {
+        (section.slug, edition) for section in settings.sections for edition in settings.editions
+    }
 
 
 def test_a_most_read_feed_is_polled_with_its_role(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from datetime import date, datetime, time
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.services.breaking import version_for
+from bot.services.editions import reading_order
 from bot.services.newsdesk import Reading, reading
 from bot.services.related import RelatedStories
 from bot.telegram.i18n import Catalogues, language_name
@@ -34,7 +36,7 @@ from storage import digests as digest_queries
 from storage import editions as edition_queries
 from storage import stories as story_queries
 from storage.db import Database
-from storage.models import Story
+from storage.models import Alert, Story
 
 # The stories a digest lists (the slot keeps more: the top of every edition).
 DIGEST_SIZE = 10
@@ -59,6 +61,7 @@ class Composer:
         default_factory=dict
     )
     _versions: dict[int, str] = field(default_factory=dict)
+    _alerts: dict[int, asyncio.Task[Alert | None]] = field(default_factory=dict)
 
     def language_of(self, language: str | None) -> str:
         return language or self.settings.language
@@ -67,9 +70,31 @@ class Composer:
         key = ("story", story_id, self.language_of(language))
         return await self._cached(key, lambda: self._render_story(story_id, key[2]))
 
-    async def alert(self, alert_id: int, language: str | None) -> OutgoingMessage | None:
-        key = ("alert", alert_id, self.language_of(language))
-        return await self._cached(key, lambda: self._render_alert(alert_id, key[2]))
+    async def alert(
+        self, alert_id: int, language: str | None, editions: frozenset[str] = frozenset()
+    ) -> OutgoingMessage | None:
+        """The alert's version for a chat reading `editions`, in its interface `language`:
+        rendered once per (alert, version, interface language)."""
+        alert = await self._alert(alert_id)
+        if alert is None:
+            return None
+        interface = self.language_of(language)
+        order = reading_order(editions, language, self.settings.editions)
+        edition = version_for(alert.texts, order, self.settings.language)
+        key = ("alert", alert_id, f"{edition or ''}/{interface}")
+        return await self._cached(key, lambda: self._render_alert(alert, edition, interface))
+
+    async def _alert(self, alert_id: int) -> Alert | None:
+        """The alert, read once per batch however many chats it goes to."""
+        task = self._alerts.get(alert_id)
+        if task is None or (task.done() and (task.cancelled() or task.exception())):
+            task = asyncio.ensure_future(self._load_alert(alert_id))
+            self._alerts[alert_id] = task
+        return await asyncio.shield(task)
+
+    async def _load_alert(self, alert_id: int) -> Alert | None:
+        async with self.database.sessions() as session:
+            return await alert_queries.get(session, alert_id)
 
     async def digest(
         self, slot: str, language: str | None, destination_id: int | None = None
@@ -108,13 +133,13 @@ class Composer:
     def forget(self) -> None:
         self._cache.clear()
         self._versions.clear()
+        self._alerts.clear()
 
-    async def _render_alert(self, alert_id: int, language: str) -> OutgoingMessage | None:
-        async with self.database.sessions() as session:
-            alert = await alert_queries.get(session, alert_id)
-        if alert is None:
-            return None
-        return render_breaking(alert.text, alert.link, t=self.catalogues.translator(language))
+    async def _render_alert(
+        self, alert: Alert, edition: str | None, language: str
+    ) -> OutgoingMessage | None:
+        text = alert.texts[edition] if alert.texts and edition else alert.text
+        return render_breaking(text, alert.link, t=self.catalogues.translator(language))
 
     async def _render_story(self, story_id: int, language: str) -> OutgoingMessage | None:
         async with self.database.sessions() as session:

@@ -15,6 +15,7 @@ from bot.delivery.outcomes import Verdict, outcome_of
 from bot.delivery.sender import Sender, SendStats
 from bot.services.breaking import Breaking
 from bot.telegram.i18n import Catalogues
+from bot.telegram.keyboards import LANGUAGE_NAMES
 from bot.telegram.render import OutgoingMessage, render_breaking_report
 from bot.telegram.send import deliver
 from storage import deliveries as delivery_queries
@@ -128,8 +129,17 @@ class Dispatcher:
             language = editor_chat.language if editor_chat and editor_chat.language else None
             t = self._catalogues.translator(language or self._default_language)
             reasons = await self._breaking.failure_reasons(alert.id) if progress.failed else []
+            by_edition = [
+                (LANGUAGE_NAMES.get(edition, edition), count)
+                for edition, count in await self._breaking.delivered_by_edition(alert)
+            ]
             html = render_breaking_report(
-                progress.sent, progress.failed, progress.pending, reasons, t=t
+                progress.sent,
+                progress.failed,
+                progress.pending,
+                reasons,
+                t=t,
+                by_edition=by_edition,
             )
             if await self._send_report(alert.id, alert.editor_chat_id, html):
                 await self._breaking.reported(alert.id)

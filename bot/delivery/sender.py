@@ -231,7 +231,7 @@ class Sender:
 
     async def _message_for(self, job: DeliveryJob) -> OutgoingMessage | None:
         if job.alert_id is not None:
-            return await self._composer.alert(job.alert_id, job.language)
+            return await self._composer.alert(job.alert_id, job.language, job.editions)
         if job.story_id is not None:
             return await self._composer.story(job.story_id, job.language)
         if job.digest_slot is not None:

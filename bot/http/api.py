@@ -20,8 +20,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
@@ -88,6 +90,35 @@ Url = Annotated[
     AfterValidator(_web_address),
 ]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+BreakingText = Annotated[
+    str,
+    BeforeValidator(_visible),
+    StringConstraints(min_length=1, max_length=MAX_BREAKING_TEXT),
+]
+# The two forms of breaking news' `text`, told apart by the JSON type. The tags are not
+# field names: error paths leave them out ("text.ru", not "text.object.ru").
+ONE_TEXT, PER_EDITION = "string", "object"
+UNION_TAGS = frozenset({ONE_TEXT, PER_EDITION})
+
+
+def _text_form(value: object) -> str:
+    return PER_EDITION if isinstance(value, dict) else ONE_TEXT
+
+
+def _breaking_text(versions: type) -> object:
+    """`text`: one text for every chat, or an object of `versions` (one per edition)."""
+    return Annotated[
+        Annotated[BreakingText, Tag(ONE_TEXT)] | Annotated[versions, Tag(PER_EDITION)],
+        Discriminator(_text_form),
+        Field(
+            description='One text for every chat, or one per edition: {"kk": "…", "ru": "…"}; '
+            "each chat gets its first edition's version, else the newsroom language's, "
+            "else the first given."
+        ),
+    ]
+
+
+AnyVersions = Annotated[dict[str, BreakingText], Field(min_length=1)]
 AlertId = Annotated[int, Field(ge=1, le=MAX_ID)]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=MAX_KEY)]
 ALERT_ID: TypeAdapter[int] = TypeAdapter(AlertId)
@@ -102,11 +133,7 @@ class BreakingRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[
-        str,
-        BeforeValidator(_visible),
-        StringConstraints(min_length=1, max_length=MAX_BREAKING_TEXT),
-    ]
+    text: _breaking_text(AnyVersions)  # type: ignore[valid-type]
     link: Url | None = None
     sections: Annotated[list[Slug], Field(min_length=1, max_length=64)] | None = None
 
@@ -189,18 +216,43 @@ class Error(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class RequestModels:
-    """The request bodies with `section` and `sections` limited to the configured slugs."""
+    """The request bodies with `section` and `sections` limited to the configured slugs,
+    and breaking news' `text` object to the configured editions."""
 
     breaking: type[BreakingRequest]
     story: type[StoryRequest]
 
 
-def request_models(
-    sections: Sequence[str], editions: Sequence[str] = ("kk", "ru", "en")
-) -> RequestModels:
-    """Subclasses whose section fields accept exactly `sections`, and translations' keys
-    exactly `editions`: one type validates the body and, through `model_json_schema`,
-    documents it (an `enum` of the slugs, of the editions)."""
+def _versions_of(editions: Sequence[str]) -> type:
+    """A `text` object keyed by the configured editions only: another key is refused by
+    name, and the schema lists the editions as its properties."""
+    known = tuple(editions)
+
+    def only_editions(texts: dict[str, str]) -> dict[str, str]:
+        unknown = [key for key in texts if key not in known]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not an edition (editions: {', '.join(known)})")
+        return texts
+
+    text_schema = TypeAdapter(BreakingText).json_schema()
+    schema = {
+        "type": "object",
+        "properties": {edition: text_schema for edition in known},
+        "additionalProperties": False,
+        "minProperties": 1,
+    }
+    return Annotated[  # type: ignore[return-value]
+        dict[str, BreakingText],
+        Field(min_length=1),
+        AfterValidator(only_editions),
+        WithJsonSchema(schema),
+    ]
+
+
+def request_models(sections: Sequence[str], editions: Sequence[str]) -> RequestModels:
+    """Subclasses whose section fields accept exactly `sections`, and whose translations'
+    keys and `text` objects accept exactly `editions`: one type validates the body and,
+    through `model_json_schema`, documents it (an `enum` of the slugs, of the editions)."""
     known = tuple(sections)
     published = tuple(editions)
 
@@ -225,6 +277,7 @@ def request_models(
         "BreakingRequest",
         __base__=BreakingRequest,
         __doc__=BreakingRequest.__doc__,
+        text=(_breaking_text(_versions_of(editions)), ...),
         sections=(Annotated[list[section], Field(min_length=1, max_length=64)] | None, None),
     )
     translations_field = StoryRequest.model_fields["translations"]
@@ -258,7 +311,8 @@ def _field_errors(error: ValidationError) -> list[FieldError]:
     """The dotted field path and pydantic's message for each error, never the input."""
     return [
         FieldError(
-            field=".".join(str(part) for part in item["loc"]) or "body",
+            field=".".join(str(part) for part in item["loc"] if part not in UNION_TAGS)
+            or "body",
             message=item["msg"].removeprefix("Value error, "),
         )
         for item in error.errors(include_input=False, include_url=False)
@@ -297,10 +351,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def cms_routes(
-    cms: CmsDesk,
-    tokens: TokenCheck,
-    sections: Sequence[str],
-    editions: Sequence[str] = ("kk", "ru", "en"),
+    cms: CmsDesk, tokens: TokenCheck, sections: Sequence[str], editions: Sequence[str]
 ) -> list[Route]:
     """The /api/v1 routes bound to one `CmsDesk`."""
     models = request_models(sections, editions)

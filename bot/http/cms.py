@@ -51,6 +51,16 @@ def _translations(
             versions.append((language, canonical))
     return tuple(versions)
 
+# Breaking news' text: one for every chat, or one per edition ({"kk": "…", "ru": "…"}).
+BreakingText = str | dict[str, str]
+
+
+def _first_and_versions(text: BreakingText) -> tuple[str, dict[str, str] | None]:
+    """The alert's `text` (the first version) and `texts` (None for one text for all)."""
+    if isinstance(text, str):
+        return text, None
+    return next(iter(text.values())), dict(text)
+
 
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before for a different request body."""
@@ -98,7 +108,7 @@ class CmsDesk:
         self._clock = clock
 
     async def breaking(
-        self, text: str, link: str | None, sections: list[str] | None, key: str | None
+        self, text: BreakingText, link: str | None, sections: list[str] | None, key: str | None
     ) -> BreakingPush:
         """Create the alert and queue its fan-out in one transaction, once per key.
 
@@ -122,7 +132,7 @@ class CmsDesk:
         return push
 
     async def _create_and_queue(
-        self, text: str, link: str | None, sections: list[str] | None, key: str | None
+        self, text: BreakingText, link: str | None, sections: list[str] | None, key: str | None
     ) -> BreakingPush:
         now = self._clock()
         async with self._db.writing(), self._db.sessions.begin() as session:
@@ -130,9 +140,11 @@ class CmsDesk:
                 existing = await alert_queries.by_idempotency_key(session, key)
                 if existing is not None:
                     return await self._replayed(session, existing, text, link, sections)
+            first, versions = _first_and_versions(text)
             alert = await alert_queries.create_sent(
                 session,
-                text=text,
+                text=first,
+                texts=versions,
                 link=link,
                 sections=sections,
                 idempotency_key=key,
@@ -146,7 +158,7 @@ class CmsDesk:
             return BreakingPush(alert.id, queued, replayed=False)
 
     async def _replay(
-        self, key: str, text: str, link: str | None, sections: list[str] | None
+        self, key: str, text: BreakingText, link: str | None, sections: list[str] | None
     ) -> BreakingPush:
         async with self._db.sessions() as session:
             existing = await alert_queries.by_idempotency_key(session, key)
@@ -157,11 +169,13 @@ class CmsDesk:
         self,
         session: AsyncSession,
         alert: Alert,
-        text: str,
+        text: BreakingText,
         link: str | None,
         sections: list[str] | None,
     ) -> BreakingPush:
-        if (alert.text, alert.link, alert.sections or None) != (text, link, sections or None):
+        first, versions = _first_and_versions(text)
+        sent = (alert.text, alert.texts or None, alert.link, alert.sections or None)
+        if sent != (first, versions, link, sections or None):
             raise IdempotencyConflict
         progress = await delivery_queries.alert_progress(session, alert.id)
         total = progress.queued + progress.sending + progress.sent + progress.failed

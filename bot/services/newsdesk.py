@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.services.editions import reading_order
 from bot.services.related import RelatedStories
 from storage import destinations as destination_queries
 from storage import digests as digest_queries
@@ -28,21 +29,6 @@ POPULAR_FALLBACK_DAYS = 7
 # A reader's editions in preference order: its interface language's first, then the
 # newsroom's order. None: every story, as before editions (tools and tests).
 Reading = Sequence[str] | None
-
-
-def reading_order(
-    editions: Iterable[str], language: str | None, newsroom: Sequence[str]
-) -> tuple[str, ...]:
-    """The chat's editions in the order lists pick a group's version by: the edition of its
-    interface language when it reads it, then the others in the newsroom's `editions` order
-    (an edition no longer configured last)."""
-    reads = set(editions)
-    order = [edition for edition in newsroom if edition in reads]
-    order += sorted(reads - set(order))
-    if language in reads:
-        order.remove(language)
-        order.insert(0, language)
-    return tuple(order)
 
 
 def reading(editions: Iterable[str], language: str | None, newsroom: Sequence[str]) -> Reading:

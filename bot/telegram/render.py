@@ -400,14 +400,19 @@ def render_story(
     return OutgoingMessage(message.html, buttons=buttons, link_preview_url=link)
 
 
-def render_breaking(text: str, link: str | None, *, t: Translator) -> OutgoingMessage:
+def render_breaking(
+    text: str, link: str | None, *, t: Translator, label: str | None = None
+) -> OutgoingMessage:
     """An editor's breaking news: "⚡ BREAKING", the text, a Read button when there is a link.
 
     Sent with sound (disable_notification False): it is the one message that should interrupt.
+    `label` (the editor's preview of one version among several) goes in a line above it.
     """
     url = web_url(link)
     buttons = _read_button(url, t)
     head = _plain(BREAKING_MARK) + _bold(t("breaking"))
+    if label:
+        head = _bold(label) + _plain("\n") + head
     room = MESSAGE_LIMIT - _button_links(buttons).length  # see buttons_as_links
     message = _fit(head, _paragraphs(text), _EMPTY, room)
     return OutgoingMessage(
@@ -525,9 +530,16 @@ class FailureLike(Protocol):
 
 
 def render_breaking_report(
-    delivered: int, failed: int, queued: int, reasons: Sequence[FailureLike], *, t: Translator
+    delivered: int,
+    failed: int,
+    queued: int,
+    reasons: Sequence[FailureLike],
+    *,
+    t: Translator,
+    by_edition: Sequence[tuple[str, int]] = (),
 ) -> str:
-    """The editor's report on their breaking news: counts, then Telegram's reasons."""
+    """The editor's report on their breaking news: counts, then (for news in versions) the
+    chats each version reached ("• Қазақша — 35 chats"), then Telegram's reasons."""
     text = escape(
         t(
             "breaking_report",
@@ -537,6 +549,12 @@ def render_breaking_report(
         ),
         quote=False,
     )
+    if by_edition:
+        lines = [
+            f"• {escape(label)} — {escape(t.plural('chats_count', count))}"
+            for label, count in by_edition
+        ]
+        text = "\n".join([text, escape(t("breaking_report_editions")), *lines])
     return f"{text}\n{render_failure_reasons(reasons, t)}" if reasons else text
 
 

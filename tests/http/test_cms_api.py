@@ -186,7 +186,12 @@ async def test_the_openapi_document_matches_the_routes(bot: RunningBot) -> None:
     # The operations documented are the routes the app registers, method for method.
     sections = [section.slug for section in bot.settings.sections]
     app = build_app(
-        cms_routes(CmsDesk(bot.database, lambda: None), TokenCheck([API_TOKEN]), sections)
+        cms_routes(
+            CmsDesk(bot.database, lambda: None),
+            TokenCheck([API_TOKEN]),
+            sections,
+            bot.settings.editions,
+        )
     )
     registered = {
         (route.path, method.lower())

@@ -94,3 +94,35 @@ async def test_an_edition_dropped_from_the_config_falls_back(database: Database)
         await editions.sync_editions(session, EDITIONS[:2], "ru")
     async with database.sessions() as session:
         assert await editions.editions_of(session, chat) == {"ru"}
+
+
+async def test_an_alert_job_carries_the_editions_its_chat_reads(database: Database) -> None:
+    """Breaking news in versions: the claimed delivery says which editions its chat reads
+    (the sender picks the version), and the report finds them for the chats it reached."""
+    from storage import alerts
+
+    two = await _reader(database, 7001, ("kk", "ru"))
+    one = await _reader(database, 7002, ("en",))
+    async with database.sessions.begin() as session:
+        alert = await alerts.create_sent(
+            session,
+            text="kk text",
+            texts={"kk": "kk text", "en": "en text"},
+            link=None,
+            sections=None,
+            idempotency_key=None,
+            source="api",
+            now=NOW,
+        )
+        assert await deliveries.queue_alert(session, alert.id, NOW) == 2
+        jobs = await deliveries.claim_due(session, NOW, limit=10)
+        assert {job.destination_id: job.editions for job in jobs} == {
+            two: frozenset({"kk", "ru"}),
+            one: frozenset({"en"}),
+        }
+        await deliveries.mark_sent_many(session, [(jobs[0].id, jobs[0].chat_id, 1, NOW, None)])
+        readers = await deliveries.alert_readers(session, alert.id)
+    assert [reader.editions for reader in readers] == [jobs[0].editions]
+    async with database.sessions() as session:
+        stored = await alerts.get(session, alert.id)
+    assert stored is not None and stored.texts == {"kk": "kk text", "en": "en text"}

@@ -128,20 +128,36 @@ async def test_in_flight_limit_grows_while_sends_wait_on_the_network_and_shrinks
 async def test_a_message_is_rendered_once_however_many_deliveries_ask_for_it_at_once() -> None:
     composer = Composer(
         database=None,  # type: ignore[arg-type]
-        settings=SimpleNamespace(language="en"),  # type: ignore[arg-type]
+        settings=SimpleNamespace(language="en", editions=["kk", "ru", "en"]),  # type: ignore[arg-type]
         catalogues=None,  # type: ignore[arg-type]
         related=None,  # type: ignore[arg-type]
     )
-    renders: list[tuple[int, str]] = []
+    loads: list[int] = []
+    renders: list[tuple[int, str | None, str]] = []
+    alert = SimpleNamespace(id=7, texts={"kk": "Қазақша", "ru": "Русский"}, text="Қазақша")
 
-    async def render(alert_id: int, language: str) -> OutgoingMessage:
-        renders.append((alert_id, language))
+    async def load(alert_id: int) -> SimpleNamespace:
+        loads.append(alert_id)
         await asyncio.sleep(0.01)  # the database, while hundreds of deliveries wait
-        return OutgoingMessage(f"alert {alert_id} in {language}")
+        return alert
 
+    async def render(found: SimpleNamespace, edition: str | None, language: str) -> OutgoingMessage:
+        renders.append((found.id, edition, language))
+        await asyncio.sleep(0.01)
+        return OutgoingMessage(f"alert {found.id} {edition} in {language}")
+
+    composer._load_alert = load  # type: ignore[method-assign]
     composer._render_alert = render  # type: ignore[method-assign]
+    # (interface language, editions read): English readers of kk and ru get kk (the
+    # newsroom's order), Russian readers of both get ru (their interface language first).
+    chats = [("en", {"kk", "ru"}), (None, {"en"}), ("ru", {"kk", "ru"}), ("ru", {"kk"})] * 100
     messages = await asyncio.gather(
-        *[composer.alert(7, language) for language in ["en", None, "ru"] * 100]
+        *[composer.alert(7, language, frozenset(editions)) for language, editions in chats]
     )
-    assert sorted(renders) == [(7, "en"), (7, "ru")]
-    assert {message.text for message in messages if message} == {"alert 7 in en", "alert 7 in ru"}
+    assert loads == [7]
+    assert sorted(renders) == [(7, "kk", "en"), (7, "kk", "ru"), (7, "ru", "ru")]
+    assert {message.text for message in messages if message} == {
+        "alert 7 kk in en",
+        "alert 7 ru in ru",
+        "alert 7 kk in ru",
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import Chat, Update
 from telegram.ext import ContextTypes
 
@@ -21,6 +23,15 @@ from bot.telegram.render import render_breaking, render_failure_reasons
 from bot.telegram.send import deliver
 
 Context = ContextTypes.DEFAULT_TYPE
+
+# "/breaking" (or "/breaking@bot") and the space or line break after it.
+COMMAND = re.compile(r"^\S*\s?")
+
+
+def _label(edition: str) -> str:
+    """A version's label in the preview: the language's own name and its code."""
+    name = keyboards.LANGUAGE_NAMES.get(edition)
+    return f"{name} · {edition}" if name else edition
 
 
 class EditorHandlers:
@@ -49,15 +60,20 @@ class EditorHandlers:
         if chat.type != Chat.PRIVATE:
             await reply_plain(update, t("breaking_not_editor"))
             return
-        raw = (message.text or "").partition(" ")[2]
-        draft = split_link(raw)
+        # The text starts after the command's first space or line break: a draft in
+        # versions puts its first `kk: …` on the line after /breaking.
+        raw = COMMAND.sub("", message.text or "", count=1)
+        draft = split_link(raw, self.s.settings.editions)
         if not draft.text:
             await reply_plain(update, t("breaking_needs_text"))
             return
         # Registered like any reader's chat, so the later report speaks the editor's language.
         await self.s.readers.state(chat.id, chat.type, user_language=user_language(update))
         alert = await self.s.breaking.draft(user.id, chat.id, draft)
-        await deliver(context.bot, chat.id, render_breaking(draft.text, draft.link, t=t))
+        # Each version exactly as its readers get it, labelled when there are several.
+        for edition, text in draft.versions():
+            label = _label(edition) if edition else None
+            await deliver(context.bot, chat.id, render_breaking(text, draft.link, t=t, label=label))
         await reply_plain(
             update, t("breaking_preview_title"), keyboards.confirm_breaking(alert.id, t)
         )

@@ -1,0 +1,21 @@
+"""A chat's editions in its order of preference: the one rule every list, digest and
+breaking-news version picks by."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+def reading_order(
+    editions: Iterable[str], language: str | None, newsroom: Sequence[str]
+) -> tuple[str, ...]:
+    """The chat's editions in the order a group's version is picked by: the edition of its
+    interface language when it reads it, then the others in the newsroom's `editions` order
+    (an edition no longer configured last)."""
+    reads = set(editions)
+    order = [edition for edition in newsroom if edition in reads]
+    order += sorted(reads - set(order))
+    if language in reads:
+        order.remove(language)
+        order.insert(0, language)
+    return tuple(order)
