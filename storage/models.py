@@ -165,7 +165,8 @@ class Story(Base):
     # newsroom's (None only for rows from before editions, until start-up fills them in).
     edition: Mapped[str | None] = mapped_column(String(8))
     # Versions of one story in several editions share a group: the id of one of them (its
-    # own id when it stands alone). A chat gets each group once (deliveries.group_id).
+    # own id when it stands alone: a trigger fills it in on insert, see migration 0008).
+    # A chat gets each group once (deliveries.group_id).
     group_id: Mapped[int | None] = mapped_column(BigInteger)
     # True while the article page is still to be read for its hreflang versions (feeds with
     # alternates = "page"): the fan-out waits, so a reader of two editions gets one version.

@@ -184,7 +184,6 @@ async def store_stories(
             result = await session.execute(statement, list(chunk))
             inserted.update({identity: story_id for story_id, identity in result.all()})
         new_ids = [inserted[draft.identity] for draft in fresh if draft.identity in inserted]
-        await _stand_alone(session, new_ids)
         await groups.record_versions(
             session,
             [
@@ -195,14 +194,6 @@ async def store_stories(
         )
     unchanged += len(fresh) - len(new_ids)
     return StoreResult(new_ids=new_ids, updated_ids=updated, unchanged=unchanged)
-
-
-async def _stand_alone(session: AsyncSession, story_ids: Sequence[int]) -> None:
-    """New stories start as groups of one (their versions join later, storage/groups)."""
-    for chunk in _chunks(story_ids):
-        await session.execute(
-            update(Story).where(Story.id.in_(chunk)).values(group_id=Story.id)
-        )
 
 
 async def versions_of(session: AsyncSession, group_id: int) -> list[StoryVersion]:

@@ -57,8 +57,9 @@ def extract_stories(
 
 def _edition_warning(drafts: list[StoryDraft], context: FeedContext) -> str | None:
     """One line for the feed's health when its stories are in a language the newsroom does
-    not publish: they are shown in the default edition, which the operator should know."""
-    if not context.editions:
+    not publish: they are shown in the default edition, which the operator should know. A
+    newsroom of one edition shows everything in it: nothing to say there."""
+    if len(context.editions) < 2:
         return None
     foreign = [draft.language for draft in drafts if draft.language not in context.editions]
     if not foreign:

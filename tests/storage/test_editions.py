@@ -28,9 +28,7 @@ async def _reader(database: Database, chat_id: int, reads: tuple[str, ...]) -> i
 async def _story(database: Database, identity: str, edition: str) -> int:
     draft = Draft(identity, f"Story {identity}", NOW, language=edition, edition=edition)
     async with database.sessions.begin() as session:
-        stored = await stories.store_stories(
-            session, [draft], feed_id=None, pushable=True, now=NOW
-        )
+        stored = await stories.store_stories(session, [draft], feed_id=None, pushable=True, now=NOW)
     return stored.new_ids[0]
 
 
@@ -126,3 +124,23 @@ async def test_an_alert_job_carries_the_editions_its_chat_reads(database: Databa
     async with database.sessions() as session:
         stored = await alerts.get(session, alert.id)
     assert stored is not None and stored.texts == {"kk": "kk text", "en": "en text"}
+
+
+async def test_a_story_inserted_without_a_group_is_a_group_of_one(database: Database) -> None:
+    """Whoever inserts a story (a tool, an import), the database makes it its own group."""
+    async with database.sessions.begin() as session:
+        session.add(
+            Story(
+                identity="raw",
+                link="https://example.kz/raw",
+                title="Raw",
+                summary="",
+                published_at=NOW,
+                first_seen_at=NOW,
+                updated_at=NOW,
+                content_hash="h",
+            )
+        )
+    async with database.sessions() as session:
+        story = (await session.scalars(select(Story))).one()
+    assert story.group_id == story.id

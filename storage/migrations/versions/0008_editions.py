@@ -11,7 +11,8 @@ editions (`destination_editions`) and gets one version of each group: `deliverie
 with a unique index on (destination, group). Breaking news may carry one text per edition
 (`alerts.texts`).
 
-Existing stories become groups of one (group_id = id); their edition, and existing chats'
+Existing stories become groups of one (group_id = id), and so does every story inserted
+without a group (a trigger); their edition, and existing chats'
 editions, depend on the config's `editions`, so `newsbot run` fills them in at start-up
 (storage.editions.sync_editions) rather than this migration guessing.
 """
@@ -27,6 +28,29 @@ branch_labels = None
 depends_on = None
 
 
+# A story stored without a group is a group of one, whoever inserts it (the bot, a tool, a
+# test): the database fills group_id in, so no query ever meets a NULL group.
+_OWN_GROUP = {
+    "sqlite": [
+        "CREATE TRIGGER stories_own_group AFTER INSERT ON stories WHEN NEW.group_id IS NULL "
+        "BEGIN UPDATE stories SET group_id = NEW.id WHERE id = NEW.id; END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION stories_own_group() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN IF NEW.group_id IS NULL THEN NEW.group_id := NEW.id; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER stories_own_group BEFORE INSERT ON stories "
+        "FOR EACH ROW EXECUTE FUNCTION stories_own_group()",
+    ],
+}
+_NO_OWN_GROUP = {
+    "sqlite": ["DROP TRIGGER IF EXISTS stories_own_group"],
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS stories_own_group ON stories",
+        "DROP FUNCTION IF EXISTS stories_own_group()",
+    ],
+}
+
+
 def upgrade() -> None:
     # Plain ADD COLUMN (SQLite has it): a batch rebuild of `stories` would drop its search
     # triggers and, with foreign keys on, cascade the drop into its dependants.
@@ -37,6 +61,8 @@ def upgrade() -> None:
         sa.Column("alternates_pending", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
     op.execute("UPDATE stories SET group_id = id")
+    for statement in _OWN_GROUP[op.get_bind().dialect.name]:
+        op.execute(statement)
     op.create_index("ix_stories_group_id", "stories", ["group_id"])
     op.create_index(
         "ix_stories_edition_published_at",
@@ -80,6 +106,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for statement in _NO_OWN_GROUP[op.get_bind().dialect.name]:
+        op.execute(statement)
     op.drop_index("uq_deliveries_destination_group", table_name="deliveries")
     # Plain DROP COLUMN (SQLite 3.35+), for the reason given in upgrade.
     op.drop_column("deliveries", "group_id")
