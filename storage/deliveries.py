@@ -209,9 +209,7 @@ async def _queue_filtered(
     """Queue a story for the filtered chats among its readers that the judge admits it to."""
     if judge is None:
         return 0
-    candidates = await session.scalars(
-        _readers_of(story).where(Destination.id.in_(list(rules)))
-    )
+    candidates = await session.scalars(_readers_of(story).where(Destination.id.in_(list(rules))))
     admitted = [
         destination_id
         for destination_id in candidates
@@ -219,22 +217,26 @@ async def _queue_filtered(
     ]
     if not admitted:
         return 0
-    statement = _insert(session).values(
-        [
-            {
-                "destination_id": destination_id,
-                "story_id": story.id,
-                "alert_id": None,
-                "group_id": story.group_id,
-                "priority": STORY_PRIORITY,
-                "status": DeliveryStatus.QUEUED,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for destination_id in admitted
-        ]
-    ).on_conflict_do_nothing()
+    statement = (
+        _insert(session)
+        .values(
+            [
+                {
+                    "destination_id": destination_id,
+                    "story_id": story.id,
+                    "alert_id": None,
+                    "group_id": story.group_id,
+                    "priority": STORY_PRIORITY,
+                    "status": DeliveryStatus.QUEUED,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for destination_id in admitted
+            ]
+        )
+        .on_conflict_do_nothing()
+    )
     result = await session.execute(statement)
     return max(result.rowcount or 0, 0)
 

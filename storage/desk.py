@@ -147,9 +147,7 @@ async def _apply(
 ) -> None:
     destination = await _destination(session, spec, now)
     await session.execute(
-        update(Destination)
-        .where(Destination.id == destination.id)
-        .values(breaking=spec.breaking)
+        update(Destination).where(Destination.id == destination.id).values(breaking=spec.breaking)
     )
     await _set_sections(session, destination.id, spec.sections, now)
     if spec.editions:

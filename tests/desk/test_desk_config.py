@@ -75,13 +75,17 @@ def test_the_issues_example_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("channel", "expected"),
     [
-        ("exclude_regex = ['(?<=a)b']", "channels.0.exclude_regex: re2 refuses '(?<=a)b': "
-         "invalid perl operator: (?<="),
+        (
+            "exclude_regex = ['(?<=a)b']",
+            "channels.0.exclude_regex: re2 refuses '(?<=a)b': invalid perl operator: (?<=",
+        ),
         ("include_regex = ['(x']", "channels.0.include_regex: re2 refuses '(x': missing )"),
         ("includ = ['x']", "channels.0.includ: unknown key"),
         ("include = ['...']", "channels.0.include: '...' has no letters or digits"),
-        ("include_regex = [" + ", ".join(["'a'"] * 11) + "]",
-         "channels.0.include_regex: at most 10 regular expressions"),
+        (
+            "include_regex = [" + ", ".join(["'a'"] * 11) + "]",
+            "channels.0.include_regex: at most 10 regular expressions",
+        ),
         ('quiet_hours = "23:00-7"', "channels.0.quiet_hours:"),
         ('quiet_mode = "loud"', "channels.0.quiet_mode:"),
         ("sections = ['sport']", "section 'sport' is not in [[sections]]"),
