@@ -21,10 +21,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
+from telegram import Bot
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application
 
-from bot.config import Settings
+from bot.config import ChannelConfig, Settings
 from bot.delivery.compose import Composer
 from bot.delivery.corrections import Corrector
 from bot.delivery.dispatcher import Dispatcher, TickObserver
@@ -59,6 +60,7 @@ from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import Catalogues
 from bot.telegram.polling import UPDATES_RETRY_SECONDS, LongPolling
 from bot.telegram.request import RequestObserver
+from storage import desk as desk_queries
 from storage import editions as edition_queries
 from storage import feeds as feed_queries
 from storage import sections as section_queries
@@ -158,6 +160,63 @@ def section_specs(settings: Settings) -> list[section_queries.SectionSpec]:
     ]
 
 
+def channel_spec(channel: ChannelConfig, chat_id: int) -> desk_queries.ChannelSpec:
+    """A config-declared chat as storage writes it (its id resolved)."""
+    return desk_queries.ChannelSpec(
+        ref=channel.ref,
+        chat_id=chat_id,
+        sections=tuple(channel.sections),
+        editions=tuple(channel.editions),
+        breaking=channel.breaking,
+        include=tuple(channel.include),
+        exclude=tuple(channel.exclude),
+        include_regex=tuple(channel.include_regex),
+        exclude_regex=tuple(channel.exclude_regex),
+    )
+
+
+async def sync_config_channels(
+    settings: Settings, session: AsyncSession, resolved: dict[str, int] | None = None
+) -> None:
+    """Write the config's chats: numeric ids at once, "@username" ones once `resolved`
+    (getChat, when the bot is up); every chat the config names stays config-managed."""
+    resolved = resolved or {}
+    specs = [
+        channel_spec(
+            channel, channel.chat if isinstance(channel.chat, int) else resolved[channel.ref]
+        )
+        for channel in settings.channels
+        if isinstance(channel.chat, int) or channel.ref in resolved
+    ]
+    await desk_queries.sync_config_channels(
+        session,
+        specs,
+        [channel.ref for channel in settings.channels],
+        settings.default_edition,
+        datetime.now(UTC),
+    )
+
+
+async def resolve_config_usernames(core: Core, bot: Bot) -> None:
+    """Config chats named by @username: their ids from Telegram (getChat), then written.
+    One that Telegram does not know stays pending (logged) until the next start."""
+    resolved: dict[str, int] = {}
+    for channel in settings_usernames(core.settings):
+        try:
+            chat = await bot.get_chat(channel)
+        except TelegramError as exc:
+            log.warning("config channel %s not resolved: %s", channel, exc)
+            continue
+        resolved[channel] = chat.id
+    if resolved:
+        async with core.database.writing(), core.database.sessions.begin() as session:
+            await sync_config_channels(core.settings, session, resolved)
+
+
+def settings_usernames(settings: Settings) -> list[str]:
+    return [channel.ref for channel in settings.channels if isinstance(channel.chat, str)]
+
+
 async def prepare_database(settings: Settings, database: Database) -> None:
     """Apply migrations, then mirror the config's sections and feeds into the database.
 
@@ -168,10 +227,9 @@ async def prepare_database(settings: Settings, database: Database) -> None:
         await upgrade_on(connection)
         session = AsyncSession(bind=connection, expire_on_commit=False)
         await section_queries.sync_sections(session, section_specs(settings))
-        await edition_queries.sync_editions(
-            session, settings.editions, settings.default_edition
-        )
+        await edition_queries.sync_editions(session, settings.editions, settings.default_edition)
         await feed_queries.sync_feeds(session, feed_specs(settings), datetime.now(UTC))
+        await sync_config_channels(settings, session)
         await session.flush()
 
 
@@ -366,6 +424,7 @@ async def start_sending(
     requeued = await side.sender.recover()
     if requeued:
         log.info("requeued %d deliveries interrupted by the last stop", requeued)
+    await resolve_config_usernames(core, side.application.bot)
     add_delivery_job(scheduler, side.dispatcher.tick)
     add_digest_jobs(scheduler, side.digest, core.settings)
     log.info("Telegram bot @%s is up", side.application.bot.username)

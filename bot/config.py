@@ -7,6 +7,7 @@ values raise `ConfigError` with one line naming the key, which the CLI turns int
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +28,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     SettingsError,
 )
+
+from bot.filters import FilterError, check_patterns, check_terms
 
 Language = Literal["en", "ru", "kk"]
 # An edition: a language the newsroom publishes in (ISO 639-1/-3 code, lower case).
@@ -72,6 +75,69 @@ class FeedConfig(_Strict):
     # "news" (stories to store and push) or "popular" (the newsroom's own most-read list,
     # whose order is blended into /popular; its items are not pushed).
     role: Literal["news", "popular"] = "news"
+
+
+_USERNAME = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}")
+_CLOCK = r"([01][0-9]|2[0-3]):[0-5][0-9]"
+
+
+class ChannelConfig(_Strict):
+    """A newsroom chat declared in the config: its desk settings' source of truth.
+
+    Acted on so far: chat, sections, editions, breaking and the four filter lists. The other
+    keys are validated and kept for the rest of the desk (README, "Channel desk")."""
+
+    chat: int | str
+    sections: list[str] = Field(default_factory=list)
+    editions: list[Edition] = Field(default_factory=list)
+    breaking: bool = True
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    include_regex: list[str] = Field(default_factory=list)
+    exclude_regex: list[str] = Field(default_factory=list)
+    # Not yet acted on (templates, topics, pace, quiet hours, approval):
+    template: str | None = None
+    summary: bool = True
+    related: bool = True
+    image: bool = True
+    link_preview: bool = True
+    hashtags: bool = True
+    read_button: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    signature: Annotated[str, Field(max_length=128)] | None = None
+    utm: Annotated[str, Field(pattern=r"^[^\s?#]+$")] | None = None
+    max_posts_per_hour: Annotated[int, Field(ge=1, le=3600)] | None = None
+    quiet_hours: Annotated[str, Field(pattern=f"^{_CLOCK}-{_CLOCK}$")] | None = None
+    quiet_mode: Literal["silent", "hold"] = "silent"
+    approval: bool = False
+    topics: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+
+    @field_validator("chat")
+    @classmethod
+    def _chat_or_username(cls, value: int | str) -> int | str:
+        if isinstance(value, str) and not _USERNAME.fullmatch(value):
+            raise ValueError("must be the chat's numeric id or its @username")
+        return value
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _usable_terms(cls, value: list[str]) -> list[str]:
+        try:
+            return check_terms(value)
+        except FilterError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("include_regex", "exclude_regex")
+    @classmethod
+    def _re2_accepts(cls, value: list[str]) -> list[str]:
+        try:
+            return check_patterns(value)
+        except FilterError as exc:
+            raise ValueError(str(exc)) from None
+
+    @property
+    def ref(self) -> str:
+        """The chat as the config names it (what marks it config-managed)."""
+        return str(self.chat)
 
 
 def _default_editions(feeds: list[FeedConfig], language: str) -> list[str]:
@@ -143,6 +209,12 @@ class Settings(BaseSettings):
     sections: list[SectionConfig] = Field(default_factory=list)
     feeds: list[FeedConfig] = Field(default_factory=list)
 
+    # The channel desk: the newsroom's own chats, and its editors' group for approvals
+    # (approval is not acted on yet).
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    desk_chat: int | None = None
+    approval_timeout: Annotated[int, Field(ge=60, le=7 * 86_400)] = 6 * 3600
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -184,7 +256,24 @@ class Settings(BaseSettings):
                     f"feeds: {feed.url} names section {feed.section!r}, "
                     f"which is not in [[sections]]"
                 )
+        self._channels_resolve(slugs)
         return self
+
+    def _channels_resolve(self, slugs: list[str]) -> None:
+        refs = [channel.ref for channel in self.channels]
+        repeated = {ref for ref in refs if refs.count(ref) > 1}
+        if repeated:
+            raise ValueError(f"channels: {sorted(repeated)[0]} is listed twice")
+        for index, channel in enumerate(self.channels):
+            key = f"channels.{index}"
+            for slug in [*channel.sections, *channel.topics]:
+                if slug not in slugs:
+                    raise ValueError(f"{key}: section {slug!r} is not in [[sections]]")
+            for edition in channel.editions:
+                if edition not in self.editions:
+                    raise ValueError(
+                        f"{key}.editions: {edition!r} is not in editions {self.editions}"
+                    )
 
     @property
     def default_edition(self) -> str:

@@ -17,8 +17,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
+from storage.desk import DeskJudge, DeskRules, StoryText, filtered_rules
 from storage.destinations import deactivate, has_any_subscription
-from storage.models import Delivery, Destination, DestinationEdition, Story, Subscription
+from storage.models import (
+    ChannelRule,
+    Delivery,
+    Destination,
+    DestinationEdition,
+    Story,
+    Subscription,
+)
 from storage.states import DeliveryStatus
 
 # Longer than any send takes (PTB's timeouts are seconds), short enough that another
@@ -96,13 +104,17 @@ async def insert_deliveries(
     return max(result.rowcount or 0, 0)
 
 
-async def fan_out_stories(session: AsyncSession, now: datetime) -> dict[int, int]:
+async def fan_out_stories(
+    session: AsyncSession, now: datetime, judge: DeskJudge | None = None
+) -> dict[int, int]:
     """Queue every new story for each active destination subscribed to its section.
 
+    Chats with desk filters (storage/desk.py) take a story only when `judge` admits it;
+    without a judge they take none (a filtered chat never gets what it filters out).
     Marks the stories fanned out in the same transaction. Returns {story id: deliveries}.
     """
     query = (
-        select(Story.id, Story.section, Story.edition, Story.group_id)
+        select(Story.id, Story.section, Story.edition, Story.group_id, Story.title, Story.summary)
         # A story whose article page is still to be read for its other versions waits: a
         # reader of two editions must get one version of it, not both.
         .where(Story.fanned_out_at.is_(None), Story.alternates_pending.is_(False))
@@ -113,13 +125,18 @@ async def fan_out_stories(session: AsyncSession, now: datetime) -> dict[int, int
         # Several instances may fan out at once: each takes different stories.
         query = query.with_for_update(skip_locked=True, of=Story)
     pending = (await session.execute(query)).all()
+    # Read once a batch: a handful of rows per filtered chat, whatever the story count.
+    rules = await filtered_rules(session) if pending else {}
     queued: dict[int, int] = {}
-    for story_id, section, edition, group_id in pending:
-        queued[story_id] = (
-            await _queue_story(session, story_id, section, edition, group_id or story_id, now)
-            if section
-            else 0
-        )
+    for story_id, section, edition, group_id, title, summary in pending:
+        if not section:
+            queued[story_id] = 0
+            continue
+        story = _Fanned(story_id, section, edition, group_id or story_id)
+        queued[story_id] = await _queue_story(session, story, now)
+        if rules:
+            text = StoryText(story_id, title or "", summary or "")
+            queued[story_id] += await _queue_filtered(session, story, text, rules, judge, now)
     if pending:
         await session.execute(
             update(Story).where(Story.id.in_([row[0] for row in pending])).values(fanned_out_at=now)
@@ -127,38 +144,99 @@ async def fan_out_stories(session: AsyncSession, now: datetime) -> dict[int, int
     return queued
 
 
-async def _queue_story(
+@dataclass(frozen=True, slots=True)
+class _Fanned:
+    """A story being fanned out: where it goes and which group it belongs to."""
+
+    id: int
+    section: str
+    edition: str | None
+    group_id: int
+
+
+def _readers_of(story: _Fanned) -> Select[Any]:
+    """Active chats subscribed to the story's section that read its edition (their ids)."""
+    query = (
+        select(Destination.id)
+        .join(Subscription, Subscription.destination_id == Destination.id)
+        .where(Destination.active.is_(True), Subscription.section == story.section)
+    )
+    if story.edition is not None:
+        reads = select(DestinationEdition.destination_id).where(
+            DestinationEdition.edition == story.edition
+        )
+        query = query.where(Destination.id.in_(reads))
+    return query
+
+
+def _story_row(story: _Fanned, now: datetime) -> tuple[Any, ...]:
+    return (
+        literal(story.id),
+        literal(None),
+        literal(story.group_id),
+        literal(STORY_PRIORITY),
+        literal(DeliveryStatus.QUEUED.value),
+        literal(0),
+        literal(now, type_=Delivery.next_attempt_at.type),
+        literal(now, type_=Delivery.created_at.type),
+    )
+
+
+async def _queue_story(session: AsyncSession, story: _Fanned, now: datetime) -> int:
+    """Queue a story for each active chat subscribed to its section that reads its edition
+    and has no desk filters, in one INSERT … SELECT, unless the chat already has a version
+    of its group (the unique (destination, group) index makes that a no-op, so versions
+    arriving in any order reach a chat once)."""
+    filtered = select(ChannelRule.destination_id).where(ChannelRule.filtered.is_(True))
+    targets = (
+        _readers_of(story)
+        .add_columns(*_story_row(story, now))
+        .where(Destination.id.not_in(filtered))
+    )
+    statement = _insert(session).from_select(_STORY_COLUMNS, targets).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return max(result.rowcount or 0, 0)
+
+
+async def _queue_filtered(
     session: AsyncSession,
-    story_id: int,
-    section: str,
-    edition: str | None,
-    group_id: int,
+    story: _Fanned,
+    text: StoryText,
+    rules: dict[int, DeskRules],
+    judge: DeskJudge | None,
     now: datetime,
 ) -> int:
-    """Queue a story for each active chat subscribed to its section that reads its edition,
-    unless the chat already has a version of its group (the unique (destination, group)
-    index makes that a no-op, so versions arriving in any order reach a chat once)."""
-    targets = (
-        select(
-            Destination.id,
-            literal(story_id),
-            literal(None),
-            literal(group_id),
-            literal(STORY_PRIORITY),
-            literal(DeliveryStatus.QUEUED.value),
-            literal(0),
-            literal(now, type_=Delivery.next_attempt_at.type),
-            literal(now, type_=Delivery.created_at.type),
+    """Queue a story for the filtered chats among its readers that the judge admits it to."""
+    if judge is None:
+        return 0
+    candidates = await session.scalars(_readers_of(story).where(Destination.id.in_(list(rules))))
+    admitted = [
+        destination_id
+        for destination_id in candidates
+        if destination_id in rules and judge.admits(rules[destination_id], text)
+    ]
+    if not admitted:
+        return 0
+    statement = (
+        _insert(session)
+        .values(
+            [
+                {
+                    "destination_id": destination_id,
+                    "story_id": story.id,
+                    "alert_id": None,
+                    "group_id": story.group_id,
+                    "priority": STORY_PRIORITY,
+                    "status": DeliveryStatus.QUEUED,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for destination_id in admitted
+            ]
         )
-        .join(Subscription, Subscription.destination_id == Destination.id)
-        .where(Destination.active.is_(True), Subscription.section == section)
+        .on_conflict_do_nothing()
     )
-    if edition is not None:
-        reads = select(DestinationEdition.destination_id).where(
-            DestinationEdition.edition == edition
-        )
-        targets = targets.where(Destination.id.in_(reads))
-    statement = _insert(session).from_select(_STORY_COLUMNS, targets).on_conflict_do_nothing()
     result = await session.execute(statement)
     return max(result.rowcount or 0, 0)
 

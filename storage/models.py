@@ -248,6 +248,32 @@ class DestinationEdition(Base):
     edition: Mapped[str] = mapped_column(String(8), primary_key=True)
 
 
+class ChannelRule(Base):
+    """A chat's desk rules (filters so far): which of its sections' stories it takes.
+
+    `managed_by_config`: the chat is declared in the config's [[channels]] (its source of
+    truth, written at every start-up; admins' edits are refused). `config_ref` is the chat
+    as the config names it ("@username" or the id). `filtered` says any list is non-empty,
+    so the fan-out knows without reading the lists which chats to ask the filters about;
+    `version` grows with every change, so compiled patterns are cached per version.
+    """
+
+    __tablename__ = "channel_rules"
+
+    destination_id: Mapped[int] = mapped_column(
+        ForeignKey("destinations.id", ondelete="CASCADE"), primary_key=True
+    )
+    managed_by_config: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    config_ref: Mapped[str | None] = mapped_column(String(64))
+    include: Mapped[list[str]] = mapped_column(JSON)
+    exclude: Mapped[list[str]] = mapped_column(JSON)
+    include_regex: Mapped[list[str]] = mapped_column(JSON)
+    exclude_regex: Mapped[list[str]] = mapped_column(JSON)
+    filtered: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]
+
+
 class Alert(Base):
     """Breaking news from an editor: a draft until confirmed, then fanned out once."""
 

@@ -25,6 +25,7 @@ from telegram.error import TelegramError
 from bot.delivery.compose import Composer
 from bot.delivery.outcomes import Outcome, Verdict, outcome_of
 from bot.delivery.pacing import InFlightLimit, Pacer
+from bot.filters import DeskFilters
 from bot.telegram.render import OutgoingMessage
 from bot.telegram.retry import NO_RETRY
 from bot.telegram.send import deliver
@@ -94,11 +95,15 @@ class Sender:
         self._chats_in_flight: set[int] = set()
         self._stopping = False
         self._sent: list[SentRecord] = []
+        # Chats' desk filters, compiled once per rules version (bot/filters.py).
+        self._desk = DeskFilters()
 
     async def fan_out(self) -> int:
         """Queue deliveries for stories not yet fanned out; returns how many were queued."""
         async with self._db.writing(), self._db.sessions.begin() as session:
-            queued = await delivery_queries.fan_out_stories(session, self._clock())
+            queued = await delivery_queries.fan_out_stories(
+                session, self._clock(), self._desk
+            )
         return sum(queued.values())
 
     async def recover(self) -> int:

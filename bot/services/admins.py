@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from telegram import Bot, ChatMember, ChatMemberAdministrator, ChatMemberOwner
 from telegram.error import TelegramError
 
+from storage import desk as desk_queries
 from storage import destinations as destination_queries
 from storage.db import Database
 from storage.destinations import ChatInfo
@@ -81,6 +82,11 @@ class Admins:
         if not await self.user_manages(chat.chat_id, chat.kind, user_id):
             return None
         return chat
+
+    async def config_managed(self, chat: Destination) -> bool:
+        """Whether the config's [[channels]] declares this chat (its admins may not edit it)."""
+        async with self._db.sessions() as session:
+            return await desk_queries.is_config_managed(session, chat.id)
 
     async def bot_joined(self, chat: ChatInfo) -> Destination:
         async with self._db.writing(), self._db.sessions.begin() as session:

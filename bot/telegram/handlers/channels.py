@@ -120,6 +120,18 @@ class ChannelHandlers:
             return None
         return chat, callback
 
+    async def _editable(
+        self, update: Update, t: Translator
+    ) -> tuple[Destination, keyboards.Callback] | None:
+        """As `_verified`, and refused when the config manages the chat (its source of truth)."""
+        verified = await self._verified(update, t)
+        if verified is None:
+            return None
+        if await self.s.admins.config_managed(verified[0]):
+            await press_of(update).query.answer(t("channel_config_managed"), show_alert=True)
+            return None
+        return verified
+
     async def _state(self, chat: Destination) -> ChatState:
         return await self.s.readers.state(chat.chat_id, chat.kind, chat.title)
 
@@ -151,7 +163,7 @@ class ChannelHandlers:
     async def on_section(self, update: Update, context: Context) -> None:
         """cs:<chat_id>:<slug> - toggle one section for that channel or group."""
         t = await self._t(update)
-        verified = await self._verified(update, t)
+        verified = await self._editable(update, t)
         if verified is None:
             return
         chat, callback = verified
@@ -169,7 +181,7 @@ class ChannelHandlers:
     async def on_breaking(self, update: Update, context: Context) -> None:
         """cb:<chat_id> - switch breaking news on or off for that channel or group."""
         t = await self._t(update)
-        verified = await self._verified(update, t)
+        verified = await self._editable(update, t)
         if verified is None:
             return
         chat = verified[0]
@@ -181,7 +193,7 @@ class ChannelHandlers:
     async def on_edition(self, update: Update, context: Context) -> None:
         """ce:<chat_id>:<code> - toggle one edition for that channel or group (never its last)."""
         t = await self._t(update)
-        verified = await self._verified(update, t)
+        verified = await self._editable(update, t)
         if verified is None:
             return
         chat, callback = verified
