@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import copy
+import inspect
 import itertools
 import json
 import math
@@ -953,7 +954,7 @@ class FakeBotAPI:
         deadline = time.monotonic() + timeout
         while True:
             met = condition()
-            if not isinstance(met, bool):
+            if inspect.isawaitable(met):
                 met = await met
             if met:
                 return
