@@ -8,6 +8,7 @@ festival in kk only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -174,6 +175,37 @@ async def test_the_digest_lists_each_group_once_in_the_readers_edition(
     assert sorted(digest_of(api, READER)) == [("budget", "ru"), ("steppe", "kk"), ("vote", "ru")]
     assert sorted(digest_of(api, ENGLISH_READER)) == [("budget", "en"), ("vote", "en")]
     assert digest_of(api, READER)[0] == ("steppe", "kk")  # the most engaging first
+
+
+async def test_a_busy_edition_does_not_crowd_another_out_of_its_digest(
+    trilingual: Newsroom,
+) -> None:
+    """Twelve Kazakh stories everyone engaged with outrank the day's Russian ones: the
+    Russian reader's digest still lists the Russian stories (each edition's top is kept)."""
+    api = trilingual.api
+    for user in (EDITOR, READER):
+        await ask(api, user, "/digest")
+    await reads(trilingual, EDITOR.id, ["kk"])
+    await reads(trilingual, READER.id, ["ru"])
+    ids = await store_events(trilingual)
+    now = datetime.now(UTC).replace(microsecond=0)
+    busy = [
+        Draft(f"busy{n}", f"Қазақ жаңалығы {n}", now - timedelta(seconds=n), language="kk",
+              edition="kk", link=f"https://www.inform.kz/kk/busy{n}")
+        for n in range(12)
+    ]  # fmt: skip
+    async with trilingual.core.database.sessions.begin() as session:
+        result = await stories.store_stories(session, busy, feed_id=None, pushable=False, now=now)
+    desk = trilingual.side.services.newsdesk
+    for story_id in [*result.new_ids, ids[("vote", "kk")], ids[("steppe", "kk")]]:
+        await desk.record(story_id, "press")
+    at = datetime.now(trilingual.core.settings.zone).strftime("%H:%M")
+    assert (await trilingual.side.digest.run_slot(at)).queued == 2
+    await trilingual.deliver_all()
+    assert sorted(digest_of(api, READER)) == [("budget", "ru"), ("vote", "ru")]
+    (kazakh,) = [m for m in api.messages_to(EDITOR.id) if m.text.startswith("<b>")]
+    assert len(re.findall(r"^\d+\. ", kazakh.plain_text, re.M)) == 10  # the top ten, all kk
+    assert all(edition == "kk" for _, edition in shown(kazakh.text))
 
 
 # --- /today and /section for a reader of two editions -------------------------------------
