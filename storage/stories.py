@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from storage import groups
 from storage import search as search_index
-from storage.models import Story
+from storage.models import Story, StoryAlternate
 
 # Keeps IN (...) lists well under SQLite's and asyncpg's bound-parameter limits.
 CHUNK = 500
@@ -40,9 +40,10 @@ class StoryFields(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StoryVersion:
-    """One version of a story group: the story, its edition and its link."""
+    """One version of a story group: the story (None: named by a source, not stored yet),
+    its edition and its link."""
 
-    story_id: int
+    story_id: int | None
     edition: str
     link: str
 
@@ -198,7 +199,10 @@ async def store_stories(
 
 async def versions_of(session: AsyncSession, group_id: int) -> list[StoryVersion]:
     """The versions of one story group that can be linked to: one per edition (the first
-    stored in it), oldest first. Served by ix_stories_group_id."""
+    stored in it), oldest first; then, for an edition none is stored in yet, the link its
+    stories' sources name for it (a story pushed before its translations arrive still
+    leads to them: the site published them together). Served by ix_stories_group_id and
+    the story_alternates primary key."""
     query = (
         select(Story.id, Story.edition, Story.link)
         .where(Story.group_id == group_id, Story.edition.is_not(None), Story.link.is_not(None))
@@ -207,6 +211,14 @@ async def versions_of(session: AsyncSession, group_id: int) -> list[StoryVersion
     versions: dict[str, StoryVersion] = {}
     for story_id, edition, link in (await session.execute(query)).all():
         versions.setdefault(edition, StoryVersion(story_id, edition, link))
+    named = (
+        select(StoryAlternate.edition, StoryAlternate.link)
+        .join(Story, Story.id == StoryAlternate.story_id)
+        .where(Story.group_id == group_id)
+        .order_by(StoryAlternate.story_id, StoryAlternate.link)
+    )
+    for edition, link in (await session.execute(named)).all():
+        versions.setdefault(edition, StoryVersion(None, edition, link))
     return list(versions.values())
 
 

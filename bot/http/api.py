@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -125,8 +125,9 @@ ALERT_ID: TypeAdapter[int] = TypeAdapter(AlertId)
 IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 
 
-# `section` and `sections` take any slug here; `request_models` narrows them to the
-# configured ones, in the validator and in the published schema alike. The docstrings are
+# `section` and `sections` take any slug here, and `language` any code; `request_models`
+# narrows them to the configured sections and editions, in the validator and in the
+# published schema alike. The docstrings are
 # the schemas' descriptions in the published document.
 class BreakingRequest(BaseModel):
     """Breaking news: for every chat that takes it, or only those subscribed to a section."""
@@ -161,7 +162,13 @@ class StoryRequest(BaseModel):
         AwareDatetime | None,
         Field(description="With a time zone; default: now. A time in the future becomes now."),
     ] = None
-    language: Literal["en", "ru", "kk"] | None = None
+    language: Annotated[
+        str | None,
+        Field(
+            description="The story's language, one of the newsroom's editions; "
+            "default: the newsroom's language's edition."
+        ),
+    ] = None
     translations: Annotated[
         dict[str, Url] | None,
         Field(
@@ -217,7 +224,8 @@ class Error(BaseModel):
 @dataclass(frozen=True, slots=True)
 class RequestModels:
     """The request bodies with `section` and `sections` limited to the configured slugs,
-    and breaking news' `text` object to the configured editions."""
+    and a story's `language` and `translations` keys and breaking news' `text` object to
+    the configured editions."""
 
     breaking: type[BreakingRequest]
     story: type[StoryRequest]
@@ -250,9 +258,10 @@ def _versions_of(editions: Sequence[str]) -> type:
 
 
 def request_models(sections: Sequence[str], editions: Sequence[str]) -> RequestModels:
-    """Subclasses whose section fields accept exactly `sections`, and whose translations'
-    keys and `text` objects accept exactly `editions`: one type validates the body and,
-    through `model_json_schema`, documents it (an `enum` of the slugs, of the editions)."""
+    """Subclasses whose section fields accept exactly `sections`, and whose `language`,
+    translations' keys and `text` objects accept exactly `editions`: one type validates
+    the body and, through `model_json_schema`, documents it (an `enum` of the slugs, of
+    the editions)."""
     known = tuple(sections)
     published = tuple(editions)
 
@@ -281,11 +290,16 @@ def request_models(sections: Sequence[str], editions: Sequence[str]) -> RequestM
         sections=(Annotated[list[section], Field(min_length=1, max_length=64)] | None, None),
     )
     translations_field = StoryRequest.model_fields["translations"]
+    language_field = StoryRequest.model_fields["language"]
     story = create_model(
         "StoryRequest",
         __base__=StoryRequest,
         __doc__=StoryRequest.__doc__,
         section=section,
+        language=(
+            Annotated[edition | None, Field(description=language_field.description)],
+            None,
+        ),
         translations=(
             Annotated[
                 dict[edition, Url] | None,

@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import copy
+import inspect
 import itertools
 import json
 import math
@@ -38,7 +39,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
 from types import TracebackType
@@ -942,14 +943,20 @@ class FakeBotAPI:
 
     async def wait_until(
         self,
-        condition: Callable[[], bool],
+        condition: Callable[[], bool | Awaitable[bool]],
         *,
         timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for polling shared state
     ) -> None:
-        """Wait until ``condition()`` is true (polled every 10 ms) or fail with a dump."""
+        """Wait until ``condition()`` is true (polled every 10 ms) or fail with a dump.
+
+        The condition may be a coroutine function, for what the bot did that only its
+        database shows (a chat marked inactive): awaited at every poll."""
         deadline = time.monotonic() + timeout
         while True:
-            if condition():
+            met = condition()
+            if inspect.isawaitable(met):
+                met = await met
+            if met:
                 return
             if time.monotonic() >= deadline:
                 raise AssertionError(f"condition not met within {timeout}s.\n{self.dump()}")

@@ -86,3 +86,35 @@ async def test_a_translation_keyed_by_no_edition_is_refused(trilingual_bot: Runn
     (field,) = answer.json()["fields"]
     assert field["field"].startswith("translations.de")
     assert "'de' is not an edition" in field["message"]
+
+
+@pytest.fixture
+async def uzbek_bot(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer, feed_urls: list[str]
+) -> AsyncIterator[RunningBot]:
+    """A newsroom whose editions include one the interface does not speak."""
+    settings = http_settings(
+        tmp_path, fake_api, feed_urls, language="ru", editions=["kk", "ru", "uz"]
+    )
+    async with running_bot(settings, fake_api) as running:
+        yield running
+
+
+async def test_a_storys_language_is_any_edition_and_nothing_else(uzbek_bot: RunningBot) -> None:
+    uz = "https://inform.kz/uz/suv-shartnomasi"
+    async with uzbek_bot.client() as client:
+        uzbek = await client.post(
+            "/api/v1/stories", json=story("uz", uz, "Senat suv shartnomasini ratifikatsiya qildi")
+        )
+        english = await client.post("/api/v1/stories", json=story("en", EN, "Senate ratifies"))
+        document = (await client.get("/api/v1/openapi.json")).json()
+    assert uzbek.status_code == 201, uzbek.text
+    async with uzbek_bot.database.sessions() as session:
+        stored = (await session.execute(select(Story.edition).where(Story.link == uz))).scalar()
+    assert stored == "uz"
+    assert english.status_code == 422
+    (field,) = english.json()["fields"]
+    assert field["field"] == "language"
+    assert "'en' is not an edition (kk, ru, uz)" in field["message"]
+    language = document["components"]["schemas"]["StoryRequest"]["properties"]["language"]
+    assert ["kk", "ru", "uz"] in [form.get("enum") for form in language.get("anyOf", [language])]

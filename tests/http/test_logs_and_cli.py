@@ -123,6 +123,8 @@ async def seed(database_url: str) -> None:
         ]
         session.add_all(stories)
         await session.flush()
+        for story in stories:  # each its own group, as storage.stories.store_stories makes it
+            story.group_id = story.id
         for reader, (day, status) in zip(
             readers, [(0, "sent"), (0, "failed"), (1, "sent")], strict=True
         ):

@@ -34,3 +34,36 @@ async def test_versions_of_a_group_one_per_edition_with_links(database: Database
         (ids["kk-1"], "kk", "https://example.kz/kk-1"),  # the first in its edition
     ]  # the English version has no link to go to
     assert [v.story_id for v in alone] == [ids["ru-other"]]
+
+
+async def test_versions_named_by_a_source_before_they_are_stored(database: Database) -> None:
+    """The Russian item names its Kazakh and English versions; only the Kazakh one is
+    stored yet (under another link): the English link is the one the source gave."""
+    named = (("kk", "https://example.kz/kk-named"), ("en", "https://example.kz/en-named"))
+    ids = await store(
+        database, draft("ru-1", "Мажилис одобрил бюджет", 30, language="ru", edition="ru",
+                        alternates=named),
+    )  # fmt: skip
+    alone = await _versions(database, ids["ru-1"])
+    kk = await store(
+        database, draft("kk-1", "Мәжіліс бюджетті мақұлдады", 20, language="kk", edition="kk")
+    )
+    async with database.sessions.begin() as session:
+        await session.execute(
+            update(Story).where(Story.id == kk["kk-1"]).values(group_id=ids["ru-1"])
+        )
+    assert alone == [
+        (ids["ru-1"], "ru", "https://example.kz/ru-1"),
+        (None, "en", "https://example.kz/en-named"),
+        (None, "kk", "https://example.kz/kk-named"),
+    ]
+    assert await _versions(database, ids["ru-1"]) == [
+        (ids["ru-1"], "ru", "https://example.kz/ru-1"),
+        (kk["kk-1"], "kk", "https://example.kz/kk-1"),  # stored: its own link
+        (None, "en", "https://example.kz/en-named"),
+    ]
+
+
+async def _versions(database: Database, group: int) -> list[tuple[int | None, str, str]]:
+    async with database.sessions() as session:
+        return [(v.story_id, v.edition, v.link) for v in await stories.versions_of(session, group)]

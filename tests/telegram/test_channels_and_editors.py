@@ -78,18 +78,16 @@ async def test_demoted_admin_loses_the_channel_at_the_next_press(newsroom: Newsr
 
 
 async def test_removed_bot_marks_the_channel_inactive_not_deleted(newsroom: Newsroom) -> None:
-    newsroom.api.add_bot_to_channel(ADMIN, CHANNEL)
-    await newsroom.api.wait_until(lambda: newsroom.api.updates_delivered() >= 1)
+    await _added(newsroom)  # registered before the removal (updates run concurrently)
     newsroom.api.remove_bot_from_chat(ADMIN, CHANNEL)
-    await newsroom.api.wait_until(lambda: newsroom.api.updates_delivered() >= 2)
-    for _ in range(50):
-        channel = await _channel(newsroom)
-        if channel is not None and not channel.active:
-            break
-        import asyncio
 
-        await asyncio.sleep(0.05)
-    assert channel is not None and channel.active is False
+    async def inactive() -> bool:
+        channel = await _channel(newsroom)
+        assert channel is not None  # kept, never deleted
+        return not channel.active
+
+    # A generous deadline: on a loaded machine the update can take seconds to be handled.
+    await newsroom.api.wait_until(inactive, timeout=30.0)
 
 
 async def test_group_admin_subscribes_the_group_but_a_member_cannot(newsroom: Newsroom) -> None:
