@@ -1,12 +1,14 @@
 """Storage at scale: the queries behind /section, /today, /popular, /search and related links.
 
-Builds a database of generated stories in English, Russian and Kazakh (Zipf-distributed
-vocabularies with inflected endings, eight sections, a year of publication times, a week of
-engagement and channel reactions) and of destinations (private chats, channels and groups,
-each subscribed to a few sections), with a most-read list of 100 places per language (as the
-poller keeps a role = "popular" feed's order, blended into /popular), then times what the
-Telegram handlers await, through the same services (bot/telegram/handlers/readers.py ->
-bot/services -> storage):
+Builds a database of generated stories of a newsroom with three editions, a third each in
+Kazakh, Russian and English (Zipf-distributed vocabularies with inflected endings, eight
+sections, a year of publication times, a week of engagement and channel reactions), most of
+them in groups of three versions (kk, ru, en: one story, one group_id), and of destinations
+(private chats, channels and groups, each subscribed to a few sections and reading one
+edition or two), with a most-read list of 100 places per language (as the poller keeps a
+role = "popular" feed's order, blended into /popular), then times what the Telegram handlers
+await, through the same services (bot/telegram/handlers/readers.py -> bot/services ->
+storage), each list with one group per line in the reader's editions (newsdesk.reading):
 
     python benchmarks/intelligence.py [--stories 1000000] [--destinations 100000]
         [--queries 300] [--sqlite PATH] [--postgres-url URL] [--reuse]
@@ -21,7 +23,9 @@ The newsroom's clock stands at 23:30 in Asia/Almaty (a full day behind /today an
 "/popular 00:05" is the first minutes of the next day, when today has no signals yet and
 /popular falls back to the last seven days; "/search typo" drops a letter from each word, so
 nothing matches (PostgreSQL then tries headline similarity). "chat state" is the lookup every
-command starts with; each command's figure includes it. Reads the measured commands record
+command starts with; each command's figure includes it. Each list is timed for readers of
+one edition ("1ed") and of two ("2ed": kk and ru, in their interface language's order); a
+reader searches words of a story of their first edition. Reads the measured commands record
 are deleted afterwards (and PostgreSQL vacuumed, as autovacuum would), so reruns see the same
 data.
 
@@ -54,14 +58,21 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from bot.config import SectionConfig, Settings
-from bot.services.newsdesk import Newsdesk
+from bot.services.newsdesk import Newsdesk, Reading, reading
 from bot.services.readers import Readers
 from bot.services.related import RelatedStories
 from storage import most_read, stories
 from storage.db import Database, async_url, create_database
 from storage.feeds import FeedSpec, enabled_feeds, sync_feeds
 from storage.migrate import upgrade
-from storage.models import Destination, Engagement, ReactionCount, Story, Subscription
+from storage.models import (
+    Destination,
+    DestinationEdition,
+    Engagement,
+    ReactionCount,
+    Story,
+    Subscription,
+)
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BENCH_SCHEMA = "newsbot_bench"
@@ -71,6 +82,11 @@ YEAR_SECONDS = 365 * 86400
 BATCH = 10_000
 ENGAGEMENT_EVENTS = 200_000
 LANGUAGES = ("en", "ru", "kk")
+# The newsroom's editions in its order; a story's edition is its language.
+EDITIONS = ("kk", "ru", "en")
+# Of every GROUPED_OF triples of consecutive stories (en, ru, kk), all but one are three
+# versions of one story (one group, one section); the rest stand alone.
+GROUPED_OF = 5
 MOST_READ_PLACES = most_read.MAX_PLACES
 TARGETS_MS = {"related": 20.0}
 DEFAULT_TARGET_MS = 50.0
@@ -122,6 +138,7 @@ class Generator:
 
     def __init__(self, seed: int = 7) -> None:
         self.rng = random.Random(seed)
+        self.section = SECTIONS[0]  # the current triple's (row() draws one per triple)
         self.words = {language: vocabulary(language, self.rng) for language in SYLLABLES}
         weights = [1.0 / (rank + 1) for rank in range(VOCABULARY)]
         total = 0.0
@@ -144,9 +161,14 @@ class Generator:
 
     def row(self, number: int, total: int, now: datetime) -> dict[str, Any]:
         language = LANGUAGES[number % 3]
+        if number % 3 == 0:  # a new triple: its versions share the section
+            self.section = SECTIONS[self.rng.randrange(len(SECTIONS))]
         topic = self.topic(language, total)
         published = published_at(number, total, now)
         return {
+            "id": number + 1,
+            "group_id": group_of(number),
+            "edition": language,
             "identity": f"bench-{number}",
             "link": f"https://example.kz/{language}/{number}",
             "feed_id": None,
@@ -155,7 +177,7 @@ class Generator:
             "image_url": None,
             "author": None,
             "language": language,
-            "section": SECTIONS[self.rng.randrange(len(SECTIONS))],
+            "section": self.section,
             "published_at": published,
             "first_seen_at": published,
             "updated_at": published,
@@ -163,6 +185,26 @@ class Generator:
             "pushable": False,
             "fanned_out_at": published,
         }
+
+
+def group_of(number: int) -> int:
+    """The group id of the story numbered `number` (id number + 1): the first of its triple's
+    ids when the triple is one story in three versions, else its own."""
+    triple = number // 3
+    return 3 * triple + 1 if triple % GROUPED_OF else number + 1
+
+
+def audience(number: int) -> tuple[str, tuple[str, ...]]:
+    """The n-th chat's interface language and editions, as benchmarks/fanout.py --editions:
+    of every 20, 9 read ru, 7 kk, 2 en and 2 read two (kk and ru, in ru and in kk)."""
+    slot = number % 20
+    if slot < 9:
+        return "ru", ("ru",)
+    if slot < 16:
+        return "kk", ("kk",)
+    if slot < 18:
+        return "en", ("en",)
+    return ("ru" if slot == 18 else "kk"), ("kk", "ru")
 
 
 def engagement_rows(total: int, now: datetime, rng: random.Random) -> list[dict[str, Any]]:
@@ -202,11 +244,13 @@ def reaction_rows(total: int, channels: list[int], now: datetime, rng: random.Ra
 
 def destination_rows(
     count: int, now: datetime, rng: random.Random
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Readers' private chats (80%), channels (15%) and groups (5%), 5% of them inactive,
-    each taking one to four sections; ids given so subscriptions can name them."""
-    destinations, subscriptions = [], []
+    each taking one to four sections and reading the editions `audience` gives; ids given so
+    subscriptions and editions can name them."""
+    destinations, subscriptions, editions = [], [], []
     for number in range(count):
+        language, reads = audience(number)
         pick = rng.random()
         kind = "private" if pick < 0.80 else "channel" if pick < 0.95 else "supergroup"
         chat_id = 200_000_000 + number if kind == "private" else -1_001_000_000_000 - number
@@ -217,7 +261,7 @@ def destination_rows(
                 "chat_id": chat_id,
                 "kind": kind,
                 "title": f"chat {number}",
-                "language": rng.choice(("en", "ru", "kk")),
+                "language": language,
                 "active": rng.random() >= 0.05,
                 "breaking": True,
                 "added_by": None if kind == "private" else 300_000_000 + number,
@@ -231,7 +275,8 @@ def destination_rows(
             subscriptions.append(
                 {"destination_id": number + 1, "section": section, "created_at": created}
             )
-    return destinations, subscriptions
+        editions += [{"destination_id": number + 1, "edition": edition} for edition in reads]
+    return destinations, subscriptions, editions
 
 
 async def insert_batches(database: Database, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -270,9 +315,10 @@ async def build(database: Database, total: int, destinations: int, now: datetime
         if start and start % 100_000 == 0:
             print(f"  {start:,} stories, {time.perf_counter() - started:.0f} s", flush=True)
     rng = random.Random(11)
-    chats, subscriptions = destination_rows(destinations, now, rng)
+    chats, subscriptions, editions = destination_rows(destinations, now, rng)
     await insert_batches(database, Destination.__table__, chats)
     await insert_batches(database, Subscription.__table__, subscriptions)
+    await insert_batches(database, DestinationEdition.__table__, editions)
     channels = [row["chat_id"] for row in chats if row["kind"] == "channel"]
     await insert_batches(database, Engagement.__table__, engagement_rows(total, now, rng))
     await insert_batches(
@@ -285,12 +331,13 @@ async def build(database: Database, total: int, destinations: int, now: datetime
     )
     if not database.is_sqlite:
         async with database.engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "SELECT setval(pg_get_serial_sequence('destinations', 'id'), "
-                    "(SELECT max(id) FROM destinations))"
+            for table_name in ("destinations", "stories"):
+                await connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table_name}', 'id'), "
+                        f"(SELECT max(id) FROM {table_name}))"
+                    )
                 )
-            )
             for _, definition in gin_indexes:
                 await connection.execute(text(definition))
         await vacuum(database, "VACUUM ANALYZE")
@@ -360,13 +407,50 @@ def bench_settings() -> Settings:
     return Settings(
         timezone=ZONE.key,
         sections=[SectionConfig(slug=slug, title=slug.title()) for slug in SECTIONS],
+        language="kk",
+        editions=list(EDITIONS),
     )
 
 
+Asker = tuple[int, str]  # a chat's id and kind, as an update names them
+
+
+async def askers_by_editions(database: Database) -> dict[int, list[Asker]]:
+    """The active chats by how many editions they read (one or two)."""
+    async with database.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Destination.chat_id, Destination.kind, func.count())
+                .join(DestinationEdition, DestinationEdition.destination_id == Destination.id)
+                .where(Destination.active.is_(True))
+                .group_by(Destination.id, Destination.chat_id, Destination.kind)
+                .order_by(Destination.id)
+            )
+        ).all()
+    found: dict[int, list[Asker]] = {}
+    for chat_id, kind, count in rows:
+        found.setdefault(int(count), []).append((chat_id, kind))
+    if not found.get(1) or not found.get(2):
+        raise SystemExit(
+            "no chats reading one and two editions: build with --destinations "
+            "(a database built before editions cannot be reused)"
+        )
+    return found
+
+
+def one_per_group(name: str, found: list[Story]) -> None:
+    """A list shows each story group once (the reader's version of it)."""
+    groups = [story.group_id for story in found]
+    if len(set(groups)) != len(groups):
+        raise SystemExit(f"{name}: a story group is listed twice")
+
+
 async def measure(database: Database, total: int, runs: int, now: datetime) -> list[Result]:
-    """Each command as its handler runs it: the chat's state, then the service call."""
+    """Each command as its handler runs it: the chat's state, what it reads in preference
+    order (newsdesk.reading), then the service call."""
     rng = random.Random(3)
     settings = bench_settings()
+    newsroom = settings.editions
     readers = Readers(database, settings, clock=lambda: now)
     related_stories = RelatedStories(database)
     newsdesk = Newsdesk(database, ZONE, related_stories, clock=lambda: now)
@@ -376,20 +460,24 @@ async def measure(database: Database, total: int, runs: int, now: datetime) -> l
     ids = [total - rng.randrange(min(total, 20_000)) for _ in range(runs)]
     async with database.sessions() as session:
         probes = await stories.get_stories(session, ids)
-        chats = (
-            await session.execute(
-                select(Destination.chat_id, Destination.kind)
-                .where(Destination.active.is_(True))
-                .order_by(Destination.id)
-            )
-        ).all()
-    if not chats:
-        raise SystemExit("no destinations: build with --destinations")
-    askers = [chats[rng.randrange(len(chats))] for _ in range(runs + 5)]
-    queries = [[w for w in story.title.split() if len(w) >= 5][:2] or ["x"] for story in probes]
-    # The same words with their second letter dropped: nothing matches, and PostgreSQL
-    # falls back to headline similarity (pg_trgm).
-    typos = [[word[0] + word[2:] for word in query] for query in queries]
+    chats = await askers_by_editions(database)
+    askers = {
+        edition_count: [found[rng.randrange(len(found))] for _ in range(runs + 5)]
+        for edition_count, found in sorted(chats.items())
+        if edition_count <= 2
+    }
+    everyone = [chat for found in askers.values() for chat in found]
+    # A reader searches two words of a headline of their first edition; "typo" drops the
+    # second letter of each: nothing matches, and PostgreSQL falls back to headline
+    # similarity (pg_trgm), in the other editions too.
+    queries: dict[str, list[list[str]]] = {edition: [] for edition in newsroom}
+    for story in probes:
+        words = [w for w in story.title.split() if len(w) >= 5][:2] or ["x"]
+        queries[story.edition or newsroom[0]].append(words)
+    typos = {
+        edition: [[word[0] + word[2:] for word in query] for query in found]
+        for edition, found in queries.items()
+    }
     slugs = [SECTIONS[rng.randrange(len(SECTIONS))] for _ in range(runs + 5)]
 
     started = time.perf_counter()
@@ -400,18 +488,25 @@ async def measure(database: Database, total: int, runs: int, now: datetime) -> l
     )
 
     async def state(index: int) -> None:
-        chat_id, kind = askers[index % len(askers)]
+        chat_id, kind = everyone[index % len(everyone)]
         await readers.state(chat_id, kind, None, None)
 
-    def command(service_call: Callable[[int], Awaitable[Any]]) -> Callable[[int], Awaitable[Any]]:
+    def command(
+        chats: list[Asker], service_call: Callable[[int, Reading], Awaitable[Any]]
+    ) -> Callable[[int], Awaitable[Any]]:
         async def handler(index: int) -> None:
-            await state(index)
-            await service_call(index)
+            chat_id, kind = chats[index % len(chats)]
+            found = await readers.state(chat_id, kind, None, None)
+            await service_call(index, reading(found.editions, found.language, newsroom))
 
         return handler
 
-    def searching(words: list[list[str]]) -> Callable[[int], Awaitable[Any]]:
-        return command(lambda i: newsdesk.search(words[i % len(words)]))
+    def searching(words: dict[str, list[list[str]]]) -> Callable[[int, Reading], Awaitable[Any]]:
+        async def search(index: int, editions: Reading) -> None:
+            mine = words[editions[0] if editions else newsroom[0]]
+            await newsdesk.search(mine[index % len(mine)], editions, newsroom)
+
+        return search
 
     async def related(index: int) -> None:
         await related_stories.related_to(probes[index % len(probes)])
@@ -420,25 +515,36 @@ async def measure(database: Database, total: int, runs: int, now: datetime) -> l
     for probe in probes[:50]:
         hits += bool(await related_stories.related_to(probe))
     print(f"  related found for {hits}/50 probe stories")
-    sizes = []
-    for words in queries[:50]:
-        sizes.append(len(await newsdesk.find(words)))
-    print(f"  search: {sum(1 for n in sizes if n)}/50 queries found stories")
-    page = await newsdesk.timeline(0)
-    print(f"  /today: {page.pages} pages; /popular today: {len(await newsdesk.popular())} stories")
+    for reads in (("kk",), ("kk", "ru")):
+        sizes = []
+        for words in queries[reads[0]][:50]:
+            sizes.append(len(await newsdesk.find(words, editions=reads)))
+        page = await newsdesk.timeline(0, editions=reads)
+        popular = await newsdesk.popular(editions=reads)
+        one_per_group(f"/today {reads}", page.stories)
+        one_per_group(f"/popular {reads}", popular)
+        print(
+            f"  reading {'+'.join(reads)}: search {sum(1 for n in sizes if n)}/{len(sizes)} "
+            f"queries found stories; /today {page.pages} pages; /popular today "
+            f"{len(popular)} stories; one group per line"
+        )
 
-    results = [
-        await timed("chat state", runs, state),
-        await timed("/section", runs, command(lambda i: newsdesk.latest(slugs[i % len(slugs)]))),
-        await timed("/today", runs, command(lambda i: newsdesk.timeline(0))),
-        await timed("/today slug", runs, command(lambda i: newsdesk.timeline(0, slugs[i]))),
-        await timed("/popular", runs, command(lambda i: newsdesk.popular())),
-        await timed("/popular slug", runs, command(lambda i: newsdesk.popular(slugs[i]))),
-        await timed("/popular 00:05", runs, command(lambda i: morning.popular())),
-        await timed("/search", runs, searching(queries)),
-        await timed("/search typo", runs, searching(typos)),
-        await timed("related", runs, related),
+    lists: list[tuple[str, Callable[[int, Reading], Awaitable[Any]]]] = [
+        ("/section", lambda i, e: newsdesk.latest(slugs[i % len(slugs)], e)),
+        ("/today", lambda i, e: newsdesk.timeline(0, None, e)),
+        ("/today slug", lambda i, e: newsdesk.timeline(0, slugs[i % len(slugs)], e)),
+        ("/popular", lambda i, e: newsdesk.popular(None, e)),
+        ("/popular slug", lambda i, e: newsdesk.popular(slugs[i % len(slugs)], e)),
+        ("/popular 00:05", lambda i, e: morning.popular(None, e)),
+        ("/search", searching(queries)),
+        ("/search typo", searching(typos)),
     ]
+    results = [await timed("chat state", runs, state)]
+    for name, call in lists:
+        for edition_count, chats_reading in askers.items():
+            label = f"{name} {edition_count}ed"
+            results.append(await timed(label, runs, command(chats_reading, call)))
+    results.append(await timed("related", runs, related))
     # Forget the reads the commands recorded (all at `now`), so a rerun sees the same data.
     async with database.sessions.begin() as session:
         await session.execute(delete(Engagement).where(Engagement.at >= now))
@@ -569,7 +675,7 @@ async def run_one(
     for result in report.results:
         flag = "" if result.p95 <= result.target else f"  > {result.target:.0f} ms target"
         print(
-            f"{label:>10} {result.name:<15} p50 {result.p50:7.2f} ms   "
+            f"{label:>10} {result.name:<18} p50 {result.p50:7.2f} ms   "
             f"p95 {result.p95:7.2f} ms{flag}",
             flush=True,
         )
@@ -583,7 +689,7 @@ def print_table(reports: list[Report], args: argparse.Namespace) -> None:
         f"\n{args.stories:,} stories, {args.destinations:,} destinations, "
         f"{args.queries} runs per command (p50 / p95, ms)"
     )
-    header = f"{'':<15}" + "".join(f"{report.label:>22}" for report in reports) + "   target"
+    header = f"{'':<18}" + "".join(f"{report.label:>22}" for report in reports) + "   target"
     print(header)
     for index, result in enumerate(reports[0].results):
         cells = []
@@ -591,9 +697,9 @@ def print_table(reports: list[Report], args: argparse.Namespace) -> None:
             other = report.results[index]
             mark = "" if other.p95 <= other.target else " !"
             cells.append(f"{other.p50:7.1f} / {other.p95:7.1f}{mark:<2}".rjust(22))
-        print(f"{result.name:<15}" + "".join(cells) + f"   <= {result.target:.0f}")
-    print(f"{'database size':<15}" + "".join(f"{report.size:>22}" for report in reports))
-    print(f"{'build':<15}" + "".join(f"{report.built:>22}" for report in reports))
+        print(f"{result.name:<18}" + "".join(cells) + f"   <= {result.target:.0f}")
+    print(f"{'database size':<18}" + "".join(f"{report.size:>22}" for report in reports))
+    print(f"{'build':<18}" + "".join(f"{report.built:>22}" for report in reports))
 
 
 async def run_sqlite(path: str, args: argparse.Namespace, reports: list[Report]) -> None:

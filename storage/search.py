@@ -440,23 +440,29 @@ class Candidate:
 
 
 async def related_candidates(
-    session: AsyncSession, story: Story, frequencies: StemFrequencies | None = None
+    session: AsyncSession,
+    story: Story,
+    frequencies: StemFrequencies | None = None,
+    *,
+    alone: bool = False,
 ) -> list[Candidate]:
-    """Earlier stories in the story's edition sharing a rare stem of its headline or two
-    of its other stems (index): what a related story needs to reach RELATED_MIN_SCORE,
-    bar a single shared headline word that is not rare.
+    """Earlier stories in the story's edition sharing two of its distinctive stems (a rare
+    headline stem pairs with any other), or with `alone` one of its rare headline stems
+    (index): between them, what a related story needs to reach RELATED_MIN_SCORE, bar a
+    single shared headline word that is not rare.
 
     "Earlier" is stored before it (a smaller id: ids follow storage order) and published no
     later; the newest such matches are the pool, which keeps the cost flat at any size.
     """
-    alone, paired = related_terms(story, frequencies)
+    rare, paired = related_terms(story, frequencies)
+    singles, pairs = (rare, []) if alone else ([], rare + paired)
     if _dialect(session) == "postgresql":
         # Related terms are five-letter stems: exact keys of the stems index.
         statement = _POSTGRES_RELATED
-        match = _any_term_or_two(alone, paired, " & ", " | ", "stems_tsquery")
+        match = _any_term_or_two(singles, pairs, " & ", " | ", "stems_tsquery")
     else:
         statement = _SQLITE_RELATED
-        match = _any_term_or_two(alone, paired, " AND ", " OR ", "fts5")
+        match = _any_term_or_two(singles, pairs, " AND ", " OR ", "fts5")
     if not match:
         return []
     params: dict[str, Any] = {
@@ -578,7 +584,20 @@ async def related_to(
     limit: int = 3,
     frequencies: StemFrequencies | None = None,
 ) -> list[Story]:
-    """Up to `limit` earlier stories on the same subject, best first (index-backed)."""
+    """Up to `limit` earlier stories on the same subject, best first (index-backed).
+
+    Stories sharing two of its stems come first; only when fewer than `limit` of them rank
+    are those sharing a single rare headline word asked for too. A rare word alone brings
+    in every story that has it (PostgreSQL reads each of them to keep the newest: the
+    costliest part of the query), and one shared word is the weakest sign of a shared
+    subject, so the pool it adds is needed only when the pairs found too little.
+    """
     candidates = await related_candidates(session, story, frequencies)
     ranked = rank_related(story, candidates, limit, frequencies)
+    if len(ranked) < limit:
+        known = {candidate.id for candidate in candidates}
+        more = await related_candidates(session, story, frequencies, alone=True)
+        more = [candidate for candidate in more if candidate.id not in known]
+        if more:
+            ranked = rank_related(story, candidates + more, limit, frequencies)
     return await _stories_in_order(session, [candidate.id for candidate in ranked])
