@@ -220,10 +220,12 @@ async def _add_most_read(
 
 
 async def _readable(session: AsyncSession, groups: list[int], editions: Sequence[str]) -> set[int]:
-    query = select(Story.group_id).where(
-        Story.group_id.in_(groups), Story.edition.in_(list(editions))
-    )
-    return {group for group in (await session.scalars(query)).all() if group is not None}
+    """The groups with a version in `editions`. The editions are checked here, not in SQL:
+    with `edition IN (...)` in the query SQLite walks ix_stories_edition_published_at over a
+    whole edition instead of the few versions of these groups (ix_stories_group_id)."""
+    wanted = set(editions)
+    query = select(Story.group_id, Story.edition).where(Story.group_id.in_(groups))
+    return {group for group, edition in (await session.execute(query)).all() if edition in wanted}
 
 
 def _age_hours(now: datetime, published_at: datetime) -> float:
@@ -245,11 +247,15 @@ async def _group_totals(
     early_signal = StoryEngagement.first_signal_at < window.since
     early = func.max(case((early_signal, 1), else_=0)).label("early")
     total = func.sum(case((early_signal, 0.0), else_=StoryEngagement.points)).label("points")
+    # Grouped by `group_id + 0`, an expression no index serves: grouping by the column lets
+    # SQLite walk ix_stories_group_id over every story ever stored (to skip a sort) instead
+    # of the day's few through ix_stories_published_at (64 ms against 0.3 ms at 100k).
+    group = (Story.group_id + 0).label("group_id")
     query = (
-        select(Story.group_id, func.min(Story.published_at).label("published_at"), total, early)
+        select(group, func.min(Story.published_at).label("published_at"), total, early)
         .join(StoryEngagement, StoryEngagement.story_id == Story.id)
         .where(Story.published_at >= window.since, StoryEngagement.signals > 0)
-        .group_by(Story.group_id)
+        .group_by(group)
     )
     if window.section is not None:
         query = query.where(Story.section == window.section)
@@ -269,7 +275,7 @@ async def _group_totals(
     if count is None:
         query = query.having(early == 1)
     else:
-        query = query.order_by(early.desc(), total.desc(), Story.group_id.desc()).limit(count)
+        query = query.order_by(early.desc(), total.desc(), group.desc()).limit(count)
     return list((await session.execute(query)).all())
 
 

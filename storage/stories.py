@@ -363,10 +363,12 @@ async def versions(
     rank = {edition: place for place, edition in enumerate(editions or ())}
     chosen: dict[int, Story] = {}
     for chunk in _chunks(list(group_ids)):
+        # Editions are checked here, not in SQL: `edition IN (...)` makes SQLite walk a whole
+        # edition (ix_stories_edition_published_at) instead of these groups' few versions.
         query = select(Story).where(Story.group_id.in_(chunk))
-        if editions is not None:
-            query = query.where(Story.edition.in_(list(editions)))
         for story in (await session.scalars(query)).all():
+            if editions is not None and story.edition not in rank:
+                continue
             group = story.group_id if story.group_id is not None else story.id
             known = chosen.get(group)
             place = (rank.get(story.edition or "", 0), story.id)
