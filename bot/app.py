@@ -43,7 +43,14 @@ from bot.http.metrics import BotApiWatch, Metrics
 from bot.http.server import HttpServer, build_app, ops_routes
 from bot.http.webhook import new_secret, webhook_path, webhook_route
 from bot.logs import redact_also
-from bot.scheduling import PollSchedule, add_delivery_job, add_updates_job, wake_delivery
+from bot.scheduling import (
+    PollSchedule,
+    add_delivery_job,
+    add_heartbeat_job,
+    add_updates_job,
+    wake_delivery,
+    wake_job,
+)
 from bot.services.admins import Admins
 from bot.services.breaking import Breaking
 from bot.services.digest import Digest, add_digest_jobs
@@ -131,22 +138,17 @@ def add_page_alternates_job(scheduler: AsyncIOScheduler, core: Core) -> None:
         if await core.page_alternates.run():
             wake_delivery(scheduler)
 
-    scheduler.add_job(
+    add_heartbeat_job(
+        scheduler,
+        PAGE_ALTERNATES_JOB_ID,
+        "read article pages for their versions",
         read_pages,
-        IntervalTrigger(seconds=PAGE_ALTERNATES_SECONDS),
-        id=PAGE_ALTERNATES_JOB_ID,
-        name="read article pages for their versions",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-        replace_existing=True,
+        PAGE_ALTERNATES_SECONDS,
     )
 
 
 def wake_page_alternates(scheduler: AsyncIOScheduler) -> None:
-    job = scheduler.get_job(PAGE_ALTERNATES_JOB_ID)
-    if job is not None:
-        job.modify(next_run_time=datetime.now(UTC))
+    wake_job(scheduler, PAGE_ALTERNATES_JOB_ID)
 
 
 def section_specs(settings: Settings) -> list[section_queries.SectionSpec]:

@@ -106,15 +106,20 @@ def add_updates_job(
     )
 
 
-def add_delivery_job(
-    scheduler: AsyncIOScheduler, tick: Callable[[], Awaitable[object]], every: float = 1.0
+def add_heartbeat_job(
+    scheduler: AsyncIOScheduler,
+    job_id: str,
+    name: str,
+    work: Callable[[], Awaitable[object]],
+    every: float,
 ) -> None:
-    """The sender's heartbeat: one tick at a time, missed ticks merged into one."""
+    """A job that runs every `every` seconds, one run at a time, missed runs merged into
+    one: the shape of the sender's tick and of the article-page reader."""
     scheduler.add_job(
-        tick,
+        work,
         IntervalTrigger(seconds=every),
-        id=DELIVERY_JOB_ID,
-        name="deliver",
+        id=job_id,
+        name=name,
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,
@@ -122,8 +127,20 @@ def add_delivery_job(
     )
 
 
-def wake_delivery(scheduler: AsyncIOScheduler) -> None:
-    """Run the delivery tick now rather than at its next beat (new stories, breaking news)."""
-    job = scheduler.get_job(DELIVERY_JOB_ID)
+def wake_job(scheduler: AsyncIOScheduler, job_id: str) -> None:
+    """Run a heartbeat job now rather than at its next beat."""
+    job = scheduler.get_job(job_id)
     if job is not None:
         job.modify(next_run_time=datetime.now(UTC))
+
+
+def add_delivery_job(
+    scheduler: AsyncIOScheduler, tick: Callable[[], Awaitable[object]], every: float = 1.0
+) -> None:
+    """The sender's heartbeat: one tick at a time, missed ticks merged into one."""
+    add_heartbeat_job(scheduler, DELIVERY_JOB_ID, "deliver", tick, every)
+
+
+def wake_delivery(scheduler: AsyncIOScheduler) -> None:
+    """Run the delivery tick now rather than at its next beat (new stories, breaking news)."""
+    wake_job(scheduler, DELIVERY_JOB_ID)
