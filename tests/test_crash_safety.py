@@ -23,6 +23,7 @@ from tests.fakes.processes import (
     CONCURRENCY,
     channel_sends,
     channels,
+    killed_if_it_fails,
     seed_breaking_news,
     start_bot,
     write_config,
@@ -46,7 +47,10 @@ async def test_sigkill_mid_fan_out_loses_nothing(tmp_path: Path) -> None:
         for n in range(CHATS):
             api.register_chat(FakeChat(-100_000 - n, "channel"))
         bot = await start_bot(tmp_path, api)
-        await api.wait_until(lambda: sum(channel_sends(api).values()) >= CHATS // 3, timeout=60)
+        async with killed_if_it_fails(bot):
+            await api.wait_until(
+                lambda: sum(channel_sends(api).values()) >= CHATS // 3, timeout=60
+            )
         os.kill(bot.pid, signal.SIGKILL)
         await bot.wait()
         at_kill = sum(channel_sends(api).values())
@@ -104,7 +108,10 @@ async def test_sigkill_mid_digest_loses_nothing(tmp_path: Path) -> None:
         for n in range(CHATS):
             api.register_chat(FakeChat(-100_000 - n, "channel"))
         bot = await start_bot(tmp_path, api, config)
-        await api.wait_until(lambda: sum(digest_sends(api).values()) >= CHATS // 3, timeout=60)
+        async with killed_if_it_fails(bot):
+            await api.wait_until(
+                lambda: sum(digest_sends(api).values()) >= CHATS // 3, timeout=60
+            )
         os.kill(bot.pid, signal.SIGKILL)
         await bot.wait()
         at_kill = sum(digest_sends(api).values())

@@ -4,10 +4,12 @@ the seeds and counts the crash and multi-instance tests share."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -110,3 +112,16 @@ async def start_bot(
 
 def channel_sends(api: FakeBotAPI) -> Counter[int]:
     return Counter(m.chat_id for m in api.sent if "crash test" in m.text and m.chat_id < 0)
+
+
+@contextlib.asynccontextmanager
+async def killed_if_it_fails(process: asyncio.subprocess.Process) -> AsyncIterator[None]:
+    """Kill `process` when the block raises (a timed-out wait, a failed assertion), so a
+    failing test leaves no bot running behind it; a block that succeeds leaves it alone."""
+    try:
+        yield
+    except BaseException:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise
