@@ -361,20 +361,21 @@ async def versions(
     one in the first of them it has, the earliest stored on a tie; groups with none are
     left out."""
     rank = {edition: place for place, edition in enumerate(editions or ())}
-    chosen: dict[int, Story] = {}
+    best: dict[int, tuple[int, int]] = {}  # group -> (edition's place, story id)
     for chunk in _chunks(list(group_ids)):
         # Editions are checked here, not in SQL: `edition IN (...)` makes SQLite walk a whole
         # edition (ix_stories_edition_published_at) instead of these groups' few versions.
-        query = select(Story).where(Story.group_id.in_(chunk))
-        for story in (await session.scalars(query)).all():
-            if editions is not None and story.edition not in rank:
+        # Only ids and editions first: the chosen versions alone are loaded whole.
+        query = select(Story.id, Story.group_id, Story.edition).where(Story.group_id.in_(chunk))
+        for story_id, group_id, edition in (await session.execute(query)).all():
+            if editions is not None and edition not in rank:
                 continue
-            group = story.group_id if story.group_id is not None else story.id
-            known = chosen.get(group)
-            place = (rank.get(story.edition or "", 0), story.id)
-            if known is None or place < (rank.get(known.edition or "", 0), known.id):
-                chosen[group] = story
-    return chosen
+            place = (rank.get(edition or "", 0), story_id)
+            group = group_id if group_id is not None else story_id
+            if group not in best or place < best[group]:
+                best[group] = place
+    by_id = {story_id: group for group, (_, story_id) in best.items()}
+    return {by_id[story.id]: story for story in await get_stories(session, list(by_id))}
 
 
 async def search(
