@@ -52,7 +52,7 @@ class DeliveryJob:
     alert_id: int | None
     attempts: int
     digest_slot: str | None = None
-    # The editions the chat reads (filled in for breaking news only: it picks the version).
+    # The editions the chat reads (filled in for breaking news and digests: they pick by it).
     editions: frozenset[str] = frozenset()
 
 
@@ -316,8 +316,10 @@ async def claim_due(
             status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1, lease_until=now + lease
         )
     )
-    alert_readers = [row.destination_id for row in rows if row.alert_id is not None]
-    editions = await _editions_of_many(session, alert_readers) if alert_readers else {}
+    readers = [
+        row.destination_id for row in rows if row.alert_id is not None or row.digest_slot
+    ]
+    editions = await _editions_of_many(session, readers) if readers else {}
     return [
         DeliveryJob(
             id=row.id,

@@ -33,7 +33,6 @@ from bot.telegram.render import (
 )
 from storage import alerts as alert_queries
 from storage import digests as digest_queries
-from storage import editions as edition_queries
 from storage import stories as story_queries
 from storage.db import Database
 from storage.models import Alert, Story
@@ -97,22 +96,15 @@ class Composer:
             return await alert_queries.get(session, alert_id)
 
     async def digest(
-        self, slot: str, language: str | None, destination_id: int | None = None
+        self, slot: str, language: str | None, editions: frozenset[str] = frozenset()
     ) -> OutgoingMessage | None:
-        """The slot's digest for a chat: rendered once per language and edition order."""
+        """The slot's digest for a chat reading `editions` (none known: every edition):
+        rendered once per language and edition order."""
         language = self.language_of(language)
-        order = await self._reading(destination_id, language)
+        newsroom = self.settings.editions
+        order = reading(editions or newsroom, language, newsroom)
         key = ("digest", slot, f"{language}:{','.join(order or ())}")
         return await self._cached(key, lambda: self._render_digest(slot, language, order))
-
-    async def _reading(self, destination_id: int | None, language: str) -> Reading:
-        """The chat's editions in preference order (every edition without a chat)."""
-        newsroom = self.settings.editions
-        if destination_id is None or len(newsroom) < 2:
-            return reading(newsroom, language, newsroom)
-        async with self.database.sessions() as session:
-            editions = await edition_queries.editions_of(session, destination_id)
-        return reading(editions or newsroom, language, newsroom)
 
     async def _cached(
         self,

@@ -14,8 +14,7 @@ from bot.delivery.corrections import Corrector
 from bot.delivery.outcomes import Verdict, outcome_of
 from bot.delivery.sender import Sender, SendStats
 from bot.services.breaking import Breaking
-from bot.telegram.i18n import Catalogues
-from bot.telegram.keyboards import LANGUAGE_NAMES
+from bot.telegram.i18n import Catalogues, language_name
 from bot.telegram.render import OutgoingMessage, render_breaking_report
 from bot.telegram.send import deliver
 from storage import deliveries as delivery_queries
@@ -130,7 +129,7 @@ class Dispatcher:
             t = self._catalogues.translator(language or self._default_language)
             reasons = await self._breaking.failure_reasons(alert.id) if progress.failed else []
             by_edition = [
-                (LANGUAGE_NAMES.get(edition, edition), count)
+                (language_name(edition), count)
                 for edition, count in await self._breaking.delivered_by_edition(alert)
             ]
             html = render_breaking_report(

@@ -240,7 +240,7 @@ class Sender:
         if job.story_id is not None:
             return await self._composer.story(job.story_id, job.language)
         if job.digest_slot is not None:
-            return await self._composer.digest(job.digest_slot, job.language, job.destination_id)
+            return await self._composer.digest(job.digest_slot, job.language, job.editions)
         return None
 
     async def _refused(self, job: DeliveryJob, outcome: Outcome, stats: SendStats) -> None:
