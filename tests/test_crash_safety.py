@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -40,31 +41,43 @@ async def sent_in_database(database_url: str) -> int:
         await database.dispose()
 
 
+async def kill_mid_send_and_restart(
+    tmp_path: Path,
+    api: FakeBotAPI,
+    config: Path | None,
+    database_url: str,
+    sends: Callable[[FakeBotAPI], Counter[int]],
+) -> tuple[Counter[int], int]:
+    """Start the bot on CHATS registered channels, SIGKILL it a third of the way through,
+    start it again and let it finish: (sends per chat, how many were sent at the kill)."""
+    for n in range(CHATS):
+        api.register_chat(FakeChat(-100_000 - n, "channel"))
+    bot = await start_bot(tmp_path, api, config)
+    async with killed_if_it_fails(bot):
+        await api.wait_until(lambda: sum(sends(api).values()) >= CHATS // 3, timeout=60)
+    os.kill(bot.pid, signal.SIGKILL)
+    await bot.wait()
+    at_kill = sum(sends(api).values())
+    bot = await start_bot(tmp_path, api, config)
+    try:
+        await api.wait_until(lambda: len(sends(api)) == CHATS, timeout=90)
+        for _ in range(100):
+            if await sent_in_database(database_url) == CHATS:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(bot.wait(), timeout=20)
+    return sends(api), at_kill
+
+
 async def test_sigkill_mid_fan_out_loses_nothing(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'newsbot.db'}"
     await seed_breaking_news(database_url)
     with FakeBotAPI() as api:
-        for n in range(CHATS):
-            api.register_chat(FakeChat(-100_000 - n, "channel"))
-        bot = await start_bot(tmp_path, api)
-        async with killed_if_it_fails(bot):
-            await api.wait_until(
-                lambda: sum(channel_sends(api).values()) >= CHATS // 3, timeout=60
-            )
-        os.kill(bot.pid, signal.SIGKILL)
-        await bot.wait()
-        at_kill = sum(channel_sends(api).values())
-        bot = await start_bot(tmp_path, api)
-        try:
-            await api.wait_until(lambda: len(channel_sends(api)) == CHATS, timeout=90)
-            for _ in range(100):
-                if await sent_in_database(database_url) == CHATS:
-                    break
-                await asyncio.sleep(0.1)
-        finally:
-            bot.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(bot.wait(), timeout=20)
-        sends = channel_sends(api)
+        sends, at_kill = await kill_mid_send_and_restart(
+            tmp_path, api, None, database_url, channel_sends
+        )
     assert set(sends) == {-100_000 - n for n in range(CHATS)}  # every channel has the story
     repeated = sum(count - 1 for count in sends.values())
     assert repeated <= CONCURRENCY + SENT_BATCH, (repeated, at_kill)
@@ -105,28 +118,10 @@ async def test_sigkill_mid_digest_loses_nothing(tmp_path: Path) -> None:
         tmp_path, [], f'send_rate = 60\nlong_poll_timeout = 1\ndigest_times = ["{due}"]'
     )
     with FakeBotAPI() as api:
-        for n in range(CHATS):
-            api.register_chat(FakeChat(-100_000 - n, "channel"))
-        bot = await start_bot(tmp_path, api, config)
-        async with killed_if_it_fails(bot):
-            await api.wait_until(
-                lambda: sum(digest_sends(api).values()) >= CHATS // 3, timeout=60
-            )
-        os.kill(bot.pid, signal.SIGKILL)
-        await bot.wait()
-        at_kill = sum(digest_sends(api).values())
-        assert at_kill < CHATS  # killed mid-send
-        bot = await start_bot(tmp_path, api, config)
-        try:
-            await api.wait_until(lambda: len(digest_sends(api)) == CHATS, timeout=90)
-            for _ in range(100):
-                if await sent_in_database(database_url) == CHATS:
-                    break
-                await asyncio.sleep(0.1)
-        finally:
-            bot.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(bot.wait(), timeout=20)
-        sends = digest_sends(api)
+        sends, at_kill = await kill_mid_send_and_restart(
+            tmp_path, api, config, database_url, digest_sends
+        )
+    assert at_kill < CHATS  # killed mid-send
     assert set(sends) == {-100_000 - n for n in range(CHATS)}  # every channel has the digest
     repeated = sum(count - 1 for count in sends.values())
     assert repeated <= CONCURRENCY + SENT_BATCH, (repeated, at_kill)
