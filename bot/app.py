@@ -174,6 +174,24 @@ def channel_spec(channel: ChannelConfig, chat_id: int) -> desk_queries.ChannelSp
         exclude=tuple(channel.exclude),
         include_regex=tuple(channel.include_regex),
         exclude_regex=tuple(channel.exclude_regex),
+        format=desk_queries.DeskFormat(
+            template=channel.template,
+            summary=channel.summary,
+            related=channel.related,
+            image=channel.image,
+            link_preview=channel.link_preview,
+            hashtags=channel.hashtags,
+            read_button=channel.read_button,
+            signature=channel.signature,
+            utm=channel.utm,
+        ),
+        pace=desk_queries.DeskPace(
+            max_posts_per_hour=channel.max_posts_per_hour,
+            quiet_hours=channel.quiet_hours,
+            quiet_mode=channel.quiet_mode,
+        ),
+        approval=channel.approval,
+        topics=tuple(channel.topics.items()),
     )
 
 

@@ -30,6 +30,7 @@ from pydantic_settings import (
 )
 
 from bot.filters import FilterError, check_patterns, check_terms
+from storage.desk import BREAKING_TOPIC
 
 Language = Literal["en", "ru", "kk"]
 # An edition: a language the newsroom publishes in (ISO 639-1/-3 code, lower case).
@@ -84,8 +85,8 @@ _CLOCK = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 class ChannelConfig(_Strict):
     """A newsroom chat declared in the config: its desk settings' source of truth.
 
-    Acted on so far: chat, sections, editions, breaking and the four filter lists. The other
-    keys are validated and kept for the rest of the desk (README, "Channel desk")."""
+    Every key is what the admin screens offer for a chat (README, "Channel desk"); `topics`
+    maps sections (and "breaking", for breaking news) to forum topic ids."""
 
     chat: int | str
     sections: list[str] = Field(default_factory=list)
@@ -95,7 +96,6 @@ class ChannelConfig(_Strict):
     exclude: list[str] = Field(default_factory=list)
     include_regex: list[str] = Field(default_factory=list)
     exclude_regex: list[str] = Field(default_factory=list)
-    # Not yet acted on (templates, topics, pace, quiet hours, approval):
     template: str | None = None
     summary: bool = True
     related: bool = True
@@ -209,8 +209,7 @@ class Settings(BaseSettings):
     sections: list[SectionConfig] = Field(default_factory=list)
     feeds: list[FeedConfig] = Field(default_factory=list)
 
-    # The channel desk: the newsroom's own chats, and its editors' group for approvals
-    # (approval is not acted on yet).
+    # The channel desk: the newsroom's own chats, and its editors' group for approvals.
     channels: list[ChannelConfig] = Field(default_factory=list)
     desk_chat: int | None = None
     approval_timeout: Annotated[int, Field(ge=60, le=7 * 86_400)] = 6 * 3600
@@ -266,7 +265,10 @@ class Settings(BaseSettings):
             raise ValueError(f"channels: {sorted(repeated)[0]} is listed twice")
         for index, channel in enumerate(self.channels):
             key = f"channels.{index}"
-            for slug in [*channel.sections, *channel.topics]:
+            if channel.approval and self.desk_chat is None:
+                raise ValueError(f"{key}.approval: needs desk_chat, the editors' group")
+            topics = [slug for slug in channel.topics if slug != BREAKING_TOPIC]
+            for slug in [*channel.sections, *topics]:
                 if slug not in slugs:
                     raise ValueError(f"{key}: section {slug!r} is not in [[sections]]")
             for edition in channel.editions:

@@ -89,9 +89,7 @@ class _RedactingFactory:
     """The LogRecord factory: scrubs each record as it is made, so even a library logger
     with a handler of its own (not propagating to ours) never prints a secret."""
 
-    def __init__(
-        self, redactor: RedactSecrets, previous: Callable[..., logging.LogRecord]
-    ) -> None:
+    def __init__(self, redactor: RedactSecrets, previous: Callable[..., logging.LogRecord]) -> None:
         self.redactor = redactor
         self.previous = previous
 

@@ -83,9 +83,7 @@ async def show_feeds(settings: Settings, *, now: datetime) -> None:
         if feed.last_warning:
             # Read, but only after a repair: the newsroom's feed is broken in a way readers
             # do not see, so it is shown until a poll reads the feed clean.
-            click.echo(
-                f"{'':<14} warning ({_ago(feed.last_warning_at, now)}): {feed.last_warning}"
-            )
+            click.echo(f"{'':<14} warning ({_ago(feed.last_warning_at, now)}): {feed.last_warning}")
 
 
 async def upgrade_database(settings: Settings) -> None:

@@ -316,9 +316,7 @@ async def claim_due(
             status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1, lease_until=now + lease
         )
     )
-    readers = [
-        row.destination_id for row in rows if row.alert_id is not None or row.digest_slot
-    ]
+    readers = [row.destination_id for row in rows if row.alert_id is not None or row.digest_slot]
     editions = await _editions_of_many(session, readers) if readers else {}
     return [
         DeliveryJob(

@@ -1,9 +1,10 @@
-"""Queries on the channel desk: a chat's rules (filters) and the chats the config declares.
+"""Queries on the channel desk: a chat's rules and the chats the config declares.
 
-A chat declared in the config's [[channels]] is managed by it, like feeds: at every start-up
-`sync_config_channels` writes its sections, editions, breaking-news switch and filters, and
-admins' edits through /channels are refused. A chat dropped from the config keeps what it
-had and becomes the admins' to change again.
+A chat's rules (one channel_rules row) are its filters, its format (`DeskFormat`), its pace
+and quiet hours (`DeskPace`), approval and forum topics. A chat declared in the config's
+[[channels]] is managed by it, like feeds: at every start-up `sync_config_channels` writes
+its sections, editions, breaking-news switch and rules, and admins' edits are refused. A
+chat dropped from the config keeps what it had and becomes the admins' to change again.
 
 The filters themselves are judged outside storage (bot/filters.py): the fan-out asks a
 `DeskJudge` about the chats whose rules have any filter, and only about those.
@@ -45,11 +46,61 @@ class DeskRules:
 
 @dataclass(frozen=True, slots=True)
 class StoryText:
-    """What filters read of a story (the feed's categories are not kept with stories)."""
+    """What filters read of a story: its headline, summary and the feed item's categories."""
 
     story_id: int
     title: str
     summary: str
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeskFormat:
+    """How a chat's stories look. The default (every field as here) is the standard layout;
+    chats whose format differs have `channel_rules.styled` set."""
+
+    template: str | None = None
+    summary: bool = True
+    related: bool = True
+    image: bool = True
+    link_preview: bool = True
+    hashtags: bool = True
+    read_button: str | None = None
+    signature: str | None = None
+    utm: str | None = None  # query parameters for article links; "{chat}" is the chat
+
+    @property
+    def styled(self) -> bool:
+        return self != DEFAULT_FORMAT
+
+
+DEFAULT_FORMAT = DeskFormat()
+
+
+@dataclass(frozen=True, slots=True)
+class DeskPace:
+    """How often a chat may be posted to: at most `max_posts_per_hour` in a rolling hour,
+    and `quiet_hours` ("23:00-07:00", the newsroom's clock) in `quiet_mode` silent or hold."""
+
+    max_posts_per_hour: int | None = None
+    quiet_hours: str | None = None
+    quiet_mode: str = "silent"
+
+    @property
+    def paced(self) -> bool:
+        return self.max_posts_per_hour is not None or self.quiet_hours is not None
+
+
+@dataclass(frozen=True, slots=True)
+class DeskSettings:
+    """Everything a chat's rules say (what the admin screens show and the config writes)."""
+
+    filters: DeskRules
+    format: DeskFormat = DEFAULT_FORMAT
+    pace: DeskPace = DeskPace()
+    approval: bool = False
+    breaking_topic: int | None = None
+    managed_by_config: bool = False
 
 
 class DeskJudge(Protocol):
@@ -69,6 +120,11 @@ class ChannelSpec:
     exclude: tuple[str, ...] = ()
     include_regex: tuple[str, ...] = ()
     exclude_regex: tuple[str, ...] = ()
+    format: DeskFormat = DEFAULT_FORMAT
+    pace: DeskPace = DeskPace()
+    approval: bool = False
+    # Forum topics the config picks, by section ("breaking": where breaking news goes).
+    topics: tuple[tuple[str, int], ...] = ()
     title: str | None = field(default=None, compare=False)
 
 
@@ -92,6 +148,51 @@ def _rules(row: ChannelRule) -> DeskRules:
 async def rules_of(session: AsyncSession, destination_id: int) -> DeskRules | None:
     row = await session.get(ChannelRule, destination_id)
     return _rules(row) if row is not None else None
+
+
+def _format(row: ChannelRule) -> DeskFormat:
+    return DeskFormat(
+        template=row.template,
+        summary=row.show_summary,
+        related=row.show_related,
+        image=row.show_image,
+        link_preview=row.link_preview,
+        hashtags=row.hashtags,
+        read_button=row.read_button,
+        signature=row.signature,
+        utm=row.utm,
+    )
+
+
+def _settings(row: ChannelRule) -> DeskSettings:
+    return DeskSettings(
+        filters=_rules(row),
+        format=_format(row),
+        pace=DeskPace(row.max_posts_per_hour, row.quiet_hours, row.quiet_mode),
+        approval=row.approval,
+        breaking_topic=row.breaking_topic,
+        managed_by_config=row.managed_by_config,
+    )
+
+
+async def settings_of(session: AsyncSession, destination_id: int) -> DeskSettings:
+    """A chat's desk settings (the defaults for a chat that has no rules row)."""
+    row = await session.get(ChannelRule, destination_id)
+    return _settings(row) if row is not None else DeskSettings(DeskRules(destination_id, 0))
+
+
+async def styled_formats(
+    session: AsyncSession, destination_ids: Collection[int]
+) -> dict[int, DeskFormat]:
+    """The formats of those chats that have one of their own (the rest take the default)."""
+    if not destination_ids:
+        return {}
+    rows = await session.scalars(
+        select(ChannelRule).where(
+            ChannelRule.styled.is_(True), ChannelRule.destination_id.in_(list(destination_ids))
+        )
+    )
+    return {row.destination_id: _format(row) for row in rows}
 
 
 async def is_config_managed(session: AsyncSession, destination_id: int) -> bool:
@@ -190,23 +291,57 @@ async def _set_sections(
         )
 
 
+def _columns(spec: ChannelSpec | DeskSettings) -> dict[str, object]:
+    """The channel_rules columns for a chat's settings (the config's or an admin's)."""
+    filters = spec.filters if isinstance(spec, DeskSettings) else spec
+    lists = {
+        "include": list(filters.include),
+        "exclude": list(filters.exclude),
+        "include_regex": list(filters.include_regex),
+        "exclude_regex": list(filters.exclude_regex),
+    }
+    look, pace = spec.format, spec.pace
+    breaking_topic = (
+        spec.breaking_topic
+        if isinstance(spec, DeskSettings)
+        else dict(spec.topics).get(BREAKING_TOPIC)
+    )
+    return {
+        **lists,
+        "filtered": any(lists.values()),
+        "template": look.template,
+        "show_summary": look.summary,
+        "show_related": look.related,
+        "show_image": look.image,
+        "link_preview": look.link_preview,
+        "hashtags": look.hashtags,
+        "read_button": look.read_button,
+        "signature": look.signature,
+        "utm": look.utm,
+        "styled": look.styled,
+        "max_posts_per_hour": pace.max_posts_per_hour,
+        "quiet_hours": pace.quiet_hours,
+        "quiet_mode": pace.quiet_mode,
+        "approval": spec.approval,
+        "breaking_topic": breaking_topic,
+    }
+
+
+# In the config's `topics`, the key that picks breaking news' topic rather than a section's.
+BREAKING_TOPIC = "breaking"
+
+
 async def write_rules(
     session: AsyncSession,
     destination_id: int,
-    spec: ChannelSpec | DeskRules,
+    spec: ChannelSpec | DeskSettings,
     now: datetime,
     *,
     managed_by: str | None = None,
 ) -> None:
-    """Store a chat's filters (a new version); `managed_by`: the config's name for the chat,
-    which makes it config-managed."""
-    lists = {
-        "include": list(spec.include),
-        "exclude": list(spec.exclude),
-        "include_regex": list(spec.include_regex),
-        "exclude_regex": list(spec.exclude_regex),
-    }
-    filtered = any(lists.values())
+    """Store a chat's rules (a new version when anything changed); `managed_by`: the
+    config's name for the chat, which makes it config-managed."""
+    values = _columns(spec)
     row = await session.get(ChannelRule, destination_id)
     if row is None:
         session.add(
@@ -214,16 +349,15 @@ async def write_rules(
                 destination_id=destination_id,
                 managed_by_config=managed_by is not None,
                 config_ref=managed_by,
-                filtered=filtered,
                 version=1,
                 updated_at=now,
-                **lists,
+                **values,
             )
         )
         await session.flush()
         return
     unchanged = (
-        all(getattr(row, key) == value for key, value in lists.items())
+        all(getattr(row, key) == value for key, value in values.items())
         and row.config_ref == managed_by
     )
     if unchanged:
@@ -234,9 +368,8 @@ async def write_rules(
         .values(
             managed_by_config=managed_by is not None,
             config_ref=managed_by,
-            filtered=filtered,
             version=ChannelRule.version + 1,
             updated_at=now,
-            **lists,
+            **values,
         )
     )

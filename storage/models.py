@@ -19,10 +19,11 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.states import AlertStatus, DeliveryStatus
+from storage.states import AlertStatus, ApprovalStatus, DeliveryStatus
 from storage.types import StateType, UTCDateTime
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -171,6 +172,8 @@ class Story(Base):
     # True while the article page is still to be read for its hreflang versions (feeds with
     # alternates = "page"): the fan-out waits, so a reader of two editions gets one version.
     alternates_pending: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The feed item's categories (desk filters match them as they match the headline).
+    categories: Mapped[list[str] | None] = mapped_column(JSON)
     section: Mapped[str | None] = mapped_column(String(32))
     published_at: Mapped[datetime]
     first_seen_at: Mapped[datetime]
@@ -219,6 +222,10 @@ class Destination(Base):
     # Opted in to the daily "Timeline of major events" digest.
     digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     inactive_reason: Mapped[str | None] = mapped_column(String(255))
+    # A forum supergroup: each section posts into its own topic (forum_topics), which the
+    # bot creates itself when it may manage topics.
+    is_forum: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    can_manage_topics: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -249,7 +256,7 @@ class DestinationEdition(Base):
 
 
 class ChannelRule(Base):
-    """A chat's desk rules (filters so far): which of its sections' stories it takes.
+    """A chat's desk rules: which of its sections' stories it takes, and how they look.
 
     `managed_by_config`: the chat is declared in the config's [[channels]] (its source of
     truth, written at every start-up; admins' edits are refused). `config_ref` is the chat
@@ -270,8 +277,101 @@ class ChannelRule(Base):
     include_regex: Mapped[list[str]] = mapped_column(JSON)
     exclude_regex: Mapped[list[str]] = mapped_column(JSON)
     filtered: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The format: a Jinja2 template (else the standard layout) and switches; `styled` says
+    # any of them differs from the default, so other chats share the default render.
+    template: Mapped[str | None] = mapped_column(Text)
+    show_summary: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    show_related: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    show_image: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    link_preview: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    hashtags: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    read_button: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[str | None] = mapped_column(String(128))
+    utm: Mapped[str | None] = mapped_column(String(512))
+    styled: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Pace and quiet hours ("23:00-07:00" on the newsroom's clock; mode silent or hold).
+    max_posts_per_hour: Mapped[int | None] = mapped_column(Integer)
+    quiet_hours: Mapped[str | None] = mapped_column(String(11))
+    quiet_mode: Mapped[str] = mapped_column(String(8), server_default="silent")
+    # Stories wait for the editors' desk (approvals) before they go to this chat.
+    approval: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The forum topic breaking news goes to (None: General).
+    breaking_topic: Mapped[int | None] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]
+
+
+class ForumTopic(Base):
+    """The topic a section's stories go to in a forum chat.
+
+    `source`: "config" or "admin" (picked), or "created" (by the bot, createForumTopic);
+    `thread_id` None: to be created. `recreated`: a deleted or closed topic was recreated
+    once already; if that one goes too, stories go to General and the admins are told.
+    """
+
+    __tablename__ = "forum_topics"
+
+    destination_id: Mapped[int] = mapped_column(
+        ForeignKey("destinations.id", ondelete="CASCADE"), primary_key=True
+    )
+    section: Mapped[str] = mapped_column(String(32), primary_key=True)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))
+    recreated: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    updated_at: Mapped[datetime]
+
+
+class Approval(Base):
+    """A story for chats with `approval`, waiting for the editors' desk chat.
+
+    Its deliveries wait (DeliveryStatus.AWAITING_APPROVAL, `approval_id` set) until an editor
+    approves (queued, with `headline` if edited), skips, or `expires_at` passes; who decided
+    and when is kept for `newsbot stats`.
+    """
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_status", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    story_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("stories.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[ApprovalStatus] = mapped_column(StateType(ApprovalStatus, length=16))
+    headline: Mapped[str | None] = mapped_column(Text)
+    # The preview in the desk chat (None until posted).
+    desk_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    desk_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime]
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_by_name: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class DeskPrompt(Base):
+    """A reply the bot waits for: the message it asked with, who may answer, and why.
+
+    `purpose` "setting": an admin types a chat's setting (`setting`); the typed `value` waits
+    here for Confirm. "headline": an editor types a story's new headline (`approval_id`).
+    In the database, so a restart or another instance still knows the prompt.
+    """
+
+    __tablename__ = "desk_prompts"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str] = mapped_column(String(16))
+    destination_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("destinations.id", ondelete="CASCADE")
+    )
+    approval_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("approvals.id", ondelete="CASCADE")
+    )
+    setting: Mapped[str | None] = mapped_column(String(32))
+    value: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class Alert(Base):
@@ -286,9 +386,7 @@ class Alert(Base):
     # One text per edition ({"kk": ..., "ru": ...}) when given so; None: `text` for all.
     texts: Mapped[dict[str, str] | None] = mapped_column(JSON)
     link: Mapped[str | None] = mapped_column(String(2048))
-    status: Mapped[AlertStatus] = mapped_column(
-        StateType(AlertStatus), default=AlertStatus.DRAFT
-    )
+    status: Mapped[AlertStatus] = mapped_column(StateType(AlertStatus), default=AlertStatus.DRAFT)
     # Sections it is limited to (None: everyone); set by the CMS API.
     sections: Mapped[list[str] | None] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
@@ -345,6 +443,11 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     # A claimed row belongs to its sender until then; after, another instance may take it.
     lease_until: Mapped[datetime | None]
+    # Held by the chat's pace or quiet hours: goes out in one "More news" roundup post with
+    # the chat's other held stories, when `next_attempt_at` comes.
+    roundup: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Approved by the desk for this chat (approvals: perhaps with an edited headline).
+    approval_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Engagement(Base):

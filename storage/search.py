@@ -335,9 +335,7 @@ async def _search_postgres(
         params["exact"] = " & ".join(t.tsquery() for t in terms if t.stems_tsquery() is None)
     clause, edition_params = _editions_clause("edition", editions)
     params |= edition_params
-    statement = text(
-        _POSTGRES_SEARCH.format(condition=" AND ".join(conditions), editions=clause)
-    )
+    statement = text(_POSTGRES_SEARCH.format(condition=" AND ".join(conditions), editions=clause))
     ids = (await session.scalars(statement, params)).all()
     return await _stories_in_order(session, ids)
 

@@ -10,12 +10,27 @@ from enum import StrEnum
 
 
 class DeliveryStatus(StrEnum):
-    """An outbox row: queued -> sending (leased to a sender) -> sent, or failed with a reason."""
+    """An outbox row: queued -> sending (leased to a sender) -> sent, or failed with a reason.
+
+    A story for a chat with approval starts `awaiting` (the editors' desk) and becomes queued
+    when approved, or `skipped` when skipped or expired.
+    """
 
     QUEUED = "queued"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    AWAITING = "awaiting"
+    SKIPPED = "skipped"
+
+
+class ApprovalStatus(StrEnum):
+    """A story at the editors' desk: pending until approved, skipped, or expired."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
 
 
 class AlertStatus(StrEnum):

@@ -101,8 +101,10 @@ def _insert_statement(session: AsyncSession) -> Any:
     # DO NOTHING with no target covers both unique keys (identity and link), so a story
     # stored concurrently by another poll or another process is skipped, not an error.
     columns = Story.__table__.c
-    return module.insert(Story.__table__).on_conflict_do_nothing().returning(
-        columns.id, columns.identity
+    return (
+        module.insert(Story.__table__)
+        .on_conflict_do_nothing()
+        .returning(columns.id, columns.identity)
     )
 
 
@@ -295,9 +297,7 @@ async def latest(
     return await get_stories(session, ids)
 
 
-def _between(
-    query: Any, start: datetime, end: datetime, section: str | None
-) -> Any:
+def _between(query: Any, start: datetime, end: datetime, section: str | None) -> Any:
     query = query.where(Story.published_at >= start, Story.published_at < end)
     return query.where(Story.section == section) if section is not None else query
 

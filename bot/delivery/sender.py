@@ -101,9 +101,7 @@ class Sender:
     async def fan_out(self) -> int:
         """Queue deliveries for stories not yet fanned out; returns how many were queued."""
         async with self._db.writing(), self._db.sessions.begin() as session:
-            queued = await delivery_queries.fan_out_stories(
-                session, self._clock(), self._desk
-            )
+            queued = await delivery_queries.fan_out_stories(session, self._clock(), self._desk)
         return sum(queued.values())
 
     async def recover(self) -> int:

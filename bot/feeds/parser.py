@@ -116,9 +116,7 @@ _XML_DECLARED_ENCODING = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding
 _XML_ENCODING_VALUE = re.compile(
     rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})", re.I
 )
-_XML_ENCODING_ATTRIBUTE = re.compile(
-    r"\A(\s*<\?xml[^>]*?\bencoding\s*=\s*)([\"'])[^\"']*\2", re.I
-)
+_XML_ENCODING_ATTRIBUTE = re.compile(r"\A(\s*<\?xml[^>]*?\bencoding\s*=\s*)([\"'])[^\"']*\2", re.I)
 _CHARSET_PARAMETER = re.compile(r";\s*charset\s*=\s*[\"']?([^\s;\"']+)", re.I)
 # A byte-order mark says how the text is encoded whatever the headers claim (RFC 7303 §3.2);
 # UTF-32 first: its little-endian mark starts with UTF-16's.

@@ -325,8 +325,7 @@ def _field_errors(error: ValidationError) -> list[FieldError]:
     """The dotted field path and pydantic's message for each error, never the input."""
     return [
         FieldError(
-            field=".".join(str(part) for part in item["loc"] if part not in UNION_TAGS)
-            or "body",
+            field=".".join(str(part) for part in item["loc"] if part not in UNION_TAGS) or "body",
             message=item["msg"].removeprefix("Value error, "),
         )
         for item in error.errors(include_input=False, include_url=False)

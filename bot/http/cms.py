@@ -51,6 +51,7 @@ def _translations(
             versions.append((language, canonical))
     return tuple(versions)
 
+
 # Breaking news' text: one for every chat, or one per edition ({"kk": "…", "ru": "…"}).
 BreakingText = str | dict[str, str]
 

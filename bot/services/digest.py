@@ -141,8 +141,7 @@ class Digest:
         return [
             at
             for at in times
-            if now - latest_slot(at, now, self._settings.zone).due_at
-            <= digest_queries.MISSED_AFTER
+            if now - latest_slot(at, now, self._settings.zone).due_at <= digest_queries.MISSED_AFTER
         ]
 
 

@@ -89,9 +89,7 @@ class Readers:
             editions = await edition_queries.editions_of(session, destination.id)
         return self._state(destination, sections, editions)
 
-    def _state(
-        self, destination: Destination, sections: set[str], editions: set[str]
-    ) -> ChatState:
+    def _state(self, destination: Destination, sections: set[str], editions: set[str]) -> ChatState:
         return ChatState(
             destination_id=destination.id,
             language=destination.language or self._settings.language,

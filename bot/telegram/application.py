@@ -109,9 +109,7 @@ def build_application(
         .concurrent_updates(16)
         .rate_limiter(RetryReplies(flood_guard(settings)))
         # Every call but getUpdates, timed for metrics and readiness (bot/telegram/request.py).
-        .request(
-            ObservedRequest(request_observer, connection_pool_size=CONNECTION_POOL_SIZE)
-        )
+        .request(ObservedRequest(request_observer, connection_pool_size=CONNECTION_POOL_SIZE))
         .build()
     )
 

@@ -114,9 +114,7 @@ class Translator:
         english = self._english.ngettext(key, plural_id(key), count)
         return self._format(key, text, {"count": count, **params}, english)
 
-    def _format(
-        self, key: str, text: str, params: Mapping[str, object], english: str
-    ) -> str:
+    def _format(self, key: str, text: str, params: Mapping[str, object], english: str) -> str:
         """Fill in the placeholders; a broken translation falls back to English, not a crash."""
         try:
             return text.format(**params)
@@ -228,9 +226,7 @@ class Catalogues:
             if code != FALLBACK:
                 translations = _with_fallback(translations, english)
             known = self._keys[code] | self._keys[FALLBACK]
-            self._translators[code] = Translator(
-                code, translations, english, known, self._missing
-            )
+            self._translators[code] = Translator(code, translations, english, known, self._missing)
         return self._translators[code]
 
 

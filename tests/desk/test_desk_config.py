@@ -72,6 +72,12 @@ def test_the_issues_example_loads(tmp_path: Path) -> None:
     assert second.ref == "-1002222222222" and second.breaking is True
 
 
+def test_breaking_news_may_have_a_topic_of_its_own(tmp_path: Path) -> None:
+    channel = '[[channels]]\nchat = 1\ntopics = { breaking = 4, parliament = 12 }\n'
+    (only,) = _load(tmp_path, BASE + channel).channels
+    assert only.topics == {"breaking": 4, "parliament": 12}
+
+
 @pytest.mark.parametrize(
     ("channel", "expected"),
     [
@@ -91,6 +97,8 @@ def test_the_issues_example_loads(tmp_path: Path) -> None:
         ("sections = ['sport']", "section 'sport' is not in [[sections]]"),
         ("editions = ['en']", "channels.0.editions: 'en' is not in editions ['ru', 'kk']"),
         ('chat = "kazinform"', "channels.0.chat:"),
+        ("approval = true", "channels.0.approval: needs desk_chat, the editors' group"),
+        ("topics = { sport = 3 }", "section 'sport' is not in [[sections]]"),
     ],
 )
 def test_bad_channel_keys_stop_start_up_in_one_line(

@@ -515,7 +515,8 @@ def test_utf16_feed_with_a_bom_is_read(body: bytes, headers: dict[str, str]) -> 
 
 def test_utf16_feed_declaring_entities_is_still_screened() -> None:
     body = (
-        '<?xml version="1.0" encoding="utf-16"?>\n<!DOCTYPE rss [<!ENTITY a "' + "A" * 20_000
+        '<?xml version="1.0" encoding="utf-16"?>\n<!DOCTYPE rss [<!ENTITY a "'
+        + "A" * 20_000
         + '">]>\n<rss version="2.0"><channel><title>x</title><item><title>t</title>'
         "<description>" + "&a;" * 50_000 + "</description></item></channel></rss>"
     ).encode("utf-16")

@@ -556,7 +556,10 @@ class _Failure:
 
 def test_breaking_report_counts_chats_in_the_editors_grammar(catalogues: Catalogues) -> None:
     russian = render_breaking_report(
-        3, 1, 5, [_Failure("Forbidden: bot was blocked by the user", 21)],
+        3,
+        1,
+        5,
+        [_Failure("Forbidden: bot was blocked by the user", 21)],
         t=catalogues.translator("ru"),
     )
     assert "доставлено — 3 чата" in russian and "не доставлено — 1 чат," in russian

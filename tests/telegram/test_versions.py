@@ -89,7 +89,7 @@ def atom_feed(*, story: bool) -> bytes:
     stamp = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
     entries = [
         f"<entry><title>{BACKLOG['en']}</title><id>urn:en-old</id><updated>{stamp}</updated>"
-        f'<published>{(NOW - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")}</published>'
+        f"<published>{(NOW - timedelta(hours=3)).strftime('%Y-%m-%dT%H:%M:%SZ')}</published>"
         f'<link href="{SITE}/en/old"/><category term="Parliament"/></entry>'
     ]
     if story:
