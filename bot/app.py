@@ -14,7 +14,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -26,6 +26,7 @@ from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.config import ChannelConfig, Settings
+from bot.delivery.approval_desk import DeskPoster
 from bot.delivery.compose import Composer
 from bot.delivery.corrections import Corrector
 from bot.delivery.dispatcher import Dispatcher, TickObserver
@@ -52,6 +53,7 @@ from bot.scheduling import (
     wake_job,
 )
 from bot.services.admins import Admins
+from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
 from bot.services.digest import Digest, add_digest_jobs
 from bot.services.newsdesk import Newsdesk
@@ -358,6 +360,8 @@ def build_telegram(
         language=settings.language,
     )
     related = RelatedStories(database)
+    approvals = Approvals(database, settings)
+    desk = DeskPoster(bot, approvals, settings, catalogues)
     services = BotServices(
         settings=settings,
         catalogues=catalogues,
@@ -366,11 +370,20 @@ def build_telegram(
         admins=Admins(database, bot),
         breaking=breaking,
         wake_delivery=lambda: wake_delivery(scheduler),
+        approvals=approvals,
+        desk=desk,
     )
     register_handlers(application, services)
     composer = Composer(database, settings, catalogues, related)
     pacer = Pacer(delivery_limits(settings))
-    sender = Sender(database, bot, composer, pacer, paid_broadcast=settings.allow_paid_broadcast)
+    sender = Sender(
+        database,
+        bot,
+        composer,
+        pacer,
+        paid_broadcast=settings.allow_paid_broadcast,
+        approval_timeout=timedelta(seconds=settings.approval_timeout),
+    )
     dispatcher = Dispatcher(
         database,
         bot,
@@ -382,6 +395,7 @@ def build_telegram(
         settings.language,
         wake=lambda: wake_delivery(scheduler),
         observer=tick_observer,
+        desk=desk,
     )
     polling = LongPolling(application, updates_leadership(database), settings.long_poll_timeout)
     digest = Digest(database, settings, wake_delivery=lambda: wake_delivery(scheduler))

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
+from storage.approvals import approval_chat_ids, approval_chats, drop_empty, open_approval
 from storage.desk import DeskJudge, DeskRules, StoryText, filtered_rules
 from storage.destinations import deactivate, has_any_subscription
 from storage.models import (
@@ -37,6 +38,8 @@ BREAKING_PRIORITY = 0
 # The digest is not urgent: it goes after breaking news and stories.
 DIGEST_PRIORITY = 20
 FAN_OUT_BATCH = 50
+# How long a story waits for the editors' desk by default (Settings.approval_timeout).
+APPROVAL_TIMEOUT = timedelta(hours=6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,8 @@ class DeliveryJob:
     digest_slot: str | None = None
     # The editions the chat reads (filled in for breaking news and digests: they pick by it).
     editions: frozenset[str] = frozenset()
+    # Approved at the editors' desk (its approval may carry an edited headline).
+    approval_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +110,17 @@ async def insert_deliveries(
 
 
 async def fan_out_stories(
-    session: AsyncSession, now: datetime, judge: DeskJudge | None = None
+    session: AsyncSession,
+    now: datetime,
+    judge: DeskJudge | None = None,
+    approval_timeout: timedelta = APPROVAL_TIMEOUT,
 ) -> dict[int, int]:
     """Queue every new story for each active destination subscribed to its section.
 
     Chats with desk filters (storage/desk.py) take a story only when `judge` admits it;
     without a judge they take none (a filtered chat never gets what it filters out).
+    Chats with approval get theirs `awaiting` the editors' desk (one approvals row per
+    story, expiring after `approval_timeout`), after their filters.
     Marks the stories fanned out in the same transaction. Returns {story id: deliveries}.
     """
     query = (
@@ -127,6 +137,9 @@ async def fan_out_stories(
     pending = (await session.execute(query)).all()
     # Read once a batch: a handful of rows per filtered chat, whatever the story count.
     rules = await filtered_rules(session) if pending else {}
+    approving = await approval_chat_ids(session) if pending else set()
+    # Filtered chats with approval are judged on the way to the desk, not queued directly.
+    direct = {key: value for key, value in rules.items() if key not in approving}
     queued: dict[int, int] = {}
     for story_id, section, edition, group_id, title, summary in pending:
         if not section:
@@ -134,9 +147,12 @@ async def fan_out_stories(
             continue
         story = _Fanned(story_id, section, edition, group_id or story_id)
         queued[story_id] = await _queue_story(session, story, now)
-        if rules:
-            text = StoryText(story_id, title or "", summary or "")
-            queued[story_id] += await _queue_filtered(session, story, text, rules, judge, now)
+        text = StoryText(story_id, title or "", summary or "")
+        if direct:
+            queued[story_id] += await _queue_filtered(session, story, text, direct, judge, now)
+        if approving:
+            desk = _Desk(approving, rules, judge, approval_timeout)
+            queued[story_id] += await _queue_for_approval(session, story, text, desk, now)
     if pending:
         await session.execute(
             update(Story).where(Story.id.in_([row[0] for row in pending])).values(fanned_out_at=now)
@@ -184,14 +200,14 @@ def _story_row(story: _Fanned, now: datetime) -> tuple[Any, ...]:
 
 async def _queue_story(session: AsyncSession, story: _Fanned, now: datetime) -> int:
     """Queue a story for each active chat subscribed to its section that reads its edition
-    and has no desk filters, in one INSERT … SELECT, unless the chat already has a version
-    of its group (the unique (destination, group) index makes that a no-op, so versions
-    arriving in any order reach a chat once)."""
+    and has no desk filters nor approval, in one INSERT … SELECT, unless the chat already
+    has a version of its group (the unique (destination, group) index makes that a no-op, so
+    versions arriving in any order reach a chat once)."""
     filtered = select(ChannelRule.destination_id).where(ChannelRule.filtered.is_(True))
     targets = (
         _readers_of(story)
         .add_columns(*_story_row(story, now))
-        .where(Destination.id.not_in(filtered))
+        .where(Destination.id.not_in(filtered), Destination.id.not_in(approval_chats()))
     )
     statement = _insert(session).from_select(_STORY_COLUMNS, targets).on_conflict_do_nothing()
     result = await session.execute(statement)
@@ -239,6 +255,56 @@ async def _queue_filtered(
     )
     result = await session.execute(statement)
     return max(result.rowcount or 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Desk:
+    """What the fan-out knows of the chats with approval in this batch."""
+
+    chats: set[int]
+    rules: dict[int, DeskRules]
+    judge: DeskJudge | None
+    timeout: timedelta
+
+    def admits(self, destination_id: int, text: StoryText) -> bool:
+        """A chat without filters takes every story; a filtered one what its filters admit
+        (none without a judge, as for filtered chats without approval)."""
+        rules = self.rules.get(destination_id)
+        if rules is None:
+            return True
+        return self.judge is not None and self.judge.admits(rules, text)
+
+
+async def _queue_for_approval(
+    session: AsyncSession, story: _Fanned, text: StoryText, desk: _Desk, now: datetime
+) -> int:
+    """The story's deliveries to the chats with approval among its readers (filters first),
+    `awaiting` one approvals row; none when no such chat takes it."""
+    candidates = await session.scalars(_readers_of(story).where(Destination.id.in_(desk.chats)))
+    admitted = [chat for chat in candidates if desk.admits(chat, text)]
+    if not admitted:
+        return 0
+    approval_id = await open_approval(session, story.id, now, now + desk.timeout)
+    rows = [
+        {
+            "destination_id": destination_id,
+            "story_id": story.id,
+            "alert_id": None,
+            "group_id": story.group_id,
+            "priority": STORY_PRIORITY,
+            "status": DeliveryStatus.AWAITING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "approval_id": approval_id,
+        }
+        for destination_id in admitted
+    ]
+    result = await session.execute(_insert(session).values(rows).on_conflict_do_nothing())
+    inserted = max(result.rowcount or 0, 0)
+    if not inserted:
+        await drop_empty(session, approval_id)
+    return inserted
 
 
 async def queue_alert(
@@ -294,6 +360,7 @@ async def claim_due(
             Delivery.alert_id,
             Delivery.attempts,
             Delivery.digest_slot,
+            Delivery.approval_id,
         )
         .join(Destination, Destination.id == Delivery.destination_id)
         .where(
@@ -330,6 +397,7 @@ async def claim_due(
             attempts=row.attempts + 1,
             digest_slot=row.digest_slot,
             editions=editions.get(row.destination_id, frozenset()),
+            approval_id=row.approval_id,
         )
         for row in rows
     ]

@@ -32,6 +32,7 @@ from bot.telegram.render import (
     render_story,
 )
 from storage import alerts as alert_queries
+from storage import approvals as approval_queries
 from storage import digests as digest_queries
 from storage import stories as story_queries
 from storage.db import Database
@@ -61,13 +62,38 @@ class Composer:
     )
     _versions: dict[int, str] = field(default_factory=dict)
     _alerts: dict[int, asyncio.Task[Alert | None]] = field(default_factory=dict)
+    _headlines: dict[int, asyncio.Task[str | None]] = field(default_factory=dict)
 
     def language_of(self, language: str | None) -> str:
         return language or self.settings.language
 
-    async def story(self, story_id: int, language: str | None) -> OutgoingMessage | None:
-        key = ("story", story_id, self.language_of(language))
-        return await self._cached(key, lambda: self._render_story(story_id, key[2]))
+    async def story(
+        self, story_id: int, language: str | None, *, approval_id: int | None = None
+    ) -> OutgoingMessage | None:
+        """The story for a chat in `language`; approved at the desk (`approval_id`) with an
+        edited headline, with that headline (rendered once per headline, not per chat)."""
+        language = self.language_of(language)
+        headline = await self._headline(approval_id) if approval_id is not None else None
+        if headline is None:
+            key = ("story", story_id, language)
+            return await self._cached(key, lambda: self._render_story(story_id, language))
+        key = ("story", story_id, f"{language}|headline:{approval_id}:{headline}")
+        return await self._cached(
+            key, lambda: self._render_story(story_id, language, headline=headline)
+        )
+
+    async def _headline(self, approval_id: int) -> str | None:
+        """The desk's edited headline for an approval (None: the story's own), read once
+        per batch however many chats the approval's deliveries go to."""
+        task = self._headlines.get(approval_id)
+        if task is None or (task.done() and (task.cancelled() or task.exception())):
+            task = asyncio.ensure_future(self._load_headline(approval_id))
+            self._headlines[approval_id] = task
+        return await asyncio.shield(task)
+
+    async def _load_headline(self, approval_id: int) -> str | None:
+        async with self.database.sessions() as session:
+            return (await approval_queries.headlines(session, [approval_id])).get(approval_id)
 
     async def alert(
         self, alert_id: int, language: str | None, editions: frozenset[str] = frozenset()
@@ -126,6 +152,7 @@ class Composer:
         self._cache.clear()
         self._versions.clear()
         self._alerts.clear()
+        self._headlines.clear()
 
     async def _render_alert(
         self, alert: Alert, edition: str | None, language: str
@@ -133,7 +160,9 @@ class Composer:
         text = alert.texts[edition] if alert.texts and edition else alert.text
         return render_breaking(text, alert.link, t=self.catalogues.translator(language))
 
-    async def _render_story(self, story_id: int, language: str) -> OutgoingMessage | None:
+    async def _render_story(
+        self, story_id: int, language: str, *, headline: str | None = None
+    ) -> OutgoingMessage | None:
         async with self.database.sessions() as session:
             found = await story_queries.get_stories(session, [story_id])
             versions = await self._versions_of(session, found[0]) if found else []
@@ -141,6 +170,9 @@ class Composer:
             return None
         story = found[0]
         self._versions[story_id] = story.content_hash
+        if headline is not None:
+            # A copy read for this render only (its session is closed): never written back.
+            story.title = headline
         section = self.settings.section(story.section) if story.section else None
         return render_story(
             story,

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from telegram import Bot
 
+from bot.delivery.approval_desk import DeskPoster
 from bot.delivery.corrections import Corrector
 from bot.delivery.outcomes import Verdict, outcome_of
 from bot.delivery.sender import Sender, SendStats
@@ -48,8 +49,11 @@ class Dispatcher:
         *,
         wake: Callable[[], None] | None = None,
         observer: TickObserver | None = None,
+        desk: DeskPoster | None = None,
     ) -> None:
         self._db = database
+        # The editors' desk chat: approvals posted, expired ones closed (each tick).
+        self._desk = desk
         self._observer = observer
         self._bot = bot
         self._sender = sender
@@ -87,6 +91,7 @@ class Dispatcher:
         stats = await self._sender.drain(budget_seconds)
         await self._corrector.edit_stale()
         await self._report_alerts()
+        await self._keep_desk()
         if stats.unfinished and self._wake is not None:
             self._wake_when_done()
         if queued or stats.sent or stats.failed:
@@ -119,6 +124,16 @@ class Dispatcher:
                 log.debug("could not wake the next delivery tick", exc_info=True)
 
         task.add_done_callback(on_done)
+
+    async def _keep_desk(self) -> None:
+        """Post new approvals to the desk chat and expire old ones; a failure waits for the
+        next tick (nothing is lost: both read what the database still says is to do)."""
+        if self._desk is None:
+            return
+        try:
+            await self._desk.tick()
+        except Exception:
+            log.exception("the editors' desk step failed; trying again next tick")
 
     async def _report_alerts(self) -> None:
         """Tell each editor how their breaking news went: delivered, failed, still queued."""

@@ -72,8 +72,11 @@ class Sender:
         max_attempts: int = 10,
         paid_broadcast: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        approval_timeout: timedelta = delivery_queries.APPROVAL_TIMEOUT,
     ) -> None:
         self._db = database
+        # How long a story for chats with approval waits for the editors' desk.
+        self._approval_timeout = approval_timeout
         self._bot = bot
         self._composer = composer
         self._pacer = pacer
@@ -101,7 +104,9 @@ class Sender:
     async def fan_out(self) -> int:
         """Queue deliveries for stories not yet fanned out; returns how many were queued."""
         async with self._db.writing(), self._db.sessions.begin() as session:
-            queued = await delivery_queries.fan_out_stories(session, self._clock(), self._desk)
+            queued = await delivery_queries.fan_out_stories(
+                session, self._clock(), self._desk, self._approval_timeout
+            )
         return sum(queued.values())
 
     async def recover(self) -> int:
@@ -236,7 +241,9 @@ class Sender:
         if job.alert_id is not None:
             return await self._composer.alert(job.alert_id, job.language, job.editions)
         if job.story_id is not None:
-            return await self._composer.story(job.story_id, job.language)
+            return await self._composer.story(
+                job.story_id, job.language, approval_id=job.approval_id
+            )
         if job.digest_slot is not None:
             return await self._composer.digest(job.digest_slot, job.language, job.editions)
         return None

@@ -37,6 +37,7 @@ from bot.config import Settings
 from bot.telegram.flood_guard import TELEGRAM_OVERALL, FloodGuard
 from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.common import reply_plain, user_language
+from bot.telegram.handlers.desk import DeskHandlers
 from bot.telegram.handlers.editors import EditorHandlers
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.readers import ReaderHandlers
@@ -75,6 +76,8 @@ READER_COMMANDS = (
     "channels",
 )
 EDITOR_COMMANDS = ("breaking", "failures")
+# The handler group of replies to the desk's headline prompts (see register_handlers).
+DESK_REPLIES = 1
 
 
 # PTB 22 warns on every RetryAfter (even at its construction) that `retry_after` becomes a
@@ -131,6 +134,7 @@ def register_handlers(application: Application, services: BotServices) -> None:
     readers = ReaderHandlers(services)
     channels = ChannelHandlers(services)
     editors = EditorHandlers(services)
+    desk = DeskHandlers(services)
     commands = {
         "start": readers.start,
         "help": readers.help,
@@ -166,6 +170,7 @@ def register_handlers(application: Application, services: BotServices) -> None:
         r"^cb:": channels.on_breaking,
         r"^ce:": channels.on_edition,
         r"^bk:": editors.on_decision,
+        r"^ap:": desk.on_press,
     }
     for pattern, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
@@ -185,6 +190,16 @@ def register_handlers(application: Application, services: BotServices) -> None:
         )
     )
     application.add_handler(CallbackQueryHandler(_stale_button(services)))
+    # Replies in groups, in a group of their own (DESK_REPLIES): a reply is the desk's only
+    # when it answers a headline prompt (desk_prompts), so another reply handler (the admin
+    # screens' "setting" prompts) still sees every reply in its own group.
+    application.add_handler(
+        MessageHandler(
+            filters.REPLY & filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS,
+            desk.on_reply,
+        ),
+        group=DESK_REPLIES,
+    )
     application.add_error_handler(_error_handler(services))
 
 

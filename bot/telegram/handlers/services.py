@@ -6,7 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.config import Settings
+from bot.delivery.approval_desk import DeskPoster
 from bot.services.admins import Admins
+from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
@@ -23,6 +25,9 @@ class BotServices:
     breaking: Breaking
     # Called after an editor confirms: the sender starts at once instead of at its next tick.
     wake_delivery: Callable[[], None] = field(default=lambda: None)
+    # The editors' desk (approvals) and its chat's messages; None in a bot built without.
+    approvals: Approvals | None = None
+    desk: DeskPoster | None = None
 
     def translator(self, language: str | None) -> Translator:
         return self.catalogues.translator(language or self.settings.language)

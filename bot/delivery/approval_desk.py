@@ -1,0 +1,123 @@
+"""The editors' desk chat as the dispatcher keeps it: new approvals posted, expired ones
+closed, every preview edited to show where its decision stands.
+
+Posting is like the editors' reports: each tick posts what is not posted yet, then records
+the message (desk_chat_id, desk_message_id). Posted then recorded: a crash between the two
+(or a failed write after Telegram's answer) posts that preview once more at the next tick,
+at most the one preview in flight per crash; the older copy's buttons still work, since
+both carry the same approval id and every decision is recorded once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.config import Settings
+from bot.delivery.outcomes import Verdict, outcome_of
+from bot.services.approvals import Approvals, DeskView
+from bot.telegram.approval_preview import render_approval
+from bot.telegram.i18n import Catalogues, Translator
+from bot.telegram.render import OutgoingMessage
+from bot.telegram.send import deliver, keyboard, preview_options
+
+log = logging.getLogger(__name__)
+
+
+class DeskPoster:
+    def __init__(
+        self, bot: Bot, approvals: Approvals, settings: Settings, catalogues: Catalogues
+    ) -> None:
+        self._bot = bot
+        self._approvals = approvals
+        self._settings = settings
+        self._catalogues = catalogues
+
+    async def translator(self) -> Translator:
+        return self._catalogues.translator(await self._approvals.desk_language())
+
+    def render(self, view: DeskView, t: Translator) -> OutgoingMessage:
+        approval, story = view.approval, view.story
+        section = self._settings.section(story.section) if story.section else None
+        return render_approval(
+            story,
+            approval_id=approval.id,
+            status=approval.status,
+            headline=approval.headline,
+            chats=view.chats,
+            total_chats=view.total_chats,
+            expires_at=approval.expires_at,
+            decided_by_name=approval.decided_by_name,
+            decided_at=approval.decided_at,
+            t=t,
+            zone=self._settings.zone,
+            section_title=section.title_in(t.language) if section else None,
+        )
+
+    async def tick(self) -> None:
+        """Expire what ran out, then post what is new (an expired story is never posted)."""
+        await self.expire_due()
+        await self.post_new()
+
+    async def post_new(self) -> int:
+        desk = self._approvals.desk_chat
+        if desk is None:
+            return 0
+        views = await self._approvals.unposted()
+        if not views:
+            return 0
+        t = await self.translator()
+        posted = 0
+        for view in views:
+            try:
+                sent = await deliver(self._bot, desk, self.render(view, t))
+            except Exception as exc:
+                outcome = outcome_of(exc)
+                log.warning(
+                    "could not post approval %s to the desk: %s", view.approval.id, outcome.reason
+                )
+                if outcome.verdict in (Verdict.RATE_LIMITED, Verdict.TRANSIENT):
+                    break  # the next tick tries again
+                continue
+            await self._approvals.posted(view.approval.id, sent.chat_id, sent.message_id)
+            posted += 1
+        return posted
+
+    async def expire_due(self) -> int:
+        views = await self._approvals.expire_due()
+        if views:
+            t = await self.translator()
+            for view in views:
+                await self.show(view, t)
+        return len(views)
+
+    async def show(self, view: DeskView, t: Translator | None = None) -> None:
+        """Edit the desk's message of this approval to its current state (if it was posted).
+
+        Always the recorded message, never the one a button was pressed on: a forged press
+        elsewhere must not turn a channel post into a desk preview."""
+        approval = view.approval
+        if approval.desk_chat_id is None or approval.desk_message_id is None:
+            return
+        message = self.render(view, t or await self.translator())
+        try:
+            await self._bot.edit_message_text(
+                message.text,
+                approval.desk_chat_id,
+                approval.desk_message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(message.buttons),
+                link_preview_options=preview_options(message),
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.warning(
+                    "could not update approval %s at the desk: %s", approval.id, exc.message
+                )
+        except Exception as exc:  # the decision is recorded; only its display is late
+            log.warning(
+                "could not update approval %s at the desk: %s", approval.id, outcome_of(exc).reason
+            )
