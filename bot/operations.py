@@ -12,9 +12,10 @@ from bot.app import open_core
 from bot.config import Settings
 from bot.feeds.poller import PollOutcome
 from storage import feeds as feed_queries
+from storage.approvals import Decision
 from storage.db import create_database, redacted
 from storage.migrate import current_revision, upgrade
-from storage.states import DeliveryStatus, PollStatus
+from storage.states import ApprovalStatus, DeliveryStatus, PollStatus
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
@@ -176,6 +177,7 @@ async def show_stats(settings: Settings, *, now: datetime) -> None:
     from collections import Counter
     from datetime import timedelta
 
+    from storage import approvals as approval_queries
     from storage import engagement as engagement_queries
     from storage import stats as stats_queries
 
@@ -185,6 +187,8 @@ async def show_stats(settings: Settings, *, now: datetime) -> None:
         per_day = await stats_queries.deliveries_per_day(session, since)
         top = await engagement_queries.popular(session, since=since, now=now, limit=TOP_STORIES)
         reasons = await stats_queries.failure_reasons(session, since=since, limit=TOP_STORIES)
+        approvals = await approval_queries.counts(session)
+        decisions = await approval_queries.recent_decisions(session, limit=TOP_STORIES)
     click.echo(f"Feeds ({len(health)})")
     statuses = Counter(
         "disabled" if not feed.enabled else feed.last_status or "new" for feed in health
@@ -247,3 +251,43 @@ async def show_stats(settings: Settings, *, now: datetime) -> None:
         click.echo(
             table(["REASON", "COUNT"], [(r.reason[:100], r.count) for r in reasons], right=1)
         )
+    if approvals:
+        _show_approvals(approvals, decisions, settings)
+
+
+def _show_approvals(
+    counts: dict[str, int], decisions: Sequence[Decision], settings: Settings
+) -> None:
+    """The editors' desk: approvals per status, and who decided the latest, when."""
+    click.echo("\nApprovals (editors' desk)")
+    click.echo(
+        table(
+            ["STATUS", "STORIES"],
+            [(status.value, counts.get(status.value, 0)) for status in ApprovalStatus],
+            right=1,
+        )
+    )
+    if not decisions:
+        return
+    zone = settings.zone
+    click.echo(f"\nLatest decisions (last {len(decisions)})")
+    click.echo(
+        table(
+            ["DECIDED", "DECISION", "EDITOR", "HEADLINE"],
+            [
+                (
+                    d.decided_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                    if d.decided_at
+                    else "-",
+                    d.status.value,
+                    d.decided_by_name or (str(d.decided_by) if d.decided_by else "(timeout)"),
+                    _short(d.headline or d.title),
+                )
+                for d in decisions
+            ],
+        )
+    )
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= 70 else title[:69] + "…"

@@ -729,6 +729,20 @@ class FakeBotAPI:
                 extra["entities"] = entities
             return self._queue_message(state, user.to_api(), extra)["message_id"]
 
+    def reply_to(self, user: FakeUser, message: SentMessage, text: str) -> int:
+        """``user`` replies with ``text`` to a message the bot sent (in that message's chat,
+        as a ForceReply answer is); returns the reply's message_id."""
+        with self._lock:
+            self._remember_user(user)
+            original = self._messages.get((message.chat_id, message.message_id))
+            if original is None:
+                raise ValueError(f"message {message.chat_id}/{message.message_id} not found")
+            state = self._find_chat(message.chat_id)
+            replied = _clone(original)
+            replied.pop("reply_to_message", None)
+            extra = {"text": text, "reply_to_message": replied}
+            return self._queue_message(state, user.to_api(), extra)["message_id"]
+
     def press_button(
         self, user: FakeUser, message: SentMessage | dict[str, Any], callback_data: str
     ) -> str:
