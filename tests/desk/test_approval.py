@@ -6,7 +6,7 @@ approval_timeout, filters first, the preview in the desk's language, and `newsbo
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ from tests.telegram.conftest import (
     ENGLISH_READER,
     STRANGER,
     Newsroom,
-    fake_api,  # noqa: F401 - the fixture, shared with tests/telegram
     newsroom_settings,
     running_newsroom,
 )
@@ -38,6 +37,16 @@ STORY = Item("n-1", "Almaty metro gets three new stations", NOW - timedelta(minu
 OTHER = Item("n-2", "Senate passes the budget in the second reading", NOW - timedelta(minutes=1))
 DESK = FakeChat(id=-1009000000001, type="supergroup", title="Newsroom desk")
 TIMEOUT = 3600
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeBotAPI]:
+    api = FakeBotAPI()
+    api.start()
+    try:
+        yield api
+    finally:
+        api.stop()
 
 
 @pytest.fixture
@@ -323,9 +332,7 @@ async def test_stats_show_the_decisions(
     out = capsys.readouterr().out
     section = out[out.index("Approvals (editors' desk)") :]
     counts = {
-        line.split()[0]: line.split()[-1]
-        for line in section.splitlines()[3:7]
-        if line.strip()
+        line.split()[0]: line.split()[-1] for line in section.splitlines()[3:7] if line.strip()
     }
     assert counts == {"pending": "0", "approved": "1", "skipped": "1", "expired": "0"}
     decisions = section[section.index("Latest decisions") :]
