@@ -582,6 +582,8 @@ class StaleCopy:
     story_id: int
     language: str | None
     content_hash: str
+    # Approved at the desk: a correction keeps the editor's headline for this chat.
+    approval_id: int | None = None
 
 
 async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> list[StaleCopy]:
@@ -595,6 +597,7 @@ async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> li
             Delivery.story_id,
             Destination.language,
             Story.content_hash,
+            Delivery.approval_id,
         )
         .join(Story, Story.id == Delivery.story_id)
         .join(Destination, Destination.id == Delivery.destination_id)

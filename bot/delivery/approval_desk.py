@@ -11,6 +11,7 @@ both carry the same approval id and every decision is recorded once.
 from __future__ import annotations
 
 import logging
+import time
 
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -26,6 +27,9 @@ from bot.telegram.send import deliver, keyboard, preview_options
 
 log = logging.getLogger(__name__)
 
+# After the desk chat refused a preview (not a 429 or network trouble): seconds until the next try.
+REFUSED_PAUSE = 60.0
+
 
 class DeskPoster:
     def __init__(
@@ -35,6 +39,7 @@ class DeskPoster:
         self._approvals = approvals
         self._settings = settings
         self._catalogues = catalogues
+        self._resume_at = 0.0
 
     async def translator(self) -> Translator:
         return self._catalogues.translator(await self._approvals.desk_language())
@@ -64,7 +69,7 @@ class DeskPoster:
 
     async def post_new(self) -> int:
         desk = self._approvals.desk_chat
-        if desk is None:
+        if desk is None or time.monotonic() < self._resume_at:
             return 0
         views = await self._approvals.unposted()
         if not views:
@@ -79,9 +84,11 @@ class DeskPoster:
                 log.warning(
                     "could not post approval %s to the desk: %s", view.approval.id, outcome.reason
                 )
-                if outcome.verdict in (Verdict.RATE_LIMITED, Verdict.TRANSIENT):
-                    break  # the next tick tries again
-                continue
+                if outcome.verdict not in (Verdict.RATE_LIMITED, Verdict.TRANSIENT):
+                    # The desk chat refuses (gone, no rights, ...): ask again a minute later,
+                    # not every tick; the approvals keep waiting (and expire in time).
+                    self._resume_at = time.monotonic() + REFUSED_PAUSE
+                break  # the next tick (or the pause's end) tries again
             await self._approvals.posted(view.approval.id, sent.chat_id, sent.message_id)
             posted += 1
         return posted

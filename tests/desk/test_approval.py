@@ -225,6 +225,16 @@ async def test_edited_headline_goes_to_the_approval_chat_only(desk: Newsroom) ->
     assert any(STORY.title in text for text in reader)
     assert not any(edited in text for text in reader)
 
+    # Corrected at the source later: the channel's copy is edited, keeping the editor's
+    # headline; the reader's gets the correction under the original one.
+    fixed = Item(STORY.guid, STORY.title, STORY.published, description="<p>Corrected.</p>")
+    desk.feeds.add("/rss/en.xml", rss([fixed, BACKLOG]), etag='"v9"')
+    await desk.poll()
+    await desk.deliver_all()
+    current = desk.api.current_message(CHANNEL.id, channel[0].message_id)
+    assert current is not None and "Corrected." in current["text"]
+    assert edited in current["text"]
+
 
 async def test_a_non_editor_is_refused_and_nothing_changes(desk: Newsroom) -> None:
     await _publish(desk, STORY)
