@@ -176,6 +176,8 @@ class Sender:
         await self._flush_sent()
         async with self._db.writing(), self._db.sessions.begin() as session:
             jobs = await delivery_queries.claim_due(session, self._clock(), self._claim_size)
+            if any(job.pace is not None for job in jobs):
+                jobs = await self._paced(session, jobs)
             ready: list[DeliveryJob] = []
             chats: set[int] = set(self._chats_in_flight)
             for job in jobs:
@@ -188,15 +190,15 @@ class Sender:
                     continue
                 chats.add(job.chat_id)
                 ready.append(job)
-            if any(job.pace is not None for job in ready):
-                ready = await self._paced(session, ready)
+            if any(job.roundup and job.pace is not None for job in ready):
+                ready = [await self._with_members(session, job) for job in ready]
         self._chats_in_flight.update(job.chat_id for job in ready)
         return ready
 
     async def _paced(self, session: AsyncSession, jobs: list[DeliveryJob]) -> list[DeliveryJob]:
         """Stories for chats with a pace rule: sent now, sent silently, or held for the
-        chat's roundup (bot/delivery/pace.py). A due roundup row takes the chat's other held
-        rows with it (one post). One query for the batch's capped chats' recent posts."""
+        chat's roundup (bot/delivery/pace.py), before a chat's one-at-a-time turn: held ones
+        need none. One query for the batch's capped chats' recent posts."""
         now = self._clock()
         capped = {job.destination_id for job in jobs if job.pace and job.pace.max_posts_per_hour}
         posts = await delivery_queries.recent_posts(session, capped, now - WINDOW)
@@ -214,14 +216,18 @@ class Sender:
             decision = plan(job.pace, now, zone, list(recent.values()))
             if decision.hold_until is not None:
                 held.setdefault(decision.hold_until, []).append(job.id)
-                continue
-            if job.roundup:
-                members = await delivery_queries.claim_roundup(session, job.destination_id, now)
-                job = replace(job, members=tuple(members))
-            kept.append(replace(job, silent=decision.silent))
+            else:
+                kept.append(replace(job, silent=decision.silent))
         for at, ids in held.items():
             await delivery_queries.hold_for_roundup(session, ids, at)
         return kept
+
+    async def _with_members(self, session: AsyncSession, job: DeliveryJob) -> DeliveryJob:
+        """A due roundup row about to be sent takes the chat's other held rows with it."""
+        if not job.roundup or job.pace is None:
+            return job
+        members = await delivery_queries.claim_roundup(session, job.destination_id, self._clock())
+        return replace(job, members=tuple(members))
 
     async def _flush_sent(self) -> None:
         """Record sent messages in one transaction rather than one each (see `_deliver`)."""
