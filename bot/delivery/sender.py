@@ -102,6 +102,7 @@ class Sender:
         # Paced chats' story posts of the last hour that the database may not show yet (sends
         # are recorded in batches): {destination id: {message id: sent at}}.
         self._posted: dict[int, dict[int, datetime]] = {}
+        self._held = 0  # stories the claim in progress held for a roundup
 
     async def fan_out(self) -> int:
         """Queue deliveries for stories not yet fanned out; returns how many were queued."""
@@ -172,6 +173,15 @@ class Sender:
         self._stopping = True
 
     async def _claim(self) -> list[DeliveryJob]:
+        """Claim a batch (see `_claim_once`); one that pace held whole is followed by the
+        next at once, so a night's held stories do not end the drain."""
+        while True:
+            self._held = 0
+            ready = await self._claim_once()
+            if ready or not self._held:
+                return ready
+
+    async def _claim_once(self) -> list[DeliveryJob]:
         """Claim a batch; keep one delivery per chat that is free now, put the rest back."""
         await self._flush_sent()
         async with self._db.writing(), self._db.sessions.begin() as session:
@@ -220,6 +230,7 @@ class Sender:
                 kept.append(replace(job, silent=decision.silent))
         for at, ids in held.items():
             await delivery_queries.hold_for_roundup(session, ids, at)
+            self._held += len(ids)
         return kept
 
     async def _with_members(self, session: AsyncSession, job: DeliveryJob) -> DeliveryJob:
