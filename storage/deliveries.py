@@ -354,8 +354,9 @@ _PACE_COLUMNS = (ChannelRule.max_posts_per_hour, ChannelRule.quiet_hours, Channe
 
 def _pace(row: Any) -> DeskPace | None:
     """The chat's pace from a claimed row, or None when it has no pace rule."""
-    pace = DeskPace(row.max_posts_per_hour, row.quiet_hours, row.quiet_mode or "silent")
-    return pace if pace.paced else None
+    if row.max_posts_per_hour is None and row.quiet_hours is None:
+        return None
+    return DeskPace(row.max_posts_per_hour, row.quiet_hours, row.quiet_mode or "silent")
 
 
 async def recent_posts(
