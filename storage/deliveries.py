@@ -7,7 +7,7 @@ that were in flight at the kill are repeated).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
 from storage.approvals import approval_chat_ids, approval_chats, drop_empty, open_approval
-from storage.desk import DeskJudge, DeskRules, StoryText, filtered_rules
+from storage.desk import DeskJudge, DeskPace, DeskRules, StoryText, filtered_rules
 from storage.destinations import deactivate, has_any_subscription
 from storage.models import (
     ChannelRule,
@@ -59,6 +59,14 @@ class DeliveryJob:
     editions: frozenset[str] = frozenset()
     # Approved at the editors' desk (its approval may carry an edited headline).
     approval_id: int | None = None
+    # Held by the chat's pace or quiet hours for its "More news" roundup (see `claim_roundup`).
+    roundup: bool = False
+    # The chat's pace rule, for story deliveries to chats that have one (else None).
+    pace: DeskPace | None = None
+    # Set by the sender: a roundup's other rows (delivery id, story id), claimed with it;
+    # and whether it goes without notification sound (quiet hours, mode "silent").
+    members: tuple[tuple[int, int], ...] = ()
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,8 +369,12 @@ async def claim_due(
             Delivery.attempts,
             Delivery.digest_slot,
             Delivery.approval_id,
+            Delivery.roundup,
+            *_PACE_COLUMNS,
         )
         .join(Destination, Destination.id == Delivery.destination_id)
+        # The chat's pace rides along (a primary-key join, no query of its own per batch).
+        .outerjoin(ChannelRule, ChannelRule.destination_id == Delivery.destination_id)
         .where(
             Delivery.status == DeliveryStatus.QUEUED,
             Delivery.next_attempt_at <= now,
@@ -398,9 +410,102 @@ async def claim_due(
             digest_slot=row.digest_slot,
             editions=editions.get(row.destination_id, frozenset()),
             approval_id=row.approval_id,
+            roundup=row.roundup,
+            pace=_pace(row) if row.story_id is not None else None,
         )
         for row in rows
     ]
+
+
+_PACE_COLUMNS = (ChannelRule.max_posts_per_hour, ChannelRule.quiet_hours, ChannelRule.quiet_mode)
+
+
+def _pace(row: Any) -> DeskPace | None:
+    """The chat's pace from a claimed row, or None when it has no pace rule."""
+    if row.max_posts_per_hour is None and row.quiet_hours is None:
+        return None
+    return DeskPace(row.max_posts_per_hour, row.quiet_hours, row.quiet_mode or "silent")
+
+
+async def recent_posts(
+    session: AsyncSession, destination_ids: Collection[int], since: datetime
+) -> dict[int, dict[int, datetime]]:
+    """The story posts each chat had since `since`, as {message id: sent at}, in one query.
+
+    A roundup is one post however many stories it lists (its rows share the message id);
+    breaking news and digests are not counted (pace never holds them back).
+    """
+    if not destination_ids:
+        return {}
+    query = (
+        select(Delivery.destination_id, Delivery.message_id, func.min(Delivery.sent_at))
+        .where(
+            Delivery.destination_id.in_(list(destination_ids)),
+            Delivery.status == DeliveryStatus.SENT,
+            Delivery.story_id.is_not(None),
+            Delivery.message_id.is_not(None),
+            Delivery.sent_at > since,
+        )
+        .group_by(Delivery.destination_id, Delivery.message_id)
+    )
+    found: dict[int, dict[int, datetime]] = {}
+    for destination_id, message_id, sent_at in (await session.execute(query)).all():
+        found.setdefault(destination_id, {})[message_id] = sent_at
+    return found
+
+
+async def hold_for_roundup(
+    session: AsyncSession, delivery_ids: Sequence[int], at: datetime
+) -> None:
+    """Keep claimed story deliveries for the chat's "More news" roundup until `at`.
+
+    Back to `queued` (so a crash can lose nothing), the claim's attempt refunded: holding
+    is not a failed try.
+    """
+    if not delivery_ids:
+        return
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(list(delivery_ids)))
+        .values(
+            status=DeliveryStatus.QUEUED,
+            roundup=True,
+            next_attempt_at=at,
+            lease_until=None,
+            attempts=Delivery.attempts - 1,
+        )
+    )
+
+
+async def claim_roundup(
+    session: AsyncSession, destination_id: int, now: datetime, lease: timedelta = DELIVERY_LEASE
+) -> list[tuple[int, int]]:
+    """Claim every other held row of the chat's roundup (due or not): [(delivery id, story
+    id)], oldest first, marked `sending` with one lease, so they go, or come back, together."""
+    query = (
+        select(Delivery.id, Delivery.story_id)
+        .where(
+            Delivery.destination_id == destination_id,
+            Delivery.status == DeliveryStatus.QUEUED,
+            Delivery.roundup.is_(True),
+            Delivery.story_id.is_not(None),
+        )
+        .order_by(Delivery.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = [(row.id, row.story_id) for row in (await session.execute(query)).all()]
+    if rows:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([delivery_id for delivery_id, _ in rows]))
+            .values(
+                status=DeliveryStatus.SENDING,
+                attempts=Delivery.attempts + 1,
+                lease_until=now + lease,
+            )
+        )
+    return rows
 
 
 async def _editions_of_many(

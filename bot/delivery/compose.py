@@ -11,7 +11,7 @@ render in progress (a cache of renders, not of results, so they never each query
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -29,6 +29,7 @@ from bot.telegram.render import (
     VersionLink,
     render_breaking,
     render_digest,
+    render_roundup,
     render_story,
 )
 from storage import alerts as alert_queries
@@ -143,6 +144,20 @@ class Composer:
             self._cache[key] = task
         # Shielded: one waiter cancelled (a shutdown) does not cancel the others' render.
         return await asyncio.shield(task)
+
+    async def roundup(
+        self, story_ids: Sequence[int], language: str | None
+    ) -> tuple[OutgoingMessage, tuple[int, ...]] | None:
+        """A chat's "More news" roundup of `story_ids` (in that order) in its language, and
+        the stories it lists (those that fit; the rest wait for the next one). None when
+        none of them exists any more. Not cached: each chat's held stories are its own."""
+        async with self.database.sessions() as session:
+            stories = await story_queries.get_stories(session, story_ids)
+        if not stories:
+            return None
+        t = self.catalogues.translator(self.language_of(language))
+        message, listed = render_roundup(stories, t=t, zone=self.settings.zone)
+        return message, tuple(story.id for story in stories[:listed])
 
     def version(self, story_id: int) -> str | None:
         """The content hash of the story as last rendered (recorded with each delivery)."""

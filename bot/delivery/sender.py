@@ -16,14 +16,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.delivery.compose import Composer
 from bot.delivery.outcomes import Outcome, Verdict, outcome_of
+from bot.delivery.pace import WINDOW, plan
 from bot.delivery.pacing import InFlightLimit, Pacer
 from bot.filters import DeskFilters
 from bot.telegram.render import OutgoingMessage
@@ -100,6 +102,10 @@ class Sender:
         self._sent: list[SentRecord] = []
         # Chats' desk filters, compiled once per rules version (bot/filters.py).
         self._desk = DeskFilters()
+        # Paced chats' story posts of the last hour that the database may not show yet (sends
+        # are recorded in batches): {destination id: {message id: sent at}}.
+        self._posted: dict[int, dict[int, datetime]] = {}
+        self._held = 0  # stories the claim in progress held for a roundup
 
     async def fan_out(self) -> int:
         """Queue deliveries for stories not yet fanned out; returns how many were queued."""
@@ -172,10 +178,21 @@ class Sender:
         self._stopping = True
 
     async def _claim(self) -> list[DeliveryJob]:
+        """Claim a batch (see `_claim_once`); one that pace held whole is followed by the
+        next at once, so a night's held stories do not end the drain."""
+        while True:
+            self._held = 0
+            ready = await self._claim_once()
+            if ready or not self._held:
+                return ready
+
+    async def _claim_once(self) -> list[DeliveryJob]:
         """Claim a batch; keep one delivery per chat that is free now, put the rest back."""
         await self._flush_sent()
         async with self._db.writing(), self._db.sessions.begin() as session:
             jobs = await delivery_queries.claim_due(session, self._clock(), self._claim_size)
+            if any(job.pace is not None for job in jobs):
+                jobs = await self._paced(session, jobs)
             ready: list[DeliveryJob] = []
             chats: set[int] = set(self._chats_in_flight)
             for job in jobs:
@@ -188,8 +205,45 @@ class Sender:
                     continue
                 chats.add(job.chat_id)
                 ready.append(job)
+            if any(job.roundup and job.pace is not None for job in ready):
+                ready = [await self._with_members(session, job) for job in ready]
         self._chats_in_flight.update(job.chat_id for job in ready)
         return ready
+
+    async def _paced(self, session: AsyncSession, jobs: list[DeliveryJob]) -> list[DeliveryJob]:
+        """Stories for chats with a pace rule: sent now, sent silently, or held for the
+        chat's roundup (bot/delivery/pace.py), before a chat's one-at-a-time turn: held ones
+        need none. One query for the batch's capped chats' recent posts."""
+        now = self._clock()
+        capped = {job.destination_id for job in jobs if job.pace and job.pace.max_posts_per_hour}
+        posts = await delivery_queries.recent_posts(session, capped, now - WINDOW)
+        zone = self._composer.settings.zone
+        kept: list[DeliveryJob] = []
+        held: dict[datetime, list[int]] = {}
+        for job in jobs:
+            if job.pace is None:
+                kept.append(job)
+                continue
+            recent = {
+                **posts.get(job.destination_id, {}),
+                **self._posted.get(job.destination_id, {}),
+            }
+            decision = plan(job.pace, now, zone, list(recent.values()))
+            if decision.hold_until is not None:
+                held.setdefault(decision.hold_until, []).append(job.id)
+            else:
+                kept.append(replace(job, silent=decision.silent))
+        for at, ids in held.items():
+            await delivery_queries.hold_for_roundup(session, ids, at)
+            self._held += len(ids)
+        return kept
+
+    async def _with_members(self, session: AsyncSession, job: DeliveryJob) -> DeliveryJob:
+        """A due roundup row about to be sent takes the chat's other held rows with it."""
+        if not job.roundup or job.pace is None:
+            return job
+        members = await delivery_queries.claim_roundup(session, job.destination_id, self._clock())
+        return replace(job, members=tuple(members))
 
     async def _flush_sent(self) -> None:
         """Record sent messages in one transaction rather than one each (see `_deliver`)."""
@@ -207,10 +261,15 @@ class Sender:
 
     async def _attempt(self, job: DeliveryJob, slot: float, stats: SendStats) -> None:
         try:
-            message = await self._message_for(job)
+            if job.members:
+                job, message = await self._roundup(job)
+            else:
+                message = await self._message_for(job)
             if message is None:
                 await self._fail(job, "the story, alert or digest no longer exists", stats)
                 return
+            if job.silent:
+                message = replace(message, disable_notification=True)
             await self._pacer.wait_until(slot)
             await self._requests.acquire()
             try:
@@ -231,11 +290,45 @@ class Sender:
         else:
             # Recorded in the next batch write (within a fraction of a second). A crash before
             # it leaves the row `sending`, so it is resent: it counts among the in-flight.
-            version = self._composer.version(job.story_id) if job.story_id else None
-            self._sent.append((job.id, sent.chat_id, sent.message_id, self._clock(), version))
+            now = self._clock()
+            if job.members:  # one post: every row with its message id, in the same write
+                for delivery_id in self._rows(job):
+                    self._sent.append((delivery_id, sent.chat_id, sent.message_id, now, None))
+            else:
+                version = self._composer.version(job.story_id) if job.story_id else None
+                self._sent.append((job.id, sent.chat_id, sent.message_id, now, version))
+            if job.pace is not None:
+                self._posted_now(job.destination_id, sent.message_id, now)
             if len(self._sent) >= self._sent_batch:
                 await self._flush_sent()
             stats.sent += 1
+
+    async def _roundup(self, job: DeliveryJob) -> tuple[DeliveryJob, OutgoingMessage | None]:
+        """The chat's "More news" post of the job's story and its members' (the job's own
+        first: it was due first); members it has no room for go back to wait for the next."""
+        assert job.story_id is not None
+        found = await self._composer.roundup(
+            [job.story_id, *(story_id for _, story_id in job.members)], job.language
+        )
+        listed = set(found[1]) if found else set()
+        members = tuple(member for member in job.members if member[1] in listed)
+        left = [delivery_id for delivery_id, story_id in job.members if story_id not in listed]
+        if left:
+            async with self._db.writing(), self._db.sessions.begin() as session:
+                await delivery_queries.hold_for_roundup(session, left, self._clock())
+        return replace(job, members=members), found[0] if found else None
+
+    def _posted_now(self, destination_id: int, message_id: int, at: datetime) -> None:
+        """Remember a paced chat's post until the database surely shows it (an hour)."""
+        posts = self._posted.setdefault(destination_id, {})
+        posts[message_id] = at
+        for old in [key for key, when in posts.items() if at - when >= WINDOW]:
+            del posts[old]
+
+    @staticmethod
+    def _rows(job: DeliveryJob) -> list[int]:
+        """The job's delivery rows: its own and, for a roundup, its members' (one fate)."""
+        return [job.id, *(delivery_id for delivery_id, _ in job.members)]
 
     async def _message_for(self, job: DeliveryJob) -> OutgoingMessage | None:
         if job.alert_id is not None:
@@ -270,7 +363,7 @@ class Sender:
         at = self._clock() + timedelta(seconds=seconds)
         async with self._db.writing(), self._db.sessions.begin() as session:
             await delivery_queries.requeue(
-                session, [job.id], at, "429: rate limited", refund_attempt=True
+                session, self._rows(job), at, "429: rate limited", refund_attempt=True
             )
 
     async def _migrated(self, job: DeliveryJob, new_chat_id: int, stats: SendStats) -> None:
@@ -278,21 +371,27 @@ class Sender:
         async with self._db.writing(), self._db.sessions.begin() as session:
             await destination_queries.move_chat(session, job.chat_id, new_chat_id, now)
             await delivery_queries.requeue(
-                session, [job.id], now, f"chat migrated to {new_chat_id}", refund_attempt=True
+                session,
+                self._rows(job),
+                now,
+                f"chat migrated to {new_chat_id}",
+                refund_attempt=True,
             )
         stats.retried += 1
 
     async def _gone(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
         log.info("chat %s is gone (%s); marking it inactive", job.chat_id, reason)
         async with self._db.writing(), self._db.sessions.begin() as session:
-            await delivery_queries.mark_failed(session, job.id, reason)
+            for delivery_id in self._rows(job):
+                await delivery_queries.mark_failed(session, delivery_id, reason)
             await delivery_queries.chat_gone(session, job.chat_id, reason, self._clock())
         stats.failed += 1
 
     async def _fail(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
         log.warning("delivery %s to chat %s failed: %s", job.id, job.chat_id, reason)
         async with self._db.writing(), self._db.sessions.begin() as session:
-            await delivery_queries.mark_failed(session, job.id, reason)
+            for delivery_id in self._rows(job):
+                await delivery_queries.mark_failed(session, delivery_id, reason)
         stats.failed += 1
 
     async def _retry(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
@@ -302,6 +401,6 @@ class Sender:
         delay = min(2**job.attempts, MAX_BACKOFF_SECONDS)
         async with self._db.writing(), self._db.sessions.begin() as session:
             await delivery_queries.requeue(
-                session, [job.id], self._clock() + timedelta(seconds=delay), reason
+                session, self._rows(job), self._clock() + timedelta(seconds=delay), reason
             )
         stats.retried += 1

@@ -1,0 +1,85 @@
+"""The pace's outbox queries on SQLite and PostgreSQL: a claim carries the chat's pace, held
+rows wait queued, a roundup's rows are claimed together and count as one post."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from storage import deliveries, desk, destinations
+from storage.db import Database
+from storage.destinations import ChatInfo
+from storage.models import Delivery, Story
+from storage.states import DeliveryStatus
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+async def _seed(database: Database, stories: int) -> tuple[int, int, list[int]]:
+    """A paced channel and a plain one, each with `stories` story deliveries queued."""
+    async with database.sessions.begin() as session:
+        paced = await destinations.ensure_destination(session, ChatInfo(-1, "channel"), NOW)
+        plain = await destinations.ensure_destination(session, ChatInfo(-2, "channel"), NOW)
+        pace = desk.DeskPace(max_posts_per_hour=2, quiet_hours="23:00-07:00", quiet_mode="hold")
+        settings = desk.DeskSettings(desk.DeskRules(paced.id, 0), pace=pace)
+        await desk.write_rules(session, paced.id, settings, NOW)
+        story_ids = []
+        for n in range(stories):
+            story = Story(
+                identity=f"s{n}",
+                link=f"https://x.kz/{n}",
+                title=f"Story {n}",
+                summary="",
+                section="politics",
+                published_at=NOW,
+                first_seen_at=NOW,
+                updated_at=NOW,
+                content_hash="h",
+                pushable=True,
+                fanned_out_at=NOW,
+            )
+            session.add(story)
+            await session.flush()
+            story_ids.append(story.id)
+            for destination in (paced, plain):
+                session.add(
+                    Delivery(
+                        destination_id=destination.id,
+                        story_id=story.id,
+                        group_id=story.id,
+                        priority=10,
+                        status=DeliveryStatus.QUEUED,
+                        attempts=0,
+                        next_attempt_at=NOW,
+                        created_at=NOW,
+                    )
+                )
+        return paced.id, plain.id, story_ids
+
+
+async def test_held_rows_are_claimed_together_and_count_as_one_post(database: Database) -> None:
+    paced, plain, _ = await _seed(database, 3)
+    async with database.sessions.begin() as session:
+        jobs = await deliveries.claim_due(session, NOW, 10)
+        mine = [job for job in jobs if job.destination_id == paced]
+        assert all(job.pace == desk.DeskPace(2, "23:00-07:00", "hold") for job in mine)
+        assert all(job.pace is None for job in jobs if job.destination_id == plain)
+        later = NOW + timedelta(hours=1)
+        await deliveries.hold_for_roundup(session, [job.id for job in mine], later)
+    async with database.sessions.begin() as session:
+        assert await deliveries.claim_due(session, NOW, 10) == []  # held: not due
+        [first] = await deliveries.claim_due(session, later, 1)
+        assert first.roundup and first.attempts == 1  # holding cost no attempt
+        members = await deliveries.claim_roundup(session, paced, later)
+        assert [job.id for job in mine if job.id != first.id] == [m[0] for m in members]
+        sent_at = later + timedelta(seconds=1)
+        await deliveries.mark_sent_many(
+            session, [(row, -1, 77, sent_at, None) for row in (first.id, *(m[0] for m in members))]
+        )
+    async with database.sessions() as session:
+        posts = await deliveries.recent_posts(session, [paced, plain], NOW)
+        statuses = set(
+            await session.scalars(select(Delivery.status).where(Delivery.destination_id == paced))
+        )
+    assert posts == {paced: {77: sent_at}} and statuses == {DeliveryStatus.SENT}
