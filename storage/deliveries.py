@@ -54,6 +54,8 @@ class DeliveryJob:
     digest_slot: str | None = None
     # The editions the chat reads (filled in for breaking news and digests: they pick by it).
     editions: frozenset[str] = frozenset()
+    # A forum supergroup: the sender picks the story's topic (bot/delivery/topics.py).
+    forum: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +296,7 @@ async def claim_due(
             Delivery.alert_id,
             Delivery.attempts,
             Delivery.digest_slot,
+            Destination.is_forum,
         )
         .join(Destination, Destination.id == Delivery.destination_id)
         .where(
@@ -330,6 +333,7 @@ async def claim_due(
             attempts=row.attempts + 1,
             digest_slot=row.digest_slot,
             editions=editions.get(row.destination_id, frozenset()),
+            forum=bool(row.is_forum),
         )
         for row in rows
     ]

@@ -25,10 +25,11 @@ from telegram.error import TelegramError
 from bot.delivery.compose import Composer
 from bot.delivery.outcomes import Outcome, Verdict, outcome_of
 from bot.delivery.pacing import InFlightLimit, Pacer
+from bot.delivery.topics import ForumTopics
 from bot.filters import DeskFilters
 from bot.telegram.render import OutgoingMessage
 from bot.telegram.retry import NO_RETRY
-from bot.telegram.send import deliver
+from bot.telegram.send import Sent, deliver
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
 from storage import digests as digest_queries
@@ -97,6 +98,10 @@ class Sender:
         self._sent: list[SentRecord] = []
         # Chats' desk filters, compiled once per rules version (bot/filters.py).
         self._desk = DeskFilters()
+        # Forum chats' topics, loaded with each claimed batch that has a forum chat.
+        self._topics = ForumTopics(
+            database, bot, composer.settings, composer.catalogues, self._clock
+        )
 
     async def fan_out(self) -> int:
         """Queue deliveries for stories not yet fanned out; returns how many were queued."""
@@ -183,6 +188,7 @@ class Sender:
                     continue
                 chats.add(job.chat_id)
                 ready.append(job)
+            await self._topics.load(session, ready)
         self._chats_in_flight.update(job.chat_id for job in ready)
         return ready
 
@@ -209,13 +215,7 @@ class Sender:
             await self._pacer.wait_until(slot)
             await self._requests.acquire()
             try:
-                sent = await deliver(
-                    self._bot,
-                    job.chat_id,
-                    message,
-                    paid_broadcast=self._paid_broadcast,
-                    rate_limit_args=NO_RETRY,
-                )
+                sent = await self._send(job, message)
             finally:
                 self._requests.release()
         except Exception as exc:
@@ -231,6 +231,30 @@ class Sender:
             if len(self._sent) >= self._sent_batch:
                 await self._flush_sent()
             stats.sent += 1
+
+    async def _send(self, job: DeliveryJob, message: OutgoingMessage) -> Sent:
+        """Send; a forum chat's message goes into its topic (bot/delivery/topics.py)."""
+        if not job.forum:
+            return await deliver(
+                self._bot,
+                job.chat_id,
+                message,
+                paid_broadcast=self._paid_broadcast,
+                rate_limit_args=NO_RETRY,
+            )
+
+        async def into(thread_id: int | None) -> Sent:
+            return await deliver(
+                self._bot,
+                job.chat_id,
+                message,
+                paid_broadcast=self._paid_broadcast,
+                rate_limit_args=NO_RETRY,
+                thread_id=thread_id,
+            )
+
+        section = self._composer.section_of(job.story_id) if job.story_id else None
+        return await self._topics.send(job, section, into)
 
     async def _message_for(self, job: DeliveryJob) -> OutgoingMessage | None:
         if job.alert_id is not None:
