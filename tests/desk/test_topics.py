@@ -278,3 +278,18 @@ async def test_a_429_on_createforumtopic_waits_and_creates_the_topic_once(
     assert creations(fake_api, RU_FORUM) == ["Политика"]
     (thread,) = fake_api.topics(RU_FORUM.id)
     assert sent(fake_api, RU_FORUM, "Сенат").message_thread_id == thread
+
+
+async def test_a_config_forum_named_by_username_is_learned_from_getchat(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer
+) -> None:
+    forum = FakeChat(-1003000000005, "supergroup", "Forum", username="kz_forum", is_forum=True)
+    fake_api.register_chat(forum, bot_status="administrator")
+    bot = FakeUser(fake_api.bot_id, "Newsbot")
+    fake_api.set_member(forum, bot, "administrator", can_manage_topics=True)
+    async with (
+        forum_newsroom(tmp_path, fake_api, feed_server, channel={"chat": "@kz_forum"}) as newsroom,
+        newsroom.core.database.sessions() as session,
+    ):
+        found = await destinations.get_by_chat(session, forum.id)
+    assert found is not None and found.is_forum and found.can_manage_topics
