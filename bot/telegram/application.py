@@ -41,6 +41,7 @@ from bot.telegram.handlers.editors import EditorHandlers
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.readers import ReaderHandlers
 from bot.telegram.handlers.services import BotServices
+from bot.telegram.handlers.topics import TopicHandlers
 from bot.telegram.i18n import SUPPORTED
 from bot.telegram.request import ObservedRequest, RequestObserver
 from bot.telegram.retry import RetryReplies
@@ -131,6 +132,7 @@ def register_handlers(application: Application, services: BotServices) -> None:
     readers = ReaderHandlers(services)
     channels = ChannelHandlers(services)
     editors = EditorHandlers(services)
+    topics = TopicHandlers(services)
     commands = {
         "start": readers.start,
         "help": readers.help,
@@ -147,6 +149,7 @@ def register_handlers(application: Application, services: BotServices) -> None:
         "editions": readers.editions,
         "digest": readers.digest,
         "channels": channels.channels,
+        "topic": topics.pick,
         "breaking": editors.breaking,
         "failures": editors.failures,
     }

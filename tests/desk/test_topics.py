@@ -20,7 +20,13 @@ from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser, SentMessage
 from tests.fakes.conversation import ask, button_data
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import EDITOR, Newsroom, newsroom_settings, running_newsroom
+from tests.telegram.conftest import (
+    EDITOR,
+    STRANGER,
+    Newsroom,
+    newsroom_settings,
+    running_newsroom,
+)
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 RU_ADMIN = FakeUser(id=777000001, first_name="Olga", language_code="ru")
@@ -293,3 +299,28 @@ async def test_a_config_forum_named_by_username_is_learned_from_getchat(
     ):
         found = await destinations.get_by_chat(session, forum.id)
     assert found is not None and found.is_forum and found.can_manage_topics
+
+
+async def test_an_admin_picks_a_topic_with_slash_topic_inside_it(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer
+) -> None:
+    async with forum_newsroom(tmp_path, fake_api, feed_server) as newsroom:
+        await add_bot(newsroom, KK_ADMIN, KK_FORUM, can_manage_topics=False)
+        fake_api.set_member(KK_FORUM, STRANGER, "member")
+        await subscribe_chat(newsroom, KK_FORUM, ["politics", "society"])
+        desk = fake_api.add_topic(KK_FORUM, "Саясат бөлімі")
+
+        async def say(user: FakeUser, text: str) -> SentMessage:
+            before = len(fake_api.messages_to(KK_FORUM.id))
+            fake_api.send_message(user, text, chat=KK_FORUM, thread_id=desk)
+            replies = await fake_api.wait_for(lambda m: m.chat_id == KK_FORUM.id, count=before + 1)
+            return replies[-1]
+
+        refused = await say(STRANGER, "/topic politics")
+        picked = await say(KK_ADMIN, "/topic politics")
+        await publish(newsroom, "kk", "politics", "Сенат заңды қабылдады")
+        await publish(newsroom, "kk", "society", "Астанада саябақ ашылды")
+    assert refused.message_thread_id == desk and "administrators" in refused.text
+    assert picked.message_thread_id == desk and "«Саясат»" in picked.text
+    assert sent(fake_api, KK_FORUM, "Сенат").message_thread_id == desk
+    assert sent(fake_api, KK_FORUM, "Астанада").message_thread_id is None  # no right: General

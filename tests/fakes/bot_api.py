@@ -759,8 +759,16 @@ class FakeBotAPI:
 
     # ---------------------------------------------------------------- playing users
 
-    def send_message(self, user: FakeUser, text: str, *, chat: FakeChat | None = None) -> int:
-        """``user`` writes ``text`` (private chat unless ``chat``); returns the message_id.
+    def send_message(
+        self,
+        user: FakeUser,
+        text: str,
+        *,
+        chat: FakeChat | None = None,
+        thread_id: int | None = None,
+    ) -> int:
+        """``user`` writes ``text`` (private chat unless ``chat``; in a forum, in the topic
+        ``thread_id``); returns the message_id.
 
         Commands get Telegram's ``bot_command`` entities (offset and length in UTF-16,
         including any ``@botname`` suffix).  In a channel it becomes a ``channel_post``."""
@@ -772,6 +780,8 @@ class FakeBotAPI:
             else:
                 state = self._chat_state(chat)
             extra: dict[str, Any] = {"text": text}
+            if thread_id is not None:
+                extra.update(message_thread_id=thread_id, is_topic_message=True)
             entities = _command_entities(text)
             if entities:
                 extra["entities"] = entities
