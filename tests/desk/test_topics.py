@@ -255,6 +255,21 @@ async def test_breaking_news_goes_to_general_unless_a_topic_is_chosen(
     assert creations(fake_api, RU_FORUM) == creations(fake_api, KK_FORUM) == []
 
 
+async def test_breaking_news_whose_topic_is_gone_goes_to_general_and_the_admin_is_told(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer
+) -> None:
+    alerts = fake_api.add_topic(RU_FORUM, "Срочно")
+    async with forum_newsroom(
+        tmp_path, fake_api, feed_server, channel={"topics": {"breaking": alerts}}
+    ) as newsroom:
+        await add_bot(newsroom, RU_ADMIN, RU_FORUM)
+        fake_api.delete_topic(RU_FORUM.id, alerts)
+        await _breaking(newsroom, "Earthquake felt across the region")
+    assert sent(fake_api, RU_FORUM, "Earthquake").message_thread_id is None
+    notice = fake_api.messages_to(RU_ADMIN.id)[-1]
+    assert "срочных новостей" in notice.text and "General" in notice.text
+
+
 async def test_chats_that_are_not_forums_are_sent_to_as_before(
     tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer
 ) -> None:
