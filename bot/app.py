@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
-from telegram import Bot
+from telegram import Bot, Chat
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application
 
@@ -65,6 +65,7 @@ from bot.telegram.application import (
     publish_commands,
     register_handlers,
 )
+from bot.telegram.handlers.channels import can_manage_topics
 from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import Catalogues
 from bot.telegram.polling import UPDATES_RETRY_SECONDS, LongPolling
@@ -74,6 +75,7 @@ from storage import editions as edition_queries
 from storage import feeds as feed_queries
 from storage import sections as section_queries
 from storage import stats as stats_queries
+from storage import topics as topic_queries
 from storage.db import Database, create_database
 from storage.leadership import Leadership, updates_leadership
 from storage.migrate import upgrade_on
@@ -223,6 +225,7 @@ async def resolve_config_usernames(core: Core, bot: Bot) -> None:
     """Config chats named by @username: their ids from Telegram (getChat), then written.
     One that Telegram does not know stays pending (logged) until the next start."""
     resolved: dict[str, int] = {}
+    forums: dict[int, tuple[bool, bool | None]] = {}
     for channel in settings_usernames(core.settings):
         try:
             chat = await bot.get_chat(channel)
@@ -230,9 +233,26 @@ async def resolve_config_usernames(core: Core, bot: Bot) -> None:
             log.warning("config channel %s not resolved: %s", channel, exc)
             continue
         resolved[channel] = chat.id
+        forums[chat.id] = (bool(chat.is_forum), await _manages_topics(bot, chat))
     if resolved:
         async with core.database.writing(), core.database.sessions.begin() as session:
             await sync_config_channels(core.settings, session, resolved)
+            for chat_id, (is_forum, can_manage) in forums.items():
+                await topic_queries.set_forum(
+                    session, chat_id, is_forum=is_forum, can_manage_topics=can_manage
+                )
+
+
+async def _manages_topics(bot: Bot, chat: Chat) -> bool | None:
+    """For a forum: may the bot create its topics (its own membership)? None: not known."""
+    if not chat.is_forum:
+        return None
+    try:
+        member = await bot.get_chat_member(chat.id, bot.id)
+    except TelegramError as exc:
+        log.warning("forum %s: the bot's rights not read: %s", chat.id, exc)
+        return None
+    return can_manage_topics(member)
 
 
 def settings_usernames(settings: Settings) -> list[str]:

@@ -67,6 +67,8 @@ class DeliveryJob:
     # and whether it goes without notification sound (quiet hours, mode "silent").
     members: tuple[tuple[int, int], ...] = ()
     silent: bool = False
+    # A forum supergroup: the sender picks the story's topic (bot/delivery/topics.py).
+    forum: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +373,7 @@ async def claim_due(
             Delivery.approval_id,
             Delivery.roundup,
             *_PACE_COLUMNS,
+            Destination.is_forum,
         )
         .join(Destination, Destination.id == Delivery.destination_id)
         # The chat's pace rides along (a primary-key join, no query of its own per batch).
@@ -412,6 +415,7 @@ async def claim_due(
             approval_id=row.approval_id,
             roundup=row.roundup,
             pace=_pace(row) if row.story_id is not None else None,
+            forum=bool(row.is_forum),
         )
         for row in rows
     ]

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.editions import set_editions
 from storage.models import ChannelRule, Destination, DestinationEdition, Subscription
+from storage.topics import sync_config_topics
 
 # What a chat the config declares before the bot is in it is kept as, until the bot joins
 # (storage.destinations.ensure_destination reactivates it then, with its real kind).
@@ -262,6 +263,8 @@ async def _apply(
         if has_edition is None:
             await set_editions(session, destination.id, [default_edition])
     await write_rules(session, destination.id, spec, now, managed_by=spec.ref)
+    sections = [(key, thread) for key, thread in spec.topics if key != BREAKING_TOPIC]
+    await sync_config_topics(session, destination.id, sections, now)
 
 
 async def _set_sections(

@@ -23,6 +23,9 @@ class ChatInfo:
     added_by: int | None = None
     # The editions a new chat starts reading (at least one; ignored for a known chat).
     editions: tuple[str, ...] = ()
+    # A forum supergroup, and whether the bot may manage its topics (None: not told).
+    is_forum: bool | None = None
+    can_manage_topics: bool | None = None
 
 
 async def get_by_chat(session: AsyncSession, chat_id: int) -> Destination | None:
@@ -47,6 +50,8 @@ async def ensure_destination(
             active=True,
             breaking=True,
             added_by=chat.added_by,
+            is_forum=bool(chat.is_forum),
+            can_manage_topics=bool(chat.can_manage_topics),
             created_at=now,
             updated_at=now,
         )
@@ -65,6 +70,10 @@ async def ensure_destination(
         destination.updated_at = now
     if chat.added_by is not None:
         destination.added_by = chat.added_by
+    if chat.is_forum is not None:
+        destination.is_forum = chat.is_forum
+    if chat.can_manage_topics is not None:
+        destination.can_manage_topics = chat.can_manage_topics
     return destination
 
 

@@ -62,6 +62,7 @@ class Composer:
         default_factory=dict
     )
     _versions: dict[int, str] = field(default_factory=dict)
+    _sections: dict[int, str | None] = field(default_factory=dict)
     _alerts: dict[int, asyncio.Task[Alert | None]] = field(default_factory=dict)
     _headlines: dict[int, asyncio.Task[str | None]] = field(default_factory=dict)
 
@@ -163,9 +164,14 @@ class Composer:
         """The content hash of the story as last rendered (recorded with each delivery)."""
         return self._versions.get(story_id)
 
+    def section_of(self, story_id: int) -> str | None:
+        """The section of a story rendered in this batch (a forum posts it in its topic)."""
+        return self._sections.get(story_id)
+
     def forget(self) -> None:
         self._cache.clear()
         self._versions.clear()
+        self._sections.clear()
         self._alerts.clear()
         self._headlines.clear()
 
@@ -188,6 +194,7 @@ class Composer:
         if headline is not None:
             # A copy read for this render only (its session is closed): never written back.
             story.title = headline
+        self._sections[story_id] = story.section
         section = self.settings.section(story.section) if story.section else None
         return render_story(
             story,

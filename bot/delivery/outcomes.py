@@ -65,3 +65,25 @@ def outcome_of(error: Exception) -> Outcome:
     if isinstance(error, NetworkError):  # TimedOut, connection errors, 5xx
         return Outcome(Verdict.TRANSIENT, f"{type(error).__name__}: {error.message}")
     return Outcome(Verdict.TRANSIENT, f"{type(error).__name__}: {error}")
+
+
+# 400s for a send into a forum topic that is no longer there: deleted ("message thread not
+# found", also TOPIC_DELETED) or closed (TOPIC_CLOSED). The chat itself is fine: the story
+# goes to a recreated topic or to General (bot/delivery/topics.py).
+TOPIC_LOST_REASONS = ("message thread not found", "topic_deleted", "topic_closed")
+
+
+def topic_lost(error: Exception) -> bool:
+    """Did Telegram refuse a send because its forum topic is deleted or closed?"""
+    return isinstance(error, BadRequest) and any(
+        lost in error.message.lower() for lost in TOPIC_LOST_REASONS
+    )
+
+
+def creation_outcome(error: Exception) -> Outcome:
+    """A refused createForumTopic. Its 400s ("not enough rights to create a topic", "the chat
+    is not a forum") are about topics, never the chat: REFUSED, so the story goes to General,
+    where GONE (the chat marked inactive) would stop the chat's every story."""
+    if isinstance(error, BadRequest):
+        return Outcome(Verdict.REFUSED, f"bad request: {error.message}")
+    return outcome_of(error)

@@ -27,10 +27,11 @@ from bot.delivery.compose import Composer
 from bot.delivery.outcomes import Outcome, Verdict, outcome_of
 from bot.delivery.pace import WINDOW, plan
 from bot.delivery.pacing import InFlightLimit, Pacer
+from bot.delivery.topics import ForumTopics
 from bot.filters import DeskFilters
 from bot.telegram.render import OutgoingMessage
 from bot.telegram.retry import NO_RETRY
-from bot.telegram.send import deliver
+from bot.telegram.send import Sent, deliver
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
 from storage import digests as digest_queries
@@ -106,6 +107,10 @@ class Sender:
         # are recorded in batches): {destination id: {message id: sent at}}.
         self._posted: dict[int, dict[int, datetime]] = {}
         self._held = 0  # stories the claim in progress held for a roundup
+        # Forum chats' topics, loaded with each claimed batch that has a forum chat.
+        self._topics = ForumTopics(
+            database, bot, composer.settings, composer.catalogues, self._clock
+        )
 
     async def fan_out(self) -> int:
         """Queue deliveries for stories not yet fanned out; returns how many were queued."""
@@ -207,6 +212,7 @@ class Sender:
                 ready.append(job)
             if any(job.roundup and job.pace is not None for job in ready):
                 ready = [await self._with_members(session, job) for job in ready]
+            await self._topics.load(session, ready)
         self._chats_in_flight.update(job.chat_id for job in ready)
         return ready
 
@@ -273,13 +279,7 @@ class Sender:
             await self._pacer.wait_until(slot)
             await self._requests.acquire()
             try:
-                sent = await deliver(
-                    self._bot,
-                    job.chat_id,
-                    message,
-                    paid_broadcast=self._paid_broadcast,
-                    rate_limit_args=NO_RETRY,
-                )
+                sent = await self._send(job, message)
             finally:
                 self._requests.release()
         except Exception as exc:
@@ -329,6 +329,30 @@ class Sender:
     def _rows(job: DeliveryJob) -> list[int]:
         """The job's delivery rows: its own and, for a roundup, its members' (one fate)."""
         return [job.id, *(delivery_id for delivery_id, _ in job.members)]
+
+    async def _send(self, job: DeliveryJob, message: OutgoingMessage) -> Sent:
+        """Send; a forum chat's message goes into its topic (bot/delivery/topics.py)."""
+        if not job.forum:
+            return await deliver(
+                self._bot,
+                job.chat_id,
+                message,
+                paid_broadcast=self._paid_broadcast,
+                rate_limit_args=NO_RETRY,
+            )
+
+        async def into(thread_id: int | None) -> Sent:
+            return await deliver(
+                self._bot,
+                job.chat_id,
+                message,
+                paid_broadcast=self._paid_broadcast,
+                rate_limit_args=NO_RETRY,
+                thread_id=thread_id,
+            )
+
+        section = self._composer.section_of(job.story_id) if job.story_id else None
+        return await self._topics.send(job, section, into)
 
     async def _message_for(self, job: DeliveryJob) -> OutgoingMessage | None:
         if job.alert_id is not None:

@@ -6,6 +6,7 @@ from someone who is no longer an administrator changes nothing.
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from telegram.error import TelegramError
 
 from storage import desk as desk_queries
 from storage import destinations as destination_queries
+from storage import topics as topic_queries
 from storage.db import Database
 from storage.destinations import ChatInfo
 from storage.models import Destination
@@ -31,6 +33,12 @@ def may_post(member: ChatMember, kind: str) -> bool:
     if isinstance(member, ChatMemberAdministrator):
         return bool(member.can_post_messages) if kind == "channel" else True
     return False
+
+
+class TopicPick(enum.Enum):
+    PICKED = "picked"
+    NOT_ADMIN = "not_admin"
+    CONFIG_MANAGED = "config_managed"
 
 
 class Admins:
@@ -95,3 +103,19 @@ class Admins:
     async def bot_left(self, chat_id: int, reason: str) -> None:
         async with self._db.writing(), self._db.sessions.begin() as session:
             await destination_queries.deactivate(session, chat_id, reason, self._clock())
+
+    async def pick_topic(
+        self, chat_id: int, user_id: int, section: str, thread_id: int | None
+    ) -> TopicPick:
+        """An admin picks the forum topic a section posts into (None: the bot's own again),
+        verified with Telegram now; a chat the config manages takes its topics from there."""
+        chat = await self.verified_chat(chat_id, user_id)
+        if chat is None:
+            return TopicPick.NOT_ADMIN
+        if await self.config_managed(chat):
+            return TopicPick.CONFIG_MANAGED
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            # Only a forum has topics to pick in: it is one, whatever was known before.
+            await topic_queries.set_forum(session, chat_id, is_forum=True)
+            await topic_queries.pick_topic(session, chat.id, section, thread_id, self._clock())
+        return TopicPick.PICKED

@@ -42,6 +42,7 @@ from bot.telegram.handlers.editors import EditorHandlers
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.readers import ReaderHandlers
 from bot.telegram.handlers.services import BotServices
+from bot.telegram.handlers.topics import TopicHandlers
 from bot.telegram.i18n import SUPPORTED
 from bot.telegram.request import ObservedRequest, RequestObserver
 from bot.telegram.retry import RetryReplies
@@ -135,6 +136,7 @@ def register_handlers(application: Application, services: BotServices) -> None:
     channels = ChannelHandlers(services)
     editors = EditorHandlers(services)
     desk = DeskHandlers(services)
+    topics = TopicHandlers(services)
     commands = {
         "start": readers.start,
         "help": readers.help,
@@ -151,6 +153,7 @@ def register_handlers(application: Application, services: BotServices) -> None:
         "editions": readers.editions,
         "digest": readers.digest,
         "channels": channels.channels,
+        "topic": topics.pick,
         "breaking": editors.breaking,
         "failures": editors.failures,
     }

@@ -64,6 +64,7 @@ def preview_options(message: OutgoingMessage) -> LinkPreviewOptions:
 # warns ("Please use Bot.send_message") when `do_api_request` is given a method it wraps.
 SEND_PHOTO = "sendphoto"
 SEND_MESSAGE = "sendmessage"
+CREATE_FORUM_TOPIC = "createforumtopic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ async def deliver(
     *,
     paid_broadcast: bool = False,
     rate_limit_args: int | None = None,
+    thread_id: int | None = None,
 ) -> Sent:
     """Send as a photo with caption when the render chose one, else as text; when Telegram
     refuses only a part of it (the photo, a button's URL), without that part (see _fallback).
@@ -109,10 +111,13 @@ async def deliver(
     PTB `Message` (its user, chat, entities and keyboard): a fifth of a send's CPU, which
     paid broadcasts at hundreds of messages a second notice. Telegram's refusals raise PTB's
     errors (RetryAfter, Forbidden, BadRequest, ...) as `Bot.send_message` would.
+    `thread_id`: the forum topic to post into (None: the chat itself, a forum's General).
     """
     extra: dict[str, Any] = {"chat_id": chat_id}
     if paid_broadcast:
         extra["allow_paid_broadcast"] = True
+    if thread_id is not None:
+        extra["message_thread_id"] = thread_id
     while True:
         try:
             return await _send(bot, message, extra, rate_limit_args)
@@ -150,3 +155,19 @@ async def _send(
         method, api_kwargs={**fields, **extra}, rate_limit_args=rate_limit_args
     )
     return Sent(int(answer["chat"]["id"]), int(answer["message_id"]))
+
+
+# A forum topic's name: 1-128 characters (Bot API, createForumTopic).
+TOPIC_NAME_LIMIT = 128
+
+
+async def create_topic(
+    bot: Bot, chat_id: int, name: str, *, rate_limit_args: int | None = None
+) -> int:
+    """Create a forum topic named `name` (cut to Telegram's limit); its message_thread_id."""
+    answer = await bot.do_api_request(
+        CREATE_FORUM_TOPIC,
+        api_kwargs={"chat_id": chat_id, "name": name[:TOPIC_NAME_LIMIT]},
+        rate_limit_args=rate_limit_args,
+    )
+    return int(answer["message_thread_id"])

@@ -176,6 +176,8 @@ class FakeChat:
     type: ChatType
     title: str | None = None
     username: str | None = None
+    # A supergroup with topics (Telegram's ``is_forum``): sends may name a topic.
+    is_forum: bool = False
 
     def to_api(self, *, first_name: str | None = None) -> dict[str, Any]:
         """The ``Chat`` object Telegram would embed in messages and updates."""
@@ -186,6 +188,8 @@ class FakeChat:
             data["title"] = self.title or f"Chat {self.id}"
         if self.username:
             data["username"] = self.username
+        if self.is_forum:
+            data["is_forum"] = True
         return data
 
 
@@ -225,6 +229,8 @@ class SentMessage:
     time: float
     plain_text: str = ""
     entities: list[dict[str, Any]] = field(default_factory=list)
+    # The forum topic the message went to (None: the chat itself, a forum's General).
+    message_thread_id: int | None = None
     params: dict[str, Any] = field(default_factory=dict, repr=False)
     message: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -298,6 +304,15 @@ class _ChatState:
     migrated_to: int | None = None
     members: dict[int, dict[str, Any]] = field(default_factory=dict)  # ChatMember JSON
     next_message_id: int = 1
+    bot_can_manage_topics: bool = False  # forums: the bot's administrator right
+    topics: dict[int, _Topic] = field(default_factory=dict)  # forums: by message_thread_id
+
+
+@dataclass
+class _Topic:
+    name: str
+    closed: bool = False
+    deleted: bool = False
 
 
 @dataclass
@@ -418,6 +433,8 @@ class FakeBotAPI:
         self.descriptions: dict[tuple[str, str], str] = {}
         self.chat_actions: list[tuple[int, str]] = []
         self.deleted: list[tuple[int, int]] = []
+        # Forum topics the bot created: (chat_id, message_thread_id, name).
+        self.topics_created: list[tuple[int, int, str]] = []
         self.allowed_updates_seen: list[list[str]] = []
         self.dropped_updates: list[dict[str, Any]] = []
         self.too_many_requests = 0
@@ -557,6 +574,7 @@ class FakeBotAPI:
             self.inline_answers.clear()
             self.chat_actions.clear()
             self.deleted.clear()
+            self.topics_created.clear()
             self.dropped_updates.clear()
             self.too_many_requests = 0
             self.failures_injected = 0
@@ -598,6 +616,31 @@ class FakeBotAPI:
         self.register_chat(chat)
         return chat
 
+    def add_topic(self, chat: FakeChat, name: str) -> int:
+        """A person creates a topic in the forum ``chat``; its message_thread_id."""
+        with self._lock:
+            state = self._chat_state(chat)
+            thread = self._new_message_id(state)
+            state.topics[thread] = _Topic(name)
+            return thread
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        """An admin closes a topic: sends into it answer 400 TOPIC_CLOSED."""
+        with self._lock:
+            self._chats[chat_id].topics[thread_id].closed = True
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """An admin deletes a topic: sends into it answer 400 "message thread not found"."""
+        with self._lock:
+            self._chats[chat_id].topics[thread_id].deleted = True
+
+    def topics(self, chat_id: int) -> dict[int, str]:
+        """The forum's open topics, message_thread_id -> name."""
+        with self._lock:
+            state = self._chats.get(chat_id)
+            found = state.topics.items() if state else ()
+            return {t: topic.name for t, topic in found if not (topic.closed or topic.deleted)}
+
     def set_member(
         self,
         chat: FakeChat,
@@ -606,9 +649,11 @@ class FakeBotAPI:
         *,
         can_post_messages: bool | None = None,
         can_manage_chat: bool = True,
+        can_manage_topics: bool | None = None,
     ) -> None:
         """Set what getChatMember answers for ``user`` in ``chat`` (creator, administrator,
-        member, restricted, left or kicked).  Using the bot's own id changes the bot."""
+        member, restricted, left or kicked).  Using the bot's own id changes the bot
+        (``can_manage_topics``: its right to create topics in a forum)."""
         if status not in {"creator", "administrator", "member", "restricted", "left", "kicked"}:
             raise ValueError(f"unknown chat member status {status!r}")
         with self._lock:
@@ -617,6 +662,8 @@ class FakeBotAPI:
                 state.bot_status = status
                 if can_post_messages is not None:
                     state.bot_can_post = can_post_messages
+                if can_manage_topics is not None:
+                    state.bot_can_manage_topics = can_manage_topics
                 return
             self._remember_user(user)
             state.members[user.id] = _member_json(
@@ -625,6 +672,7 @@ class FakeBotAPI:
                 state.chat,
                 can_post_messages=can_post_messages,
                 can_manage_chat=can_manage_chat,
+                can_manage_topics=bool(can_manage_topics),
             )
 
     def block(self, chat_id: int) -> None:
@@ -711,8 +759,16 @@ class FakeBotAPI:
 
     # ---------------------------------------------------------------- playing users
 
-    def send_message(self, user: FakeUser, text: str, *, chat: FakeChat | None = None) -> int:
-        """``user`` writes ``text`` (private chat unless ``chat``); returns the message_id.
+    def send_message(
+        self,
+        user: FakeUser,
+        text: str,
+        *,
+        chat: FakeChat | None = None,
+        thread_id: int | None = None,
+    ) -> int:
+        """``user`` writes ``text`` (private chat unless ``chat``; in a forum, in the topic
+        ``thread_id``); returns the message_id.
 
         Commands get Telegram's ``bot_command`` entities (offset and length in UTF-16,
         including any ``@botname`` suffix).  In a channel it becomes a ``channel_post``."""
@@ -724,6 +780,8 @@ class FakeBotAPI:
             else:
                 state = self._chat_state(chat)
             extra: dict[str, Any] = {"text": text}
+            if thread_id is not None:
+                extra.update(message_thread_id=thread_id, is_topic_message=True)
             entities = _command_entities(text)
             if entities:
                 extra["entities"] = entities
@@ -784,16 +842,19 @@ class FakeBotAPI:
         *,
         can_post: bool = True,
         admin_status: str = "creator",
+        can_manage_topics: bool = False,
     ) -> None:
         """``admin`` makes the bot an administrator of ``channel`` (any non-private chat):
         queues ``my_chat_member`` (old status -> administrator) and registers the chat with
-        ``admin`` as its ``admin_status`` for getChatMember/getChatAdministrators."""
+        ``admin`` as its ``admin_status`` for getChatMember/getChatAdministrators.
+        ``can_manage_topics``: the bot may create topics (a forum supergroup)."""
         with self._lock:
             self._remember_user(admin)
             state = self._chat_state(channel, bot_status_if_new="left")
             old = self._bot_member(state)
             state.bot_status = "administrator"
             state.bot_can_post = can_post
+            state.bot_can_manage_topics = can_manage_topics
             state.members[admin.id] = _member_json(admin.to_api(), admin_status, state.chat)
             self._enqueue(
                 "my_chat_member",
@@ -1055,6 +1116,7 @@ class FakeBotAPI:
             state.bot_status,
             state.chat,
             can_post_messages=state.bot_can_post,
+            can_manage_topics=state.bot_can_manage_topics,
             bot=True,
         )
 
@@ -1689,6 +1751,7 @@ class FakeBotAPI:
             time=time.time(),
             plain_text=visible,
             entities=_clone(entities),
+            message_thread_id=message.get("message_thread_id"),
             params=params,
             message=_clone(message),
         )
@@ -1706,8 +1769,9 @@ class FakeBotAPI:
         if preview is None and params.get("disable_web_page_preview"):
             preview = {"is_disabled": True}
             params["link_preview_options"] = preview
+        topic = self._topic_of(state, params)
         self._check_rate(state, params)
-        extra: dict[str, Any] = {"text": visible}
+        extra: dict[str, Any] = {"text": visible, **topic}
         if entities:
             extra["entities"] = entities
         if markup is not None and "inline_keyboard" in markup:
@@ -1719,6 +1783,39 @@ class FakeBotAPI:
         return self._store_message(
             "sendMessage", state, params, extra, raw_text=raw, visible=visible, entities=entities
         )
+
+    def _topic_of(self, state: _ChatState, params: dict[str, Any]) -> dict[str, Any]:
+        """A send's forum topic (``message_thread_id``) as the message's fields, with
+        Telegram's refusals: a topic that is not there (never was, or deleted) or closed."""
+        thread = params.get("message_thread_id")
+        if thread is None:
+            return {}
+        topic = state.topics.get(thread) if state.chat.is_forum else None
+        if topic is None or topic.deleted:
+            raise _bad("message thread not found")
+        if topic.closed:
+            raise _bad("TOPIC_CLOSED")
+        return {"message_thread_id": thread, "is_topic_message": True}
+
+    def _api_create_forum_topic(self, params: dict[str, Any]) -> dict[str, Any]:
+        state = self._writable_chat(params.get("chat_id"), posting=False)
+        if state.chat.type != "supergroup" or not state.chat.is_forum:
+            raise _bad("the chat is not a forum")
+        if not (
+            state.bot_status == "creator"
+            or (state.bot_status == "administrator" and state.bot_can_manage_topics)
+        ):
+            raise _bad("not enough rights to create a topic")
+        name = params.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _bad("TOPIC_TITLE_EMPTY")
+        if len(name) > 128:
+            raise _bad("TOPIC_TITLE_TOO_LONG")
+        # A topic's id is the id of its "topic created" service message.
+        thread = self._new_message_id(state)
+        state.topics[thread] = _Topic(name)
+        self.topics_created.append((state.chat.id, thread, name))
+        return {"message_thread_id": thread, "name": name, "icon_color": 7322096}
 
     def _photo_file(self, params: dict[str, Any]) -> tuple[str, str]:
         """(what the bot sent as ``photo``, the file_id Telegram now knows it by)."""
@@ -1753,8 +1850,10 @@ class FakeBotAPI:
         caption, visible, entities = self._message_caption(params)
         markup = self._reply_markup(params, state)
         replied = self._reply_to(params, state)
+        topic = self._topic_of(state, params)
         self._check_rate(state, params)
         extra: dict[str, Any] = {
+            **topic,
             "photo": [
                 {
                     "file_id": file_id,
@@ -1770,7 +1869,7 @@ class FakeBotAPI:
                     "height": 853,
                     "file_size": 98000,
                 },
-            ]
+            ],
         }
         if caption is not None:
             extra["caption"] = visible
@@ -2079,6 +2178,7 @@ _METHODS: dict[str, tuple[str, str]] = {
         "getChatAdministrators": "_api_get_chat_administrators",
         "getChatMemberCount": "_api_get_chat_member_count",
         "sendChatAction": "_api_send_chat_action",
+        "createForumTopic": "_api_create_forum_topic",
         "leaveChat": "_api_leave_chat",
     }.items()
 }
@@ -2246,6 +2346,7 @@ def _member_json(
     *,
     can_post_messages: bool | None = None,
     can_manage_chat: bool = True,
+    can_manage_topics: bool = False,
     bot: bool = False,
 ) -> dict[str, Any]:
     """A ChatMember object of the given status with every field PTB requires."""
@@ -2274,7 +2375,7 @@ def _member_json(
         else:
             data["can_pin_messages"] = True
             if chat.type == "supergroup":
-                data["can_manage_topics"] = False
+                data["can_manage_topics"] = can_manage_topics
         return data
     if status == "member":
         return {"status": "member", "user": user}

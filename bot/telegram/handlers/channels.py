@@ -27,6 +27,13 @@ Context = ContextTypes.DEFAULT_TYPE
 GONE = (ChatMember.LEFT, ChatMember.BANNED)
 
 
+def can_manage_topics(member: ChatMember) -> bool:
+    """May the bot create topics in a forum (its administrator rights; the owner may)?"""
+    if member.status == ChatMember.OWNER:
+        return True
+    return bool(getattr(member, "can_manage_topics", False))
+
+
 class ChannelHandlers:
     def __init__(self, services: BotServices) -> None:
         self.s = services
@@ -63,6 +70,8 @@ class ChannelHandlers:
                 added_by=change.from_user.id,
                 # A channel or group first reads the edition of its adder's language.
                 editions=(await self._adders_edition(change.from_user),),
+                is_forum=bool(chat.is_forum),
+                can_manage_topics=can_manage_topics(change.new_chat_member),
             )
         )
         if change.old_chat_member.status in (*GONE, ChatMember.MEMBER):
