@@ -53,6 +53,7 @@ from bot.scheduling import (
 )
 from bot.services.admins import Admins
 from bot.services.breaking import Breaking
+from bot.services.desk_settings import DeskScreens
 from bot.services.digest import Digest, add_digest_jobs
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
@@ -365,6 +366,7 @@ def build_telegram(
         newsdesk=Newsdesk(database, settings.zone, related),
         admins=Admins(database, bot),
         breaking=breaking,
+        desk=DeskScreens(database, settings, related),
         wake_delivery=lambda: wake_delivery(scheduler),
     )
     register_handlers(application, services)

@@ -412,3 +412,22 @@ def one_per_group(found: Sequence[Story], editions: Sequence[str]) -> list[Story
         elif rank.get(story.edition or "", len(rank)) < rank.get(known.edition or "", len(rank)):
             best[group] = story
     return [best[group] for group in order]
+
+
+async def newest_for(
+    session: AsyncSession,
+    *,
+    sections: Sequence[str],
+    editions: Sequence[str],
+    limit: int,
+) -> list[Story]:
+    """The newest stories a chat reading `sections` and `editions` is sent (as the fan-out
+    picks them: a story of one of its sections, in an edition it reads or in none), newest
+    first; the admin screens preview a chat's next story from these."""
+    if not sections:
+        return []
+    query = select(Story).where(Story.section.in_(list(sections)))
+    if editions:
+        query = query.where(or_(Story.edition.is_(None), Story.edition.in_(list(editions))))
+    query = query.order_by(Story.published_at.desc(), Story.id.desc()).limit(limit)
+    return list((await session.scalars(query)).all())

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.config import Settings
 from bot.services.admins import Admins
 from bot.services.breaking import Breaking
+from bot.services.desk_settings import DeskScreens
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
 from bot.telegram.i18n import Catalogues, Translator
@@ -21,6 +22,7 @@ class BotServices:
     newsdesk: Newsdesk
     admins: Admins
     breaking: Breaking
+    desk: DeskScreens
     # Called after an editor confirms: the sender starts at once instead of at its next tick.
     wake_delivery: Callable[[], None] = field(default=lambda: None)
 
