@@ -220,9 +220,7 @@ class DeskScreens:
         return await self._write(destination_id, lambda now: toggled(now, switch))
 
     async def clear(self, destination_id: int, setting: str) -> DeskSettings:
-        return await self._write(
-            destination_id, lambda now: apply(now, setting, cleared(setting))
-        )
+        return await self._write(destination_id, lambda now: apply(now, setting, cleared(setting)))
 
     async def ask(
         self, *, chat_id: int, message_id: int, user_id: int, destination_id: int, setting: str
@@ -248,12 +246,16 @@ class DeskScreens:
         Confirm, and pick the story that previews it."""
         value = parse_setting(prompt.setting, text)
         async with self._db.writing(), self._db.sessions.begin() as session:
-            await prompt_queries.set_value(session, prompt.chat_id, prompt.message_id, encode(value))
+            await prompt_queries.set_value(
+                session, prompt.chat_id, prompt.message_id, encode(value)
+            )
         return await self.preview(prompt.destination_id, prompt.setting, value)
 
     async def preview(self, destination_id: int, setting: str, value: Value) -> Preview:
         async with self._db.sessions() as session:
-            proposed = apply(await desk_queries.settings_of(session, destination_id), setting, value)
+            proposed = apply(
+                await desk_queries.settings_of(session, destination_id), setting, value
+            )
             destination = await session.get(Destination, destination_id)
             sections = sorted(await destination_queries.sections_of(session, destination_id))
             editions = sorted(await edition_queries.editions_of(session, destination_id))
@@ -311,6 +313,7 @@ def _admitted(settings: DeskSettings, story: Story) -> bool:
     """Would the fan-out send `story` to a chat with these filters?"""
     if not settings.filters.filtered:
         return True
-    text = StoryText(story.id, story.title or "", story.summary or "", tuple(story.categories or ()))
+    text = StoryText(
+        story.id, story.title or "", story.summary or "", tuple(story.categories or ())
+    )
     return admits(settings.filters, text)
-

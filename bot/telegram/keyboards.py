@@ -151,7 +151,12 @@ def desk_settings(
 def confirm_setting(message_id: int, t: Translator) -> InlineKeyboardMarkup:
     """Save or drop the answer to the question asked with `message_id`."""
     return InlineKeyboardMarkup(
-        [[_button(t("confirm"), f"sk:ok:{message_id}"), _button(t("cancel"), f"sk:no:{message_id}")]]
+        [
+            [
+                _button(t("confirm"), f"sk:ok:{message_id}"),
+                _button(t("cancel"), f"sk:no:{message_id}"),
+            ]
+        ]
     )
 
 

@@ -68,7 +68,9 @@ class DeskSettingsHandlers(ChannelHandlers):
 
     def _switches(self, t: Translator, settings: DeskSettings) -> list[tuple[str, str, bool]]:
         look = settings.format
-        found = [(name, _label(t, name), bool(getattr(look, name))) for name in desk.FORMAT_SWITCHES]
+        found = [
+            (name, _label(t, name), bool(getattr(look, name))) for name in desk.FORMAT_SWITCHES
+        ]
         mode = settings.pace.quiet_mode
         found.append((desk.QUIET_MODE, t(f"desk_quiet_{mode}"), mode == "hold"))
         if self.s.desk.approval_offered:
