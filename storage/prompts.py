@@ -78,6 +78,16 @@ async def add_setting_prompt(
     setting: str,
     now: datetime,
 ) -> None:
+    """A new question; the same person's earlier open question about the same setting of
+    the same chat is dropped (its answer would be stale: the new question supersedes it)."""
+    await session.execute(
+        delete(DeskPrompt).where(
+            DeskPrompt.chat_id == chat_id,
+            DeskPrompt.purpose == SETTING_PROMPT,
+            DeskPrompt.destination_id == destination_id,
+            DeskPrompt.setting == setting,
+        )
+    )
     session.add(
         DeskPrompt(
             chat_id=chat_id,

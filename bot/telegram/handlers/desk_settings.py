@@ -22,7 +22,7 @@ from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.common import edit_html, plain
 from bot.telegram.handlers.presses import press_of
 from bot.telegram.i18n import Translator
-from bot.telegram.render import render_story
+from bot.telegram.render import for_chat, render_story
 from bot.telegram.send import deliver
 from storage.desk import DeskSettings
 from storage.models import Destination
@@ -176,8 +176,9 @@ class DeskSettingsHandlers(ChannelHandlers):
             return
         try:
             await self._answered(update, context, prompt, message.text or "")
-        finally:
-            raise ApplicationHandlerStop
+        except Exception as exc:  # the one error handler answers; no other group does
+            await context.application.process_error(update, exc)
+        raise ApplicationHandlerStop
 
     async def _answered(
         self, update: Update, context: Context, prompt: SettingPrompt, text: str
@@ -227,7 +228,7 @@ class DeskSettingsHandlers(ChannelHandlers):
             look=preview.settings.format,
         )
         try:
-            await deliver(context.bot, chat_id, outgoing)
+            await deliver(context.bot, chat_id, for_chat(outgoing, str(prompt.target_chat_id)))
         except TelegramError as exc:  # the question and its buttons still go out
             log.info("setting preview to %s failed: %s", chat_id, exc.message)
 
