@@ -73,7 +73,7 @@ def test_the_issues_example_loads(tmp_path: Path) -> None:
 
 
 def test_breaking_news_may_have_a_topic_of_its_own(tmp_path: Path) -> None:
-    channel = '[[channels]]\nchat = 1\ntopics = { breaking = 4, parliament = 12 }\n'
+    channel = "[[channels]]\nchat = 1\ntopics = { breaking = 4, parliament = 12 }\n"
     (only,) = _load(tmp_path, BASE + channel).channels
     assert only.topics == {"breaking": 4, "parliament": 12}
 
