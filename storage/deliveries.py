@@ -17,7 +17,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from storage.desk import DeskJudge, DeskRules, StoryText, filtered_rules
+from storage.desk import (
+    DEFAULT_FORMAT,
+    DeskFormat,
+    DeskJudge,
+    DeskRules,
+    StoryText,
+    filtered_rules,
+    styled_formats,
+)
 from storage.destinations import deactivate, has_any_subscription
 from storage.models import (
     ChannelRule,
@@ -54,6 +62,10 @@ class DeliveryJob:
     digest_slot: str | None = None
     # The editions the chat reads (filled in for breaking news and digests: they pick by it).
     editions: frozenset[str] = frozenset()
+    # The chat's format for a story (channel_rules; the standard layout for most chats), and
+    # what a "{chat}" in its utm stands for: its @username as the config names it, else its id.
+    look: DeskFormat = DEFAULT_FORMAT
+    chat_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +126,15 @@ async def fan_out_stories(
     Marks the stories fanned out in the same transaction. Returns {story id: deliveries}.
     """
     query = (
-        select(Story.id, Story.section, Story.edition, Story.group_id, Story.title, Story.summary)
+        select(
+            Story.id,
+            Story.section,
+            Story.edition,
+            Story.group_id,
+            Story.title,
+            Story.summary,
+            Story.categories,
+        )
         # A story whose article page is still to be read for its other versions waits: a
         # reader of two editions must get one version of it, not both.
         .where(Story.fanned_out_at.is_(None), Story.alternates_pending.is_(False))
@@ -128,14 +148,14 @@ async def fan_out_stories(
     # Read once a batch: a handful of rows per filtered chat, whatever the story count.
     rules = await filtered_rules(session) if pending else {}
     queued: dict[int, int] = {}
-    for story_id, section, edition, group_id, title, summary in pending:
+    for story_id, section, edition, group_id, title, summary, categories in pending:
         if not section:
             queued[story_id] = 0
             continue
         story = _Fanned(story_id, section, edition, group_id or story_id)
         queued[story_id] = await _queue_story(session, story, now)
         if rules:
-            text = StoryText(story_id, title or "", summary or "")
+            text = StoryText(story_id, title or "", summary or "", tuple(categories or ()))
             queued[story_id] += await _queue_filtered(session, story, text, rules, judge, now)
     if pending:
         await session.execute(
@@ -294,8 +314,11 @@ async def claim_due(
             Delivery.alert_id,
             Delivery.attempts,
             Delivery.digest_slot,
+            ChannelRule.styled,
+            ChannelRule.config_ref,
         )
         .join(Destination, Destination.id == Delivery.destination_id)
+        .outerjoin(ChannelRule, ChannelRule.destination_id == Delivery.destination_id)
         .where(
             Delivery.status == DeliveryStatus.QUEUED,
             Delivery.next_attempt_at <= now,
@@ -318,6 +341,9 @@ async def claim_due(
     )
     readers = [row.destination_id for row in rows if row.alert_id is not None or row.digest_slot]
     editions = await _editions_of_many(session, readers) if readers else {}
+    # Only when a chat in the batch has a format of its own: one more query.
+    styled = {row.destination_id for row in rows if row.styled and row.story_id is not None}
+    looks = await styled_formats(session, styled) if styled else {}
     return [
         DeliveryJob(
             id=row.id,
@@ -330,9 +356,16 @@ async def claim_due(
             attempts=row.attempts + 1,
             digest_slot=row.digest_slot,
             editions=editions.get(row.destination_id, frozenset()),
+            look=looks.get(row.destination_id, DEFAULT_FORMAT),
+            chat_ref=_chat_ref(row.config_ref, row.chat_id),
         )
         for row in rows
     ]
+
+
+def _chat_ref(config_ref: str | None, chat_id: int) -> str:
+    """A chat as its utm names it: "@kazinform_ru" when the config names it so, else its id."""
+    return config_ref if config_ref and config_ref.startswith("@") else str(chat_id)
 
 
 async def _editions_of_many(

@@ -11,7 +11,7 @@ render in progress (a cache of renders, not of results, so they never each query
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -27,6 +27,7 @@ from bot.telegram.render import (
     OutgoingMessage,
     RelatedLink,
     VersionLink,
+    for_chat,
     render_breaking,
     render_digest,
     render_story,
@@ -35,6 +36,7 @@ from storage import alerts as alert_queries
 from storage import digests as digest_queries
 from storage import stories as story_queries
 from storage.db import Database
+from storage.desk import DEFAULT_FORMAT, DeskFormat
 from storage.models import Alert, Story
 
 # The stories a digest lists (the slot keeps more: the top of every edition).
@@ -56,7 +58,7 @@ class Composer:
     settings: Settings
     catalogues: Catalogues
     related: RelatedStories
-    _cache: dict[tuple[str, int | str, str], asyncio.Task[OutgoingMessage | None]] = field(
+    _cache: dict[tuple[Hashable, ...], asyncio.Task[OutgoingMessage | None]] = field(
         default_factory=dict
     )
     _versions: dict[int, str] = field(default_factory=dict)
@@ -65,9 +67,22 @@ class Composer:
     def language_of(self, language: str | None) -> str:
         return language or self.settings.language
 
-    async def story(self, story_id: int, language: str | None) -> OutgoingMessage | None:
-        key = ("story", story_id, self.language_of(language))
-        return await self._cached(key, lambda: self._render_story(story_id, key[2]))
+    async def story(
+        self,
+        story_id: int,
+        language: str | None,
+        look: DeskFormat = DEFAULT_FORMAT,
+        chat: str = "",
+    ) -> OutgoingMessage | None:
+        """The story in a chat's `look` and interface `language`: rendered once per (story,
+        format, language), however many chats share them; a "{chat}" in the format's utm is
+        filled in per chat afterwards (`chat`: its @username or id), a string replace."""
+        interface = self.language_of(language)
+        key = ("story", story_id, interface, look)
+        message = await self._cached(key, lambda: self._render_story(story_id, interface, look))
+        if message is not None and look.utm and "{chat}" in look.utm:
+            return for_chat(message, chat)
+        return message
 
     async def alert(
         self, alert_id: int, language: str | None, editions: frozenset[str] = frozenset()
@@ -108,7 +123,7 @@ class Composer:
 
     async def _cached(
         self,
-        key: tuple[str, int | str, str],
+        key: tuple[Hashable, ...],
         render: Callable[[], Awaitable[OutgoingMessage | None]],
     ) -> OutgoingMessage | None:
         task = self._cache.get(key)
@@ -133,7 +148,9 @@ class Composer:
         text = alert.texts[edition] if alert.texts and edition else alert.text
         return render_breaking(text, alert.link, t=self.catalogues.translator(language))
 
-    async def _render_story(self, story_id: int, language: str) -> OutgoingMessage | None:
+    async def _render_story(
+        self, story_id: int, language: str, look: DeskFormat = DEFAULT_FORMAT
+    ) -> OutgoingMessage | None:
         async with self.database.sessions() as session:
             found = await story_queries.get_stories(session, [story_id])
             versions = await self._versions_of(session, found[0]) if found else []
@@ -147,8 +164,9 @@ class Composer:
             t=self.catalogues.translator(language),
             zone=self.settings.zone,
             section_title=section.title_in(language) if section else None,
-            related=await related_links(self.related, story),
+            related=await related_links(self.related, story) if look.related else [],
             versions=versions,
+            look=look,
         )
 
     async def _versions_of(self, session: AsyncSession, story: Story) -> list[VersionLink]:

@@ -236,7 +236,7 @@ class Sender:
         if job.alert_id is not None:
             return await self._composer.alert(job.alert_id, job.language, job.editions)
         if job.story_id is not None:
-            return await self._composer.story(job.story_id, job.language)
+            return await self._composer.story(job.story_id, job.language, job.look, job.chat_ref)
         if job.digest_slot is not None:
             return await self._composer.digest(job.digest_slot, job.language, job.editions)
         return None

@@ -535,7 +535,8 @@ def _template_fields(
     picked = _pick_related(related, link) if look.related else []
     return TemplateFields(
         title=cut_utf16(_one_line(story.title), TITLE_LIMIT),
-        summary=_paragraphs(story.summary) if look.summary else "",
+        # No more than a message holds: cut further to fit (_templated).
+        summary=cut_utf16(_paragraphs(story.summary), MESSAGE_LIMIT) if look.summary else "",
         link=_with_utm(link, look.utm) or "",
         section=cut_utf16(_one_line(section_title), SECTION_TITLE_LIMIT) or (story.section or ""),
         hashtags=section_hashtag(story.section) if look.hashtags and story.section else "",
@@ -589,16 +590,21 @@ def _templated(
         return _join((piece, signature), "\n\n") if piece.visible.strip() else None
 
     def fit(limit: int) -> _Piece | None:
-        summary, piece = fields.summary, whole
+        if whole is None or whole.length <= limit:
+            return whole
+        bare = attempt("")  # the template without a summary: the rest must fit alone
+        length = utf16_len(fields.summary)
+        if bare is None or bare.length > limit or not length:
+            return None
+        # The summary's share of the overflow (a template may show it more than once).
+        shown = -(-(whole.length - bare.length) // length) or 1
+        room = (limit - bare.length) // shown
         for _ in range(_FIT_ATTEMPTS):
+            piece = attempt(cut_utf16(fields.summary, room)) if room > 1 else bare
             if piece is None or piece.length <= limit:
                 return piece
-            room = utf16_len(summary) - (piece.length - limit)
-            if not summary:
-                return None
-            summary = cut_utf16(summary, room) if room > 1 else ""
-            piece = attempt(summary)
-        return piece if piece is not None and piece.length <= limit else None
+            room -= -(-(piece.length - limit) // shown)
+        return None
 
     whole = attempt(fields.summary)
     if whole is None:
