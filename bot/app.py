@@ -366,7 +366,7 @@ def build_telegram(
         newsdesk=Newsdesk(database, settings.zone, related),
         admins=Admins(database, bot),
         breaking=breaking,
-        desk=DeskScreens(database, settings, related),
+        desk=DeskScreens(database, settings, catalogues, related),
         wake_delivery=lambda: wake_delivery(scheduler),
     )
     register_handlers(application, services)

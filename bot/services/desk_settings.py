@@ -20,19 +20,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ChannelConfig, Settings
-from bot.delivery.compose import related_links
+from bot.delivery.compose import Composer
 from bot.filters import admits
 from bot.services.related import RelatedStories
-from bot.telegram.i18n import language_name
-from bot.telegram.render import RelatedLink, VersionLink
+from bot.telegram.i18n import Catalogues
+from bot.telegram.render import OutgoingMessage
 from bot.telegram.templates import TemplateRefused, check_template
 from storage import desk as desk_queries
 from storage import destinations as destination_queries
@@ -168,15 +167,12 @@ def decode(value: str) -> Value:
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    """The newest story the chat would get with `settings`, with what rendering it needs;
-    `story` None: none of its recent stories passes the filters."""
+    """The settings an answer makes, and the newest story the chat would get with them,
+    rendered as the chat would get it (None: none of its recent stories passes the
+    filters)."""
 
     settings: DeskSettings
-    language: str  # the chat's language: the preview is rendered as the chat gets it
-    story: Story | None = None
-    section: str | None = None
-    related: Sequence[RelatedLink] = ()
-    versions: Sequence[VersionLink] = ()
+    message: OutgoingMessage | None = None
 
 
 class DeskScreens:
@@ -187,11 +183,13 @@ class DeskScreens:
         self,
         database: Database,
         settings: Settings,
+        catalogues: Catalogues,
         related: RelatedStories,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._db = database
         self._settings = settings
+        self._catalogues = catalogues
         self._related = related
         self._clock = clock
 
@@ -252,6 +250,8 @@ class DeskScreens:
         return await self.preview(prompt.destination_id, prompt.setting, value)
 
     async def preview(self, destination_id: int, setting: str, value: Value) -> Preview:
+        """The chat's settings with `value`, and its newest recent story they admit, rendered
+        by the sender's own composer in the chat's language and the new format."""
         async with self._db.sessions() as session:
             proposed = apply(
                 await desk_queries.settings_of(session, destination_id), setting, value
@@ -262,33 +262,15 @@ class DeskScreens:
             candidates = await story_queries.newest_for(
                 session, sections=sections, editions=editions, limit=PREVIEW_CANDIDATES
             )
-            language = (destination.language if destination else None) or self._settings.language
-            story = next((s for s in candidates if _admitted(proposed, s)), None)
-            versions = await self._versions(session, story) if story is not None else []
-        if story is None:
-            return Preview(proposed, language)
-        section = self._settings.section(story.section) if story.section else None
-        return Preview(
-            proposed,
-            language,
-            story,
-            section.title_in(language) if section else None,
-            await related_links(self._related, story),
-            versions,
+        story = next((s for s in candidates if _admitted(proposed, s)), None)
+        if story is None or destination is None:
+            return Preview(proposed)
+        # A composer of its own: the sender's caches nothing for a format not saved yet.
+        composer = Composer(self._db, self._settings, self._catalogues, self._related)
+        message = await composer.story(
+            story.id, destination.language, proposed.format, str(destination.chat_id)
         )
-
-    async def _versions(self, session: AsyncSession, story: Story) -> list[VersionLink]:
-        """The story's versions in other editions, in the newsroom's order (as compose.py)."""
-        if story.group_id is None:
-            return []
-        order = {edition: index for index, edition in enumerate(self._settings.editions)}
-        others = [
-            version
-            for version in await story_queries.versions_of(session, story.group_id)
-            if version.story_id != story.id and version.edition != story.edition
-        ]
-        others.sort(key=lambda version: order.get(version.edition, len(order)))
-        return [VersionLink(language_name(v.edition), v.link) for v in others]
+        return Preview(proposed, message)
 
     async def confirm(self, prompt: SettingPrompt) -> DeskSettings | None:
         """Save the waiting answer on top of the settings as they are now and forget the

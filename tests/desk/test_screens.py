@@ -132,6 +132,14 @@ async def test_admin_opens_settings_and_a_switch_is_stored(desk: Newsroom) -> No
     await _press(desk, ADMIN, screen, f"sw:{CHANNEL.id}:quiet_mode")
     assert (await _settings(desk)).pace.quiet_mode == "hold"
     await desk.api.wait_until(lambda: "▫️ Summary" in str(_edits(desk, ADMIN)[-1].reply_markup))
+    # The chat's next story comes without its summary.
+    await _subscribe_channel(desk, ADMIN)
+    fresh = Item("n-1", "Mazhilis approves the water code", NOW, description="Summary kept out.")
+    desk.feeds.add("/rss/en.xml", rss([fresh, *BACKLOG]), etag='"v2"')
+    await desk.poll()
+    await desk.deliver_all()
+    (posted,) = [m for m in desk.api.messages_to(CHANNEL.id) if fresh.title in (m.text or "")]
+    assert "Summary kept out" not in posted.text
 
 
 async def test_include_words_preview_confirm_then_only_matching_stories_go_out(

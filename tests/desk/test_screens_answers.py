@@ -11,6 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.services.desk_settings import DeskScreens, SettingRefused, parse_setting
 from bot.services.related import RelatedStories
+from bot.telegram.i18n import Catalogues
 from storage import desk as desk_queries
 from storage import destinations
 from storage.db import Database
@@ -74,14 +75,16 @@ async def test_a_waiting_answer_survives_a_restart(database: Database) -> None:
         chat = await destinations.ensure_destination(
             session, ChatInfo(-1001, "channel", "Partner", editions=("en",)), NOW
         )
-    first = DeskScreens(database, settings, RelatedStories(database), clock=lambda: NOW)
+    first = DeskScreens(
+        database, settings, Catalogues.load(), RelatedStories(database), clock=lambda: NOW
+    )
     await first.ask(chat_id=7, message_id=70, user_id=7, destination_id=chat.id, setting="exclude")
     prompt = await first.prompt(7, 70)
     assert prompt is not None
     preview = await first.answer(prompt, "football, casino")
-    assert preview.story is None  # the chat takes no section yet: nothing to preview
+    assert preview.message is None  # the chat takes no section yet: nothing to preview
 
-    after_restart = DeskScreens(database, settings, RelatedStories(database))
+    after_restart = DeskScreens(database, settings, Catalogues.load(), RelatedStories(database))
     waiting = await after_restart.prompt(7, 70)
     assert waiting is not None and waiting.target_chat_id == -1001
     assert (await after_restart.confirm(waiting)) is not None

@@ -22,7 +22,6 @@ from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.common import edit_html, plain
 from bot.telegram.handlers.presses import press_of
 from bot.telegram.i18n import Translator
-from bot.telegram.render import for_chat, render_story
 from bot.telegram.send import deliver
 from storage.desk import DeskSettings
 from storage.models import Destination
@@ -207,7 +206,7 @@ class DeskSettingsHandlers(ChannelHandlers):
         value = desk.current(preview.settings, prompt.setting)
         lines = [t("desk_confirm", setting=label, value=_shown(t, prompt.setting, value))]
         if prompt.setting in STORY_PREVIEW:
-            lines.append(t("desk_preview_above" if preview.story else "desk_nothing_matches"))
+            lines.append(t("desk_preview_above" if preview.message else "desk_nothing_matches"))
         await message.reply_text(
             plain("\n\n".join(lines)), reply_markup=keyboards.confirm_setting(prompt.message_id, t)
         )
@@ -216,19 +215,10 @@ class DeskSettingsHandlers(ChannelHandlers):
         self, context: Context, chat_id: int, prompt: SettingPrompt, preview: Preview
     ) -> None:
         """The story as the chat would get it with the new setting, sent to the admin."""
-        if prompt.setting not in STORY_PREVIEW or preview.story is None:
+        if prompt.setting not in STORY_PREVIEW or preview.message is None:
             return
-        outgoing = render_story(
-            preview.story,
-            t=self.s.translator(preview.language),
-            zone=self.s.settings.zone,
-            section_title=preview.section,
-            related=preview.related,
-            versions=preview.versions,
-            look=preview.settings.format,
-        )
         try:
-            await deliver(context.bot, chat_id, for_chat(outgoing, str(prompt.target_chat_id)))
+            await deliver(context.bot, chat_id, preview.message)
         except TelegramError as exc:  # the question and its buttons still go out
             log.info("setting preview to %s failed: %s", chat_id, exc.message)
 
