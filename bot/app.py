@@ -55,6 +55,7 @@ from bot.scheduling import (
 from bot.services.admins import Admins
 from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
+from bot.services.desk_settings import DeskScreens
 from bot.services.digest import Digest, add_digest_jobs
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
@@ -389,9 +390,10 @@ def build_telegram(
         newsdesk=Newsdesk(database, settings.zone, related),
         admins=Admins(database, bot),
         breaking=breaking,
+        desk_settings=DeskScreens(database, settings, catalogues, related),
         wake_delivery=lambda: wake_delivery(scheduler),
         approvals=approvals,
-        desk=desk,
+        desk_poster=desk,
     )
     register_handlers(application, services)
     composer = Composer(database, settings, catalogues, related)

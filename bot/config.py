@@ -30,6 +30,7 @@ from pydantic_settings import (
 )
 
 from bot.filters import FilterError, check_patterns, check_terms
+from bot.telegram.templates import TemplateRefused, check_template
 from storage.desk import BREAKING_TOPIC
 
 Language = Literal["en", "ru", "kk"]
@@ -133,6 +134,17 @@ class ChannelConfig(_Strict):
             return check_patterns(value)
         except FilterError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("template")
+    @classmethod
+    def _telegram_takes(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            check_template(value)
+        except TemplateRefused as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @property
     def ref(self) -> str:

@@ -111,7 +111,7 @@ class StoryWords:
 
     @classmethod
     def of(cls, story: StoryText) -> StoryWords:
-        texts = tuple(text for text in (story.title, story.summary) if text)
+        texts = tuple(text for text in (story.title, story.summary, *story.categories) if text)
         fields = tuple(tuple(words(text)) for text in texts)
         every = [word for field in fields for word in field]
         return cls(

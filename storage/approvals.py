@@ -246,15 +246,6 @@ async def recent_decisions(session: AsyncSession, limit: int = 10) -> list[Decis
 # ---- desk_prompts: replies the bot waits for ----------------------------------------------
 
 
-async def prompt_for(session: AsyncSession, chat_id: int, message_id: int) -> DeskPrompt | None:
-    """The prompt a reply answers: the desk_prompts row of the message replied to.
-
-    Shared routing: a reply is for whoever asked (purpose "headline": the desk's new
-    headline; "setting": the admin screens), and a reply to anything else is nobody's.
-    """
-    return await session.get(DeskPrompt, (chat_id, message_id))
-
-
 async def add_prompt(
     session: AsyncSession,
     chat_id: int,

@@ -18,7 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
 from storage.approvals import approval_chat_ids, approval_chats, drop_empty, open_approval
-from storage.desk import DeskJudge, DeskPace, DeskRules, StoryText, filtered_rules
+from storage.desk import (
+    DEFAULT_FORMAT,
+    DeskFormat,
+    DeskJudge,
+    DeskPace,
+    DeskRules,
+    StoryText,
+    filtered_rules,
+    styled_formats,
+)
 from storage.destinations import deactivate, has_any_subscription
 from storage.models import (
     ChannelRule,
@@ -69,6 +78,10 @@ class DeliveryJob:
     silent: bool = False
     # A forum supergroup: the sender picks the story's topic (bot/delivery/topics.py).
     forum: bool = False
+    # The chat's format for a story (channel_rules; the standard layout for most chats), and
+    # what a "{chat}" in its utm stands for: its @username as the config names it, else its id.
+    look: DeskFormat = DEFAULT_FORMAT
+    chat_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +147,15 @@ async def fan_out_stories(
     Marks the stories fanned out in the same transaction. Returns {story id: deliveries}.
     """
     query = (
-        select(Story.id, Story.section, Story.edition, Story.group_id, Story.title, Story.summary)
+        select(
+            Story.id,
+            Story.section,
+            Story.edition,
+            Story.group_id,
+            Story.title,
+            Story.summary,
+            Story.categories,
+        )
         # A story whose article page is still to be read for its other versions waits: a
         # reader of two editions must get one version of it, not both.
         .where(Story.fanned_out_at.is_(None), Story.alternates_pending.is_(False))
@@ -151,13 +172,13 @@ async def fan_out_stories(
     # Filtered chats with approval are judged on the way to the desk, not queued directly.
     direct = {key: value for key, value in rules.items() if key not in approving}
     queued: dict[int, int] = {}
-    for story_id, section, edition, group_id, title, summary in pending:
+    for story_id, section, edition, group_id, title, summary, categories in pending:
         if not section:
             queued[story_id] = 0
             continue
         story = _Fanned(story_id, section, edition, group_id or story_id)
         queued[story_id] = await _queue_story(session, story, now)
-        text = StoryText(story_id, title or "", summary or "")
+        text = StoryText(story_id, title or "", summary or "", tuple(categories or ()))
         if direct:
             queued[story_id] += await _queue_filtered(session, story, text, direct, judge, now)
         if approving:
@@ -374,9 +395,11 @@ async def claim_due(
             Delivery.roundup,
             *_PACE_COLUMNS,
             Destination.is_forum,
+            ChannelRule.styled,
+            ChannelRule.config_ref,
         )
         .join(Destination, Destination.id == Delivery.destination_id)
-        # The chat's pace rides along (a primary-key join, no query of its own per batch).
+        # The chat's rules ride along (a primary-key join, no query of its own per batch).
         .outerjoin(ChannelRule, ChannelRule.destination_id == Delivery.destination_id)
         .where(
             Delivery.status == DeliveryStatus.QUEUED,
@@ -400,6 +423,9 @@ async def claim_due(
     )
     readers = [row.destination_id for row in rows if row.alert_id is not None or row.digest_slot]
     editions = await _editions_of_many(session, readers) if readers else {}
+    # Only when a chat in the batch has a format of its own: one more query.
+    styled = {row.destination_id for row in rows if row.styled and row.story_id is not None}
+    looks = await styled_formats(session, styled) if styled else {}
     return [
         DeliveryJob(
             id=row.id,
@@ -416,6 +442,8 @@ async def claim_due(
             roundup=row.roundup,
             pace=_pace(row) if row.story_id is not None else None,
             forum=bool(row.is_forum),
+            look=looks.get(row.destination_id, DEFAULT_FORMAT),
+            chat_ref=_chat_ref(row.config_ref, row.chat_id),
         )
         for row in rows
     ]
@@ -510,6 +538,11 @@ async def claim_roundup(
             )
         )
     return rows
+
+
+def _chat_ref(config_ref: str | None, chat_id: int) -> str:
+    """A chat as its utm names it: "@kazinform_ru" when the config names it so, else its id."""
+    return config_ref if config_ref and config_ref.startswith("@") else str(chat_id)
 
 
 async def _editions_of_many(

@@ -35,7 +35,8 @@ class StoryFields(Protocol):
     published_at: datetime
     content_hash: str
     # Optionally `alternates`: the versions its source names, (edition, canonical link), as
-    # StoryDraft has them (see storage/groups); a draft without them names none.
+    # StoryDraft has them (see storage/groups); a draft without them names none. Optionally
+    # `categories`: the feed item's categories (plain text), for the desk's filters.
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,7 @@ def _row(
         "language": draft.language,
         "edition": draft.edition or draft.language,
         "section": draft.section,
+        "categories": _categories(draft),
         "published_at": draft.published_at,
         "first_seen_at": now,
         "updated_at": now,
@@ -133,6 +135,11 @@ def _row(
         # (only a pushable story: backlog is never fanned out, so nothing waits).
         "alternates_pending": pending and pushable,
     }
+
+
+def _categories(draft: StoryFields) -> list[str] | None:
+    categories = list(getattr(draft, "categories", ()))
+    return categories or None
 
 
 async def store_stories(
@@ -173,6 +180,7 @@ async def store_stories(
                 title=draft.title,
                 summary=draft.summary,
                 image_url=draft.image_url,
+                categories=_categories(draft),
                 content_hash=draft.content_hash,
                 updated_at=now,
             )
@@ -412,3 +420,22 @@ def one_per_group(found: Sequence[Story], editions: Sequence[str]) -> list[Story
         elif rank.get(story.edition or "", len(rank)) < rank.get(known.edition or "", len(rank)):
             best[group] = story
     return [best[group] for group in order]
+
+
+async def newest_for(
+    session: AsyncSession,
+    *,
+    sections: Sequence[str],
+    editions: Sequence[str],
+    limit: int,
+) -> list[Story]:
+    """The newest stories a chat reading `sections` and `editions` is sent (as the fan-out
+    picks them: a story of one of its sections, in an edition it reads or in none), newest
+    first; the admin screens preview a chat's next story from these."""
+    if not sections:
+        return []
+    query = select(Story).where(Story.section.in_(list(sections)))
+    if editions:
+        query = query.where(or_(Story.edition.is_(None), Story.edition.in_(list(editions))))
+    query = query.order_by(Story.published_at.desc(), Story.id.desc()).limit(limit)
+    return list((await session.scalars(query)).all())

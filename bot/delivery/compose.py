@@ -11,7 +11,7 @@ render in progress (a cache of renders, not of results, so they never each query
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -27,6 +27,7 @@ from bot.telegram.render import (
     OutgoingMessage,
     RelatedLink,
     VersionLink,
+    for_chat,
     render_breaking,
     render_digest,
     render_roundup,
@@ -37,6 +38,7 @@ from storage import approvals as approval_queries
 from storage import digests as digest_queries
 from storage import stories as story_queries
 from storage.db import Database
+from storage.desk import DEFAULT_FORMAT, DeskFormat
 from storage.models import Alert, Story
 
 # The stories a digest lists (the slot keeps more: the top of every edition).
@@ -58,7 +60,7 @@ class Composer:
     settings: Settings
     catalogues: Catalogues
     related: RelatedStories
-    _cache: dict[tuple[str, int | str, str], asyncio.Task[OutgoingMessage | None]] = field(
+    _cache: dict[tuple[Hashable, ...], asyncio.Task[OutgoingMessage | None]] = field(
         default_factory=dict
     )
     _versions: dict[int, str] = field(default_factory=dict)
@@ -70,19 +72,28 @@ class Composer:
         return language or self.settings.language
 
     async def story(
-        self, story_id: int, language: str | None, *, approval_id: int | None = None
+        self,
+        story_id: int,
+        language: str | None,
+        look: DeskFormat = DEFAULT_FORMAT,
+        chat: str = "",
+        *,
+        approval_id: int | None = None,
     ) -> OutgoingMessage | None:
-        """The story for a chat in `language`; approved at the desk (`approval_id`) with an
-        edited headline, with that headline (rendered once per headline, not per chat)."""
-        language = self.language_of(language)
+        """The story in a chat's `look` and interface `language`: rendered once per (story,
+        format, language), however many chats share them; a "{chat}" in the format's utm is
+        filled in per chat afterwards (`chat`: its @username or id), a string replace.
+        Approved at the desk (`approval_id`) with an edited headline: with that headline
+        (rendered once per headline, not per chat)."""
+        interface = self.language_of(language)
         headline = await self._headline(approval_id) if approval_id is not None else None
-        if headline is None:
-            key = ("story", story_id, language)
-            return await self._cached(key, lambda: self._render_story(story_id, language))
-        key = ("story", story_id, f"{language}|headline:{approval_id}:{headline}")
-        return await self._cached(
-            key, lambda: self._render_story(story_id, language, headline=headline)
+        key = ("story", story_id, interface, look, headline)
+        message = await self._cached(
+            key, lambda: self._render_story(story_id, interface, look, headline=headline)
         )
+        if message is not None and look.utm and "{chat}" in look.utm:
+            return for_chat(message, chat)
+        return message
 
     async def _headline(self, approval_id: int) -> str | None:
         """The desk's edited headline for an approval (None: the story's own), read once
@@ -136,7 +147,7 @@ class Composer:
 
     async def _cached(
         self,
-        key: tuple[str, int | str, str],
+        key: tuple[Hashable, ...],
         render: Callable[[], Awaitable[OutgoingMessage | None]],
     ) -> OutgoingMessage | None:
         task = self._cache.get(key)
@@ -182,7 +193,12 @@ class Composer:
         return render_breaking(text, alert.link, t=self.catalogues.translator(language))
 
     async def _render_story(
-        self, story_id: int, language: str, *, headline: str | None = None
+        self,
+        story_id: int,
+        language: str,
+        look: DeskFormat = DEFAULT_FORMAT,
+        *,
+        headline: str | None = None,
     ) -> OutgoingMessage | None:
         async with self.database.sessions() as session:
             found = await story_queries.get_stories(session, [story_id])
@@ -201,8 +217,9 @@ class Composer:
             t=self.catalogues.translator(language),
             zone=self.settings.zone,
             section_title=section.title_in(language) if section else None,
-            related=await related_links(self.related, story),
+            related=await related_links(self.related, story) if look.related else [],
             versions=versions,
+            look=look,
         )
 
     async def _versions_of(self, session: AsyncSession, story: Story) -> list[VersionLink]:

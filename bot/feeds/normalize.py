@@ -79,6 +79,9 @@ class StoryDraft:
     edition: str | None = None  # the newsroom edition it is shown in (None: its language)
     # Its versions in other editions as its source names them: (edition, canonical link).
     alternates: tuple[tuple[str, str], ...] = ()
+    # The feed item's categories as plain text (RSS/Atom <category>, JSON Feed tags): the
+    # desk's filters match them as they match the headline.
+    categories: tuple[str, ...] = ()
 
 
 def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | None:
@@ -119,6 +122,7 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | No
         date_note=date_note,
         edition=edition,
         alternates=alternate_editions(named, context, own_edition=edition, own_link=link),
+        categories=_plain_categories(entry.categories),
     )
 
 
@@ -270,6 +274,24 @@ def _author(raw: str | None) -> str | None:
     if not raw:
         return None
     return shorten(inline_text(raw), AUTHOR_LIMIT) or None
+
+
+# A feed item's categories kept: the first CATEGORY_COUNT, each at most CATEGORY_LIMIT long
+# (feeds have been seen listing a hundred tags; filters only need the words).
+CATEGORY_COUNT = 20
+CATEGORY_LIMIT = 100
+
+
+def _plain_categories(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """The item's categories as one-line plain text, distinct (case-blind), in feed order."""
+    kept: dict[str, str] = {}
+    for category in categories:
+        text = shorten(inline_text(category), CATEGORY_LIMIT)
+        if text:
+            kept.setdefault(text.casefold(), text)
+        if len(kept) == CATEGORY_COUNT:
+            break
+    return tuple(kept.values())
 
 
 def _section(categories: tuple[str, ...], context: FeedContext) -> str | None:

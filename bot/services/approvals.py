@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.feeds.text import strip_invisible
 from storage import approvals as approval_queries
 from storage import destinations as destination_queries
+from storage import prompts as prompt_queries
 from storage import stories as story_queries
 from storage.approvals import HEADLINE_PROMPT, ChatName, Waiting
 from storage.db import Database
@@ -170,7 +171,7 @@ class Approvals:
     async def headline_prompt(self, chat_id: int, message_id: int) -> DeskPrompt | None:
         """The headline prompt a reply answers, if the replied-to message is one."""
         async with self._db.sessions() as session:
-            prompt = await approval_queries.prompt_for(session, chat_id, message_id)
+            prompt = await prompt_queries.prompt_for(session, chat_id, message_id)
         if prompt is None or prompt.purpose != HEADLINE_PROMPT or prompt.approval_id is None:
             return None
         return prompt

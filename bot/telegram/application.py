@@ -38,6 +38,7 @@ from bot.telegram.flood_guard import TELEGRAM_OVERALL, FloodGuard
 from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.common import reply_plain, user_language
 from bot.telegram.handlers.desk import DeskHandlers
+from bot.telegram.handlers.desk_settings import DeskSettingsHandlers
 from bot.telegram.handlers.editors import EditorHandlers
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.readers import ReaderHandlers
@@ -79,6 +80,8 @@ READER_COMMANDS = (
 EDITOR_COMMANDS = ("breaking", "failures")
 # The handler group of replies to the desk's headline prompts (see register_handlers).
 DESK_REPLIES = 1
+# The handler group of admins' answers to a chat setting's question (before group 0).
+SETTING_ANSWERS = -2
 
 
 # PTB 22 warns on every RetryAfter (even at its construction) that `retry_after` becomes a
@@ -134,6 +137,7 @@ def flood_guard(settings: Settings) -> FloodGuard:
 def register_handlers(application: Application, services: BotServices) -> None:
     readers = ReaderHandlers(services)
     channels = ChannelHandlers(services)
+    desk = DeskSettingsHandlers(services)
     editors = EditorHandlers(services)
     desk = DeskHandlers(services)
     topics = TopicHandlers(services)
@@ -157,7 +161,17 @@ def register_handlers(application: Application, services: BotServices) -> None:
         "breaking": editors.breaking,
         "failures": editors.failures,
     }
-    # One group: the first handler that matches an update takes it, so the catch-alls for
+    # Group SETTING_ANSWERS, first: a reply in a private chat is looked up by the message it
+    # answers (desk_prompts); the answer to a setting's question is taken there and stops
+    # (ApplicationHandlerStop), any other reply goes on to the groups below.
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            desk.on_reply,
+        ),
+        group=SETTING_ANSWERS,
+    )
+    # Group 0: the first handler that matches an update takes it, so the catch-alls for
     # unknown commands, stray text and stale buttons come last.
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback))
@@ -172,6 +186,11 @@ def register_handlers(application: Application, services: BotServices) -> None:
         r"^cs:": channels.on_section,
         r"^cb:": channels.on_breaking,
         r"^ce:": channels.on_edition,
+        r"^st:": desk.on_settings,
+        r"^sw:": desk.on_switch,
+        r"^sp:": desk.on_ask,
+        r"^sx:": desk.on_clear,
+        r"^sk:": desk.on_decision,
         r"^bk:": editors.on_decision,
         r"^ap:": desk.on_press,
     }

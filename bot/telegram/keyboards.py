@@ -12,6 +12,12 @@ client: it is parsed defensively and carries no rights. Formats (`:`-separated):
   cs:<chat_id>:<slug>       toggle a section for that channel or group (re-verified)
   cb:<chat_id>              toggle breaking news for that channel or group (re-verified)
   ce:<chat_id>:<code>       toggle an edition for that channel or group (re-verified)
+  st:<chat_id>              that channel's or group's desk settings (re-verified)
+  sw:<chat_id>:<switch>     flip one of its desk switches (re-verified)
+  sp:<chat_id>:<setting>    ask for one of its text settings, answered by a reply (re-verified)
+  sx:<chat_id>:<setting>    clear one of its text settings (re-verified)
+  sk:<ok|no>:<message_id>   save or drop the answer to the question asked with that message
+                            in the presser's private chat (re-verified)
   bk:<ok|no>:<alert_id>     confirm or cancel a breaking-news draft (editors only)
 """
 
@@ -115,7 +121,43 @@ def channel_settings(
     rows.append([_button(f"{mark} {t('channel_breaking_toggle')}", f"cb:{chat_id}")])
     if len(editions) > 1:
         rows.extend(_rows(_edition_buttons(editions, reading, f"ce:{chat_id}"), 3))
+    rows.append([_button(t("desk_settings_button"), f"st:{chat_id}")])
     return InlineKeyboardMarkup(rows)
+
+
+def desk_settings(
+    chat_id: int,
+    switches: Sequence[tuple[str, str, bool]],
+    texts: Sequence[tuple[str, str, bool]],
+    t: Translator,
+) -> InlineKeyboardMarkup:
+    """A chat's desk settings: its switches (name, label, on), two a row; then each text
+    setting (name, label, set) as a button that asks for it and, when set, one that clears
+    it; then back to the chat's sections."""
+    toggles = [
+        _button(f"{CHECK if on else EMPTY} {label}", f"sw:{chat_id}:{name}")
+        for name, label, on in switches
+    ]
+    rows = _rows(toggles, 2)
+    for name, label, is_set in texts:
+        row = [_button(f"✏️ {label}", f"sp:{chat_id}:{name}")]
+        if is_set:
+            row.append(_button(f"✖ {t('desk_clear')}", f"sx:{chat_id}:{name}"))
+        rows.append(row)
+    rows.append([_button(f"« {t('desk_back')}", f"ch:{chat_id}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def confirm_setting(message_id: int, t: Translator) -> InlineKeyboardMarkup:
+    """Save or drop the answer to the question asked with `message_id`."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(t("confirm"), f"sk:ok:{message_id}"),
+                _button(t("cancel"), f"sk:no:{message_id}"),
+            ]
+        ]
+    )
 
 
 def channel_list(chats: Iterable[tuple[int, str]]) -> InlineKeyboardMarkup:

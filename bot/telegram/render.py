@@ -14,8 +14,9 @@ text is ever shortened, and it is escaped afterwards, so a cut never falls insid
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape
@@ -26,7 +27,12 @@ from zoneinfo import ZoneInfo
 import idna
 
 from bot.telegram.i18n import Translator
+from bot.telegram.markup import MarkupRefused, visible_text
+from bot.telegram.templates import TemplateFields, TemplateLink, TemplateRefused, render_template
 from bot.telegram.text_limits import CAPTION_LIMIT, MESSAGE_LIMIT, cut_utf16, utf16_len
+from storage.desk import DEFAULT_FORMAT, DeskFormat
+
+log = logging.getLogger(__name__)
 
 # At most this many related links under a story: the site shows three "Related news" too.
 RELATED_LIMIT = 3
@@ -61,6 +67,12 @@ _REG_NAME = re.compile(r"[a-z0-9\-._~!$&'()*+,;=%]+")
 _IPV6_HOST = re.compile(r"[0-9a-f:.]+(%25[\w.~-]+)?")
 _NOT_HASHTAG = re.compile(r"\W")
 _BLANK_LINES = re.compile(r"\n\s*\n")
+# What a chat's `utm` "{chat}" is rendered as: a story is rendered once for every chat with
+# the same format, and for_chat puts each chat's own name in (letters and "_" survive both
+# percent-encoding and HTML escaping unchanged).
+CHAT_PLACEHOLDER = "__newsbot_chat__"
+# A template's output is re-rendered with a shorter summary at most this many times.
+_FIT_ATTEMPTS = 8
 
 
 class StoryLike(Protocol):
@@ -265,15 +277,24 @@ def _headline(title: str, t: Translator, breaking: bool) -> _Piece:
     return _plain(BREAKING_MARK) + _bold(t("breaking")) + _plain("\n") + headline
 
 
-def _dateline(story: StoryLike, t: Translator, zone: ZoneInfo, section_title: str | None) -> _Piece:
+def _dateline(
+    story: StoryLike,
+    t: Translator,
+    zone: ZoneInfo,
+    section_title: str | None,
+    *,
+    hashtags: bool = True,
+) -> _Piece:
     """`#parliament · Парламент · 18 ноября 2025 г., 17:38`: the hashtag is the same in every
     language (one search finds a section's posts in a channel), the title shows only when it
-    says more than the hashtag, and the time is the newsroom's, not UTC."""
+    says more than the hashtag, and the time is the newsroom's, not UTC. Without hashtags
+    (a chat's format), the section's title alone."""
     parts: list[_Piece] = []
     if story.section:
-        parts.append(_plain(section_hashtag(story.section)))
+        if hashtags:
+            parts.append(_plain(section_hashtag(story.section)))
         title = cut_utf16(_one_line(section_title), SECTION_TITLE_LIMIT)
-        if title and not _same_name(story.section, title):
+        if title and not (hashtags and _same_name(story.section, title)):
             parts.append(_plain(title))
     parts.append(_plain(t.date(story.published_at, zone)))
     return _join(parts, SEPARATOR)
@@ -294,12 +315,16 @@ def _pick_related(related: Sequence[RelatedLink], own_link: str | None) -> list[
     return picked
 
 
-def _related_block(related: Sequence[RelatedLink], own_link: str | None, t: Translator) -> _Piece:
+def _related_block(
+    related: Sequence[RelatedLink], own_link: str | None, t: Translator, utm: str | None = None
+) -> _Piece:
     links = _pick_related(related, own_link)
     if not links:
         return _EMPTY
     lines = [_bold(t("related"))]
-    lines.extend(_plain(BULLET) + _link(link.title, link.url) for link in links)
+    lines.extend(
+        _plain(BULLET) + _link(link.title, _with_utm(link.url, utm) or link.url) for link in links
+    )
     return _join(lines, "\n")
 
 
@@ -321,24 +346,36 @@ def _fit(head: _Piece, body: str, tail: _Piece, limit: int) -> _Piece:
     return _compose(head, cut_utf16(body, room) if room > 0 else "", tail)
 
 
-def _read_button(link: str | None, t: Translator) -> tuple[tuple[Button, ...], ...]:
-    return ((Button(t("read"), url=link),),) if link else ()
-
-
-def _version_buttons(
-    versions: Sequence[VersionLink], own_link: str | None
+def _read_button(
+    link: str | None, t: Translator, label: str | None = None
 ) -> tuple[tuple[Button, ...], ...]:
-    """URL buttons to the story's other versions: safe, distinct, never the story itself."""
-    picked: list[Button] = []
+    text = cut_utf16(_one_line(label), VERSION_LABEL_LIMIT) or t("read")
+    return ((Button(text, url=link),),) if link else ()
+
+
+def _pick_versions(versions: Sequence[VersionLink], own_link: str | None) -> list[VersionLink]:
+    """The story's other versions with safe, distinct URLs, never the story itself."""
+    picked: list[VersionLink] = []
     seen = {own_link} if own_link else set()
     for version in versions:
         url = web_url(version.url)
         label = cut_utf16(_one_line(version.label), VERSION_LABEL_LIMIT)
         if url and label and url not in seen:
             seen.add(url)
-            picked.append(Button(label, url=url))
+            picked.append(VersionLink(label, url))
         if len(picked) == VERSION_LIMIT:
             break
+    return picked
+
+
+def _version_buttons(
+    versions: Sequence[VersionLink], own_link: str | None, utm: str | None = None
+) -> tuple[tuple[Button, ...], ...]:
+    """URL buttons to the story's other versions: safe, distinct, never the story itself."""
+    picked = [
+        Button(version.label, url=_with_utm(version.url, utm))
+        for version in _pick_versions(versions, own_link)
+    ]
     return tuple(
         tuple(picked[start : start + VERSIONS_PER_ROW])
         for start in range(0, len(picked), VERSIONS_PER_ROW)
@@ -349,6 +386,37 @@ def _button_links(buttons: tuple[tuple[Button, ...], ...]) -> _Piece:
     """The URL buttons as links on lines of their own, after a blank line (or nothing)."""
     links = _join((_link(b.text, b.url) for row in buttons for b in row if b.url), "\n")
     return _plain("\n\n") + links if links else _EMPTY
+
+
+def _with_utm(url: str | None, utm: str | None) -> str | None:
+    """An article link with a chat's `utm` query parameters appended (its own query kept);
+    "{chat}" becomes CHAT_PLACEHOLDER, for for_chat to fill in."""
+    if not url or not utm:
+        return url
+    parts = urlsplit(url)
+    params = utm.replace("{chat}", CHAT_PLACEHOLDER)
+    query = f"{parts.query}&{params}" if parts.query else params
+    return web_url(urlunsplit(parts._replace(query=query))) or url
+
+
+def for_chat(message: OutgoingMessage, chat: str) -> OutgoingMessage:
+    """`message` (rendered once for every chat with a format) with CHAT_PLACEHOLDER in its
+    links replaced by `chat` ("@kazinform_ru" or the chat's id), percent-encoded."""
+    value = quote(chat, safe="")  # letters, digits, "%", "-", "_", ".", "~": nothing HTML-special
+    if CHAT_PLACEHOLDER not in message.text and not any(
+        button.url and CHAT_PLACEHOLDER in button.url for row in message.buttons for button in row
+    ):
+        return message
+    buttons = tuple(
+        tuple(
+            replace(button, url=button.url.replace(CHAT_PLACEHOLDER, value))
+            if button.url
+            else button
+            for button in row
+        )
+        for row in message.buttons
+    )
+    return replace(message, text=message.text.replace(CHAT_PLACEHOLDER, value), buttons=buttons)
 
 
 def buttons_as_links(message: OutgoingMessage) -> OutgoingMessage | None:
@@ -375,6 +443,7 @@ def render_story(
     related: Sequence[RelatedLink] = (),
     breaking: bool = False,
     versions: Sequence[VersionLink] = (),
+    look: DeskFormat = DEFAULT_FORMAT,
 ) -> OutgoingMessage:
     """One story: bold headline, summary, hashtag and time, related links, a Read button,
     and a button to each of its versions in other editions ("Қазақша", "English").
@@ -383,21 +452,164 @@ def render_story(
     after entity parsing, sendPhoto) goes out as a photo. Anything longer goes out as text
     (4,096 units, sendMessage) with the article's link preview, which shows the image too;
     the summary is shortened to fit, never the headline, time or related links.
+
+    `look` is the chat's format (storage.desk.DeskFormat): its switches drop parts of this
+    layout, or its template replaces it (see _templated); the default is this layout as is.
+    Links carry the chat's `utm` with CHAT_PLACEHOLDER for "{chat}" (see for_chat).
     """
     link = web_url(story.link)
+    article = _with_utm(link, look.utm)
+    buttons = _read_button(article, t, look.read_button) + _version_buttons(
+        versions, link, look.utm
+    )
+    if look.template:
+        message = _templated(
+            story,
+            look,
+            t=t,
+            zone=zone,
+            section_title=section_title,
+            related=related,
+            versions=versions,
+            buttons=buttons,
+        )
+        if message is not None:
+            return message
     head = _headline(story.title, t, breaking)
     tail = _join(
-        (_dateline(story, t, zone, section_title), _related_block(related, link, t)), "\n\n"
+        (
+            _dateline(story, t, zone, section_title, hashtags=look.hashtags),
+            _related_block(related, link, t, look.utm) if look.related else _EMPTY,
+            _plain(_one_line(look.signature)),
+        ),
+        "\n\n",
     )
-    summary = _paragraphs(story.summary)
-    buttons = _read_button(link, t) + _version_buttons(versions, link)
+    summary = _paragraphs(story.summary) if look.summary else ""
+    photo = web_url(story.image_url) if look.image else None
+    message = _fitted(
+        _compose(head, summary, tail),
+        photo,
+        buttons,
+        link,
+        look,
+        lambda limit: _fit(head, summary, tail, limit),
+    )
+    assert message is not None  # _fit always fits
+    return message
+
+
+def _fitted(
+    whole: _Piece,
+    photo: str | None,
+    buttons: tuple[tuple[Button, ...], ...],
+    link: str | None,
+    look: DeskFormat,
+    fit: Callable[[int], _Piece | None],
+) -> OutgoingMessage | None:
+    """A photo when `whole` fits a caption, else text that `fit` shortens to the limit."""
     spare = _button_links(buttons).length  # see buttons_as_links
-    photo = web_url(story.image_url)
-    whole = _compose(head, summary, tail)
+    preview = link if look.link_preview else None
     if photo and whole.length + spare <= CAPTION_LIMIT:
-        return OutgoingMessage(whole.html, photo_url=photo, buttons=buttons, link_preview_url=link)
-    message = _fit(head, summary, tail, MESSAGE_LIMIT - spare)
-    return OutgoingMessage(message.html, buttons=buttons, link_preview_url=link)
+        return OutgoingMessage(
+            whole.html, photo_url=photo, buttons=buttons, link_preview_url=preview
+        )
+    message = fit(MESSAGE_LIMIT - spare)
+    if message is None:
+        return None
+    return OutgoingMessage(message.html, buttons=buttons, link_preview_url=preview)
+
+
+def _template_fields(
+    story: StoryLike,
+    look: DeskFormat,
+    *,
+    t: Translator,
+    zone: ZoneInfo,
+    section_title: str | None,
+    related: Sequence[RelatedLink],
+    versions: Sequence[VersionLink],
+) -> TemplateFields:
+    """The story as a template sees it: plain text, the chat's switches and utm applied."""
+    link = web_url(story.link)
+    photo = web_url(story.image_url) if look.image else None
+    picked = _pick_related(related, link) if look.related else []
+    return TemplateFields(
+        title=cut_utf16(_one_line(story.title), TITLE_LIMIT),
+        # No more than a message holds: cut further to fit (_templated).
+        summary=cut_utf16(_paragraphs(story.summary), MESSAGE_LIMIT) if look.summary else "",
+        link=_with_utm(link, look.utm) or "",
+        section=cut_utf16(_one_line(section_title), SECTION_TITLE_LIMIT) or (story.section or ""),
+        hashtags=section_hashtag(story.section) if look.hashtags and story.section else "",
+        time=t.time(story.published_at, zone),
+        date=t.day(story.published_at, zone),
+        author=_one_line(getattr(story, "author", None)),
+        image=photo or "",
+        related=tuple(
+            TemplateLink(item.title, _with_utm(item.url, look.utm) or item.url) for item in picked
+        ),
+        edition=getattr(story, "edition", None) or story.language or "",
+        other_editions=tuple(
+            TemplateLink(version.label, _with_utm(version.url, look.utm) or version.url)
+            for version in _pick_versions(versions, link)
+        ),
+    )
+
+
+def _templated(
+    story: StoryLike,
+    look: DeskFormat,
+    *,
+    t: Translator,
+    zone: ZoneInfo,
+    section_title: str | None,
+    related: Sequence[RelatedLink],
+    versions: Sequence[VersionLink],
+    buttons: tuple[tuple[Button, ...], ...],
+) -> OutgoingMessage | None:
+    """The story through the chat's template, within Telegram's limits; None (the standard
+    layout then) when the template fails for this story or cannot be made to fit.
+
+    The output is checked with Telegram's own rules (markup.visible_text), and measured as
+    Telegram counts it; when it is too long it is rendered again with the summary cut at a
+    word boundary (plain text, escaped by the template), never the HTML cut.
+    """
+    assert look.template is not None
+    source = look.template
+    fields = _template_fields(
+        story, look, t=t, zone=zone, section_title=section_title, related=related, versions=versions
+    )
+    signature = _plain(_one_line(look.signature))
+
+    def attempt(summary: str) -> _Piece | None:
+        try:
+            html = render_template(source, replace(fields, summary=summary)).strip()
+            piece = _Piece(visible_text(html), html)
+        except (TemplateRefused, MarkupRefused) as exc:
+            log.warning("story %s: the chat's template failed (%s)", story.id, exc)
+            return None
+        return _join((piece, signature), "\n\n") if piece.visible.strip() else None
+
+    def fit(limit: int) -> _Piece | None:
+        if whole is None or whole.length <= limit:
+            return whole
+        bare = attempt("")  # the template without a summary: the rest must fit alone
+        length = utf16_len(fields.summary)
+        if bare is None or bare.length > limit or not length:
+            return None
+        # The summary's share of the overflow (a template may show it more than once).
+        shown = -(-(whole.length - bare.length) // length) or 1
+        room = (limit - bare.length) // shown
+        for _ in range(_FIT_ATTEMPTS):
+            piece = attempt(cut_utf16(fields.summary, room)) if room > 1 else bare
+            if piece is None or piece.length <= limit:
+                return piece
+            room -= -(-(piece.length - limit) // shown)
+        return None
+
+    whole = attempt(fields.summary)
+    if whole is None:
+        return None
+    return _fitted(whole, fields.image or None, buttons, web_url(story.link), look, fit)
 
 
 def render_breaking(

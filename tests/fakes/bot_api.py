@@ -766,16 +766,19 @@ class FakeBotAPI:
         *,
         chat: FakeChat | None = None,
         thread_id: int | None = None,
+        reply_to: int | None = None,
     ) -> int:
         """``user`` writes ``text`` (private chat unless ``chat``; in a forum, in the topic
         ``thread_id``); returns the message_id.
 
         Commands get Telegram's ``bot_command`` entities (offset and length in UTF-16,
-        including any ``@botname`` suffix).  In a channel it becomes a ``channel_post``."""
+        including any ``@botname`` suffix).  In a channel it becomes a ``channel_post``.
+        ``reply_to``: the message_id (in that chat) it replies to, as ``reply_to_message``.
+        ``chat`` may be another user's private chat (a forged or misrouted reply)."""
         with self._lock:
             self._remember_user(user)
             if chat is None or chat.type == "private":
-                state = self._private_state(user.id)
+                state = self._private_state(chat.id if chat is not None else user.id)
                 state.started = True
             else:
                 state = self._chat_state(chat)
@@ -785,6 +788,13 @@ class FakeBotAPI:
             entities = _command_entities(text)
             if entities:
                 extra["entities"] = entities
+            if reply_to is not None:
+                replied = self._messages.get((state.chat.id, reply_to))
+                if replied is None:
+                    raise ValueError(f"no message {reply_to} in chat {state.chat.id} to reply to")
+                replied = _clone(replied)
+                replied.pop("reply_to_message", None)
+                extra["reply_to_message"] = replied
             return self._queue_message(state, user.to_api(), extra)["message_id"]
 
     def reply_to(self, user: FakeUser, message: SentMessage, text: str) -> int:

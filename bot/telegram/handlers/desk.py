@@ -39,7 +39,7 @@ class DeskHandlers:
         """ap:<ok|no|hl>:<approval id> - an editor approves, skips or edits the headline."""
         press = press_of(update)
         t = await self.presses.presser_translator(press)
-        approvals, desk = self.s.approvals, self.s.desk
+        approvals, desk = self.s.approvals, self.s.desk_poster
         if approvals is None or desk is None or not approvals.is_editor(press.presser.id):
             await press.query.answer(t("desk_not_editor"), show_alert=True)
             return
@@ -69,7 +69,7 @@ class DeskHandlers:
     async def _ask_headline(self, press: Press, context: Context, approval_id: int) -> None:
         """A prompt in the desk chat, replying to the preview and naming the editor (so
         ForceReply's `selective` opens the reply for them alone)."""
-        approvals, desk = self.s.approvals, self.s.desk
+        approvals, desk = self.s.approvals, self.s.desk_poster
         assert approvals is not None and desk is not None
         view = await approvals.view(approval_id)
         assert view is not None
@@ -95,7 +95,7 @@ class DeskHandlers:
         """A reply in a group: the new headline when it answers this editor's prompt; any
         other reply is not the desk's (it returns without a word)."""
         message = update.effective_message
-        approvals, desk = self.s.approvals, self.s.desk
+        approvals, desk = self.s.approvals, self.s.desk_poster
         if message is None or message.reply_to_message is None or message.from_user is None:
             return
         if approvals is None or desk is None:

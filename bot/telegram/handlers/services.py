@@ -10,6 +10,7 @@ from bot.delivery.approval_desk import DeskPoster
 from bot.services.admins import Admins
 from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
+from bot.services.desk_settings import DeskScreens
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
 from bot.telegram.i18n import Catalogues, Translator
@@ -23,11 +24,13 @@ class BotServices:
     newsdesk: Newsdesk
     admins: Admins
     breaking: Breaking
+    # A chat's desk settings, as its admins see and change them (/channels -> Settings).
+    desk_settings: DeskScreens
     # Called after an editor confirms: the sender starts at once instead of at its next tick.
     wake_delivery: Callable[[], None] = field(default=lambda: None)
     # The editors' desk (approvals) and its chat's messages; None in a bot built without.
     approvals: Approvals | None = None
-    desk: DeskPoster | None = None
+    desk_poster: DeskPoster | None = None
 
     def translator(self, language: str | None) -> Translator:
         return self.catalogues.translator(language or self.settings.language)
