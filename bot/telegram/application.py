@@ -137,7 +137,7 @@ def flood_guard(settings: Settings) -> FloodGuard:
 def register_handlers(application: Application, services: BotServices) -> None:
     readers = ReaderHandlers(services)
     channels = ChannelHandlers(services)
-    desk = DeskSettingsHandlers(services)
+    settings = DeskSettingsHandlers(services)
     editors = EditorHandlers(services)
     desk = DeskHandlers(services)
     topics = TopicHandlers(services)
@@ -167,7 +167,7 @@ def register_handlers(application: Application, services: BotServices) -> None:
     application.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE & filters.REPLY & filters.TEXT & ~filters.COMMAND,
-            desk.on_reply,
+            settings.on_reply,
         ),
         group=SETTING_ANSWERS,
     )
@@ -186,11 +186,11 @@ def register_handlers(application: Application, services: BotServices) -> None:
         r"^cs:": channels.on_section,
         r"^cb:": channels.on_breaking,
         r"^ce:": channels.on_edition,
-        r"^st:": desk.on_settings,
-        r"^sw:": desk.on_switch,
-        r"^sp:": desk.on_ask,
-        r"^sx:": desk.on_clear,
-        r"^sk:": desk.on_decision,
+        r"^st:": settings.on_settings,
+        r"^sw:": settings.on_switch,
+        r"^sp:": settings.on_ask,
+        r"^sx:": settings.on_clear,
+        r"^sk:": settings.on_decision,
         r"^bk:": editors.on_decision,
         r"^ap:": desk.on_press,
     }
