@@ -547,6 +547,9 @@ class StaleCopy:
     story_id: int
     language: str | None
     content_hash: str
+    # The chat's format, so the edit looks like the message it corrects (see DeliveryJob).
+    look: DeskFormat = DEFAULT_FORMAT
+    chat_ref: str = ""
 
 
 async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> list[StaleCopy]:
@@ -560,9 +563,13 @@ async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> li
             Delivery.story_id,
             Destination.language,
             Story.content_hash,
+            Delivery.destination_id,
+            ChannelRule.styled,
+            ChannelRule.config_ref,
         )
         .join(Story, Story.id == Delivery.story_id)
         .join(Destination, Destination.id == Delivery.destination_id)
+        .outerjoin(ChannelRule, ChannelRule.destination_id == Delivery.destination_id)
         .where(
             Delivery.status == DeliveryStatus.SENT,
             Delivery.sent_at >= since,
@@ -574,7 +581,17 @@ async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> li
         .order_by(Delivery.id)
         .limit(limit)
     )
-    return [StaleCopy(*row) for row in (await session.execute(query)).all()]
+    rows = (await session.execute(query)).all()
+    styled = {row.destination_id for row in rows if row.styled}
+    looks = await styled_formats(session, styled) if styled else {}
+    return [
+        StaleCopy(
+            *row[:7],
+            look=looks.get(row.destination_id, DEFAULT_FORMAT),
+            chat_ref=_chat_ref(row.config_ref, row.chat_id),
+        )
+        for row in rows
+    ]
 
 
 async def mark_edited(session: AsyncSession, delivery_id: int, content_hash: str) -> None:

@@ -61,7 +61,9 @@ class Corrector:
             )
         edited = 0
         for copy in copies:
-            message = await self._composer.story(copy.story_id, copy.language)
+            message = await self._composer.story(
+                copy.story_id, copy.language, copy.look, copy.chat_ref
+            )
             if message is None:
                 continue
             try:

@@ -47,7 +47,10 @@ def feed_urls(feed_server: FeedServer) -> list[str]:
 
 @pytest.fixture
 async def newsroom(
-    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer, feed_urls: list[str]
+    tmp_path: Path,
+    fake_api: FakeBotAPI,  # noqa: F811 - the fixture imported above
+    feed_server: FeedServer,
+    feed_urls: list[str],
 ) -> AsyncIterator[Newsroom]:
     settings = newsroom_settings(tmp_path, fake_api, feed_urls)
     async with running_newsroom(settings, fake_api, feed_server) as running:
@@ -181,7 +184,10 @@ async def test_one_render_per_story_format_and_language_with_utm_per_chat(
 
 @pytest.fixture
 async def filtered_channel(
-    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer, feed_urls: list[str]
+    tmp_path: Path,
+    fake_api: FakeBotAPI,  # noqa: F811 - the fixture imported above
+    feed_server: FeedServer,
+    feed_urls: list[str],
 ) -> AsyncIterator[Newsroom]:
     channel = {
         "chat": CHANNEL.id,
