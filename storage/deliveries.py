@@ -726,6 +726,9 @@ class StaleCopy:
     content_hash: str
     # Approved at the desk: a correction keeps the editor's headline for this chat.
     approval_id: int | None = None
+    # The chat's format, so the edit looks like the message it corrects (see DeliveryJob).
+    look: DeskFormat = DEFAULT_FORMAT
+    chat_ref: str = ""
 
 
 async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> list[StaleCopy]:
@@ -740,9 +743,13 @@ async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> li
             Destination.language,
             Story.content_hash,
             Delivery.approval_id,
+            Delivery.destination_id,
+            ChannelRule.styled,
+            ChannelRule.config_ref,
         )
         .join(Story, Story.id == Delivery.story_id)
         .join(Destination, Destination.id == Delivery.destination_id)
+        .outerjoin(ChannelRule, ChannelRule.destination_id == Delivery.destination_id)
         .where(
             Delivery.status == DeliveryStatus.SENT,
             Delivery.sent_at >= since,
@@ -754,7 +761,18 @@ async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> li
         .order_by(Delivery.id)
         .limit(limit)
     )
-    return [StaleCopy(*row) for row in (await session.execute(query)).all()]
+    rows = (await session.execute(query)).all()
+    styled = {row.destination_id for row in rows if row.styled}
+    looks = await styled_formats(session, styled) if styled else {}
+    return [
+        StaleCopy(
+            *row[:7],
+            approval_id=row.approval_id,
+            look=looks.get(row.destination_id, DEFAULT_FORMAT),
+            chat_ref=_chat_ref(row.config_ref, row.chat_id),
+        )
+        for row in rows
+    ]
 
 
 async def mark_edited(session: AsyncSession, delivery_id: int, content_hash: str) -> None:

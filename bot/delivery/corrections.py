@@ -62,7 +62,11 @@ class Corrector:
         edited = 0
         for copy in copies:
             message = await self._composer.story(
-                copy.story_id, copy.language, approval_id=copy.approval_id
+                copy.story_id,
+                copy.language,
+                copy.look,
+                copy.chat_ref,
+                approval_id=copy.approval_id,
             )
             if message is None:
                 continue
