@@ -130,8 +130,8 @@ async def popular_first(
             placed=[placement for placement in placed if placement.published_at >= since],
         )  # fmt: skip
         group_ids = [group.group_id for group in ranked]
-        chosen = await stories.versions(session, group_ids, editions)
-        found = [chosen[group] for group in group_ids if group in chosen][:limit]
+        chosen = await stories.versions(session, group_ids, editions, limit=limit)
+        found = [chosen[group] for group in group_ids if group in chosen]
         if found:
             return found
     return []
