@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,9 @@ HALF_LIFE_HOURS = 12.0
 CANDIDATES_PER_PLACE = 10
 # Stories with signals from before the window that one /popular scan carries along.
 EARLY_SLACK = 50
+# /popular reads this many times the leaders it needs of every edition, then keeps the
+# reader's (see _leading_totals).
+READABLE_MARGIN = 2
 # Keeps IN (...) lists well under SQLite's and asyncpg's bound-parameter limits.
 CHUNK = 500
 
@@ -100,12 +103,38 @@ async def popular(
     """The most engaging story groups published since `since` (see popular_groups), each
     as its version in the reader's first edition that has one (`editions`, in preference
     order; None: every edition, the earliest version)."""
-    ranked = await popular_groups(
-        session, since=since, now=now, limit=limit, section=section, editions=editions
+    return await popular_first(
+        session, windows=[since], now=now, limit=limit, section=section, editions=editions
     )
-    group_ids = [group.group_id for group in ranked]
-    chosen = await stories.versions(session, group_ids, editions)
-    return [chosen[group] for group in group_ids if group in chosen][:limit]
+
+
+async def popular_first(
+    session: AsyncSession,
+    *,
+    windows: Sequence[datetime],
+    now: datetime,
+    limit: int,
+    section: str | None = None,
+    editions: Sequence[str] | None = None,
+) -> list[Story]:
+    """`popular` for the first of `windows` (starts, in the order to try) that has any
+    story for the reader: today's, else the week's. The most-read places are matched to
+    stories once, for the widest window, and each window keeps those published in it (the
+    same rows placements(since=...) gives): a quiet morning pays for one match, not two."""
+    if not windows:
+        return []
+    placed = await most_read.placements(session, since=min(windows), section=section)
+    for since in windows:
+        ranked = await popular_groups(
+            session, since=since, now=now, limit=limit, section=section, editions=editions,
+            placed=[placement for placement in placed if placement.published_at >= since],
+        )  # fmt: skip
+        group_ids = [group.group_id for group in ranked]
+        chosen = await stories.versions(session, group_ids, editions, limit=limit)
+        found = [chosen[group] for group in group_ids if group in chosen]
+        if found:
+            return found
+    return []
 
 
 async def popular_groups(
@@ -116,6 +145,7 @@ async def popular_groups(
     limit: int,
     section: str | None = None,
     editions: Sequence[str] | None = None,
+    placed: Sequence[most_read.Placement] | None = None,
 ) -> list[Ranked]:
     """Story groups published since `since` with a version in `editions` (any, when None),
     by the signals since `since` on every version of each, decayed with age: best first.
@@ -130,17 +160,20 @@ async def popular_groups(
 
     Groups in the window at a place of a most-read list get that place's points on top
     (MOST_READ_POINTS), whether or not anyone engaged with them through the bot, and decay
-    with the rest.
+    with the rest. `placed`: the placements already matched for this window (None: matched
+    here).
     """
     count = limit * CANDIDATES_PER_PLACE
     window = _Window(since, section, editions)
-    rows = await _group_totals(session, window, count=count + EARLY_SLACK)
+    rows = await _leading_totals(session, window, count + EARLY_SLACK)
     if sum(1 for row in rows if row.early) > EARLY_SLACK:  # more than one scan could carry
         known = {row.group_id for row in rows}
         rows += [row for row in await _group_totals(session, window) if row.group_id not in known]
     published = {row.group_id: row.published_at for row in rows}
     points = await _exact_points(session, window, rows)
-    await _add_most_read(session, window, points, published)
+    if placed is None:
+        placed = await most_read.placements(session, since=since, section=section)
+    await _add_most_read(session, window, placed, points, published)
     # The leaders by raw points (ties: the newer group), then decayed by each one's age.
     leaders = sorted(points.items(), key=lambda item: (-item[1], -item[0]))[:count]
     decayed = [
@@ -192,13 +225,13 @@ async def _exact_points(
 async def _add_most_read(
     session: AsyncSession,
     window: _Window,
+    placed: Sequence[most_read.Placement],
     points: dict[int, float],
     published: dict[int, datetime],
 ) -> None:
     """Add most-read places to `points` (per group). A placed group outside the engagement
     scan (too few signals to be among its leaders) first gets its own window's signals, so
     its total is exact: the list lifts it from where readers put it, not from zero."""
-    placed = await most_read.placements(session, since=window.since, section=window.section)
     best: dict[tuple[int, int], int] = {}  # (group, feed) -> its best place
     for placement in placed:
         key = (placement.group_id, placement.feed_id)
@@ -224,8 +257,32 @@ async def _readable(session: AsyncSession, groups: list[int], editions: Sequence
     with `edition IN (...)` in the query SQLite walks ix_stories_edition_published_at over a
     whole edition instead of the few versions of these groups (ix_stories_group_id)."""
     wanted = set(editions)
-    query = select(Story.group_id, Story.edition).where(Story.group_id.in_(groups))
-    return {group for group, edition in (await session.execute(query)).all() if edition in wanted}
+    found: set[int] = set()
+    for start in range(0, len(groups), CHUNK):
+        chunk = groups[start : start + CHUNK]
+        query = select(Story.group_id, Story.edition).where(Story.group_id.in_(chunk))
+        rows = (await session.execute(query)).all()
+        found.update(group for group, edition in rows if edition in wanted)
+    return found
+
+
+async def _leading_totals(session: AsyncSession, window: _Window, count: int) -> list[Any]:
+    """The first `count` rows _group_totals gives for the window (early groups, then by
+    points). Given editions, the leaders of every edition come first (READABLE_MARGIN times
+    as many) and the groups the reader has no version of are dropped here: the rows left
+    are the same, in the same order, and the scan skips its probe of each story's group for
+    the reader's editions, half its time (a week is some 19,000 stories at a million a
+    year; the probe reads every version's row). Only when too few of those leaders are
+    readable (a reader of an edition that has few of the stories) does the scan probe."""
+    if window.editions is None:
+        return await _group_totals(session, window, count=count)
+    wider = count * READABLE_MARGIN
+    rows = await _group_totals(session, replace(window, editions=None), count=wider)
+    readable = await _readable(session, [row.group_id for row in rows], window.editions)
+    kept = [row for row in rows if row.group_id in readable]
+    if len(kept) >= count or len(rows) < wider:  # every group is in `rows`, or enough
+        return kept[:count]
+    return await _group_totals(session, window, count=count)
 
 
 def _age_hours(now: datetime, published_at: datetime) -> float:

@@ -363,11 +363,16 @@ async def count_published_between(
 
 
 async def versions(
-    session: AsyncSession, group_ids: Sequence[int], editions: Sequence[str] | None
+    session: AsyncSession,
+    group_ids: Sequence[int],
+    editions: Sequence[str] | None,
+    *,
+    limit: int | None = None,
 ) -> dict[int, Story]:
     """Each group's version for a reader of `editions` (preference order; None: any): the
     one in the first of them it has, the earliest stored on a tie; groups with none are
-    left out."""
+    left out. With `limit`, only the first `limit` groups (in the order given) that have
+    one: a ranked list loads the stories it shows, not its every candidate."""
     rank = {edition: place for place, edition in enumerate(editions or ())}
     best: dict[int, tuple[int, int]] = {}  # group -> (edition's place, story id)
     for chunk in _chunks(list(group_ids)):
@@ -382,6 +387,9 @@ async def versions(
             group = group_id if group_id is not None else story_id
             if group not in best or place < best[group]:
                 best[group] = place
+    if limit is not None:
+        best = {group: best[group] for group in group_ids if group in best}
+        best = dict(list(best.items())[:limit])
     by_id = {story_id: group for group, (_, story_id) in best.items()}
     return {by_id[story.id]: story for story in await get_stories(session, list(by_id))}
 

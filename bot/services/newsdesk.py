@@ -139,14 +139,14 @@ class Newsdesk:
         in the reader's first edition that has it; the last week's when today is quiet."""
         now = self._clock()
         start, _ = day_bounds(self.today(), self._zone)
+        windows = (start, now - timedelta(days=POPULAR_FALLBACK_DAYS))
         async with self._db.sessions() as session:
-            for since in (start, now - timedelta(days=POPULAR_FALLBACK_DAYS)):
-                found = await engagement_queries.popular(
-                    session, since=since, now=now, limit=LIST_SIZE, section=section,
-                    editions=editions,
-                )  # fmt: skip
-                if found:
-                    return found
+            found = await engagement_queries.popular_first(
+                session, windows=windows, now=now, limit=LIST_SIZE, section=section,
+                editions=editions,
+            )  # fmt: skip
+            if found:
+                return found
             return await story_queries.latest(
                 session, limit=LIST_SIZE, section=section, editions=editions
             )

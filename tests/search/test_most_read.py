@@ -169,3 +169,41 @@ async def test_two_replacements_at_once_leave_one_whole_list(database: Database)
     async with database.sessions() as session:
         kept = await most_read.current_list(session, feed_id)
     assert [row.link for row in kept] == ["https://example.kz/c", "https://example.kz/d"]
+
+
+async def test_a_quiet_window_falls_back_to_the_next_with_its_places(database: Database) -> None:
+    # Nothing published in the last hour: the week's ranking, its most-read place included;
+    # once a placed story is published within the hour, that window's list is shown alone.
+    feed_id = await most_read_feed(database)
+    await store(
+        database,
+        draft("read", "Мажилис принял бюджет", 600),
+        draft("placed", "Сенат одобрил закон", 1200),
+        draft("old", "Погода в Астане", 8 * 24 * 60),
+    )
+    await keep(database, feed_id, place("placed"), place("old"))
+    async with database.sessions.begin() as session:
+        await engagement.record(session, await _id(database, "read"), "read", NOW)
+        await engagement.record(session, await _id(database, "old"), "press", NOW)
+    windows = [NOW - timedelta(hours=1), NOW - timedelta(days=7)]
+
+    async def first() -> list[str]:
+        async with database.sessions() as session:
+            top = await engagement.popular_first(session, windows=windows, now=NOW, limit=10)
+        return [story.identity for story in top]
+
+    assert await first() == ["placed", "read"]
+    await store(database, draft("fresh", "Новый закон вступил в силу", 30))
+    await keep(database, feed_id, place("fresh"), place("placed"))
+    assert await first() == ["fresh"]
+
+
+async def _id(database: Database, identity: str) -> int:
+    from sqlalchemy import select
+
+    from storage.models import Story
+
+    async with database.sessions() as session:
+        found = await session.scalar(select(Story.id).where(Story.identity == identity))
+    assert found is not None
+    return found

@@ -111,3 +111,26 @@ async def test_related_links_stay_in_the_story_s_edition(database: Database) -> 
         story = (await stories.get_stories(session, [ids["new-ru"]]))[0]
         related = await search.related_to(session, story)
     assert [found.id for found in related] == [ids["old-ru"]]
+
+
+async def test_popular_finds_an_edition_s_stories_below_many_of_another(
+    database: Database,
+) -> None:
+    # More Russian-only stories out-read the one English story than /popular first reads
+    # leaders of every edition: an English reader still gets theirs, a Russian the best.
+    russian = [draft(f"ru-{n}", f"Новость номер {n}", 60, language="ru", edition="ru")
+               for n in range(150)]  # fmt: skip
+    ids = await store(database, *russian, draft("en", "News", 60, language="en", edition="en"))
+    async with database.sessions.begin() as session:
+        for n in range(150):
+            for _ in range(2 if n else 3):
+                await engagement.record(session, ids[f"ru-{n}"], "read", NOW)
+        await engagement.record(session, ids["en"], "read", NOW)
+    async with database.sessions() as session:
+        since = NOW - timedelta(hours=2)
+        english = await engagement.popular(session, since=since, now=NOW, limit=1, editions=("en",))
+        both = await engagement.popular(
+            session, since=since, now=NOW, limit=2, editions=("en", "ru")
+        )
+    assert _keys(ids, english) == ["en"]
+    assert _keys(ids, both)[0] == "ru-0"
