@@ -332,14 +332,6 @@ class Sender:
 
     async def _send(self, job: DeliveryJob, message: OutgoingMessage) -> Sent:
         """Send; a forum chat's message goes into its topic (bot/delivery/topics.py)."""
-        if not job.forum:
-            return await deliver(
-                self._bot,
-                job.chat_id,
-                message,
-                paid_broadcast=self._paid_broadcast,
-                rate_limit_args=NO_RETRY,
-            )
 
         async def into(thread_id: int | None) -> Sent:
             return await deliver(
@@ -351,6 +343,8 @@ class Sender:
                 thread_id=thread_id,
             )
 
+        if not job.forum:
+            return await into(None)
         section = self._composer.section_of(job.story_id) if job.story_id else None
         return await self._topics.send(job, section, into)
 

@@ -6,7 +6,7 @@ approval_timeout, filters first, the preview in the desk's language, and `newsbo
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,16 +37,6 @@ STORY = Item("n-1", "Almaty metro gets three new stations", NOW - timedelta(minu
 OTHER = Item("n-2", "Senate passes the budget in the second reading", NOW - timedelta(minutes=1))
 DESK = FakeChat(id=-1009000000001, type="supergroup", title="Newsroom desk")
 TIMEOUT = 3600
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeBotAPI]:
-    api = FakeBotAPI()
-    api.start()
-    try:
-        yield api
-    finally:
-        api.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ end; breaking news always sounds and never waits. The sender's clock is the test
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -41,12 +41,6 @@ class Clock:
 
     def set(self, moment: datetime) -> None:
         self.offset = moment - datetime.now(UTC)
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as api:
-        yield api
 
 
 @pytest.fixture

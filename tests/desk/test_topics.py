@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from storage import destinations
 from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser, SentMessage
@@ -41,12 +39,6 @@ SECTIONS: list[dict[str, Any]] = [
 ]
 FEEDS = [(edition, section) for edition in ("ru", "kk") for section in ("politics", "society")]
 _versions = itertools.count(2)
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as api:
-        yield api
 
 
 def _backlog(edition: str, section: str) -> Item:
