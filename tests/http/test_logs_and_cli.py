@@ -161,11 +161,11 @@ def test_stats_prints_feeds_deliveries_per_day_and_top_stories(
     today = datetime.now(UTC).date()
     yesterday = today - timedelta(days=1)
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line[:2] == "20"}
-    assert rows[str(today)] == ["0", "0", "1", "1"]
-    assert rows[str(yesterday)] == ["0", "0", "1", "0"]
+    assert rows[str(today)] == ["0", "0", "1", "1", "0", "0"]
+    assert rows[str(yesterday)] == ["0", "0", "1", "0", "0", "0"]
     top = out[out.index("Top stories") :].splitlines()
     assert "Senate recess" in top[3] and "Parliament passes the budget" in top[4]
     header = next(line for line in out.splitlines() if line.startswith("DAY"))
-    assert header.split() == ["DAY", "QUEUED", "SENDING", "SENT", "FAILED"]
+    assert header.split() == ["DAY", "QUEUED", "SENDING", "SENT", "FAILED", "AWAITING", "SKIPPED"]
     reasons = out[out.index("Failed deliveries by reason") :].splitlines()
     assert BLOCKED in reasons[3] and reasons[3].endswith("1")
