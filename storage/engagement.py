@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 
 from storage import most_read, stories
 from storage.deliveries import story_for_message
+from storage.lists import among
 from storage.models import Engagement, ReactionCount, Story, StoryEngagement
 
 # How much one signal counts: a reaction is a deliberate act; a read through a list is weaker.
@@ -260,7 +261,7 @@ async def _readable(session: AsyncSession, groups: list[int], editions: Sequence
     found: set[int] = set()
     for start in range(0, len(groups), CHUNK):
         chunk = groups[start : start + CHUNK]
-        query = select(Story.group_id, Story.edition).where(Story.group_id.in_(chunk))
+        query = select(Story.group_id, Story.edition).where(among(session, Story.group_id, chunk))
         rows = (await session.execute(query)).all()
         found.update(group for group, edition in rows if edition in wanted)
     return found
@@ -317,7 +318,9 @@ async def _group_totals(
     if window.section is not None:
         query = query.where(Story.section == window.section)
     if groups is not None:
-        return list((await session.execute(query.where(Story.group_id.in_(groups)))).all())
+        return list(
+            (await session.execute(query.where(among(session, Story.group_id, groups)))).all()
+        )
     if window.editions is not None:
         version = aliased(Story)
         # `edition || ''`: an expression no index serves, so the probe goes through

@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 
 from storage import groups
 from storage import search as search_index
+from storage.lists import among
 from storage.models import Story, StoryAlternate
 
 # Keeps IN (...) lists well under SQLite's and asyncpg's bound-parameter limits.
@@ -240,7 +241,9 @@ async def get_stories(session: AsyncSession, story_ids: Sequence[int]) -> list[S
     """The stories with these ids, in the order given."""
     found: dict[int, Story] = {}
     for chunk in _chunks(story_ids):
-        for story in (await session.scalars(select(Story).where(Story.id.in_(chunk)))).all():
+        for story in (
+            await session.scalars(select(Story).where(among(session, Story.id, chunk)))
+        ).all():
             found[story.id] = story
     return [found[story_id] for story_id in story_ids if story_id in found]
 
@@ -379,7 +382,9 @@ async def versions(
         # Editions are checked here, not in SQL: `edition IN (...)` makes SQLite walk a whole
         # edition (ix_stories_edition_published_at) instead of these groups' few versions.
         # Only ids and editions first: the chosen versions alone are loaded whole.
-        query = select(Story.id, Story.group_id, Story.edition).where(Story.group_id.in_(chunk))
+        query = select(Story.id, Story.group_id, Story.edition).where(
+            among(session, Story.group_id, chunk)
+        )
         for story_id, group_id, edition in (await session.execute(query)).all():
             if editions is not None and edition not in rank:
                 continue
