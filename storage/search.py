@@ -231,19 +231,21 @@ async def search(
     limit: int,
     language: str | None = None,
     editions: Sequence[str] | None = None,
+    fuzzy: bool = True,
 ) -> list[Story]:
     """Stories matching every word, best matches first, then newest (of `editions` only,
     when given).
 
     On PostgreSQL with pg_trgm, a query the index cannot match (a misspelling) falls back to
-    headline similarity, within FUZZY_BUDGET_MS.
+    headline similarity, within FUZZY_BUDGET_MS (unless `fuzzy` is off: the caller asks
+    `similar` itself, once for several tries).
     """
     terms = search_terms(query_words)
     if not terms:
         return []
     if _dialect(session) == "postgresql":
         found = await _search_postgres(session, terms, limit, language, editions)
-        if not found:
+        if not found and fuzzy:
             found = await _similar_headlines(
                 session, " ".join(query_words), limit, language, editions
             )
@@ -351,10 +353,32 @@ _POSTGRES_SIMILAR = text(
     WHERE lower(title) % :query
       AND (CAST(:language AS varchar) IS NULL OR language = :language)
       AND (CAST(:every_edition AS boolean) OR edition IN :editions)
-    ORDER BY similarity(lower(title), :query) DESC, published_at DESC
+    ORDER BY CASE WHEN edition IN :preferred THEN 0 ELSE 1 END,
+             similarity(lower(title), :query) DESC, published_at DESC
     LIMIT :limit
     """
-).bindparams(bindparam("editions", expanding=True, type_=Story.edition.type))
+).bindparams(
+    bindparam("editions", expanding=True, type_=Story.edition.type),
+    bindparam("preferred", expanding=True, type_=Story.edition.type),
+)
+
+
+async def similar(
+    session: AsyncSession,
+    query_words: Sequence[str],
+    *,
+    limit: int,
+    editions: Sequence[str] | None = None,
+    preferred: Sequence[str] = (),
+) -> list[Story]:
+    """Headlines like the words (PostgreSQL with pg_trgm; elsewhere none), those of the
+    `preferred` editions first: one pass, one FUZZY_BUDGET_MS, for a search that tried
+    several sets of editions (see `search`'s `fuzzy`)."""
+    if _dialect(session) != "postgresql" or not search_terms(query_words):
+        return []
+    return await _similar_headlines(
+        session, " ".join(query_words), limit, None, editions, preferred
+    )
 
 
 async def _similar_headlines(
@@ -363,6 +387,7 @@ async def _similar_headlines(
     limit: int,
     language: str | None,
     editions: Sequence[str] | None = None,
+    preferred: Sequence[str] = (),
 ) -> list[Story]:
     """Headlines like the query (pg_trgm), when the extension could be installed.
 
@@ -379,6 +404,8 @@ async def _similar_headlines(
         "limit": limit,
         "every_edition": editions is None,
         "editions": list(editions or ()),
+        # An empty IN list is spelt as a never-true comparison; "" is no edition's code.
+        "preferred": list(preferred) or [""],
     }
     previous = await session.scalar(text("SELECT current_setting('statement_timeout')"))
     try:

@@ -406,14 +406,38 @@ async def search(
     limit: int,
     language: str | None = None,
     editions: Sequence[str] | None = None,
+    fuzzy: bool = True,
 ) -> list[Story]:
     """Stories matching every word, best matches first, then newest (the full-text index);
     given `editions` (preference order), only those, each group once: its best-ranked
-    match in the reader's first edition that has one."""
+    match in the reader's first edition that has one. `fuzzy`: see search_index.search."""
     if editions is None:
-        return await search_index.search(session, words, limit=limit, language=language)
+        return await search_index.search(
+            session, words, limit=limit, language=language, fuzzy=fuzzy
+        )
     found = await search_index.search(
-        session, words, limit=limit * len(editions), language=language, editions=editions
+        session,
+        words,
+        limit=limit * len(editions),
+        language=language,
+        editions=editions,
+        fuzzy=fuzzy,
+    )
+    return one_per_group(found, editions)[:limit]
+
+
+async def similar(
+    session: AsyncSession,
+    words: Sequence[str],
+    *,
+    limit: int,
+    editions: Sequence[str],
+    preferred: Sequence[str] = (),
+) -> list[Story]:
+    """Headlines like the words (a misspelling's fallback, PostgreSQL only), in `editions`,
+    each group once, the `preferred` editions' first."""
+    found = await search_index.similar(
+        session, words, limit=limit * len(editions), editions=editions, preferred=preferred
     )
     return one_per_group(found, editions)[:limit]
 

@@ -155,13 +155,37 @@ class Newsdesk:
         self, words: list[str], editions: Reading = None, everywhere: Sequence[str] = ()
     ) -> Found:
         """Search results a reader opened as a list (each counts as a read): in the
-        reader's editions, else in the rest of the newsroom's `everywhere`."""
-        found = Found(await self.find(words, editions=editions))
+        reader's editions, else in the rest of the newsroom's `everywhere`.
+
+        A misspelling (nothing the index matches in either) is looked up by headline
+        similarity once over all of them, the reader's editions first, rather than once for
+        each: the fallback's time budget is spent once per search."""
         others = [edition for edition in everywhere if editions and edition not in editions]
-        if not found.stories and others:
-            found = Found(await self.find(words, editions=others), elsewhere=True)
+        if not others:
+            found = Found(await self.find(words, editions=editions))
+        else:
+            found = await self._find_anywhere(words, list(editions or ()), others)
         await self._record_reads(found.stories)
         return found
+
+    async def _find_anywhere(self, words: list[str], own: list[str], others: list[str]) -> Found:
+        """The reader's editions, then the others; then one similarity pass over both."""
+        async with self._db.sessions() as session:
+            mine = await story_queries.search(
+                session, words, limit=LIST_SIZE, editions=own, fuzzy=False
+            )
+            if mine:
+                return Found(mine)
+            theirs = await story_queries.search(
+                session, words, limit=LIST_SIZE, editions=others, fuzzy=False
+            )
+            if theirs:
+                return Found(theirs, elsewhere=True)
+            alike = await story_queries.similar(
+                session, words, limit=LIST_SIZE, editions=[*own, *others], preferred=own
+            )
+        close = [story for story in alike if story.edition in own]
+        return Found(close) if close else Found(alike, elsewhere=bool(alike))
 
     async def find(
         self, words: list[str], limit: int = LIST_SIZE, editions: Reading = None

@@ -205,3 +205,46 @@ async def test_the_misspelling_fallback_keeps_to_its_budget(
         assert await session.scalar(text("SHOW statement_timeout")) == "0"  # restored
         assert await search.search(session, ["парламент"], limit=10)  # the session goes on
     assert datetime.now(UTC) - started < timedelta(seconds=0.4)
+
+
+async def test_a_reader_s_misspelling_is_looked_up_once_over_every_edition(
+    database: Database, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """/search for a Russian reader: their edition, then the others (marked "elsewhere"),
+    and for a misspelling one similarity pass over all of them, theirs first."""
+    from bot.services.newsdesk import Newsdesk
+    from bot.services.related import RelatedStories
+
+    await store(
+        database,
+        draft("ru", "Парламент одобрил бюджет", 30, edition="ru"),
+        draft("en", "Parliament approves the budget", 20, language="en", edition="en"),
+        *[draft(f.identity, f.title, 500, edition="ru") for f in FILLER],
+    )
+    passes: list[object] = []
+    real = search._similar_headlines
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        passes.append(args)
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search, "_similar_headlines", counted)
+    desk = Newsdesk(database, UTC, RelatedStories(database))  # type: ignore[arg-type]
+    everywhere = ["ru", "kk", "en"]
+
+    exact = await desk.search(["parliament"], editions=["ru"], everywhere=everywhere)
+    assert [s.title for s in exact.stories] == ["Parliament approves the budget"]
+    assert exact.elsewhere and passes == []
+
+    misspelt = await desk.search(["Прламент", "одобрил"], editions=["ru"], everywhere=everywhere)
+    other = await desk.search(["Prliament", "approves"], editions=["ru"], everywhere=everywhere)
+    nothing = await desk.search(["Zqxwv"], editions=["ru"], everywhere=everywhere)
+    if database.is_sqlite:  # FTS5 alone: every word must match, no similarity pass
+        assert misspelt.stories == other.stories == nothing.stories == []
+        return
+    assert [s.title for s in misspelt.stories] == ["Парламент одобрил бюджет"]
+    assert not misspelt.elsewhere
+    assert [s.title for s in other.stories] == ["Parliament approves the budget"]
+    assert other.elsewhere
+    assert nothing.stories == [] and not nothing.elsewhere
+    assert len(passes) == 3  # one per search, not one per set of editions
