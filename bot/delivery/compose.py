@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +53,23 @@ async def related_links(related: RelatedStories, story: Story) -> list[RelatedLi
         for pick in await related.related_to(story)
         if pick.link
     ]
+
+
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
+
+
+async def _shared(
+    tasks: dict[Key, asyncio.Task[Value]], key: Key, make: Callable[[], Awaitable[Value]]
+) -> Value:
+    """The one task for `key` (started by the first asker, awaited by every other; a failed
+    or cancelled one is started again), so a batch's chats share one read or render."""
+    task = tasks.get(key)
+    if task is None or (task.done() and (task.cancelled() or task.exception())):
+        task = asyncio.ensure_future(make())
+        tasks[key] = task
+    # Shielded: one waiter cancelled (a shutdown) does not cancel the others' work.
+    return await asyncio.shield(task)
 
 
 @dataclass
@@ -98,11 +116,7 @@ class Composer:
     async def _headline(self, approval_id: int) -> str | None:
         """The desk's edited headline for an approval (None: the story's own), read once
         per batch however many chats the approval's deliveries go to."""
-        task = self._headlines.get(approval_id)
-        if task is None or (task.done() and (task.cancelled() or task.exception())):
-            task = asyncio.ensure_future(self._load_headline(approval_id))
-            self._headlines[approval_id] = task
-        return await asyncio.shield(task)
+        return await _shared(self._headlines, approval_id, lambda: self._load_headline(approval_id))
 
     async def _load_headline(self, approval_id: int) -> str | None:
         async with self.database.sessions() as session:
@@ -124,11 +138,7 @@ class Composer:
 
     async def _alert(self, alert_id: int) -> Alert | None:
         """The alert, read once per batch however many chats it goes to."""
-        task = self._alerts.get(alert_id)
-        if task is None or (task.done() and (task.cancelled() or task.exception())):
-            task = asyncio.ensure_future(self._load_alert(alert_id))
-            self._alerts[alert_id] = task
-        return await asyncio.shield(task)
+        return await _shared(self._alerts, alert_id, lambda: self._load_alert(alert_id))
 
     async def _load_alert(self, alert_id: int) -> Alert | None:
         async with self.database.sessions() as session:
@@ -150,12 +160,7 @@ class Composer:
         key: tuple[Hashable, ...],
         render: Callable[[], Awaitable[OutgoingMessage | None]],
     ) -> OutgoingMessage | None:
-        task = self._cache.get(key)
-        if task is None or (task.done() and (task.cancelled() or task.exception())):
-            task = asyncio.ensure_future(render())
-            self._cache[key] = task
-        # Shielded: one waiter cancelled (a shutdown) does not cancel the others' render.
-        return await asyncio.shield(task)
+        return await _shared(self._cache, key, render)
 
     async def roundup(
         self, story_ids: Sequence[int], language: str | None

@@ -300,19 +300,31 @@ def _dateline(
     return _join(parts, SEPARATOR)
 
 
-def _pick_related(related: Sequence[RelatedLink], own_link: str | None) -> list[RelatedLink]:
-    """Up to three related links with safe, distinct URLs, never the story itself."""
-    picked: list[RelatedLink] = []
+def _safe_links(
+    links: Iterable[tuple[str, str]], own_link: str | None, text_limit: int, limit: int
+) -> list[tuple[str, str]]:
+    """Up to `limit` (text, url) links with safe, distinct URLs and a text, never the story
+    itself: what related links and version buttons show alike."""
+    picked: list[tuple[str, str]] = []
     seen = {own_link} if own_link else set()
-    for item in related:
-        url = web_url(item.url)
-        title = cut_utf16(_one_line(item.title), RELATED_TITLE_LIMIT)
-        if url and title and url not in seen:
+    for text, raw in links:
+        url = web_url(raw)
+        shown = cut_utf16(_one_line(text), text_limit)
+        if url and shown and url not in seen:
             seen.add(url)
-            picked.append(RelatedLink(title, url))
-        if len(picked) == RELATED_LIMIT:
+            picked.append((shown, url))
+        if len(picked) == limit:
             break
     return picked
+
+
+def _pick_related(related: Sequence[RelatedLink], own_link: str | None) -> list[RelatedLink]:
+    """Up to three related links with safe, distinct URLs, never the story itself."""
+    pairs = ((item.title, item.url) for item in related)
+    return [
+        RelatedLink(title, url)
+        for title, url in _safe_links(pairs, own_link, RELATED_TITLE_LIMIT, RELATED_LIMIT)
+    ]
 
 
 def _related_block(
@@ -355,17 +367,11 @@ def _read_button(
 
 def _pick_versions(versions: Sequence[VersionLink], own_link: str | None) -> list[VersionLink]:
     """The story's other versions with safe, distinct URLs, never the story itself."""
-    picked: list[VersionLink] = []
-    seen = {own_link} if own_link else set()
-    for version in versions:
-        url = web_url(version.url)
-        label = cut_utf16(_one_line(version.label), VERSION_LABEL_LIMIT)
-        if url and label and url not in seen:
-            seen.add(url)
-            picked.append(VersionLink(label, url))
-        if len(picked) == VERSION_LIMIT:
-            break
-    return picked
+    pairs = ((version.label, version.url) for version in versions)
+    return [
+        VersionLink(label, url)
+        for label, url in _safe_links(pairs, own_link, VERSION_LABEL_LIMIT, VERSION_LIMIT)
+    ]
 
 
 def _version_buttons(
