@@ -20,13 +20,14 @@ from sqlalchemy.sql.elements import BindParameter
 from storage.approvals import approval_chat_ids, approval_chats, drop_empty, open_approval
 from storage.desk import (
     DEFAULT_FORMAT,
+    FORMAT_COLUMNS,
     DeskFormat,
     DeskJudge,
     DeskPace,
     DeskRules,
     StoryText,
     filtered_rules,
-    styled_formats,
+    format_of,
 )
 from storage.destinations import deactivate, has_any_subscription
 from storage.models import (
@@ -395,7 +396,7 @@ async def claim_due(
             Delivery.roundup,
             *_PACE_COLUMNS,
             Destination.is_forum,
-            ChannelRule.styled,
+            *FORMAT_COLUMNS,
             ChannelRule.config_ref,
         )
         .join(Destination, Destination.id == Delivery.destination_id)
@@ -423,9 +424,6 @@ async def claim_due(
     )
     readers = [row.destination_id for row in rows if row.alert_id is not None or row.digest_slot]
     editions = await _editions_of_many(session, readers) if readers else {}
-    # Only when a chat in the batch has a format of its own: one more query.
-    styled = {row.destination_id for row in rows if row.styled and row.story_id is not None}
-    looks = await styled_formats(session, styled) if styled else {}
     return [
         DeliveryJob(
             id=row.id,
@@ -442,7 +440,7 @@ async def claim_due(
             roundup=row.roundup,
             pace=_pace(row) if row.story_id is not None else None,
             forum=bool(row.is_forum),
-            look=looks.get(row.destination_id, DEFAULT_FORMAT),
+            look=format_of(row) if row.story_id is not None else DEFAULT_FORMAT,
             chat_ref=_chat_ref(row.config_ref, row.chat_id),
         )
         for row in rows
@@ -743,8 +741,7 @@ async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> li
             Destination.language,
             Story.content_hash,
             Delivery.approval_id,
-            Delivery.destination_id,
-            ChannelRule.styled,
+            *FORMAT_COLUMNS,
             ChannelRule.config_ref,
         )
         .join(Story, Story.id == Delivery.story_id)
@@ -762,13 +759,11 @@ async def stale_copies(session: AsyncSession, since: datetime, limit: int) -> li
         .limit(limit)
     )
     rows = (await session.execute(query)).all()
-    styled = {row.destination_id for row in rows if row.styled}
-    looks = await styled_formats(session, styled) if styled else {}
     return [
         StaleCopy(
             *row[:7],
             approval_id=row.approval_id,
-            look=looks.get(row.destination_id, DEFAULT_FORMAT),
+            look=format_of(row),
             chat_ref=_chat_ref(row.config_ref, row.chat_id),
         )
         for row in rows

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -151,7 +151,29 @@ async def rules_of(session: AsyncSession, destination_id: int) -> DeskRules | No
     return _rules(row) if row is not None else None
 
 
-def _format(row: ChannelRule) -> DeskFormat:
+# A chat's format as columns, for queries that join channel_rules anyway (the outbox's claim
+# and its corrections) and read it with the row, through `format_of`.
+FORMAT_COLUMNS = (
+    ChannelRule.styled,
+    ChannelRule.template,
+    ChannelRule.show_summary,
+    ChannelRule.show_related,
+    ChannelRule.show_image,
+    ChannelRule.link_preview,
+    ChannelRule.hashtags,
+    ChannelRule.read_button,
+    ChannelRule.signature,
+    ChannelRule.utm,
+)
+
+
+def format_of(row: Any) -> DeskFormat:
+    """The format of a row that has FORMAT_COLUMNS (a chat without rules, or whose format
+    is the default, gets DEFAULT_FORMAT)."""
+    return _format(row) if row.styled else DEFAULT_FORMAT
+
+
+def _format(row: Any) -> DeskFormat:
     return DeskFormat(
         template=row.template,
         summary=row.show_summary,
@@ -180,20 +202,6 @@ async def settings_of(session: AsyncSession, destination_id: int) -> DeskSetting
     """A chat's desk settings (the defaults for a chat that has no rules row)."""
     row = await session.get(ChannelRule, destination_id)
     return _settings(row) if row is not None else DeskSettings(DeskRules(destination_id, 0))
-
-
-async def styled_formats(
-    session: AsyncSession, destination_ids: Collection[int]
-) -> dict[int, DeskFormat]:
-    """The formats of those chats that have one of their own (the rest take the default)."""
-    if not destination_ids:
-        return {}
-    rows = await session.scalars(
-        select(ChannelRule).where(
-            ChannelRule.styled.is_(True), ChannelRule.destination_id.in_(list(destination_ids))
-        )
-    )
-    return {row.destination_id: _format(row) for row in rows}
 
 
 async def is_config_managed(session: AsyncSession, destination_id: int) -> bool:
