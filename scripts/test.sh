@@ -10,4 +10,5 @@ VENV="${NEWSBOT_VENV:-.venv}"
 "$VENV/bin/python" -m pip install --quiet -e ".[test]"
 "$VENV/bin/ruff" check .
 "$VENV/bin/lint-imports" --no-cache
-exec "$VENV/bin/python" -m pytest "$@"
+# One worker per core (pytest-xdist); "-n 0" after the command runs everything in one process.
+exec "$VENV/bin/python" -m pytest -n auto "$@"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,8 +20,42 @@ pytest_plugins = [
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def postgres_url() -> str:
+def _configured_postgres_url() -> str:
     return os.environ.get("NEWSBOT_TEST_DATABASE_URL") or DEFAULT_POSTGRES_URL
+
+
+def postgres_url() -> str:
+    """The PostgreSQL database of this test process.
+
+    Under pytest-xdist every worker gets its own database beside the configured one
+    (`test` -> `test_gw0`, `test_gw1`, ...), created on first use: tests reset the schema,
+    and two workers sharing one database would wipe each other's tables mid-test.
+    """
+    url = _configured_postgres_url()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base, _, name = url.rpartition("/")
+    name, question, query = name.partition("?")
+    return f"{base}/{name}_{worker}{question}{query}"
+
+
+async def _ensure_database(configured: str, wanted: str) -> None:
+    """Create `wanted` through the configured database when it is not there yet."""
+    import asyncpg
+
+    if wanted == configured:
+        return
+    name = wanted.rpartition("/")[2].partition("?")[0]
+    connection = await asyncpg.connect(configured, timeout=3)
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            # Another worker may create it between the check and here.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
 
 
 async def _postgres_problem(url: str) -> str | None:
@@ -28,7 +63,9 @@ async def _postgres_problem(url: str) -> str | None:
     import asyncpg
 
     plain = url.replace("postgresql+asyncpg://", "postgresql://")
+    configured = _configured_postgres_url().replace("postgresql+asyncpg://", "postgresql://")
     try:
+        await _ensure_database(configured, plain)
         connection = await asyncpg.connect(plain, timeout=3)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         return f"PostgreSQL not reachable at {url}: {type(exc).__name__}: {exc}"
