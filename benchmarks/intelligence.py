@@ -12,7 +12,7 @@ storage), each list with one group per line in the reader's editions (newsdesk.r
 
     python benchmarks/intelligence.py [--stories 1000000] [--destinations 100000]
         [--queries 300] [--sqlite PATH] [--postgres-url URL] [--reuse]
-        [--skip-sqlite] [--skip-postgres]
+        [--skip-sqlite] [--skip-postgres] [--only NAME ...]
 
 SQLite runs on a temporary file (or --sqlite PATH); PostgreSQL, when reachable, at
 --postgres-url (default postgresql://postgres@127.0.0.1:5432/test) in its own schema, dropped
@@ -27,7 +27,8 @@ command starts with; each command's figure includes it. Each list is timed for r
 one edition ("1ed") and of two ("2ed": kk and ru, in their interface language's order); a
 reader searches words of a story of their first edition. Reads the measured commands record
 are deleted afterwards (and PostgreSQL vacuumed, as autovacuum would), so reruns see the same
-data.
+data. `--only NAME` (repeatable) times only the commands whose label contains NAME, e.g.
+`--only "/popular 00:05" --only related`, for profiling one query at a time.
 
 Prints build time, database size and p50/p95 per command. Targets at 1,000,000 stories and
 100,000 destinations: /section, /today, /popular, /search <= 50 ms p95; related <= 20 ms p95.
@@ -445,9 +446,16 @@ def one_per_group(name: str, found: list[Story]) -> None:
         raise SystemExit(f"{name}: a story group is listed twice")
 
 
-async def measure(database: Database, total: int, runs: int, now: datetime) -> list[Result]:
+async def measure(
+    database: Database, total: int, runs: int, now: datetime, only: list[str] | None = None
+) -> list[Result]:
     """Each command as its handler runs it: the chat's state, what it reads in preference
-    order (newsdesk.reading), then the service call."""
+    order (newsdesk.reading), then the service call. `only`: the labels to time (substrings;
+    None: all)."""
+
+    def wanted(label: str) -> bool:
+        return not only or any(part in label for part in only)
+
     rng = random.Random(3)
     settings = bench_settings()
     newsroom = settings.editions
@@ -539,12 +547,14 @@ async def measure(database: Database, total: int, runs: int, now: datetime) -> l
         ("/search", searching(queries)),
         ("/search typo", searching(typos)),
     ]
-    results = [await timed("chat state", runs, state)]
+    results = [await timed("chat state", runs, state)] if wanted("chat state") else []
     for name, call in lists:
         for edition_count, chats_reading in askers.items():
             label = f"{name} {edition_count}ed"
-            results.append(await timed(label, runs, command(chats_reading, call)))
-    results.append(await timed("related", runs, related))
+            if wanted(label):
+                results.append(await timed(label, runs, command(chats_reading, call)))
+    if wanted("related"):
+        results.append(await timed("related", runs, related))
     # Forget the reads the commands recorded (all at `now`), so a rerun sees the same data.
     async with database.sessions.begin() as session:
         await session.execute(delete(Engagement).where(Engagement.at >= now))
@@ -671,7 +681,7 @@ async def run_one(
     places = await keep_most_read(database, total, now)
     print(f"{label}: {places} most-read places kept ({len(LANGUAGES)} lists)")
     report = Report(label, built, await size_of(database, sqlite_path))
-    report.results = await measure(database, total, args.queries, now)
+    report.results = await measure(database, total, args.queries, now, args.only)
     for result in report.results:
         flag = "" if result.p95 <= result.target else f"  > {result.target:.0f} ms target"
         print(
@@ -725,6 +735,12 @@ async def main() -> None:
         "--keep",
         action="store_true",
         help="keep the databases built (SQLite file, PostgreSQL schema) and reuse them",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="time only the commands whose label contains NAME (repeatable)",
     )
     args = parser.parse_args()
     reports: list[Report] = []
