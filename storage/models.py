@@ -489,6 +489,7 @@ class StoryEngagement(Base):
     """
 
     __tablename__ = "story_engagement"
+    __table_args__ = (Index("ix_story_engagement_published_at", "published_at"),)
 
     story_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
@@ -498,6 +499,11 @@ class StoryEngagement(Base):
     signals: Mapped[int] = mapped_column(Integer, default=0)
     # The earliest signal ever recorded: when it is inside a /popular window, so are all.
     first_signal_at: Mapped[datetime]
+    # Copies of the story's publication time, group and section (kept by triggers, migration
+    # 0012): /popular finds a window's groups in this narrow table alone, not through stories.
+    published_at: Mapped[datetime | None]
+    group_id: Mapped[int | None] = mapped_column(BigInteger)
+    section: Mapped[str | None] = mapped_column(String(32))
 
 
 class DigestSlot(Base):

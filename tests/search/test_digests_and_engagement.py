@@ -159,3 +159,44 @@ async def test_popular_decays_with_age_and_ties_go_to_the_newer_story(database: 
     async with database.sessions() as session:
         top = await engagement.popular(session, since=NOW - timedelta(days=1), now=NOW, limit=5)
     assert [s.identity for s in top] == ["twin", "noon", "morning"]
+
+
+async def test_popular_follows_a_version_into_its_group_and_a_story_to_its_new_time(
+    database: Database,
+) -> None:
+    """Engagement recorded before a later version joins its group counts for the group, and
+    a story whose publication time the newsroom moves out of the window leaves /popular."""
+    ids = await store(
+        database,
+        draft("vote-ru", "Выборы прошли", 50, language="ru", edition="ru"),
+        draft("vote-kk", "Сайлау өтті", 40, language="kk", edition="kk"),
+        draft("budget-ru", "Бюджет принят", 30, language="ru", edition="ru"),
+    )
+    since = NOW - timedelta(hours=2)
+    async with database.sessions.begin() as session:
+        await engagement.record_reads(session, [ids["vote-ru"]], NOW)
+        for _ in range(3):
+            await engagement.record(session, ids["vote-kk"], "press", NOW)  # 6 points
+        for _ in range(3):
+            await engagement.record(session, ids["budget-ru"], "press", NOW)  # 6 points
+
+    async def top() -> list[str]:
+        async with database.sessions() as session:
+            found = await engagement.popular(
+                session, since=since, now=NOW, limit=5, editions=("ru",)
+            )
+        return [story.identity for story in found]
+
+    assert await top() == ["budget-ru", "vote-ru"]
+    async with database.sessions.begin() as session:  # the Kazakh version joins the group
+        await session.execute(
+            update(Story).where(Story.id == ids["vote-kk"]).values(group_id=ids["vote-ru"])
+        )
+    assert await top() == ["vote-ru", "budget-ru"]  # 1 + 6 points, shown in Russian
+    async with database.sessions.begin() as session:  # budget was yesterday's, after all
+        await session.execute(
+            update(Story)
+            .where(Story.id == ids["budget-ru"])
+            .values(published_at=NOW - timedelta(days=1))
+        )
+    assert await top() == ["vote-ru"]

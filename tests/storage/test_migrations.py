@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import column, delete, insert, inspect, select, table
+from sqlalchemy import column, delete, insert, inspect, select, table, update
 from sqlalchemy.engine import Connection
 
 from storage.db import Database, create_database
@@ -312,5 +312,65 @@ async def test_0008_makes_each_story_its_own_group_and_round_trips(database_url:
         await upgrade(db)
         async with db.engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
+    finally:
+        await db.dispose()
+
+
+async def test_0012_copies_each_story_s_time_group_and_section_and_round_trips(
+    database_url: str,
+) -> None:
+    """Totals recorded before 0012 get their story's publication time, group and section;
+    down to 0011 and up again is clean, and the copying triggers are back."""
+    db = create_database(database_url)
+    try:
+        await upgrade(db, "0011")
+        now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+        story = {
+            "identity": "a",
+            "link": "https://example.kz/a",
+            "title": "Сенат одобрил закон",
+            "summary": "",
+            "section": "politics",
+            "published_at": now,
+            "first_seen_at": now,
+            "updated_at": now,
+            "content_hash": "h",
+            "pushable": False,
+        }
+        read = {"kind": "read", "weight": 1.0, "at": now}
+        engagement = Engagement.__table__
+        async with db.sessions.begin() as session:
+            story_id = (
+                await session.execute(insert(Story.__table__).values(story).returning(Story.id))
+            ).scalar_one()
+            await session.execute(insert(engagement).values(story_id=story_id, **read))
+
+        async def copied() -> list[tuple[object, ...]]:
+            async with db.sessions() as session:
+                rows = (await session.execute(select(StoryEngagement))).scalars().all()
+                return [(r.story_id, r.published_at, r.group_id, r.section) for r in rows]
+
+        await upgrade(db)
+        assert await copied() == [(story_id, now, story_id, "politics")]
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0011")
+        assert await current_revision(db) == "0011"
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+        later = now + timedelta(hours=1)
+        async with db.sessions.begin() as session:  # the triggers are back
+            await session.execute(
+                update(Story).where(Story.id == story_id).values(published_at=later, section="x")
+            )
+            other = dict(story, identity="b", link="https://example.kz/b")
+            other_id = (
+                await session.execute(insert(Story.__table__).values(other).returning(Story.id))
+            ).scalar_one()
+            await session.execute(insert(engagement).values(story_id=other_id, **read))
+        assert await copied() == [
+            (story_id, later, story_id, "x"),
+            (other_id, now, other_id, "politics"),
+        ]
     finally:
         await db.dispose()
