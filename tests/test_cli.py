@@ -160,7 +160,7 @@ def test_feeds_shows_the_repair_a_feed_needed_until_it_reads_clean(
     broken = fixture_bytes("ru_invalid_byte.xml")
     russian = feed_server.add("/ru.xml", broken, etag='"1"')
     archive = feed_server.add("/archive.xml", fixture_bytes("implausible_dates.xml"))
-    config = str(write_config(tmp_path, [russian, archive]))
+    config = str(write_config(tmp_path, [russian, archive], extra='editions = ["ru", "en"]'))
     polled = newsbot(tmp_path, "poll", "--config", config)
     assert polled.returncode == 0, polled.stderr
     assert "2 feeds polled, 0 failed, 7 new stories" in polled.stdout

@@ -39,8 +39,8 @@ def extract_stories(
     parsed = parse_feed(content, url=url, headers=headers)
     if parsed.error is not None:
         return Extraction(title=parsed.title, error=parsed.error, detail=parsed.detail)
-    if context.language is None and parsed.language:
-        context = replace(context, language=parsed.language)
+    if parsed.language:
+        context = replace(context, feed_language=parsed.language)
     drafts = [
         draft for entry in parsed.entries if (draft := normalize_entry(entry, context)) is not None
     ]
@@ -57,9 +57,10 @@ def extract_stories(
 
 def _edition_warning(drafts: list[StoryDraft], context: FeedContext) -> str | None:
     """One line for the feed's health when its stories are in a language the newsroom does
-    not publish: they are shown in the default edition, which the operator should know. A
-    newsroom of one edition shows everything in it: nothing to say there."""
-    if len(context.editions) < 2:
+    not publish: they are shown in the default edition, which the operator should know (a
+    newsroom of one edition too: its readers get a German feed's stories as English ones).
+    Without editions (a preview outside any newsroom) a story's language is its edition."""
+    if not context.editions:
         return None
     foreign = [draft.language for draft in drafts if draft.language not in context.editions]
     if not foreign:

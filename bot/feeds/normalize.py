@@ -48,13 +48,16 @@ class FeedContext:
 
     feed_url: str  # final URL: relative links resolve against it
     section: str | None  # the feed's own section (fallback)
-    language: str | None  # configured language, else the feed's own
+    language: str | None  # the feed's configured `language`: every item is in it
     categories: dict[str, str] = field(default_factory=dict)  # lower-cased category -> slug
     now: datetime | None = None  # aware UTC; "first seen" and the future clamp
     # The newsroom's editions and the edition a story in another language is shown in
     # (settings.default_edition); none: a story's language is its edition.
     editions: tuple[str, ...] = ()
     default_edition: str | None = None
+    # The feed document's own language (<language>, xml:lang, JSON Feed `language`): an
+    # item's own language, when it states one, comes first.
+    feed_language: str | None = None
 
     def edition_of(self, language: str | None) -> str | None:
         """The edition a story in `language` belongs to (see Settings.edition_of)."""
@@ -87,10 +90,12 @@ class StoryDraft:
 def normalize_entry(entry: ParsedEntry, context: FeedContext) -> StoryDraft | None:
     """The story to store for `entry`, or None when it has no title, summary or link."""
     now = _as_utc(context.now) if context.now is not None else datetime.now(UTC)
-    # The feed's configured language, else the item's or the feed's own, else the newsroom's.
+    # The feed's configured language, else the item's own, else the feed document's, else
+    # the newsroom's: a mixed feed's Kazakh item is Kazakh even in a feed marked Russian.
     language = (
         normalize_language(context.language)
         or normalize_language(entry.language)
+        or normalize_language(context.feed_language)
         or context.default_edition
     )
     own, named = _own_link(entry, language)

@@ -229,7 +229,7 @@ async def test_one_bad_byte_keeps_every_russian_item_and_records_the_repair(
 ) -> None:  # type: ignore[no-untyped-def]
     broken = fixture_bytes("ru_invalid_byte.xml")
     url = feed_server.add("/ru.xml", broken, etag='"1"')
-    async with core_factory([url]) as core:
+    async with core_factory([url], editions=["ru", "en"]) as core:
         before = datetime.now(UTC)
         outcome = (await poll_all(core))[url]
         stories = await stored(core)
@@ -253,7 +253,7 @@ async def test_utf16_feed_with_a_bom_and_no_declaration_is_stored(
     feed_server: FeedServer, core_factory
 ) -> None:  # type: ignore[no-untyped-def]
     url = feed_server.add("/kk.xml", fixture_bytes("kk_utf16_bom.xml"), content_type="text/xml")
-    async with core_factory([url]) as core:
+    async with core_factory([url], editions=["kk", "en"]) as core:
         outcome = (await poll_all(core))[url]
         stories = await stored(core)
         row = await feed_row(core, url)
@@ -358,3 +358,51 @@ async def test_a_feed_in_a_language_that_is_no_edition_is_shown_in_the_default_o
     )
     assert feeds[kazakh].last_warning is None
     assert sorted(editions.values()) == ["en", "kk"]  # the newsroom language is en
+
+
+async def test_a_one_edition_newsroom_is_told_of_a_feed_in_another_language(
+    feed_server: FeedServer, database_url: str
+) -> None:
+    german = feed_server.add("/de.xml", _rss_in("de"))
+    async with open_core(settings_for(database_url, [german])) as core:  # editions: ["en"]
+        await poll_all(core)
+        row = await feed_row(core, german)
+        (story,) = await stored(core)
+    assert row.last_warning == "1 item(s) in de, which is not an edition: shown in the en edition"
+    assert story.edition == "en"
+
+
+MIXED_ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="ru"><title>Kazinform</title>
+<id>urn:kazinform</id><updated>2026-12-01T08:00:00Z</updated>
+<entry xml:lang="kk"><title>Сенат заң қабылдады</title><id>urn:kk-1</id>
+  <link href="https://www.inform.kz/kz/senat"/><updated>2026-12-01T08:00:00Z</updated></entry>
+<entry><title>Сенат принял закон</title><id>urn:ru-1</id>
+  <link href="https://www.inform.kz/ru/senat"/><updated>2026-12-01T08:00:00Z</updated></entry>
+</feed>"""
+
+MIXED_JSON = """{"version": "https://jsonfeed.org/version/1.1", "title": "Kazinform",
+ "language": "ru", "items": [
+  {"id": "kk-2", "url": "https://www.inform.kz/kz/budget", "title": "Бюджет қабылданды",
+   "language": "kk", "date_published": "2026-12-01T08:00:00Z"},
+  {"id": "ru-2", "url": "https://www.inform.kz/ru/budget", "title": "Бюджет принят",
+   "date_published": "2026-12-01T08:00:00Z"}]}"""
+
+
+async def test_an_item_s_own_language_beats_its_feed_s(
+    feed_server: FeedServer, database_url: str
+) -> None:
+    """A feed marked Russian that carries a Kazakh item: the item goes to the Kazakh edition
+    (the feed's language key in the config would override both)."""
+    atom = feed_server.add("/mixed.atom", MIXED_ATOM.encode(), content_type="application/atom+xml")
+    jsonfeed = feed_server.add("/mixed.json", MIXED_JSON.encode(), content_type="application/json")
+    settings = settings_for(database_url, [atom, jsonfeed], editions=["kk", "ru", "en"])
+    async with open_core(settings) as core:
+        await poll_all(core)
+        editions = {story.link: story.edition for story in await stored(core)}
+    assert editions == {
+        "https://www.inform.kz/kz/senat": "kk",
+        "https://www.inform.kz/ru/senat": "ru",
+        "https://www.inform.kz/kz/budget": "kk",
+        "https://www.inform.kz/ru/budget": "ru",
+    }

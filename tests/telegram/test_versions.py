@@ -16,7 +16,7 @@ from xml.sax.saxutils import quoteattr
 import pytest
 from sqlalchemy import select
 
-from bot.feeds.alternates import PageAlternates
+from bot.feeds.alternates import PAGE_BYTES, PageAlternates
 from storage import destinations, editions
 from storage.models import Story
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
@@ -306,3 +306,33 @@ async def test_an_unreadable_page_lets_the_story_go(page_newsroom: Newsroom) -> 
     assert await newsroom.core.page_alternates.run() == 1
     await newsroom.deliver_all()
     assert _law_messages(newsroom.api, EDITOR) == ["kk"]
+
+
+def long_page(feeds: FeedServer, edition: str, *, links_first: bool) -> None:
+    """An article page over PAGE_BYTES long, naming its versions at the start or the end."""
+    links = "".join(
+        f'<link rel="alternate" hreflang="{other}" href="{law(other, feeds.base_url)}">'
+        for other in TITLES
+    )
+    filler = "<!-- " + "x" * (PAGE_BYTES + 1024) + " -->"
+    head = links + filler if links_first else filler + links
+    body = f"<html><head><title>{TITLES[edition]}</title>{head}</head><body></body></html>"
+    feeds.fail(f"/{edition}/law", "html", body=body.encode())
+
+
+@pytest.mark.parametrize("links_first", [True, False], ids=["named early", "named past 256 KiB"])
+async def test_a_long_page_is_read_up_to_its_first_256_kib(
+    page_newsroom: Newsroom, links_first: bool
+) -> None:
+    """Versions named in a long page's head group the story (the cap cuts the page, it does
+    not refuse it); versions named only past the first 256 KiB are never read, so each
+    edition's story goes on its own."""
+    newsroom, feeds = page_newsroom, page_newsroom.feeds
+    for edition in ("kk", "ru"):
+        long_page(feeds, edition, links_first=links_first)
+        page_feed(feeds, edition, story=True)
+        await newsroom.poll()
+        assert await newsroom.core.page_alternates.run() == 1
+        await newsroom.deliver_all()
+    # The admin reads kk and ru: one version of one group, or both of two.
+    assert _law_messages(newsroom.api, ADMIN) == (["kk"] if links_first else ["kk", "ru"])
