@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from storage import destinations, editions, stories
 from storage.models import Story
-from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
+from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser, SentMessage
 from tests.fakes.conversation import ask
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.stories import Draft
@@ -281,3 +281,53 @@ async def test_a_channel_of_two_editions_gets_each_story_once_with_its_versions(
     assert url_buttons(posts[0][1]) == {read: law(first)} | {
         others[edition]: law(edition) for edition in LAW if edition != first
     }
+
+
+# --- a channel or group per edition, each reading its adder's language ---------------------
+
+SERIK = FakeUser(id=777777771, first_name="Serik", language_code="kk")
+OLGA = FakeUser(id=777777772, first_name="Olga", language_code="ru")
+KAZAKH_CHANNEL = FakeChat(id=-1003000000003, type="channel", title="Kazinform Qazaqsha")
+RUSSIAN_GROUP = FakeChat(id=-1003000000004, type="supergroup", title="Новости для своих")
+ENGLISH_CHANNEL = FakeChat(id=-1003000000005, type="channel", title="Kazinform abroad")
+EDITION_CHATS = {  # chat: (who adds the bot, the edition it reads)
+    KAZAKH_CHANNEL: (SERIK, "kk"),
+    RUSSIAN_GROUP: (OLGA, "ru"),
+    ENGLISH_CHANNEL: (GERMAN_STRANGER, "en"),  # de is no edition: the newsroom's language
+}
+
+
+@pytest.mark.parametrize("order", [("ru", "kk", "en"), ("en", "ru", "kk")])
+async def test_a_chat_per_edition_gets_its_own_version_once_with_links_to_the_others(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer, order: tuple[str, ...]
+) -> None:
+    urls = {edition: publish(feed_server, edition, story=False) for edition in LAW}
+    settings = newsroom_settings(
+        tmp_path,
+        fake_api,
+        [],
+        editions=["kk", "ru", "en"],
+        feeds=[
+            {"url": url, "section": "parliament", "language": edition}
+            for edition, url in urls.items()
+        ],
+    )
+    async with running_newsroom(settings, fake_api, feed_server) as newsroom:
+        readers = newsroom.side.services.readers
+        for chat, (adder, _) in EDITION_CHATS.items():
+            fake_api.add_bot_to_channel(adder, chat)
+            await fake_api.wait_for(lambda m, a=adder: m.chat_id == a.id and "/channels" in m.text)
+            await readers.subscribe(await readers.state(chat.id, chat.type), "parliament")
+        await newsroom.poll()  # the backlog: never pushed
+        for edition in order:  # the versions arrive one poll apart, in this order
+            publish(feed_server, edition)
+            await newsroom.poll()
+            await newsroom.deliver_all()
+        names = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+        for chat, (_, edition) in EDITION_CHATS.items():
+            posts = [
+                m for m in fake_api.messages_to(chat.id) if any(t in m.text for t in LAW.values())
+            ]
+            assert [m for m in posts if LAW[edition] in m.text] == posts and len(posts) == 1, chat
+            others = {names[other]: law(other) for other in LAW if other != edition}
+            assert others.items() <= url_buttons(posts[0]).items()
