@@ -297,6 +297,24 @@ EDITION_CHATS = {  # chat: (who adds the bot, the edition it reads)
 }
 
 
+EARLIER = {  # yesterday's story on the same bill, in each edition
+    "kk": "Мәжіліс заң жобасын талқылауды бастады",
+    "ru": "Мажилис начал обсуждать законопроект",
+    "en": "Mazhilis committee approves budget amendments",
+}
+
+
+async def store_earlier(newsroom: Newsroom) -> None:
+    yesterday = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    drafts = [
+        Draft(f"earlier-{edition}", title, yesterday, language=edition, edition=edition,
+              section="parliament", link=f"https://www.inform.kz/{edition}/earlier")
+        for edition, title in EARLIER.items()
+    ]  # fmt: skip
+    async with newsroom.core.database.sessions.begin() as session:
+        await stories.store_stories(session, drafts, feed_id=None, pushable=False, now=yesterday)
+
+
 @pytest.mark.parametrize("order", [("ru", "kk", "en"), ("en", "ru", "kk")])
 async def test_a_chat_per_edition_gets_its_own_version_once_with_links_to_the_others(
     tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer, order: tuple[str, ...]
@@ -319,6 +337,7 @@ async def test_a_chat_per_edition_gets_its_own_version_once_with_links_to_the_ot
             await fake_api.wait_for(lambda m, a=adder: m.chat_id == a.id and "/channels" in m.text)
             await readers.subscribe(await readers.state(chat.id, chat.type), "parliament")
         await newsroom.poll()  # the backlog: never pushed
+        await store_earlier(newsroom)
         for edition in order:  # the versions arrive one poll apart, in this order
             publish(feed_server, edition)
             await newsroom.poll()
@@ -331,3 +350,6 @@ async def test_a_chat_per_edition_gets_its_own_version_once_with_links_to_the_ot
             assert [m for m in posts if LAW[edition] in m.text] == posts and len(posts) == 1, chat
             others = {names[other]: law(other) for other in LAW if other != edition}
             assert others.items() <= url_buttons(posts[0]).items()
+            # Related: the earlier story on the subject in the chat's own edition, only.
+            related = re.findall(r'href="https://www.inform.kz/(\w+)/earlier"', posts[0].text)
+            assert related == [edition], (chat, posts[0].text)
