@@ -59,6 +59,22 @@ async def test_indexes_serve_the_timeline_and_section_queries(database: Database
     assert ("feed_id", "published_at") in indexes
 
 
+def _story_row(now: datetime, identity: str = "a") -> dict[str, object]:
+    """A stories row with only the columns every revision since 0001 has."""
+    return {
+        "identity": identity,
+        "link": f"https://example.kz/{identity}",
+        "title": "Сенат одобрил закон",
+        "summary": "",
+        "section": "politics",
+        "published_at": now,
+        "first_seen_at": now,
+        "updated_at": now,
+        "content_hash": "h",
+        "pushable": False,
+    }
+
+
 def _downgrade(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
@@ -71,18 +87,7 @@ async def test_0004_backfills_engagement_totals_and_round_trips(database_url: st
     try:
         await upgrade(db, "0003")
         now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
-        story = {
-            "identity": "a",
-            "link": "https://example.kz/a",
-            "title": "Сенат одобрил закон",
-            "summary": "",
-            "section": "politics",
-            "published_at": now,
-            "first_seen_at": now,
-            "updated_at": now,
-            "content_hash": "h",
-            "pushable": False,
-        }
+        story = _story_row(now)
         async with db.sessions.begin() as session:
             story_id = (
                 await session.execute(insert(Story.__table__).values(story).returning(Story.id))
@@ -325,18 +330,7 @@ async def test_0012_copies_each_story_s_time_group_and_section_and_round_trips(
     try:
         await upgrade(db, "0011")
         now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-        story = {
-            "identity": "a",
-            "link": "https://example.kz/a",
-            "title": "Сенат одобрил закон",
-            "summary": "",
-            "section": "politics",
-            "published_at": now,
-            "first_seen_at": now,
-            "updated_at": now,
-            "content_hash": "h",
-            "pushable": False,
-        }
+        story = _story_row(now)
         read = {"kind": "read", "weight": 1.0, "at": now}
         engagement = Engagement.__table__
         async with db.sessions.begin() as session:
@@ -363,7 +357,7 @@ async def test_0012_copies_each_story_s_time_group_and_section_and_round_trips(
             await session.execute(
                 update(Story).where(Story.id == story_id).values(published_at=later, section="x")
             )
-            other = dict(story, identity="b", link="https://example.kz/b")
+            other = _story_row(now, "b")
             other_id = (
                 await session.execute(insert(Story.__table__).values(other).returning(Story.id))
             ).scalar_one()

@@ -33,7 +33,7 @@ from tests.telegram.conftest import (
     running_newsroom,
 )
 from tests.telegram.test_versions import TITLES as LAW
-from tests.telegram.test_versions import law, publish
+from tests.telegram.test_versions import law, publish, trilingual_settings
 
 # Two who never opened the bot: one with Telegram in Russian, one in a language that is no
 # edition (the newsroom's language's edition, English, is theirs).
@@ -235,17 +235,7 @@ async def feed_newsroom(
 ) -> AsyncIterator[Newsroom]:
     """The kk, ru and en feeds of test_versions (each new item names the other versions by
     hreflang), their backlog polled; a channel added by Dana, reading ru and en."""
-    urls = {edition: publish(feed_server, edition, story=False) for edition in LAW}
-    settings = newsroom_settings(
-        tmp_path,
-        fake_api,
-        [],
-        editions=["kk", "ru", "en"],
-        feeds=[
-            {"url": url, "section": "parliament", "language": edition}
-            for edition, url in urls.items()
-        ],
-    )
+    settings = trilingual_settings(tmp_path, fake_api, feed_server)
     async with running_newsroom(settings, fake_api, feed_server) as newsroom:
         fake_api.add_bot_to_channel(ADMIN, CHANNEL)
         await fake_api.wait_for(lambda m: m.chat_id == ADMIN.id and "/channels" in m.text)
@@ -319,17 +309,7 @@ async def store_earlier(newsroom: Newsroom) -> None:
 async def test_a_chat_per_edition_gets_its_own_version_once_with_links_to_the_others(
     tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer, order: tuple[str, ...]
 ) -> None:
-    urls = {edition: publish(feed_server, edition, story=False) for edition in LAW}
-    settings = newsroom_settings(
-        tmp_path,
-        fake_api,
-        [],
-        editions=["kk", "ru", "en"],
-        feeds=[
-            {"url": url, "section": "parliament", "language": edition}
-            for edition, url in urls.items()
-        ],
-    )
+    settings = trilingual_settings(tmp_path, fake_api, feed_server)
     async with running_newsroom(settings, fake_api, feed_server) as newsroom:
         readers = newsroom.side.services.readers
         for chat, (adder, _) in EDITION_CHATS.items():

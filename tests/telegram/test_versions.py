@@ -16,6 +16,7 @@ from xml.sax.saxutils import quoteattr
 import pytest
 from sqlalchemy import select
 
+from bot.config import Settings
 from bot.feeds.alternates import PAGE_BYTES, PageAlternates
 from storage import destinations, editions
 from storage.models import Story
@@ -142,12 +143,11 @@ def _law_messages(api: FakeBotAPI, user: FakeUser) -> list[str]:
     ]
 
 
-@pytest.fixture
-async def trilingual(
-    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer
-) -> AsyncIterator[Newsroom]:
+def trilingual_settings(tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer) -> Settings:
+    """A kk, ru and en newsroom whose three feeds (Parliament) are served with their backlog
+    only; `publish(feeds, edition)` adds each edition's new story."""
     urls = {edition: publish(feed_server, edition, story=False) for edition in TITLES}
-    settings = newsroom_settings(
+    return newsroom_settings(
         tmp_path,
         fake_api,
         [],
@@ -157,6 +157,13 @@ async def trilingual(
             for edition, url in urls.items()
         ],
     )
+
+
+@pytest.fixture
+async def trilingual(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer
+) -> AsyncIterator[Newsroom]:
+    settings = trilingual_settings(tmp_path, fake_api, feed_server)
     async with running_newsroom(settings, fake_api, feed_server) as newsroom:
         await _readers(newsroom)
         await newsroom.poll()  # backlog: never pushed
