@@ -217,6 +217,21 @@ async def headlines(session: AsyncSession, approval_ids: Sequence[int]) -> dict[
     return {approval_id: headline for approval_id, headline in rows.all() if headline}
 
 
+async def headlines_of_deliveries(
+    session: AsyncSession, delivery_ids: Sequence[int]
+) -> dict[int, str]:
+    """The edited headlines the desk approved for these deliveries' stories: story id ->
+    headline (a roundup lists an approved story under the headline its editor gave it)."""
+    if not delivery_ids:
+        return {}
+    rows = await session.execute(
+        select(Delivery.story_id, Approval.headline)
+        .join(Approval, Approval.id == Delivery.approval_id)
+        .where(Delivery.id.in_(list(delivery_ids)), Approval.headline.is_not(None))
+    )
+    return {story_id: headline for story_id, headline in rows.all() if story_id and headline}
+
+
 async def counts(session: AsyncSession) -> dict[str, int]:
     """Approvals per status (for `newsbot stats`)."""
     rows = await session.execute(select(Approval.status, func.count()).group_by(Approval.status))

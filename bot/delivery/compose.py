@@ -163,15 +163,21 @@ class Composer:
         return await _shared(self._cache, key, render)
 
     async def roundup(
-        self, story_ids: Sequence[int], language: str | None
+        self, story_ids: Sequence[int], language: str | None, delivery_ids: Sequence[int] = ()
     ) -> tuple[OutgoingMessage, tuple[int, ...]] | None:
         """A chat's "More news" roundup of `story_ids` (in that order) in its language, and
         the stories it lists (those that fit; the rest wait for the next one). None when
-        none of them exists any more. Not cached: each chat's held stories are its own."""
+        none of them exists any more. Not cached: each chat's held stories are its own.
+        A story the desk approved for the chat with an edited headline (its delivery among
+        `delivery_ids`) is listed under that headline, as it would be sent alone."""
         async with self.database.sessions() as session:
             stories = await story_queries.get_stories(session, story_ids)
+            edited = await approval_queries.headlines_of_deliveries(session, delivery_ids)
         if not stories:
             return None
+        for story in stories:
+            if story.id in edited:  # a copy read for this render only: never written back
+                story.title = edited[story.id]
         t = self.catalogues.translator(self.language_of(language))
         message, listed = render_roundup(stories, t=t, zone=self.settings.zone)
         return message, tuple(story.id for story in stories[:listed])

@@ -308,7 +308,9 @@ class Sender:
         first: it was due first); members it has no room for go back to wait for the next."""
         assert job.story_id is not None
         found = await self._composer.roundup(
-            [job.story_id, *(story_id for _, story_id in job.members)], job.language
+            [job.story_id, *(story_id for _, story_id in job.members)],
+            job.language,
+            delivery_ids=self._rows(job),
         )
         listed = set(found[1]) if found else set()
         members = tuple(member for member in job.members if member[1] in listed)

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.operations import show_stats
-from storage.models import Approval, Delivery
+from storage.models import Approval, Delivery, Story
 from storage.states import ApprovalStatus, DeliveryStatus
+from tests.desk.test_pace_delivery import Clock, deliver_due
 from tests.fakes.bot_api import FakeBotAPI, FakeChat, SentMessage
 from tests.fakes.conversation import subscribe
 from tests.fakes.feed_server import FeedServer
@@ -338,3 +340,52 @@ async def test_stats_show_the_decisions(
     decisions = section[section.index("Latest decisions") :]
     assert "approved  Aigerim" in decisions and STORY.title in decisions
     assert "skipped   Aigerim" in decisions and OTHER.title in decisions
+
+
+async def test_a_roundup_lists_an_approved_story_under_its_edited_headline(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer, feed_urls: list[str]
+) -> None:
+    """A paced approval channel (one post an hour): the first approved story goes alone, the
+    next two wait for the "More news" roundup, which lists the one an editor re-headlined
+    under the editor's headline, as it would have gone alone."""
+    third = Item("n-3", "Snow closes the mountain roads", NOW - timedelta(seconds=30))
+    _, running = await _start(
+        tmp_path, fake_api, feed_server, feed_urls, channel={"max_posts_per_hour": 1}
+    )
+    async with running as started:
+        newsroom = await _joined(started)
+        clock = Clock()
+        newsroom.side.sender._clock = clock
+        await _publish(newsroom, STORY, OTHER, third)
+        previews = {
+            item.title: await _preview(newsroom, item.title) for item in (STORY, OTHER, third)
+        }
+        async with newsroom.core.database.sessions() as session:
+            approval_of = {
+                title: approval_id
+                for title, approval_id in (
+                    await session.execute(
+                        select(Story.title, Approval.id).join(Story, Story.id == Approval.story_id)
+                    )
+                ).all()
+            }
+        preview = previews[OTHER.title]
+        newsroom.api.press_button(EDITOR, preview, f"ap:hl:{approval_of[OTHER.title]}")
+        (prompt, *_) = await newsroom.api.wait_for(
+            lambda m: m.chat_id == DESK.id and "new headline" in m.plain_text
+        )
+        newsroom.api.reply_to(EDITOR, prompt, "Budget passes its second reading")
+        await _edited(newsroom, preview, "Budget passes its second reading")
+        for item in (STORY, OTHER, third):
+            newsroom.api.press_button(
+                EDITOR, previews[item.title], f"ap:ok:{approval_of[item.title]}"
+            )
+            await _edited(newsroom, previews[item.title], "Approved by")
+        await deliver_due(newsroom, clock)
+        alone = [text for text in _texts(newsroom, CHANNEL.id) if "More news" not in text]
+        assert sum(STORY.title in text for text in alone) == 1
+        clock.offset += timedelta(minutes=61)
+        await deliver_due(newsroom, clock)
+        (roundup,) = [t for t in _texts(newsroom, CHANNEL.id) if "More news" in t]
+        assert "Budget passes its second reading" in roundup and third.title in roundup
+        assert OTHER.title not in roundup
