@@ -51,6 +51,19 @@ class Admins:
         self._db = database
         self._bot = bot
         self._clock = clock
+        # Whether each supergroup seen in an update is a forum, as last written.
+        self._forums: dict[int, bool] = {}
+
+    async def saw_supergroup(self, chat_id: int, is_forum: bool) -> None:
+        """Telegram says in every update from a supergroup whether it is a forum. A group
+        that turned topics on after the bot joined (no membership change tells the bot)
+        starts posting into its sections' topics from its next update on; one that turned
+        them off goes back to plain posts. Written when it changes, not on every update."""
+        if self._forums.get(chat_id) == is_forum:
+            return
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await topic_queries.set_forum(session, chat_id, is_forum=is_forum)
+        self._forums[chat_id] = is_forum
 
     async def user_manages(self, chat_id: int, kind: str, user_id: int) -> bool:
         try:

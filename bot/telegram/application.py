@@ -30,6 +30,7 @@ from telegram.ext import (
     InlineQueryHandler,
     MessageHandler,
     MessageReactionHandler,
+    TypeHandler,
     filters,
 )
 
@@ -82,6 +83,8 @@ EDITOR_COMMANDS = ("breaking", "failures")
 DESK_REPLIES = 1
 # The handler group of admins' answers to a chat setting's question (before group 0).
 SETTING_ANSWERS = -2
+# The handler group that notes whether a supergroup is a forum, before every other.
+FORUM_WATCH = -3
 
 
 # PTB 22 warns on every RetryAfter (even at its construction) that `retry_after` becomes a
@@ -161,7 +164,9 @@ def register_handlers(application: Application, services: BotServices) -> None:
         "breaking": editors.breaking,
         "failures": editors.failures,
     }
-    # Group SETTING_ANSWERS, first: a reply in a private chat is looked up by the message it
+    # Group FORUM_WATCH, first of all: every supergroup update says whether it is a forum.
+    application.add_handler(TypeHandler(Update, topics.observe), group=FORUM_WATCH)
+    # Group SETTING_ANSWERS, next: a reply in a private chat is looked up by the message it
     # answers (desk_prompts); the answer to a setting's question is taken there and stops
     # (ApplicationHandlerStop), any other reply goes on to the groups below.
     application.add_handler(

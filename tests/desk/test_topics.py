@@ -6,7 +6,9 @@ chat as before."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -331,3 +333,31 @@ async def test_an_admin_picks_a_topic_with_slash_topic_inside_it(
     assert picked.message_thread_id == desk and "«Саясат»" in picked.text
     assert sent(fake_api, KK_FORUM, "Сенат").message_thread_id == desk
     assert sent(fake_api, KK_FORUM, "Астанада").message_thread_id is None  # no right: General
+
+
+async def test_a_group_that_turns_topics_on_later_posts_into_them_after_its_next_update(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer
+) -> None:
+    """No membership change tells the bot that a group became a forum; the next update from
+    it does (every Chat object says is_forum), and the next story goes to its topic."""
+    async with forum_newsroom(tmp_path, fake_api, feed_server) as newsroom:
+        await add_bot(newsroom, RU_ADMIN, GROUP)
+        await subscribe_chat(newsroom, GROUP, ["politics"])
+        await publish(newsroom, "ru", "politics", "Сенат принял закон")
+        forum = dataclasses.replace(GROUP, is_forum=True)  # its admins turn topics on
+        fake_api.send_message(RU_ADMIN, "/latest", chat=forum)
+
+        async def is_forum() -> bool:
+            async with newsroom.core.database.sessions() as session:
+                found = await destinations.get_by_chat(session, GROUP.id)
+                return found is not None and found.is_forum
+
+        for _ in range(100):
+            if await is_forum():
+                break
+            await asyncio.sleep(0.05)
+        await publish(newsroom, "ru", "politics", "Мажилис одобрил бюджет")
+    assert sent(fake_api, GROUP, "Сенат").message_thread_id is None
+    assert creations(fake_api, GROUP) == ["Политика"]
+    (topic,) = fake_api.topics(GROUP.id)
+    assert sent(fake_api, GROUP, "Мажилис").message_thread_id == topic

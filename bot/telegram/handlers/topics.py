@@ -2,7 +2,8 @@
 
 Sent inside the topic ("/topic parliament"), it makes that topic the section's; "/topic
 parliament off" gives the section back to the bot's own topic. The sender's rights are
-verified with Telegram at that moment (bot/services/admins.py).
+verified with Telegram at that moment (bot/services/admins.py). Every update from a
+supergroup also says whether it is a forum: a group that turns topics on later is noticed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ OFF = "off"
 class TopicHandlers:
     def __init__(self, services: BotServices) -> None:
         self.s = services
+
+    async def observe(self, update: Update, context: Context) -> None:
+        """Any update from a supergroup: whether it is a forum now (see Admins.saw_supergroup)."""
+        chat = update.effective_chat
+        if chat is not None and chat.type == Chat.SUPERGROUP:
+            await self.s.admins.saw_supergroup(chat.id, bool(chat.is_forum))
 
     async def pick(self, update: Update, context: Context) -> None:
         """/topic <section> [off], in a forum's topic: the section's stories go there."""
