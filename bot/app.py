@@ -140,8 +140,15 @@ def add_page_alternates_job(scheduler: AsyncIOScheduler, core: Core) -> None:
     delivered at once."""
 
     async def read_pages() -> None:
-        if await core.page_alternates.run():
-            wake_delivery(scheduler)
+        observer = core.poller.observer
+        if observer is not None:  # a stop waits for it as for a poll (finish_deliveries)
+            observer.poll_started()
+        try:
+            if await core.page_alternates.run():
+                wake_delivery(scheduler)
+        finally:
+            if observer is not None:
+                observer.poll_finished(None)
 
     add_heartbeat_job(
         scheduler,
@@ -772,6 +779,7 @@ async def finish_deliveries(ticks: TickWatch, side: TelegramSide | None, grace: 
     cancel the tick and requeue what it had claimed (SQLite: this process is the only
     sender, so every `sending` row is ours; PostgreSQL: their leases run out and another
     instance takes them)."""
+    await asyncio.sleep(0)  # a job the scheduler has just started reaches its poll_started
     running = ticks.running
     pending = {task for task in ticks.polls if not task.done()}
     if running is not None and not running.done():
@@ -782,6 +790,13 @@ async def finish_deliveries(ticks: TickWatch, side: TelegramSide | None, grace: 
         side.sender.stop_claiming()
     log.info("waiting up to %.0fs for %d delivery/poll jobs in progress", grace, len(pending))
     await asyncio.wait(pending, timeout=grace)
+    # A poll still running (a slow site) is cancelled now, while the loop and the database
+    # are up: cancelled later, when asyncio.run tears the loop down, its database
+    # connection can no longer close and the process never exits.
+    for poll in [task for task in ticks.polls if not task.done()]:
+        poll.cancel()
+        with contextlib.suppress(BaseException):
+            await poll
     if running is None or running.done():
         return
     running.cancel()

@@ -136,29 +136,44 @@ class Poller:
         self._lease = lease
         self._clock = clock
 
+    @property
+    def observer(self) -> PollObserver | None:
+        """Who sees every poll (the running bot's TickWatch); jobs beside the polls tell it
+        too, so a stop waits for them alike."""
+        return self._observer
+
     async def poll(self, feed_id: int) -> PollOutcome | None:
         """Poll one feed if it is due and no other instance holds it (a scheduled poll).
 
         Returns None when the feed is gone or disabled; a "skipped" outcome carrying the
         feed's next poll time when it is not due or another instance is polling it.
         """
-        now = self._clock()
-        async with self._db.writing(), self._db.sessions.begin() as session:
-            claimed = await feed_queries.claim_feed(
-                session, feed_id, self._instance, now, self._lease, due_slack=DUE_SLACK
-            )
-        async with self._db.sessions() as session:
-            feed = await feed_queries.get_feed(session, feed_id)
-        if feed is None or not feed.enabled:
-            return None
-        if not claimed:
-            return PollOutcome(
-                feed_id=feed.id,
-                url=feed.url,
-                status=PollStatus.SKIPPED,
-                next_poll_at=feed.next_poll_at,
-            )
-        return await self.poll_feed(feed)
+        # Seen from its first query, not only once claimed: a stop waits for (or cancels)
+        # this poll before the database closes under it (bot/app.py finish_deliveries).
+        # poll_feed reports the outcome; the end here only closes what it did not reach.
+        if self._observer is not None:
+            self._observer.poll_started()
+        try:
+            now = self._clock()
+            async with self._db.writing(), self._db.sessions.begin() as session:
+                claimed = await feed_queries.claim_feed(
+                    session, feed_id, self._instance, now, self._lease, due_slack=DUE_SLACK
+                )
+            async with self._db.sessions() as session:
+                feed = await feed_queries.get_feed(session, feed_id)
+            if feed is None or not feed.enabled:
+                return None
+            if not claimed:
+                return PollOutcome(
+                    feed_id=feed.id,
+                    url=feed.url,
+                    status=PollStatus.SKIPPED,
+                    next_poll_at=feed.next_poll_at,
+                )
+            return await self.poll_feed(feed)
+        finally:
+            if self._observer is not None:
+                self._observer.poll_finished(None)
 
     async def poll_feed(self, feed: Feed, deferred: Deferred | None = None) -> PollOutcome:
         """Poll a feed row already read (its validators and error count are current).

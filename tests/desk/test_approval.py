@@ -375,6 +375,10 @@ async def test_a_roundup_lists_an_approved_story_under_its_edited_headline(
             lambda m: m.chat_id == DESK.id and "new headline" in m.plain_text
         )
         newsroom.api.reply_to(EDITOR, prompt, "Budget passes its second reading")
+        # The longest path of the suite (three previews, a prompt, a reply): more time.
+        await newsroom.api.wait_for(
+            lambda m: m.chat_id == DESK.id and "Press Approve" in m.plain_text, timeout=20
+        )
         await _edited(newsroom, preview, "Budget passes its second reading")
         for item in (STORY, OTHER, third):
             newsroom.api.press_button(
