@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -49,11 +48,16 @@ async def _ensure_database(configured: str, wanted: str) -> None:
     name = wanted.rpartition("/")[2].partition("?")[0]
     connection = await asyncpg.connect(configured, timeout=3)
     try:
-        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if not exists:
-            # Another worker may create it between the check and here.
-            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+        for attempt in range(5):
+            if await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                return
+            try:
                 await connection.execute(f'CREATE DATABASE "{name}"')
+                return
+            except asyncpg.DuplicateDatabaseError:
+                return  # another run created it between the check and here
+            except asyncpg.ObjectInUseError:  # template1 busy: another worker's CREATE
+                await asyncio.sleep(0.2 * (attempt + 1))
     finally:
         await connection.close()
 
