@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from storage import engagement, search, stories
 from storage.db import Database
-from storage.models import Story
+from storage.models import ReactionCount, Story
 from tests.fakes.stories import NOW, draft, store
 
 EVENTS = {
@@ -96,6 +96,26 @@ async def test_popular_counts_engagement_on_any_version(database: Database) -> N
         )
     assert _keys(ids, russian) == ["budget-ru", "vote-ru"]
     assert _keys(ids, english) == ["budget-en", "vote-en"]
+
+
+async def test_reactions_on_one_version_lift_the_group_for_every_edition(
+    database: Database,
+) -> None:
+    """Reactions on the Kazakh channel's post of the vote outweigh a press on the Russian
+    budget story: a Russian reader's /popular has the vote first, in Russian."""
+    ids = await _trilingual(database)
+    async with database.sessions.begin() as session:
+        await engagement.record(session, ids["budget-ru"], "press", NOW)  # 2 points
+        session.add(  # 2 reactions on the kk post, reported by Telegram: 6 points
+            ReactionCount(
+                chat_id=-1001, message_id=7, story_id=ids["vote-kk"], total=2, updated_at=NOW
+            )
+        )
+    async with database.sessions() as session:
+        russian = await engagement.popular(
+            session, since=NOW - timedelta(hours=2), now=NOW, limit=10, editions=("ru",)
+        )
+    assert _keys(ids, russian) == ["vote-ru", "budget-ru"]
 
 
 async def test_related_links_stay_in_the_story_s_edition(database: Database) -> None:
