@@ -329,7 +329,8 @@ def _parse_xml(
         return ParsedFeed(error=ParseError.NOT_A_FEED, detail="the response is an HTML page")
     channel = result.get("feed", {})
     feed_language = _clean(channel.get("language"))
-    entries = [_entry(raw, url, feed_language) for raw in result.get("entries", [])]
+    served_in = headers.get("content-language")
+    entries = [_entry(raw, url, feed_language, served_in) for raw in result.get("entries", [])]
     if not entries and problem is not None:
         return ParsedFeed(error=ParseError.MALFORMED, detail=problem)
     if not entries and not version:
@@ -382,11 +383,17 @@ def _guess_cyrillic_charset(content: bytes, headers: dict[str, str]) -> str | No
     return "no charset declared; decoded as windows-1251 (Cyrillic detected)"
 
 
-def _entry(raw: Mapping[str, Any], feed_url: str, feed_language: str | None) -> ParsedEntry:
-    """One feedparser entry as a ParsedEntry (dict.get bypasses feedparser's key aliasing)."""
+def _entry(
+    raw: Mapping[str, Any],
+    feed_url: str,
+    feed_language: str | None,
+    served_in: str | None = None,
+) -> ParsedEntry:
+    """One feedparser entry as a ParsedEntry (dict.get bypasses feedparser's key aliasing).
+    `served_in`: the response's Content-Language header."""
     summary_html = _summary_html(raw)
     published, unreadable_date = _stated_date(raw, "published", "created", "updated")
-    language = _entry_language(raw)
+    language = _entry_language(raw, served_in)
     link, alternates = _own_link(raw, language or feed_language)
     return ParsedEntry(
         guid=_clean(dict.get(raw, "id")),
@@ -552,13 +559,18 @@ def _categories(tags: object) -> tuple[str, ...]:
     return tuple(terms)
 
 
-def _entry_language(raw: Mapping[str, Any]) -> str | None:
-    """xml:lang/<language> as feedparser attaches it to the entry or its title."""
+def _entry_language(raw: Mapping[str, Any], served_in: str | None = None) -> str | None:
+    """The entry's own language: its <dc:language>, or the xml:lang feedparser attaches to
+    its title. Not the response's Content-Language, which feedparser lends every entry that
+    states none: a header set for a whole site says less than the feed's own <language>."""
     language = _clean(dict.get(raw, "language"))
     if language:
         return language
     detail = dict.get(raw, "title_detail")
-    return _clean(detail.get("language")) if isinstance(detail, Mapping) else None
+    stated = _clean(detail.get("language")) if isinstance(detail, Mapping) else None
+    if stated and served_in and stated.lower() == served_in.strip().lower():
+        return None
+    return stated
 
 
 def _stated_date(raw: Mapping[str, Any], *keys: str) -> tuple[datetime | None, str | None]:

@@ -406,3 +406,17 @@ async def test_an_item_s_own_language_beats_its_feed_s(
         "https://www.inform.kz/kz/budget": "kk",
         "https://www.inform.kz/ru/budget": "ru",
     }
+
+
+async def test_a_site_wide_content_language_header_does_not_outvote_the_feed_s_own(
+    feed_server: FeedServer, database_url: str
+) -> None:
+    """feedparser lends the response's Content-Language to every item that states none; a
+    Kazakh feed (<language>kk</language>) on a server that says "ru" for the whole site
+    stays Kazakh."""
+    kazakh = feed_server.add("/kk.xml", _rss_in("kk"), headers={"Content-Language": "ru"})
+    settings = settings_for(database_url, [kazakh], editions=["kk", "ru", "en"])
+    async with open_core(settings) as core:
+        await poll_all(core)
+        (story,) = await stored(core)
+    assert (story.language, story.edition) == ("kk", "kk")
