@@ -228,6 +228,22 @@ async def test_edited_headline_goes_to_the_approval_chat_only(desk: Newsroom) ->
     assert edited in current["text"]
 
 
+async def test_a_headline_sent_the_instant_the_prompt_appears_is_taken(desk: Newsroom) -> None:
+    """Updates are handled concurrently: a reply that arrives before the bot has recorded
+    its prompt waits for the record instead of being dropped without a word."""
+    await _publish(desk, STORY)
+    preview = await _preview(desk, STORY.title)
+    approval = await _approval(desk)
+    desk.api.answer_at_once(
+        lambda m: m.chat_id == DESK.id and "new headline" in m.plain_text,
+        EDITOR,
+        "Metro opens three stations",
+    )
+    desk.api.press_button(EDITOR, preview, f"ap:hl:{approval.id}")
+    await _edited(desk, preview, "Metro opens three stations")
+    assert (await _approval(desk)).headline == "Metro opens three stations"
+
+
 async def test_a_non_editor_is_refused_and_nothing_changes(desk: Newsroom) -> None:
     await _publish(desk, STORY)
     preview = await _preview(desk, STORY.title)

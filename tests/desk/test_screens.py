@@ -192,6 +192,21 @@ async def test_filters_that_match_nothing_say_so(desk: Newsroom) -> None:
     assert "Nothing matches" in confirm.text
 
 
+async def test_an_answer_sent_the_instant_the_question_appears_is_taken(desk: Newsroom) -> None:
+    """The reply reaches the bot before it has recorded its question (updates are handled
+    concurrently): it waits for the record and is answered, not dropped."""
+    screen = await _open_settings(desk, ADMIN)
+    desk.api.answer_at_once(
+        lambda m: m.chat_id == ADMIN.id and "force_reply" in str(m.params.get("reply_markup")),
+        ADMIN,
+        "Karaganda",
+    )
+    before = len(desk.api.messages_to(ADMIN.id))
+    await _press(desk, ADMIN, screen, f"sp:{CHANNEL.id}:include")
+    sent = await desk.api.wait_for(lambda m: m.chat_id == ADMIN.id, count=before + 2)
+    assert "Nothing matches" in sent[-1].text  # the answer, previewed
+
+
 async def test_cancel_discards_the_answer(desk: Newsroom) -> None:
     screen = await _open_settings(desk, ADMIN)
     question = await _question(desk, ADMIN, screen, "exclude")

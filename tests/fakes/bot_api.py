@@ -88,6 +88,8 @@ SEND_METHODS = _words(
     "sendMediaGroup copyMessage forwardMessage",
 )
 EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup"})
+# How long a send that queued an answer_at_once reply holds back its own answer.
+ANSWER_AT_ONCE_HOLD = 0.3
 
 # How form-encoded values (PTB sends non-upload requests as form data whose values are
 # JSON-dumped unless they are strings) are turned back into typed values, like Telegram
@@ -458,6 +460,10 @@ class FakeBotAPI:
         # getUpdates calls cut short by a newer one (409): two bot instances polling at once.
         self.poll_conflicts = 0
         self._content_seen: set[tuple[Any, ...]] = set()
+        # Replies queued the instant the bot sends a matching message (answer_at_once), and
+        # whether the send that queued one still owes the bot its answer.
+        self._answers_at_once: list[tuple[Callable[[SentMessage], bool], FakeUser, str]] = []
+        self._hold_answer = False
         self._duplicates: list[SentMessage] = []
         self._429_per_chat: Counter[int] = Counter()
         self._global_events: deque[float] = deque()
@@ -796,6 +802,16 @@ class FakeBotAPI:
                 replied.pop("reply_to_message", None)
                 extra["reply_to_message"] = replied
             return self._queue_message(state, user.to_api(), extra)["message_id"]
+
+    def answer_at_once(
+        self, predicate: Callable[[SentMessage], bool], user: FakeUser, text: str
+    ) -> None:
+        """When the bot next sends a message matching ``predicate``, ``user``'s reply with
+        ``text`` is queued and the send's answer held back ANSWER_AT_ONCE_HOLD seconds: the
+        bot gets the reply before it knows the message it replies to (for races between
+        asking and recording the question)."""
+        with self._lock:
+            self._answers_at_once.append((predicate, user, text))
 
     def reply_to(self, user: FakeUser, message: SentMessage, text: str) -> int:
         """``user`` replies with ``text`` to a message the bot sent (in that message's chat,
@@ -1203,6 +1219,9 @@ class FakeBotAPI:
                 handler: Callable[[dict[str, Any]], Any] = getattr(self, handler_name[1])
                 with self._lock:
                     result = handler(params)
+                    held, self._hold_answer = self._hold_answer, False
+                if held:  # answer_at_once: the reply reaches the bot before this answer
+                    await asyncio.sleep(ANSWER_AT_ONCE_HOLD)
         except ApiError as error:
             return _json(error.body(), error.code)
         return _json({"ok": True, "result": result}, 200)
@@ -1733,6 +1752,12 @@ class FakeBotAPI:
         if key in self._content_seen:
             self._duplicates.append(record)
         self._content_seen.add(key)
+        for answer in list(self._answers_at_once):
+            predicate, user, text = answer
+            if predicate(record):
+                self._answers_at_once.remove(answer)
+                self.reply_to(user, record, text)
+                self._hold_answer = True
         return _clone(message)
 
     def _record(

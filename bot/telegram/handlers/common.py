@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
@@ -50,3 +51,16 @@ async def edit_html(update: Update, text: str, markup: InlineKeyboardMarkup | No
 def user_language(update: Update) -> str | None:
     user = update.effective_user
     return user.language_code if user else None
+
+
+class PromptGate:
+    """One chat's asking and answering, in turn. A ForceReply prompt is sent, then recorded
+    under the message id Telegram gave it; updates are handled concurrently, so a reply
+    taken between the two would find no prompt and be dropped without a word. The asker
+    holds the chat's lock from the send to the record; the answer's lookup takes it too."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def of(self, chat_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(chat_id, asyncio.Lock())

@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.services.approvals import Editor, clean_headline
-from bot.telegram.handlers.common import reply_plain
+from bot.telegram.handlers.common import PromptGate, reply_plain
 from bot.telegram.handlers.presses import Press, Presses, press_of
 from bot.telegram.handlers.services import BotServices
 from storage.states import ApprovalStatus
@@ -34,6 +34,7 @@ class DeskHandlers:
     def __init__(self, services: BotServices) -> None:
         self.s = services
         self.presses = Presses(services)
+        self._prompts = PromptGate()
 
     async def on_press(self, update: Update, context: Context) -> None:
         """ap:<ok|no|hl>:<approval id> - an editor approves, skips or edits the headline."""
@@ -80,16 +81,17 @@ class DeskHandlers:
             f'<a href="tg://user?id={press.presser.id}">'
             f"{html.escape(press.presser.full_name, quote=False)}</a>"
         )
-        prompt = await context.bot.send_message(
-            chat_id,
-            f"{mention}, {html.escape(t('desk_headline_prompt'), quote=False)}",
-            parse_mode=ParseMode.HTML,
-            reply_parameters=ReplyParameters(message_id, allow_sending_without_reply=True),
-            reply_markup=ForceReply(selective=True, input_field_placeholder=t("desk_headline")),
-        )
-        await approvals.ask_headline(
-            approval_id, prompt.chat_id, prompt.message_id, editor_of(press.presser)
-        )
+        async with self._prompts.of(chat_id):
+            prompt = await context.bot.send_message(
+                chat_id,
+                f"{mention}, {html.escape(t('desk_headline_prompt'), quote=False)}",
+                parse_mode=ParseMode.HTML,
+                reply_parameters=ReplyParameters(message_id, allow_sending_without_reply=True),
+                reply_markup=ForceReply(selective=True, input_field_placeholder=t("desk_headline")),
+            )
+            await approvals.ask_headline(
+                approval_id, prompt.chat_id, prompt.message_id, editor_of(press.presser)
+            )
 
     async def on_reply(self, update: Update, context: Context) -> None:
         """A reply in a group: the new headline when it answers this editor's prompt; any
@@ -100,9 +102,10 @@ class DeskHandlers:
             return
         if approvals is None or desk is None:
             return
-        prompt = await approvals.headline_prompt(
-            message.chat_id, message.reply_to_message.message_id
-        )
+        async with self._prompts.of(message.chat_id):  # a prompt being recorded is waited for
+            prompt = await approvals.headline_prompt(
+                message.chat_id, message.reply_to_message.message_id
+            )
         if prompt is None or prompt.user_id != message.from_user.id:
             return  # not a headline prompt, or not the editor it asked
         t = await desk.translator()

@@ -19,8 +19,9 @@ from bot.services import desk_settings as desk
 from bot.services.desk_settings import Preview, SettingRefused, Value
 from bot.telegram import keyboards
 from bot.telegram.handlers.channels import ChannelHandlers
-from bot.telegram.handlers.common import edit_html, plain
+from bot.telegram.handlers.common import PromptGate, edit_html, plain
 from bot.telegram.handlers.presses import press_of
+from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import Translator
 from bot.telegram.send import deliver
 from storage.desk import DeskSettings
@@ -64,6 +65,10 @@ def settings_text(t: Translator, title: str, settings: DeskSettings, managed: bo
 
 class DeskSettingsHandlers(ChannelHandlers):
     """The Settings screen's buttons, its questions and the answers to them."""
+
+    def __init__(self, services: BotServices) -> None:
+        super().__init__(services)
+        self._prompts = PromptGate()
 
     def _switches(self, t: Translator, settings: DeskSettings) -> list[tuple[str, str, bool]]:
         look = settings.format
@@ -149,18 +154,19 @@ class DeskSettingsHandlers(ChannelHandlers):
                 t("desk_now", value=_shown(t, name, now)),
             )
         )
-        sent = await context.bot.send_message(
-            presser.id,
-            plain(question),
-            reply_markup=ForceReply(input_field_placeholder=_label(t, name)[:64]),
-        )
-        await self.s.desk_settings.ask(
-            chat_id=presser.id,
-            message_id=sent.message_id,
-            user_id=presser.id,
-            destination_id=chat.id,
-            setting=name,
-        )
+        async with self._prompts.of(presser.id):
+            sent = await context.bot.send_message(
+                presser.id,
+                plain(question),
+                reply_markup=ForceReply(input_field_placeholder=_label(t, name)[:64]),
+            )
+            await self.s.desk_settings.ask(
+                chat_id=presser.id,
+                message_id=sent.message_id,
+                user_id=presser.id,
+                destination_id=chat.id,
+                setting=name,
+            )
         await press_of(update).query.answer()
 
     async def on_reply(self, update: Update, context: Context) -> None:
@@ -170,9 +176,10 @@ class DeskSettingsHandlers(ChannelHandlers):
         message = update.message
         if message is None or message.reply_to_message is None or message.from_user is None:
             return
-        prompt = await self.s.desk_settings.prompt(
-            message.chat.id, message.reply_to_message.message_id
-        )
+        async with self._prompts.of(message.chat.id):  # a question being recorded is waited for
+            prompt = await self.s.desk_settings.prompt(
+                message.chat.id, message.reply_to_message.message_id
+            )
         if prompt is None:
             return
         try:
