@@ -140,15 +140,8 @@ def add_page_alternates_job(scheduler: AsyncIOScheduler, core: Core) -> None:
     delivered at once."""
 
     async def read_pages() -> None:
-        observer = core.poller.observer
-        if observer is not None:  # a stop waits for it as for a poll (finish_deliveries)
-            observer.poll_started()
-        try:
-            if await core.page_alternates.run():
-                wake_delivery(scheduler)
-        finally:
-            if observer is not None:
-                observer.poll_finished(None)
+        if await core.page_alternates.run():
+            wake_delivery(scheduler)
 
     add_heartbeat_job(
         scheduler,
@@ -321,6 +314,7 @@ async def open_core(
             fetcher,
             editions=tuple(settings.editions),
             default_edition=settings.default_edition,
+            observer=poll_observer,
         )
         yield Core(settings, database, http, extractor, poller, page_alternates)
     finally:

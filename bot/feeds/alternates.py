@@ -21,6 +21,7 @@ from html.parser import HTMLParser
 
 from bot.feeds.fetcher import Fetcher
 from bot.feeds.normalize import FeedContext, alternate_editions
+from bot.feeds.poller import PollObserver
 from storage import groups
 from storage.db import Database
 
@@ -95,9 +96,12 @@ class PageAlternates:
         deadline: timedelta = DEADLINE,
         concurrency: int = CONCURRENCY,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        observer: PollObserver | None = None,
     ) -> None:
         self._db = database
         self._fetcher = fetcher
+        # Sees each run as a poll, so a stop waits for (or cancels) it alike.
+        self._observer = observer
         self._editions = editions
         self._default_edition = default_edition
         self._deadline = deadline
@@ -106,6 +110,15 @@ class PageAlternates:
 
     async def run(self) -> int:
         """Read the waiting stories' pages; the number of stories let go to the fan-out."""
+        if self._observer is not None:
+            self._observer.poll_started()
+        try:
+            return await self._run()
+        finally:
+            if self._observer is not None:
+                self._observer.poll_finished(None)
+
+    async def _run(self) -> int:
         now = self._clock()
         async with self._db.writing(), self._db.sessions.begin() as session:
             expired = await groups.expire_pending(session, seen_before=now - self._deadline)

@@ -136,12 +136,6 @@ class Poller:
         self._lease = lease
         self._clock = clock
 
-    @property
-    def observer(self) -> PollObserver | None:
-        """Who sees every poll (the running bot's TickWatch); jobs beside the polls tell it
-        too, so a stop waits for them alike."""
-        return self._observer
-
     async def poll(self, feed_id: int) -> PollOutcome | None:
         """Poll one feed if it is due and no other instance holds it (a scheduled poll).
 
