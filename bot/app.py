@@ -405,6 +405,7 @@ def build_telegram(
         composer,
         pacer,
         paid_broadcast=settings.allow_paid_broadcast,
+        paid_stars_per_day=settings.paid_stars_per_day,
         approval_timeout=timedelta(seconds=settings.approval_timeout),
     )
     dispatcher = Dispatcher(
@@ -427,7 +428,8 @@ def build_telegram(
 
 def delivery_limits(settings: Settings) -> Limits:
     return Limits(
-        per_second=settings.paid_send_rate if settings.allow_paid_broadcast else settings.send_rate,
+        per_second=settings.send_rate,
+        paid_per_second=settings.paid_send_rate,
         private_interval=settings.private_chat_interval,
         group_interval=60.0 / settings.group_messages_per_minute,
     )
@@ -481,6 +483,7 @@ async def start_sending(
     requeued = await side.sender.recover()
     if requeued:
         log.info("requeued %d deliveries interrupted by the last stop", requeued)
+    await side.sender.start_paid_day()
     await resolve_config_usernames(core, side.application.bot)
     add_delivery_job(scheduler, side.dispatcher.tick)
     add_digest_jobs(scheduler, side.digest, core.settings)

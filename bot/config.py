@@ -201,9 +201,12 @@ class Settings(BaseSettings):
     private_chat_interval: Annotated[float, Field(ge=0, le=60)] = 1.0
     group_messages_per_minute: Annotated[int, Field(ge=1, le=60)] = 20
     long_poll_timeout: Annotated[int, Field(ge=0, le=60)] = 30
-    # Telegram's paid broadcasts (up to 1,000 messages/s, charged in Stars) raise the pace.
+    # Telegram's paid broadcasts (up to 1,000 messages/s, 0.1 Star a message) raise the pace
+    # of breaking news only (stories always go at send_rate), within paid_stars_per_day
+    # (None: no daily cap); once the day's budget is spent, breaking news goes at send_rate.
     allow_paid_broadcast: bool = False
     paid_send_rate: Annotated[float, Field(gt=0, le=1000)] = 1000.0
+    paid_stars_per_day: Annotated[float, Field(ge=0)] | None = None
 
     # Daily digests: "HH:MM" times in the newsroom's time zone.
     digest_times: list[Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]] = Field(

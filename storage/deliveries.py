@@ -8,7 +8,7 @@ that were in flight at the kill are repeated).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,8 +73,9 @@ class DeliveryJob:
     roundup: bool = False
     # The chat's pace rule, for story deliveries to chats that have one (else None).
     pace: DeskPace | None = None
-    # Set by the sender: a roundup's other rows (delivery id, story id), claimed with it;
-    # and whether it goes without notification sound (quiet hours, mode "silent").
+    # Set by the sender: a roundup's or a bundle's other rows (delivery id, story id),
+    # claimed with it (bot/delivery/bundling.py); and whether it goes without notification
+    # sound (quiet hours, mode "silent").
     members: tuple[tuple[int, int], ...] = ()
     silent: bool = False
     # A forum supergroup: the sender picks the story's topic (bot/delivery/topics.py).
@@ -83,6 +84,10 @@ class DeliveryJob:
     # what a "{chat}" in its utm stands for: its @username as the config names it, else its id.
     look: DeskFormat = DEFAULT_FORMAT
     chat_ref: str = ""
+    # The story's section (a forum's bundle stays within one topic).
+    section: str | None = None
+    # When the row was queued (how long the chat waited for it: the lag metrics).
+    queued_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,15 +378,9 @@ async def queue_alert(
     return max(result.rowcount or 0, 0)
 
 
-async def claim_due(
-    session: AsyncSession, now: datetime, limit: int, lease: timedelta = DELIVERY_LEASE
-) -> list[DeliveryJob]:
-    """Take up to `limit` due deliveries (breaking first) and mark them `sending`.
-
-    The claim is a lease: if the sender dies before recording the result, the row goes
-    back to the queue when the lease runs out (`requeue_expired`).
-    """
-    query = (
+def _job_query(now: datetime) -> Select[Any]:
+    """Due queued deliveries of active chats, with what the sender needs to send each."""
+    return (
         select(
             Delivery.id,
             Delivery.destination_id,
@@ -398,30 +397,90 @@ async def claim_due(
             Destination.is_forum,
             *FORMAT_COLUMNS,
             ChannelRule.config_ref,
+            Story.section,
+            Delivery.created_at,
         )
         .join(Destination, Destination.id == Delivery.destination_id)
         # The chat's rules ride along (a primary-key join, no query of its own per batch).
         .outerjoin(ChannelRule, ChannelRule.destination_id == Delivery.destination_id)
+        .outerjoin(Story, Story.id == Delivery.story_id)
         .where(
             Delivery.status == DeliveryStatus.QUEUED,
             Delivery.next_attempt_at <= now,
             Destination.active.is_(True),
         )
         .order_by(Delivery.priority, Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
     )
+
+
+def _locked(session: AsyncSession, query: Select[Any]) -> Select[Any]:
+    """On PostgreSQL, rows another instance is claiming are skipped, not waited for."""
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Delivery)
-    rows = (await session.execute(query)).all()
-    if not rows:
+        return query.with_for_update(skip_locked=True, of=Delivery)
+    return query
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, lease: timedelta = DELIVERY_LEASE
+) -> list[DeliveryJob]:
+    """Take up to `limit` due deliveries (breaking first), first in first out, and mark
+    them `sending` (the FIFO order the sender used before fair turns; see `due_turns`).
+
+    The claim is a lease: if the sender dies before recording the result, the row goes
+    back to the queue when the lease runs out (`requeue_expired`).
+    """
+    rows = (await session.execute(_locked(session, _job_query(now).limit(limit)))).all()
+    return await claim(session, await _jobs(session, rows), now, lease)
+
+
+async def due_turns(
+    session: AsyncSession, now: datetime, chats: int, per_chat: int
+) -> list[DeliveryJob]:
+    """The due deliveries of the next `chats` chats in line, not yet claimed: the chats whose
+    oldest due delivery waits longest, breaking news first (a fair turn each, whatever the
+    size of another chat's backlog); at most about `per_chat` rows each, in each chat's
+    order. Locked on PostgreSQL until the transaction ends (see `claim`), so two instances
+    never take the same row."""
+    waiting = (
+        select(Delivery.destination_id)
+        .join(Destination, Destination.id == Delivery.destination_id)
+        .where(
+            Delivery.status == DeliveryStatus.QUEUED,
+            Delivery.next_attempt_at <= now,
+            Destination.active.is_(True),
+        )
+        .group_by(Delivery.destination_id)
+        .order_by(func.min(Delivery.priority), func.min(Delivery.next_attempt_at))
+        .limit(chats)
+    )
+    next_chats = list((await session.scalars(waiting)).all())
+    if not next_chats:
+        return []
+    query = _job_query(now).where(Delivery.destination_id.in_(next_chats))
+    rows = (await session.execute(_locked(session, query.limit(chats * per_chat)))).all()
+    return await _jobs(session, rows)
+
+
+async def claim(
+    session: AsyncSession, jobs: list[DeliveryJob], now: datetime, lease: timedelta = DELIVERY_LEASE
+) -> list[DeliveryJob]:
+    """Mark the jobs' rows (each job's own and its bundle's) `sending` under one lease;
+    returns the jobs with the attempt counted."""
+    ids = [delivery_id for job in jobs for delivery_id in (job.id, *(m for m, _ in job.members))]
+    if not ids:
         return []
     await session.execute(
         update(Delivery)
-        .where(Delivery.id.in_([row.id for row in rows]))
+        .where(Delivery.id.in_(ids))
         .values(
             status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1, lease_until=now + lease
         )
     )
+    return [replace(job, attempts=job.attempts + 1) for job in jobs]
+
+
+async def _jobs(session: AsyncSession, rows: Sequence[Any]) -> list[DeliveryJob]:
+    """Claimable rows as jobs (the editions of chats that get breaking news or a digest)."""
     readers = [row.destination_id for row in rows if row.alert_id is not None or row.digest_slot]
     editions = await _editions_of_many(session, readers) if readers else {}
     return [
@@ -433,7 +492,7 @@ async def claim_due(
             language=row.language,
             story_id=row.story_id,
             alert_id=row.alert_id,
-            attempts=row.attempts + 1,
+            attempts=row.attempts,
             digest_slot=row.digest_slot,
             editions=editions.get(row.destination_id, frozenset()),
             approval_id=row.approval_id,
@@ -442,6 +501,8 @@ async def claim_due(
             forum=bool(row.is_forum),
             look=format_of(row) if row.story_id is not None else DEFAULT_FORMAT,
             chat_ref=_chat_ref(row.config_ref, row.chat_id),
+            section=row.section,
+            queued_at=row.created_at,
         )
         for row in rows
     ]

@@ -20,6 +20,69 @@ async def queued_deliveries(session: AsyncSession) -> int:
     return int(await session.scalar(query) or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """The backlog: deliveries waiting (queued or being sent) and since when the oldest."""
+
+    depth: int
+    oldest_queued_at: datetime | None
+
+
+async def outbox(session: AsyncSession, now: datetime) -> Outbox:
+    """How deep the outbox is and how old its oldest pending delivery (due ones only: a
+    story held for a channel's roundup or a retry's back-off is not a backlog)."""
+    pending = Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.SENDING))
+    depth = await session.scalar(select(func.count()).where(pending))
+    oldest = await session.scalar(
+        select(func.min(Delivery.created_at)).where(pending, Delivery.next_attempt_at <= now)
+    )
+    return Outbox(int(depth or 0), oldest)
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What the last `since` looked like from the chats' side (`newsbot stats`)."""
+
+    messages: int
+    lag_p50: float | None
+    lag_p95: float | None
+    bundles: int
+    stories_in_bundles: int
+
+
+async def backlog_since(session: AsyncSession, since: datetime) -> Backlog:
+    """Messages sent since `since`, how long each chat waited for its (queued to sent,
+    the oldest story a message carries), and the bundles among them (a message that
+    carries more than one delivery: a reader's bundle or a channel's roundup)."""
+    query = (
+        select(func.min(Delivery.created_at), func.max(Delivery.sent_at), func.count())
+        .where(
+            Delivery.status == DeliveryStatus.SENT,
+            Delivery.sent_at >= since,
+            Delivery.message_id.is_not(None),
+        )
+        .group_by(Delivery.chat_id, Delivery.message_id)
+    )
+    rows = (await session.execute(query)).all()
+    waits = sorted((sent - queued).total_seconds() for queued, sent, _ in rows if sent and queued)
+    bundled = [count for _, _, count in rows if count > 1]
+
+    def at(share: float) -> float | None:
+        return waits[min(len(waits) - 1, int(len(waits) * share))] if waits else None
+
+    return Backlog(len(rows), at(0.5), at(0.95), len(bundled), sum(bundled))
+
+
+async def alert_messages_since(session: AsyncSession, since: datetime) -> int:
+    """Breaking news messages sent since `since` (today's paid broadcasts, at most)."""
+    query = select(func.count()).where(
+        Delivery.alert_id.is_not(None),
+        Delivery.status == DeliveryStatus.SENT,
+        Delivery.sent_at >= since,
+    )
+    return int(await session.scalar(query) or 0)
+
+
 async def publish_to_delivery_seconds(
     session: AsyncSession, since: datetime, until: datetime
 ) -> list[float]:

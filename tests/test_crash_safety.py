@@ -47,11 +47,15 @@ async def kill_mid_send_and_restart(
     config: Path | None,
     database_url: str,
     sends: Callable[[FakeBotAPI], Counter[int]],
+    *,
+    chats: list[FakeChat] | None = None,
+    rows: int = CHATS,
 ) -> tuple[Counter[int], int]:
-    """Start the bot on CHATS registered channels, SIGKILL it a third of the way through,
-    start it again and let it finish: (sends per chat, how many were sent at the kill)."""
-    for n in range(CHATS):
-        api.register_chat(FakeChat(-100_000 - n, "channel"))
+    """Start the bot on CHATS registered channels (or `chats`), SIGKILL it a third of the way
+    through, start it again and let it finish, `rows` deliveries sent: (sends per chat, how
+    many were sent at the kill)."""
+    for chat in chats or [FakeChat(-100_000 - n, "channel") for n in range(CHATS)]:
+        api.register_chat(chat)
     bot = await start_bot(tmp_path, api, config)
     async with killed_if_it_fails(bot):
         await api.wait_until(lambda: sum(sends(api).values()) >= CHATS // 3, timeout=60)
@@ -60,9 +64,9 @@ async def kill_mid_send_and_restart(
     at_kill = sum(sends(api).values())
     bot = await start_bot(tmp_path, api, config)
     try:
-        await api.wait_until(lambda: len(sends(api)) == CHATS, timeout=90)
+        await api.wait_until(lambda: len(sends(api)) == CHATS, timeout=90)  # every chat
         for _ in range(100):
-            if await sent_in_database(database_url) == CHATS:
+            if await sent_in_database(database_url) == rows:
                 break
             await asyncio.sleep(0.1)
     finally:
@@ -126,3 +130,70 @@ async def test_sigkill_mid_digest_loses_nothing(tmp_path: Path) -> None:
     repeated = sum(count - 1 for count in sends.values())
     assert repeated <= CONCURRENCY + SENT_BATCH, (repeated, at_kill)
     assert await sent_in_database(database_url) == CHATS
+
+
+READER_CHATS = [FakeChat(200_000 + n, "private") for n in range(CHATS)]
+BUNDLED = ("Bundle story one", "Bundle story two", "Bundle story three")
+
+
+async def seed_bundles(database_url: str) -> None:
+    """CHATS readers with three stories each waiting in the outbox: one bundle a reader."""
+    database = create_database(database_url)
+    now = datetime.now(UTC)
+    try:
+        await upgrade(database)
+        async with database.sessions.begin() as session:
+            readers = [{**chat, "chat_id": 200_000 + n, "kind": "private"}
+                       for n, chat in enumerate(channels(now, digest=False))]  # fmt: skip
+            await session.execute(Destination.__table__.insert(), readers)
+            ids = {}
+            for n, title in enumerate(BUNDLED):
+                story = Story(identity=f"bundle-{n}", link=f"https://example.kz/b{n}", title=title,
+                              summary="", section="politics", published_at=now, first_seen_at=now,
+                              updated_at=now, content_hash=f"b{n}", pushable=True,
+                              fanned_out_at=now)  # fmt: skip
+                session.add(story)
+                await session.flush()
+                ids[story.id] = title
+            destinations = (await session.scalars(select(Destination.id))).all()
+            await session.execute(
+                Delivery.__table__.insert(),
+                [{"destination_id": d, "story_id": s, "group_id": s, "priority": 10,
+                  "status": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now}
+                 for d in destinations for s in ids],
+            )  # fmt: skip
+    finally:
+        await database.dispose()
+
+
+def bundle_sends(api: FakeBotAPI) -> Counter[int]:
+    return Counter(m.chat_id for m in api.sent if BUNDLED[0] in m.text and m.chat_id > 0)
+
+
+async def test_sigkill_mid_bundles_loses_nothing(tmp_path: Path) -> None:
+    """Readers with three waiting stories each get them in one message; a kill while those
+    bundles are in flight loses no story (every reader's message lists all three, and all
+    three deliveries are recorded with it) and repeats only the messages in flight."""
+    database_url = f"sqlite:///{tmp_path / 'newsbot.db'}"
+    await seed_bundles(database_url)
+    with FakeBotAPI() as api:
+        sends, at_kill = await kill_mid_send_and_restart(
+            tmp_path, api, None, database_url, bundle_sends, chats=READER_CHATS, rows=3 * CHATS
+        )
+        messages = [m for m in api.sent if m.chat_id > 0]
+    assert at_kill < CHATS  # killed mid-send
+    assert set(sends) == {chat.id for chat in READER_CHATS}
+    assert all(all(title in m.text for title in BUNDLED) for m in messages)  # one message each
+    repeated = sum(count - 1 for count in sends.values())
+    assert repeated <= CONCURRENCY + SENT_BATCH, (repeated, at_kill)
+    assert await sent_in_database(database_url) == 3 * CHATS
+    database = create_database(database_url)
+    try:
+        async with database.sessions() as session:
+            per_message = select(Delivery.chat_id, Delivery.message_id, func.count()).group_by(
+                Delivery.chat_id, Delivery.message_id
+            )
+            counts = [count for _, _, count in (await session.execute(per_message)).all()]
+    finally:
+        await database.dispose()
+    assert counts == [3] * CHATS  # each bundle's three rows carry its one message

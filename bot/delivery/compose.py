@@ -23,6 +23,7 @@ from bot.services.breaking import version_for
 from bot.services.editions import reading_order
 from bot.services.newsdesk import Reading, reading
 from bot.services.related import RelatedStories
+from bot.telegram.bundle import Bundle, render_bundle
 from bot.telegram.i18n import Catalogues, language_name
 from bot.telegram.render import (
     OutgoingMessage,
@@ -31,7 +32,6 @@ from bot.telegram.render import (
     for_chat,
     render_breaking,
     render_digest,
-    render_roundup,
     render_story,
 )
 from storage import alerts as alert_queries
@@ -162,12 +162,19 @@ class Composer:
     ) -> OutgoingMessage | None:
         return await _shared(self._cache, key, render)
 
-    async def roundup(
-        self, story_ids: Sequence[int], language: str | None, delivery_ids: Sequence[int] = ()
-    ) -> tuple[OutgoingMessage, tuple[int, ...]] | None:
-        """A chat's "More news" roundup of `story_ids` (in that order) in its language, and
-        the stories it lists (those that fit; the rest wait for the next one). None when
-        none of them exists any more. Not cached: each chat's held stories are its own.
+    async def bundle(
+        self,
+        story_ids: Sequence[int],
+        language: str | None,
+        delivery_ids: Sequence[int] = (),
+        *,
+        roundup: bool = False,
+        overflow: bool = False,
+    ) -> Bundle | None:
+        """Several stories for one chat in one message, in its language (bot/telegram/bundle.py):
+        a paced chat's "More news" `roundup`, or the stories that waited for a reader's
+        turn ("3 new stories"); with `overflow`, what does not fit is counted in a last line.
+        None when none of them exists any more. Not cached: each chat's bundle is its own.
         A story the desk approved for the chat with an edited headline (its delivery among
         `delivery_ids`) is listed under that headline, as it would be sent alone."""
         async with self.database.sessions() as session:
@@ -178,9 +185,16 @@ class Composer:
         for story in stories:
             if story.id in edited:  # a copy read for this render only: never written back
                 story.title = edited[story.id]
-        t = self.catalogues.translator(self.language_of(language))
-        message, listed = render_roundup(stories, t=t, zone=self.settings.zone)
-        return message, tuple(story.id for story in stories[:listed])
+        interface = self.language_of(language)
+        t = self.catalogues.translator(interface)
+        return render_bundle(
+            stories,
+            title=t("roundup_title") if roundup else t.plural("bundle_title", len(stories)),
+            t=t,
+            zone=self.settings.zone,
+            section_titles={s.slug: s.title_in(interface) for s in self.settings.sections},
+            overflow=overflow,
+        )
 
     def version(self, story_id: int) -> str | None:
         """The content hash of the story as last rendered (recorded with each delivery)."""

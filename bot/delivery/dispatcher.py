@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from html import escape
 from typing import Protocol
 
 from telegram import Bot
@@ -64,6 +65,8 @@ class Dispatcher:
         self._default_language = default_language
         # Runs the next tick at once rather than at the next beat (see `tick`).
         self._wake = wake
+        # Alerts whose editor was told the paid broadcast budget ran out (once each).
+        self._told_paid_spent: set[int] = set()
 
     async def tick(self, budget_seconds: float = 20.0) -> SendStats:
         """Queue, then (if this instance is the sender) recover, send, correct, report.
@@ -89,6 +92,7 @@ class Dispatcher:
             return SendStats()
         await self._sender.requeue_expired()
         stats = await self._sender.drain(budget_seconds)
+        await self._tell_paid_spent(stats.paid_spent)
         await self._corrector.edit_stale()
         await self._report_alerts()
         await self._keep_desk()
@@ -135,13 +139,30 @@ class Dispatcher:
         except Exception:
             log.exception("the editors' desk step failed; trying again next tick")
 
+    async def _tell_paid_spent(self, alert_ids: set[int]) -> None:
+        """Tell an alert's editor, once, that the day's paid broadcast budget ran out while it
+        went out: the rest of it goes at the free pace (their report follows as usual)."""
+        for alert_id in sorted(alert_ids - self._told_paid_spent):
+            self._told_paid_spent.add(alert_id)
+            alert = await self._breaking.get(alert_id)
+            if alert is None:
+                continue
+            t = self._catalogues.translator(await self._editor_language(alert.editor_chat_id))
+            stars = f"{self._sender.paid_stars_per_day or 0:g}"
+            html = escape(t("breaking_paid_spent", stars=stars))
+            log.warning("paid broadcast budget spent; alert %s goes on at the free pace", alert_id)
+            await self._send_report(alert_id, alert.editor_chat_id, html)
+
+    async def _editor_language(self, chat_id: int) -> str:
+        async with self._db.sessions() as session:
+            editor_chat = await destination_queries.get_by_chat(session, chat_id)
+        language = editor_chat.language if editor_chat and editor_chat.language else None
+        return language or self._default_language
+
     async def _report_alerts(self) -> None:
         """Tell each editor how their breaking news went: delivered, failed, still queued."""
         for alert, progress in await self._breaking.due_reports():
-            async with self._db.sessions() as session:
-                editor_chat = await destination_queries.get_by_chat(session, alert.editor_chat_id)
-            language = editor_chat.language if editor_chat and editor_chat.language else None
-            t = self._catalogues.translator(language or self._default_language)
+            t = self._catalogues.translator(await self._editor_language(alert.editor_chat_id))
             reasons = await self._breaking.failure_reasons(alert.id) if progress.failed else []
             by_edition = [
                 (language_name(edition), count)

@@ -24,15 +24,20 @@ class Limits:
     per_second: float = 30.0
     private_interval: float = 1.0
     group_interval: float = 3.0  # 20 per minute
+    # Telegram's paid broadcasts (allow_paid_broadcast): a lane of their own, for breaking news.
+    paid_per_second: float = 1000.0
 
 
 class Pacer:
-    """Hands out send slots: one overall stream at `per_second`, one stream per chat."""
+    """Hands out send slots: one overall stream at `per_second`, one stream per chat, and
+    a second overall stream at `paid_per_second` for paid broadcasts (Telegram counts those
+    apart from the free 30 a second; the chat's own interval still applies)."""
 
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._clock = clock
         self._next_global = 0.0
+        self._next_paid = 0.0
         self._next_chat: dict[int, float] = {}
         self._paused_until = 0.0
 
@@ -40,22 +45,27 @@ class Pacer:
         return self.limits.private_interval if kind == "private" else self.limits.group_interval
 
     def booked_ahead(self) -> float:
-        """Seconds of overall sending already booked beyond now."""
-        return max(0.0, self._next_global - self._clock())
+        """Seconds of overall sending already booked beyond now (either lane)."""
+        return max(0.0, max(self._next_global, self._next_paid) - self._clock())
 
     def chat_ready_in(self, chat_id: int) -> float:
         """Seconds until this chat may receive again (0 when it may now)."""
         return max(0.0, self._next_chat.get(chat_id, 0.0) - self._clock())
 
-    def book(self, chat_id: int, kind: str) -> float:
-        """Book the next slot for this chat; return when it is (on the pacer's clock).
+    def book(self, chat_id: int, kind: str, *, paid: bool = False) -> float:
+        """Book the next slot for this chat (on the paid lane when `paid`); return when it
+        is (on the pacer's clock).
 
         Slots already booked keep their times: ones the event loop wakes late for go out a
         little bunched (the `FloodGuard` keeps even a bunch within Telegram's counters).
         """
         now = self._clock()
-        start = max(now, self._next_global, self._paused_until, self._next_chat.get(chat_id, 0.0))
-        self._next_global = start + 1.0 / self.limits.per_second
+        lane = self._next_paid if paid else self._next_global
+        start = max(now, lane, self._paused_until, self._next_chat.get(chat_id, 0.0))
+        if paid:
+            self._next_paid = start + 1.0 / self.limits.paid_per_second
+        else:
+            self._next_global = start + 1.0 / self.limits.per_second
         self._next_chat[chat_id] = start + self.interval_for(kind)
         if len(self._next_chat) > 100_000:
             self._forget_idle(now)

@@ -1,6 +1,10 @@
 """Draining the outbox into Telegram, paced, with every Telegram answer handled.
 
-Stories, breaking news and daily digests all go this way. What a refusal means comes from
+Stories, breaking news and daily digests all go this way, in fair turns: each chat with due
+work gets one message per turn, oldest waiting chat first, breaking news before anything
+else; a chat with several stories waiting gets them in one message (bot/delivery/bundling.py).
+Breaking news alone may use Telegram's paid broadcasts, within the day's budget
+(bot/delivery/paid.py); stories always go at the free pace. What a refusal means comes from
 bot/delivery/outcomes.py (shared with corrections and the editors' reports):
 
 - 429: wait out retry_after (everyone pauses) and requeue; not counted as a failed attempt.
@@ -16,17 +20,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.delivery.bundling import MAX_BUNDLE, turns
 from bot.delivery.compose import Composer
 from bot.delivery.outcomes import Outcome, Verdict, outcome_of
 from bot.delivery.pace import WINDOW, plan
 from bot.delivery.pacing import InFlightLimit, Pacer
+from bot.delivery.paid import PaidBudget
 from bot.delivery.topics import ForumTopics
 from bot.filters import DeskFilters
 from bot.telegram.render import OutgoingMessage
@@ -35,6 +41,7 @@ from bot.telegram.send import Sent, deliver
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
 from storage import digests as digest_queries
+from storage import stats as stats_queries
 from storage.db import Database
 from storage.deliveries import DeliveryJob, SentRecord
 
@@ -57,6 +64,12 @@ class SendStats:
     failed: int = 0
     retried: int = 0
     rate_limited: int = 0
+    # Stories per message sent for a bundle or a roundup (one entry per such message).
+    bundles: list[int] = field(default_factory=list)
+    # Seconds each message waited in the outbox (from queued to sent), for the lag histogram.
+    waited: list[float] = field(default_factory=list)
+    # Breaking news that fell back to the free pace because the day's paid budget ran out.
+    paid_spent: set[int] = field(default_factory=set)
     # The time budget ran out with deliveries still due: the next tick should come at once.
     unfinished: bool = False
 
@@ -74,8 +87,10 @@ class Sender:
         concurrency: int = 32,
         max_attempts: int = 10,
         paid_broadcast: bool = False,
+        paid_stars_per_day: float | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         approval_timeout: timedelta = delivery_queries.APPROVAL_TIMEOUT,
+        fair: bool = True,
     ) -> None:
         self._db = database
         # How long a story for chats with approval waits for the editors' desk.
@@ -87,7 +102,7 @@ class Sender:
         # fewer while more would only queue here (see InFlightLimit); paid broadcasts may need
         # more to keep their pace over the network. Claimed deliveries wait for their slot in
         # tasks of their own, a few batches' worth.
-        rate = pacer.limits.per_second
+        rate = pacer.limits.paid_per_second if paid_broadcast else pacer.limits.per_second
         self._concurrency = concurrency if not paid_broadcast else max(concurrency, int(rate / 10))
         self._requests = InFlightLimit(self._concurrency)
         self._claim_size = max(32, int(rate * CLAIM_SECONDS))
@@ -95,9 +110,13 @@ class Sender:
         self._sent_batch = SENT_BATCH if not paid_broadcast else max(SENT_BATCH, int(rate / 10))
         self._max_tasks = 2 * self._claim_size
         self._max_attempts = max_attempts
-        # Telegram's paid broadcasts lift the overall limit to 1,000/s (charged in Stars).
-        self._paid_broadcast = paid_broadcast
+        # Telegram's paid broadcasts lift the overall limit to 1,000/s (charged in Stars): for
+        # breaking news only, within the day's budget.
+        self._paid = PaidBudget(paid_broadcast, paid_stars_per_day, clock)
         self._clock = clock
+        # Fair turns with bundles; False: first in, first out, one story a message (the
+        # behaviour before them, kept for benchmarks/overload.py's baseline).
+        self._fair = fair
         self._chats_in_flight: set[int] = set()
         self._stopping = False
         self._sent: list[SentRecord] = []
@@ -168,8 +187,9 @@ class Sender:
                     continue
                 for job in jobs:
                     # Booked now, so what is booked ahead counts it before the task runs.
-                    slot = self._pacer.book(job.chat_id, job.chat_kind)
-                    task = asyncio.create_task(self._deliver(job, slot, stats))
+                    paid = self._paid_lane(job, stats)
+                    slot = self._pacer.book(job.chat_id, job.chat_kind, paid=paid)
+                    task = asyncio.create_task(self._deliver(job, slot, paid, stats))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
             if in_flight:
@@ -177,6 +197,29 @@ class Sender:
         finally:
             await self._flush_sent()
         return stats
+
+    def _paid_lane(self, job: DeliveryJob, stats: SendStats) -> bool:
+        """Breaking news goes on the paid lane while the day's budget lasts; once it is
+        spent, the alert is noted (its editor is told) and goes at the free pace."""
+        if job.alert_id is None or not self._paid.enabled:
+            return False
+        if self._paid.take():
+            return True
+        stats.paid_spent.add(job.alert_id)
+        return False
+
+    async def start_paid_day(self) -> None:
+        """At start-up: count today's breaking messages against the day's paid budget."""
+        if not self._paid.capped:
+            return
+        midnight = self._clock().replace(hour=0, minute=0, second=0, microsecond=0)
+        async with self._db.sessions() as session:
+            sent = await stats_queries.alert_messages_since(session, midnight)
+        self._paid.start_day_at(sent)
+
+    @property
+    def paid_stars_per_day(self) -> float | None:
+        return self._paid.stars_per_day
 
     def stop_claiming(self) -> None:
         """At shutdown: finish what is in flight, take nothing new."""
@@ -192,10 +235,16 @@ class Sender:
                 return ready
 
     async def _claim_once(self) -> list[DeliveryJob]:
-        """Claim a batch; keep one delivery per chat that is free now, put the rest back."""
+        """Claim a batch: the next chats' turns (each with its bundle); keep one job per chat
+        that is free now, put the rest back."""
         await self._flush_sent()
         async with self._db.writing(), self._db.sessions.begin() as session:
-            jobs = await delivery_queries.claim_due(session, self._clock(), self._claim_size)
+            now = self._clock()
+            if self._fair:
+                due = await delivery_queries.due_turns(session, now, self._claim_size, MAX_BUNDLE)
+                jobs = await delivery_queries.claim(session, turns(due), now)
+            else:
+                jobs = await delivery_queries.claim_due(session, now, self._claim_size)
             if any(job.pace is not None for job in jobs):
                 jobs = await self._paced(session, jobs)
             ready: list[DeliveryJob] = []
@@ -206,7 +255,9 @@ class Sender:
                     later = self._clock() + timedelta(
                         seconds=max(wait, self._pacer.interval_for(job.chat_kind))
                     )
-                    await delivery_queries.requeue(session, [job.id], later, refund_attempt=True)
+                    await delivery_queries.requeue(
+                        session, self._rows(job), later, refund_attempt=True
+                    )
                     continue
                 chats.add(job.chat_id)
                 ready.append(job)
@@ -259,16 +310,16 @@ class Sender:
         async with self._db.writing(), self._db.sessions.begin() as session:
             await delivery_queries.mark_sent_many(session, batch)
 
-    async def _deliver(self, job: DeliveryJob, slot: float, stats: SendStats) -> None:
+    async def _deliver(self, job: DeliveryJob, slot: float, paid: bool, stats: SendStats) -> None:
         try:
-            await self._attempt(job, slot, stats)
+            await self._attempt(job, slot, paid, stats)
         finally:
             self._chats_in_flight.discard(job.chat_id)
 
-    async def _attempt(self, job: DeliveryJob, slot: float, stats: SendStats) -> None:
+    async def _attempt(self, job: DeliveryJob, slot: float, paid: bool, stats: SendStats) -> None:
         try:
             if job.members:
-                job, message = await self._roundup(job)
+                job, message = await self._bundle(job)
             else:
                 message = await self._message_for(job)
             if message is None:
@@ -279,7 +330,7 @@ class Sender:
             await self._pacer.wait_until(slot)
             await self._requests.acquire()
             try:
-                sent = await self._send(job, message)
+                sent = await self._send(job, message, paid)
             finally:
                 self._requests.release()
         except Exception as exc:
@@ -294,31 +345,51 @@ class Sender:
             if job.members:  # one post: every row with its message id, in the same write
                 for delivery_id in self._rows(job):
                     self._sent.append((delivery_id, sent.chat_id, sent.message_id, now, None))
+                stats.bundles.append(len(self._rows(job)))
             else:
                 version = self._composer.version(job.story_id) if job.story_id else None
                 self._sent.append((job.id, sent.chat_id, sent.message_id, now, version))
             if job.pace is not None:
                 self._posted_now(job.destination_id, sent.message_id, now)
+            if job.queued_at is not None:
+                stats.waited.append(max((now - job.queued_at).total_seconds(), 0.0))
             if len(self._sent) >= self._sent_batch:
                 await self._flush_sent()
             stats.sent += 1
 
-    async def _roundup(self, job: DeliveryJob) -> tuple[DeliveryJob, OutgoingMessage | None]:
-        """The chat's "More news" post of the job's story and its members' (the job's own
-        first: it was due first); members it has no room for go back to wait for the next."""
-        assert job.story_id is not None
-        found = await self._composer.roundup(
-            [job.story_id, *(story_id for _, story_id in job.members)],
+    async def _bundle(self, job: DeliveryJob) -> tuple[DeliveryJob, OutgoingMessage | None]:
+        """One message for the job's story and its members: a paced chat's "More news"
+        roundup, or the stories that waited for a reader's turn. A reader's bundle names what
+        does not fit in its last line ("…and 7 more: /today"), so all of it is delivered; a
+        roundup's rest is held again for the chat's next one, and any other bundle's rest
+        goes back to the queue."""
+        rows = [(job.id, job.story_id), *job.members]
+        overflow = job.chat_kind == "private" and not job.roundup
+        found = await self._composer.bundle(
+            [story_id for _, story_id in rows if story_id is not None],
             job.language,
             delivery_ids=self._rows(job),
+            roundup=job.roundup,
+            overflow=overflow,
         )
-        listed = set(found[1]) if found else set()
-        members = tuple(member for member in job.members if member[1] in listed)
-        left = [delivery_id for delivery_id, story_id in job.members if story_id not in listed]
+        if found is None:
+            return job, None
+        covered = set(found.listed)
+        kept = [row for row in rows if overflow or row[1] in covered]
+        left = [row[0] for row in rows if row not in kept]
         if left:
             async with self._db.writing(), self._db.sessions.begin() as session:
-                await delivery_queries.hold_for_roundup(session, left, self._clock())
-        return replace(job, members=members), found[0] if found else None
+                if job.roundup:
+                    await delivery_queries.hold_for_roundup(session, left, self._clock())
+                else:
+                    await delivery_queries.requeue(
+                        session, left, self._clock(), refund_attempt=True
+                    )
+        if not kept:
+            return job, None
+        (lead_id, lead_story), *members = kept
+        members_ = tuple((d, s) for d, s in members if s is not None)
+        return replace(job, id=lead_id, story_id=lead_story, members=members_), found.message
 
     def _posted_now(self, destination_id: int, message_id: int, at: datetime) -> None:
         """Remember a paced chat's post until the database surely shows it (an hour)."""
@@ -332,22 +403,23 @@ class Sender:
         """The job's delivery rows: its own and, for a roundup, its members' (one fate)."""
         return [job.id, *(delivery_id for delivery_id, _ in job.members)]
 
-    async def _send(self, job: DeliveryJob, message: OutgoingMessage) -> Sent:
-        """Send; a forum chat's message goes into its topic (bot/delivery/topics.py)."""
+    async def _send(self, job: DeliveryJob, message: OutgoingMessage, paid: bool) -> Sent:
+        """Send (`paid`: as a paid broadcast); a forum chat's message goes into its topic
+        (bot/delivery/topics.py)."""
 
         async def into(thread_id: int | None) -> Sent:
             return await deliver(
                 self._bot,
                 job.chat_id,
                 message,
-                paid_broadcast=self._paid_broadcast,
+                paid_broadcast=paid,
                 rate_limit_args=NO_RETRY,
                 thread_id=thread_id,
             )
 
         if not job.forum:
             return await into(None)
-        section = self._composer.section_of(job.story_id) if job.story_id else None
+        section = (self._composer.section_of(job.story_id) if job.story_id else None) or job.section
         return await self._topics.send(job, section, into)
 
     async def _message_for(self, job: DeliveryJob) -> OutgoingMessage | None:

@@ -8,6 +8,7 @@ bots in one test process, or one bot restarted in place, never share or clash on
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol
 
 from prometheus_client import (
@@ -36,6 +37,13 @@ class PollResult(Protocol):
 class TickResult(Protocol):
     sent: int
     failed: int
+    bundles: list[int]
+    waited: list[float]
+
+
+class OutboxState(Protocol):
+    depth: int
+    oldest_queued_at: datetime | None
 
 
 class Metrics:
@@ -78,6 +86,29 @@ class Metrics:
             buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600),
             registry=r,
         )
+        self.oldest_pending = Gauge(
+            "newsbot_outbox_oldest_pending_seconds",
+            "Age of the oldest due delivery in the outbox (0 when none waits; at scrape time).",
+            registry=r,
+        )
+        self.chat_lag = Histogram(
+            "newsbot_chat_lag_seconds",
+            "How long a chat waited for each message: from its oldest story's queueing to "
+            "the send (fair turns keep this near chats / 30 s under load).",
+            buckets=(1, 2, 5, 10, 20, 30, 60, 90, 120, 300, 600, 1800),
+            registry=r,
+        )
+        self.bundles = Counter(
+            "newsbot_bundles",
+            "Messages that carried several stories (a reader's bundle, a channel's roundup).",
+            registry=r,
+        )
+        self.stories_per_bundle = Histogram(
+            "newsbot_stories_per_bundle",
+            "Stories listed in one bundle or roundup message.",
+            buckets=(2, 3, 5, 10, 20, 50),
+            registry=r,
+        )
         for result in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
             self.deliveries.labels(result=result)
 
@@ -101,6 +132,17 @@ class Metrics:
             self.deliveries.labels(result=DeliveryStatus.FAILED).inc(stats.failed)
         for seconds in latencies:
             self.publish_to_delivery.observe(max(seconds, 0.0))
+        for seconds in stats.waited:
+            self.chat_lag.observe(seconds)
+        for stories in stats.bundles:
+            self.bundles.inc()
+            self.stories_per_bundle.observe(stories)
+
+    def outbox_read(self, outbox: OutboxState, now: datetime) -> None:
+        """The outbox as the database shows it at a scrape."""
+        self.deliveries_queued.set(outbox.depth)
+        oldest = outbox.oldest_queued_at
+        self.oldest_pending.set(max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
 
     def bot_api_answered(self, method: str, status: int, seconds: float) -> None:
         if status == 429:

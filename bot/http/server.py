@@ -12,6 +12,7 @@ import logging
 import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import uvicorn
 from starlette.applications import Starlette
@@ -44,9 +45,10 @@ def ops_routes(readiness: Readiness, metrics: Metrics, database: Database) -> li
     async def scrape(request: Request) -> Response:
         try:
             async with database.sessions() as session:
-                metrics.deliveries_queued.set(await stats_queries.queued_deliveries(session))
+                now = datetime.now(UTC)
+                metrics.outbox_read(await stats_queries.outbox(session, now), now)
         except Exception as exc:  # the rest of the metrics are still worth serving
-            log.warning("metrics: could not count queued deliveries: %s", type(exc).__name__)
+            log.warning("metrics: could not read the outbox: %s", type(exc).__name__)
         return PlainTextResponse(metrics.render(), media_type=metrics.content_type)
 
     return [

@@ -783,34 +783,3 @@ def render_failure_reasons(reasons: Sequence[FailureLike], t: Translator) -> str
         f"{escape(t.plural('chats_count', reason.count))}"
         for reason in reasons
     )
-
-
-# Headlines in one "More news" roundup at most: more wait for the chat's next roundup.
-ROUNDUP_LIMIT = 20
-
-
-def render_roundup(
-    stories: Sequence[StoryLike], *, t: Translator, zone: ZoneInfo
-) -> tuple[OutgoingMessage, int]:
-    """A chat's held stories as one "More news" post: a bold title, then one linked headline
-    with its time per story, in the order given; and how many of them it lists.
-
-    Held by the chat's pace or quiet hours (bot/delivery/pace.py). Headlines are whole or
-    absent: what does not fit within sendMessage's 4,096 UTF-16 units (or beyond
-    ROUNDUP_LIMIT) is left for the chat's next roundup, so no story is dropped. No link
-    preview: it would show only the first of many articles.
-    """
-    message = _bold(t("roundup_title"))
-    listed = 0
-    for story in stories[:ROUNDUP_LIMIT]:
-        title = cut_utf16(_one_line(story.title), LIST_TITLE_LIMIT) or "…"
-        url = web_url(story.link)
-        item = _join(
-            (_link(title, url) if url else _plain(title), _plain(t.time(story.published_at, zone))),
-            SEPARATOR,
-        )
-        addition = _plain("\n\n" if listed == 0 else "\n") + _plain(BULLET) + item
-        if (message + addition).length > MESSAGE_LIMIT:
-            break
-        message, listed = message + addition, listed + 1
-    return OutgoingMessage(message.html), listed

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from html import escape
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.delivery.pace import next_allowed, plan, quiet_period
-from bot.telegram.i18n import Catalogues
-from bot.telegram.render import ROUNDUP_LIMIT, render_roundup
-from bot.telegram.text_limits import MESSAGE_LIMIT
 from storage.desk import DeskPace
-from tests.fakes.telegram_html import parse_html
 
 ALMATY = ZoneInfo("Asia/Almaty")  # UTC+5
 
@@ -73,41 +67,3 @@ def test_plan_holds_sends_silently_or_sends() -> None:
     assert plan(silent, night, ALMATY, posted).hold_until == night + timedelta(minutes=40)
 
 
-@dataclass(frozen=True)
-class FakeStory:
-    id: int
-    title: str
-    link: str | None
-    summary: str = ""
-    image_url: str | None = None
-    section: str | None = "parliament"
-    published_at: datetime = datetime(2026, 12, 1, 12, 38, tzinfo=UTC)  # 17:38 in Almaty
-    language: str | None = "ru"
-
-
-def _stories(count: int, title: str) -> list[FakeStory]:
-    return [
-        FakeStory(id=n, title=f"{title} {n}", link=f"https://inform.kz/{n}") for n in range(count)
-    ]
-
-
-def test_the_roundup_lists_escaped_linked_headlines_in_the_chats_language() -> None:
-    catalogues = Catalogues.load()
-    stories = [FakeStory(id=1, title='Tax & "fees" <law>', link="https://inform.kz/a?x=1&y=2")]
-    for language, title in (("ru", "Ещё новости"), ("kk", "Тағы жаңалықтар")):
-        message, listed = render_roundup(stories, t=catalogues.translator(language), zone=ALMATY)
-        assert listed == 1 and message.text.startswith(f"<b>{title}</b>")
-        assert escape('Tax & "fees" <law>') in message.text
-        assert 'href="https://inform.kz/a?x=1&amp;y=2"' in message.text
-        assert not message.disable_notification and message.link_preview_url is None
-
-
-def test_a_roundup_lists_what_fits_and_leaves_the_rest_for_the_next() -> None:
-    t = Catalogues.load().translator("en")
-    _, listed = render_roundup(_stories(ROUNDUP_LIMIT + 5, "Short"), t=t, zone=ALMATY)
-    assert listed == ROUNDUP_LIMIT
-    message, listed = render_roundup(_stories(30, "Долгий заголовок " * 17), t=t, zone=ALMATY)
-    parsed = parse_html(message.text)  # as Telegram parses and counts it
-    assert 0 < listed < ROUNDUP_LIMIT and parsed.utf16_length <= MESSAGE_LIMIT
-    assert parsed.text.count("• ") == listed and len(parsed.entities) == 1 + listed
-    assert len(message.text) > MESSAGE_LIMIT  # the links' HTML is not counted

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Core, TelegramSide, open_core, telegram_running
 from bot.config import Settings
-from storage import deliveries
+from storage import alerts, deliveries
 from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser
 from tests.fakes.feed_server import FeedServer
 
@@ -129,3 +129,16 @@ async def newsroom(
     settings = newsroom_settings(tmp_path, fake_api, feed_urls)
     async with running_newsroom(settings, fake_api, feed_server) as newsroom:
         yield newsroom
+
+
+async def queue_breaking(newsroom: Newsroom, text: str) -> int:
+    """Breaking news confirmed and queued for every chat that takes it (as /breaking's
+    Confirm does); returns the alert's id."""
+    now = datetime.now(UTC)
+    async with newsroom.core.database.sessions.begin() as session:
+        alert = await alerts.create_draft(
+            session, editor_id=1, chat_id=1, text=text, link=None, now=now
+        )
+        await alerts.confirm(session, alert.id, now)
+        await deliveries.queue_alert(session, alert.id, now)
+    return alert.id
