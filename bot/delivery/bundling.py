@@ -11,8 +11,6 @@ go alone, breaking news first, as the claim's order puts them). Channels and gro
 one post per story, each with its own reactions and comments: their admins bundle with
 their desk's pace (a cap per hour, quiet hours), whose "More news" roundup is the same
 bundle by another road (bot/delivery/pace.py, rendered by the same bot/telegram/bundle.py).
-A forum's roundup stays within one topic, and so would any bundle: only stories of the lead
-story's section (`_same_topic`).
 Approval, filters, editions and topics were decided per story at fan-out, before a delivery
 row existed, so whatever is due here may go to the chat.
 """
@@ -44,14 +42,9 @@ def _turn(rows: list[DeliveryJob], max_bundle: int) -> DeliveryJob:
     members = tuple(
         (row.id, row.story_id)
         for row in rows[1:]
-        if row.story_id is not None and _bundles(row) and _same_topic(lead, row)
+        if row.story_id is not None and _bundles(row)
     )[: max_bundle - 1]
     return replace(lead, members=members) if members else lead
-
-
-def _same_topic(lead: DeliveryJob, row: DeliveryJob) -> bool:
-    """Outside forums every story shares the chat; in a forum, its section's topic."""
-    return not lead.forum or row.section == lead.section
 
 
 def _bundles(job: DeliveryJob) -> bool:

@@ -116,7 +116,7 @@ class Sender:
         self._clock = clock
         # Fair turns with bundles; False: first in, first out, one story a message (the
         # behaviour before them, kept for benchmarks/overload.py's baseline).
-        self._fair = fair
+        self.fair = fair
         self._chats_in_flight: set[int] = set()
         self._stopping = False
         self._sent: list[SentRecord] = []
@@ -240,7 +240,7 @@ class Sender:
         await self._flush_sent()
         async with self._db.writing(), self._db.sessions.begin() as session:
             now = self._clock()
-            if self._fair:
+            if self.fair:
                 due = await delivery_queries.due_turns(session, now, self._claim_size, MAX_BUNDLE)
                 jobs = await delivery_queries.claim(session, turns(due), now)
             else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -143,3 +143,55 @@ async def test_sent_messages_are_recorded_in_one_statement_per_batch(database: D
         assert by_id[job.id].sent_at.replace(tzinfo=UTC) == sent_at
     assert by_id[third.id].status == "sending"  # still in flight: untouched
     assert found == story_id
+
+
+async def _fan_out_at(database: Database, at: datetime) -> None:
+    async with database.sessions.begin() as session:
+        await deliveries.fan_out_stories(session, at)
+
+
+async def test_turns_go_to_the_chat_that_waited_longest_breaking_first(database: Database) -> None:
+    """Chat A has six stories waiting, chat B one that came later: B's turn comes right
+    after A's, not after A's backlog; a chat with breaking news goes before both."""
+    a = await _chat(database, 1, "private", ["parliament"])
+    for n in range(5):
+        await _story(database, n)
+        await _fan_out_at(database, NOW + timedelta(seconds=n))
+    b = await _chat(database, 2, "private", ["parliament"])
+    await _story(database, 9)
+    await _fan_out_at(database, NOW + timedelta(seconds=9))
+    c = await _chat(database, -100, "channel", ["economy"])
+    async with database.sessions.begin() as session:
+        alert = await alerts.create_draft(
+            session, editor_id=7, chat_id=7, text="Earthquake", link=None, now=NOW
+        )
+        await alerts.confirm(session, alert.id, NOW)
+        at = NOW + timedelta(seconds=10)
+        assert await deliveries.queue_alert(session, alert.id, at, sections=["economy"]) == 1
+    later = NOW + timedelta(seconds=20)
+    async with database.sessions.begin() as session:
+        rows = await deliveries.due_turns(session, later, chats=10, per_chat=50)
+    order = list(dict.fromkeys(row.destination_id for row in rows))
+    assert order == [c, a, b]
+    assert sum(row.destination_id == a for row in rows) == 6 and all(
+        row.section == "parliament" for row in rows if row.story_id
+    )
+    async with database.sessions.begin() as session:
+        rows = await deliveries.due_turns(session, later, chats=2, per_chat=50)
+    assert {row.destination_id for row in rows} == {c, a}
+
+
+async def test_claimed_turns_are_not_taken_again_until_requeued(database: Database) -> None:
+    await _chat(database, 1, "private", ["parliament"])
+    for n in range(3):
+        await _story(database, n)
+    await _fan_out(database)
+    async with database.sessions.begin() as session:
+        lead, *rest = await deliveries.due_turns(session, NOW, chats=10, per_chat=50)
+        bundle = replace(lead, members=tuple((row.id, row.story_id) for row in rest))
+        (claimed,) = await deliveries.claim(session, [bundle], NOW)
+    assert claimed.attempts == 1 and len(claimed.members) == 2
+    async with database.sessions.begin() as session:
+        assert await deliveries.due_turns(session, NOW, chats=10, per_chat=50) == []
+        statuses = (await session.scalars(select(Delivery.status))).all()
+    assert statuses == ["sending"] * 3
