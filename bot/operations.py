@@ -16,6 +16,7 @@ from storage.approvals import Decision
 from storage.db import create_database, redacted
 from storage.migrate import current_revision, upgrade
 from storage.states import ApprovalStatus, DeliveryStatus, PollStatus
+from storage.stats import Backlog, Outbox
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
@@ -189,7 +190,10 @@ async def show_stats(settings: Settings, *, now: datetime) -> None:
         reasons = await stats_queries.failure_reasons(session, since=since, limit=TOP_STORIES)
         approvals = await approval_queries.counts(session)
         decisions = await approval_queries.recent_decisions(session, limit=TOP_STORIES)
-    click.echo(f"Feeds ({len(health)})")
+        outbox = await stats_queries.outbox(session, now)
+        backlog = await stats_queries.backlog_since(session, now - timedelta(hours=1))
+    _show_outbox(outbox, backlog, now)
+    click.echo(f"\nFeeds ({len(health)})")
     statuses = Counter(
         "disabled" if not feed.enabled else feed.last_status or "new" for feed in health
     )
@@ -253,6 +257,34 @@ async def show_stats(settings: Settings, *, now: datetime) -> None:
         )
     if approvals:
         _show_approvals(approvals, decisions, settings)
+
+
+def _show_outbox(outbox: Outbox, backlog: Backlog, now: datetime) -> None:
+    """The backlog on one line: what waits now, and how the last hour's messages went."""
+
+    def seconds(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f} s"
+
+    oldest = outbox.oldest_queued_at
+    per_bundle = backlog.stories_in_bundles / backlog.bundles if backlog.bundles else None
+    click.echo("Outbox (pending now; messages sent in the last hour)")
+    click.echo(
+        table(
+            ["PENDING", "OLDEST DUE", "MESSAGES", "LAG P50", "LAG P95", "BUNDLES", "PER BUNDLE"],
+            [
+                (
+                    outbox.depth,
+                    seconds((now - oldest).total_seconds() if oldest else None),
+                    backlog.messages,
+                    seconds(backlog.lag_p50),
+                    seconds(backlog.lag_p95),
+                    backlog.bundles,
+                    "-" if per_bundle is None else f"{per_bundle:.1f}",
+                )
+            ],
+            right=7,
+        )
+    )
 
 
 def _show_approvals(

@@ -57,6 +57,10 @@ class PaidBudget:
         self._messages += 1
         return True
 
+    def refund(self) -> None:
+        """A paid message that was not sent (refused, timed out) costs nothing."""
+        self._messages = max(0, self._messages - 1)
+
     def _roll(self) -> None:
         today = self._clock().date()
         if today != self._day:

@@ -334,6 +334,8 @@ class Sender:
             finally:
                 self._requests.release()
         except Exception as exc:
+            if paid:
+                self._paid.refund()
             outcome = outcome_of(exc)
             if outcome.verdict is Verdict.TRANSIENT and not isinstance(exc, TelegramError):
                 log.exception("delivery %s failed unexpectedly", job.id)

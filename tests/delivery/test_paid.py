@@ -37,3 +37,10 @@ def test_a_restart_counts_what_today_already_sent() -> None:
     budget = PaidBudget(True, 1.0, Clock())
     budget.start_day_at(8)
     assert [budget.take() for _ in range(3)] == [True, True, False]
+
+
+def test_a_paid_message_that_was_not_sent_costs_nothing() -> None:
+    budget = PaidBudget(True, 0.1, Clock())
+    assert budget.take() and not budget.take()
+    budget.refund()  # Telegram refused it (429, a timeout): not charged
+    assert budget.take()

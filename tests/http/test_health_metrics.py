@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,8 @@ from bot.http.health import BotApiState, Readiness
 from bot.http.metrics import Metrics
 from bot.http.server import HttpServer, build_app, ops_routes
 from storage.db import create_database
+from storage.migrate import upgrade
+from storage.models import Delivery, Destination, Story
 from tests.http.conftest import READER, RunningBot
 
 
@@ -100,3 +103,76 @@ async def test_readyz_names_each_check_that_failed(tmp_path: Path) -> None:
     assert checks["scheduler"] == "not running"
     assert checks["telegram"] == "last Bot API call failed"
     assert scraped.status_code == 200 and "newsbot_feeds_polled_total" in scraped.text
+
+
+async def test_a_reader_s_bundle_moves_the_bundle_and_lag_metrics(bot: RunningBot) -> None:
+    """Two stories that wait together for a reader go as one message: one bundle of two
+    stories, one lag observation."""
+    await bot.subscribe(READER)
+    now = datetime.now(UTC)
+    async with bot.database.sessions.begin() as session:
+        for n in range(2):
+            session.add(
+                Story(
+                    identity=f"bundle-{n}",
+                    link=f"https://news.example/bundle-{n}",
+                    title=f"Bundled story {n}",
+                    section="parliament",
+                    published_at=now,
+                    first_seen_at=now,
+                    updated_at=now,
+                    content_hash=str(n),
+                    pushable=True,
+                )
+            )
+    await bot.api.wait_for(lambda m: m.chat_id == READER.id and "Bundled" in m.text, timeout=15)
+    async with bot.client(token=None) as client:
+        for _ in range(50):
+            metrics = (await client.get("/metrics")).text
+            if sample(metrics, "newsbot_bundles_total") >= 1:
+                break
+            await asyncio.sleep(0.1)
+    assert sample(metrics, "newsbot_bundles_total") == 1
+    assert sample(metrics, "newsbot_stories_per_bundle_sum") == 2
+    assert sample(metrics, "newsbot_chat_lag_seconds_count") == 1
+    assert sample(metrics, "newsbot_chat_lag_seconds_bucket", 'le="10.0"') == 1
+
+
+async def test_the_outbox_s_depth_and_oldest_due_delivery_are_read_at_each_scrape(
+    tmp_path: Path,
+) -> None:
+    database = create_database(f"sqlite:///{tmp_path / 'newsbot.db'}")
+    await upgrade(database)
+    queued = datetime.now(UTC) - timedelta(seconds=90)
+    async with database.sessions.begin() as session:
+        reader = Destination(chat_id=1, kind="private", created_at=queued, updated_at=queued)
+        session.add(reader)
+        await session.flush()
+        for minutes, status in ((0, "queued"), (10, "sent")):
+            at = queued - timedelta(minutes=minutes)
+            story = Story(identity=f"s{minutes}", link=f"https://news.example/{minutes}",
+                          title="Story", section="parliament", published_at=at, first_seen_at=at,
+                          updated_at=at, content_hash="h", fanned_out_at=at)  # fmt: skip
+            session.add(story)
+            await session.flush()
+            session.add(
+                Delivery(
+                    destination_id=reader.id,
+                    story_id=story.id,
+                    status=status,
+                    next_attempt_at=at,
+                    created_at=at,
+                )
+            )
+    metrics = Metrics()
+    readiness = Readiness(database, AsyncIOScheduler(), BotApiState(configured=True))
+    server = HttpServer(build_app(ops_routes(readiness, metrics, database)), "127.0.0.1", 0)
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client:
+            scraped = (await client.get("/metrics")).text
+    finally:
+        await server.stop()
+        await database.dispose()
+    assert sample(scraped, "newsbot_deliveries_queued") == 1
+    assert 90 <= sample(scraped, "newsbot_outbox_oldest_pending_seconds") < 120

@@ -169,3 +169,66 @@ def test_stats_prints_feeds_deliveries_per_day_and_top_stories(
     assert header.split() == ["DAY", "QUEUED", "SENDING", "SENT", "FAILED", "AWAITING", "SKIPPED"]
     reasons = out[out.index("Failed deliveries by reason") :].splitlines()
     assert BLOCKED in reasons[3] and reasons[3].endswith("1")
+
+
+async def seed_backlog(database_url: str) -> None:
+    """A reader's bundle of two stories sent 30 s after they were queued, and a story still
+    waiting two minutes for another reader."""
+    database = create_database(database_url)
+    await upgrade(database)
+    now = datetime.now(UTC)
+    async with database.sessions.begin() as session:
+        readers = [
+            Destination(chat_id=chat, kind="private", created_at=now, updated_at=now)
+            for chat in (1, 2)
+        ]
+        stories = [
+            Story(identity=f"b{n}", link=f"https://news.example/b{n}", title=f"Story {n}",
+                  section="politics", published_at=now, first_seen_at=now, updated_at=now,
+                  content_hash=str(n), fanned_out_at=now)
+            for n in range(2)
+        ]  # fmt: skip
+        session.add_all([*readers, *stories])
+        await session.flush()
+        queued = now - timedelta(minutes=5)
+        sent = now - timedelta(seconds=270)
+        for story in stories:
+            session.add(
+                Delivery(
+                    destination_id=readers[0].id,
+                    story_id=story.id,
+                    status="sent",
+                    chat_id=1,
+                    message_id=77,
+                    next_attempt_at=queued,
+                    created_at=queued,
+                    sent_at=sent,
+                )
+            )
+        waiting = now - timedelta(minutes=2)
+        session.add(
+            Delivery(
+                destination_id=readers[1].id,
+                story_id=stories[0].id,
+                status="queued",
+                next_attempt_at=waiting,
+                created_at=waiting,
+            )
+        )
+    await database.dispose()
+
+
+def test_stats_shows_the_outbox_backlog_lag_and_bundles(tmp_path: Path) -> None:
+    config = str(write_config(tmp_path, []))
+    asyncio.run(seed_backlog(f"sqlite:///{tmp_path / 'newsbot.db'}"))
+    result = newsbot(tmp_path, "stats", "--config", config)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = lines.index(next(line for line in lines if line.startswith("PENDING")))
+    assert lines[header].split() == [
+        "PENDING", "OLDEST", "DUE", "MESSAGES", "LAG", "P50", "LAG", "P95", "BUNDLES", "PER",
+        "BUNDLE",
+    ]  # fmt: skip
+    pending, oldest, _, messages, p50, _, p95, _, bundles, per_bundle = lines[header + 2].split()
+    assert (pending, messages, p50, p95, bundles, per_bundle) == ("1", "1", "30", "30", "1", "2.0")
+    assert 119 <= int(oldest) <= 125

@@ -195,3 +195,26 @@ async def test_claimed_turns_are_not_taken_again_until_requeued(database: Databa
         assert await deliveries.due_turns(session, NOW, chats=10, per_chat=50) == []
         statuses = (await session.scalars(select(Delivery.status))).all()
     assert statuses == ["sending"] * 3
+
+
+async def test_two_senders_claiming_at_once_never_take_the_same_row(database: Database) -> None:
+    """PostgreSQL: while one instance's claim is open, another's skips its rows (SKIP
+    LOCKED) and takes the next chats; no delivery is claimed twice. (SQLite has one
+    writer at a time, so the question does not arise there.)"""
+    if database.is_sqlite:
+        return
+    for chat_id in range(1, 7):
+        await _chat(database, chat_id, "private", ["parliament"])
+    for n in range(3):
+        await _story(database, n)
+    await _fan_out(database)
+    async with database.sessions.begin() as first, database.sessions.begin() as second:
+        mine = await deliveries.claim(
+            first, await deliveries.due_turns(first, NOW, chats=3, per_chat=50), NOW
+        )
+        theirs = await deliveries.claim(
+            second, await deliveries.due_turns(second, NOW, chats=10, per_chat=50), NOW
+        )
+    assert len(mine) == len(theirs) == 9  # three chats each, three rows a chat
+    assert not {job.id for job in mine} & {job.id for job in theirs}
+    assert not {job.destination_id for job in mine} & {job.destination_id for job in theirs}
