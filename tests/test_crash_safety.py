@@ -20,12 +20,16 @@ from storage.migrate import upgrade
 from storage.models import Delivery, Destination, Story
 from tests.fakes.bot_api import FakeBotAPI, FakeChat
 from tests.fakes.processes import (
+    BUNDLED,
     CHATS,
     CONCURRENCY,
+    READER_CHATS,
+    bundle_sends,
     channel_sends,
     channels,
     killed_if_it_fails,
     seed_breaking_news,
+    seed_bundles,
     start_bot,
     write_config,
 )
@@ -130,44 +134,6 @@ async def test_sigkill_mid_digest_loses_nothing(tmp_path: Path) -> None:
     repeated = sum(count - 1 for count in sends.values())
     assert repeated <= CONCURRENCY + SENT_BATCH, (repeated, at_kill)
     assert await sent_in_database(database_url) == CHATS
-
-
-READER_CHATS = [FakeChat(200_000 + n, "private") for n in range(CHATS)]
-BUNDLED = ("Bundle story one", "Bundle story two", "Bundle story three")
-
-
-async def seed_bundles(database_url: str) -> None:
-    """CHATS readers with three stories each waiting in the outbox: one bundle a reader."""
-    database = create_database(database_url)
-    now = datetime.now(UTC)
-    try:
-        await upgrade(database)
-        async with database.sessions.begin() as session:
-            readers = [{**chat, "chat_id": 200_000 + n, "kind": "private"}
-                       for n, chat in enumerate(channels(now, digest=False))]  # fmt: skip
-            await session.execute(Destination.__table__.insert(), readers)
-            ids = {}
-            for n, title in enumerate(BUNDLED):
-                story = Story(identity=f"bundle-{n}", link=f"https://example.kz/b{n}", title=title,
-                              summary="", section="politics", published_at=now, first_seen_at=now,
-                              updated_at=now, content_hash=f"b{n}", pushable=True,
-                              fanned_out_at=now)  # fmt: skip
-                session.add(story)
-                await session.flush()
-                ids[story.id] = title
-            destinations = (await session.scalars(select(Destination.id))).all()
-            await session.execute(
-                Delivery.__table__.insert(),
-                [{"destination_id": d, "story_id": s, "group_id": s, "priority": 10,
-                  "status": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now}
-                 for d in destinations for s in ids],
-            )  # fmt: skip
-    finally:
-        await database.dispose()
-
-
-def bundle_sends(api: FakeBotAPI) -> Counter[int]:
-    return Counter(m.chat_id for m in api.sent if BUNDLED[0] in m.text and m.chat_id > 0)
 
 
 async def test_sigkill_mid_bundles_loses_nothing(tmp_path: Path) -> None:

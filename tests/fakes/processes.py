@@ -13,11 +13,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from storage import alerts, deliveries
 from storage.db import create_database
 from storage.migrate import upgrade
-from storage.models import Destination
-from tests.fakes.bot_api import FakeBotAPI
+from storage.models import Delivery, Destination, Story
+from tests.fakes.bot_api import FakeBotAPI, FakeChat
 
 NEWSBOT = [sys.executable, "-m", "bot.cli"]
 
@@ -125,3 +127,41 @@ async def killed_if_it_fails(process: asyncio.subprocess.Process) -> AsyncIterat
             process.kill()
             await process.wait()
         raise
+
+
+READER_CHATS = [FakeChat(200_000 + n, "private") for n in range(CHATS)]
+BUNDLED = ("Bundle story one", "Bundle story two", "Bundle story three")
+
+
+async def seed_bundles(database_url: str) -> None:
+    """CHATS readers with three stories each waiting in the outbox: one bundle a reader."""
+    database = create_database(database_url)
+    now = datetime.now(UTC)
+    try:
+        await upgrade(database)
+        async with database.sessions.begin() as session:
+            readers = [{**chat, "chat_id": 200_000 + n, "kind": "private"}
+                       for n, chat in enumerate(channels(now, digest=False))]  # fmt: skip
+            await session.execute(Destination.__table__.insert(), readers)
+            ids = {}
+            for n, title in enumerate(BUNDLED):
+                story = Story(identity=f"bundle-{n}", link=f"https://example.kz/b{n}", title=title,
+                              summary="", section="politics", published_at=now, first_seen_at=now,
+                              updated_at=now, content_hash=f"b{n}", pushable=True,
+                              fanned_out_at=now)  # fmt: skip
+                session.add(story)
+                await session.flush()
+                ids[story.id] = title
+            destinations = (await session.scalars(select(Destination.id))).all()
+            await session.execute(
+                Delivery.__table__.insert(),
+                [{"destination_id": d, "story_id": s, "group_id": s, "priority": 10,
+                  "status": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now}
+                 for d in destinations for s in ids],
+            )  # fmt: skip
+    finally:
+        await database.dispose()
+
+
+def bundle_sends(api: FakeBotAPI) -> Counter[int]:
+    return Counter(m.chat_id for m in api.sent if BUNDLED[0] in m.text and m.chat_id > 0)
