@@ -215,7 +215,9 @@ def main() -> None:
         modes = ["fair"]
     asked = args.readers / args.every
     print(
-        f"{args.readers} readers, a story every {args.every:g} s for {args.duration:g} s "
+        f"{args.readers} readers, one story (a quiet day), watched {args.watch:g} s"
+        if args.quiet
+        else f"{args.readers} readers, a story every {args.every:g} s for {args.duration:g} s "
         f"({asked:.0f} messages/s asked, {asked / 30:.1f}x Telegram's 30), "
         f"watched {args.watch:g} s"
     )

@@ -84,7 +84,7 @@ class DeliveryJob:
     # what a "{chat}" in its utm stands for: its @username as the config names it, else its id.
     look: DeskFormat = DEFAULT_FORMAT
     chat_ref: str = ""
-    # The story's section (a forum's bundle stays within one topic).
+    # The story's section (a forum's roundup goes into its topic even when not rendered).
     section: str | None = None
     # When the row was queued (how long the chat waited for it: the lag metrics).
     queued_at: datetime | None = None

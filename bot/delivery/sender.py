@@ -363,8 +363,8 @@ class Sender:
         """One message for the job's story and its members: a paced chat's "More news"
         roundup, or the stories that waited for a reader's turn. A reader's bundle names what
         does not fit in its last line ("…and 7 more: /today"), so all of it is delivered; a
-        roundup's rest is held again for the chat's next one, and any other bundle's rest
-        goes back to the queue."""
+        roundup's rest is held again for the chat's next one (nothing is dropped from a
+        channel's feed)."""
         rows = [(job.id, job.story_id), *job.members]
         overflow = job.chat_kind == "private" and not job.roundup
         found = await self._composer.bundle(
@@ -381,17 +381,12 @@ class Sender:
         left = [row[0] for row in rows if row not in kept]
         if left:
             async with self._db.writing(), self._db.sessions.begin() as session:
-                if job.roundup:
-                    await delivery_queries.hold_for_roundup(session, left, self._clock())
-                else:
-                    await delivery_queries.requeue(
-                        session, left, self._clock(), refund_attempt=True
-                    )
+                await delivery_queries.hold_for_roundup(session, left, self._clock())
         if not kept:
             return job, None
-        (lead_id, lead_story), *members = kept
-        members_ = tuple((d, s) for d, s in members if s is not None)
-        return replace(job, id=lead_id, story_id=lead_story, members=members_), found.message
+        (lead_id, lead_story), *others = kept
+        members = tuple((row, story) for row, story in others if story is not None)
+        return replace(job, id=lead_id, story_id=lead_story, members=members), found.message
 
     def _posted_now(self, destination_id: int, message_id: int, at: datetime) -> None:
         """Remember a paced chat's post until the database surely shows it (an hour)."""
@@ -402,7 +397,8 @@ class Sender:
 
     @staticmethod
     def _rows(job: DeliveryJob) -> list[int]:
-        """The job's delivery rows: its own and, for a roundup, its members' (one fate)."""
+        """The job's delivery rows: its own and, for a roundup or a bundle, its members'
+        (one message, one fate)."""
         return [job.id, *(delivery_id for delivery_id, _ in job.members)]
 
     async def _send(self, job: DeliveryJob, message: OutgoingMessage, paid: bool) -> Sent:
