@@ -29,7 +29,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from bot.filters import FilterError, check_patterns, check_terms
+from bot.filters import FilterError, check_pattern_budget, check_patterns, check_terms
 from bot.telegram.templates import TemplateRefused, check_template
 from storage.desk import BREAKING_TOPIC
 
@@ -134,6 +134,15 @@ class ChannelConfig(_Strict):
             return check_patterns(value)
         except FilterError as exc:
             raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _patterns_within_budget(self) -> ChannelConfig:
+        """Both lists' patterns together within re2's budget for a chat (bot/filters.py)."""
+        try:
+            check_pattern_budget([*self.include_regex, *self.exclude_regex])
+        except FilterError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
     @field_validator("template")
     @classmethod

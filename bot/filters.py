@@ -10,13 +10,17 @@ word that starts with its first five ("Алматы" finds "Алматыда", "
 a shorter word or a number only itself. A phrase matches its words in a row.
 
 Regular expressions run on google-re2 (linear time: no pattern can hang the sender), with
-limits on how many and how long. Note that re2's `\\b` knows ASCII letters only: for Russian
+limits on how many and how long, re2's memory limit per pattern, and a budget per chat: the
+size of all its patterns' compiled programs together (`PATTERN_BUDGET`), checked at save and
+at start-up. Compiling is the costly part (tens of chats' patterns take seconds): callers
+compile off the event loop (`DeskFilters.prepare` in a thread, the checks in a thread or
+before the loop starts). Note that re2's `\\b` knows ASCII letters only: for Russian
 and Kazakh words use the word lists (whole words by design) rather than `\\bслово\\b`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import re2
@@ -30,6 +34,9 @@ MAX_PATTERNS = 10  # regular expressions per list
 MAX_PATTERN_LENGTH = 200  # characters
 # re2's memory budget per pattern (its default is 8 MiB): a thousand filtered chats stay small.
 PATTERN_MEMORY = 1 << 20
+# re2 program instructions of all a chat's patterns together (both lists): a word list is a
+# few dozen; `(?s).{199}` alone is 1,397.
+PATTERN_BUDGET = 5_000
 
 
 class FilterError(ValueError):
@@ -98,6 +105,16 @@ def check_patterns(patterns: Sequence[str]) -> list[str]:
     for pattern in patterns:
         compile_pattern(pattern)
     return list(patterns)
+
+
+def check_pattern_budget(patterns: Sequence[str]) -> None:
+    """FilterError when one chat's patterns (both lists) are, compiled, over the budget."""
+    size = sum(compile_pattern(pattern).programsize for pattern in patterns)
+    if size > PATTERN_BUDGET:
+        raise FilterError(
+            f"the regular expressions are too large together: {size:,} re2 instructions, "
+            f"at most {PATTERN_BUDGET:,} for a chat (simpler patterns, or word lists)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +215,21 @@ class DeskFilters:
             compiled = None
         self._compiled[rules.destination_id] = (rules.version, compiled)
         return compiled
+
+    def stale(self, versions: Mapping[int, int]) -> list[int]:
+        """The chats among `versions` ({destination id: rules version}) whose rules are not
+        compiled at that version yet."""
+        return [
+            destination_id
+            for destination_id, version in versions.items()
+            if (cached := self._compiled.get(destination_id)) is None or cached[0] != version
+        ]
+
+    def prepare(self, rules: Iterable[DeskRules]) -> None:
+        """Compile whatever rules changed since they were last compiled. Blocks (re2 takes
+        its time): the sender calls it in a thread before the fan-out asks `admits`."""
+        for each in rules:
+            self._filter(each)
 
     def _words(self, story: StoryText) -> StoryWords:
         if self._story is None or self._story[0] != story.story_id:

@@ -135,6 +135,30 @@ async def filtered_rules(session: AsyncSession) -> dict[int, DeskRules]:
     return {row.destination_id: _rules(row) for row in rows}
 
 
+async def filtered_versions(session: AsyncSession) -> dict[int, int]:
+    """Every filtered chat's rules version, by destination id (a narrow read, every tick)."""
+    rows = await session.execute(
+        select(ChannelRule.destination_id, ChannelRule.version).where(
+            ChannelRule.filtered.is_(True)
+        )
+    )
+    return {destination_id: version for destination_id, version in rows}
+
+
+async def filtered_rules_of(
+    session: AsyncSession, destination_ids: Collection[int]
+) -> list[DeskRules]:
+    """These chats' rules (those that have a filter)."""
+    if not destination_ids:
+        return []
+    rows = await session.scalars(
+        select(ChannelRule).where(
+            ChannelRule.filtered.is_(True), ChannelRule.destination_id.in_(list(destination_ids))
+        )
+    )
+    return [_rules(row) for row in rows]
+
+
 def _rules(row: ChannelRule) -> DeskRules:
     return DeskRules(
         destination_id=row.destination_id,

@@ -6,12 +6,19 @@ slot (the day, and the stories fixed when the slot was queued) in each chat's la
 A fan-out of one story to ten thousand chats renders it once per language, not per chat:
 hundreds of deliveries asking at once for a message not rendered yet all wait for the one
 render in progress (a cache of renders, not of results, so they never each query it).
+
+A chat's own template renders in the sandbox's worker process (bot/telegram/templates.py),
+a blocking round trip: such a story is rendered in a thread of `_TEMPLATE_THREADS`, off the
+event loop; a story in the standard layout (most chats) is rendered here, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TypeVar
@@ -34,6 +41,7 @@ from bot.telegram.render import (
     render_digest,
     render_story,
 )
+from bot.telegram.templates import noting_failures
 from storage import alerts as alert_queries
 from storage import approvals as approval_queries
 from storage import digests as digest_queries
@@ -44,6 +52,8 @@ from storage.models import Alert, Story
 
 # The stories a digest lists (the slot keeps more: the top of every edition).
 DIGEST_SIZE = 10
+# Threads that wait for the sandbox's workers (as many as it has: more would only queue).
+_TEMPLATE_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsbot-template")
 
 
 async def related_links(related: RelatedStories, story: Story) -> list[RelatedLink]:
@@ -85,6 +95,8 @@ class Composer:
     _sections: dict[int, str | None] = field(default_factory=dict)
     _alerts: dict[int, asyncio.Task[Alert | None]] = field(default_factory=dict)
     _headlines: dict[int, asyncio.Task[str | None]] = field(default_factory=dict)
+    # Why a chat's template failed for a story this batch: {(story id, template): reason}.
+    _template_failures: dict[tuple[int, str], str] = field(default_factory=dict)
 
     def language_of(self, language: str | None) -> str:
         return language or self.settings.language
@@ -210,6 +222,7 @@ class Composer:
         self._sections.clear()
         self._alerts.clear()
         self._headlines.clear()
+        self._template_failures.clear()
 
     async def _render_alert(
         self, alert: Alert, edition: str | None, language: str
@@ -237,7 +250,8 @@ class Composer:
             story.title = headline
         self._sections[story_id] = story.section
         section = self.settings.section(story.section) if story.section else None
-        return render_story(
+        render = functools.partial(
+            render_story,
             story,
             t=self.catalogues.translator(language),
             zone=self.settings.zone,
@@ -246,6 +260,28 @@ class Composer:
             versions=versions,
             look=look,
         )
+        if look.template is None:
+            return render()
+
+        def render_noting() -> tuple[OutgoingMessage | None, list[str]]:
+            with noting_failures() as failures:
+                return render(), failures
+
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()  # as asyncio.to_thread does
+        message, failures = await loop.run_in_executor(
+            _TEMPLATE_THREADS, context.run, render_noting
+        )
+        if failures:
+            self._template_failures[(story_id, look.template)] = failures[0]
+        return message
+
+    def template_failure(self, story_id: int, look: DeskFormat) -> str | None:
+        """Why `look`'s template failed for the story (it went out in the standard layout),
+        if it did in this batch."""
+        if look.template is None:
+            return None
+        return self._template_failures.get((story_id, look.template))
 
     async def _versions_of(self, session: AsyncSession, story: Story) -> list[VersionLink]:
         """The story's versions in other editions as they stand now, in the newsroom's order

@@ -33,12 +33,14 @@ from bot.delivery.outcomes import Outcome, Verdict, outcome_of
 from bot.delivery.pace import WINDOW, plan
 from bot.delivery.pacing import InFlightLimit, Pacer
 from bot.delivery.paid import PaidBudget
+from bot.delivery.template_notices import TemplateNotices
 from bot.delivery.topics import ForumTopics
 from bot.filters import DeskFilters
 from bot.telegram.render import OutgoingMessage
 from bot.telegram.retry import NO_RETRY
 from bot.telegram.send import Sent, deliver
 from storage import deliveries as delivery_queries
+from storage import desk as desk_queries
 from storage import destinations as destination_queries
 from storage import digests as digest_queries
 from storage import stats as stats_queries
@@ -130,14 +132,27 @@ class Sender:
         self._topics = ForumTopics(
             database, bot, composer.settings, composer.catalogues, self._clock
         )
+        self._template_notices = TemplateNotices(
+            database, bot, composer.settings, composer.catalogues
+        )
 
     async def fan_out(self) -> int:
         """Queue deliveries for stories not yet fanned out; returns how many were queued."""
+        await self._compile_filters()
         async with self._db.writing(), self._db.sessions.begin() as session:
             queued = await delivery_queries.fan_out_stories(
                 session, self._clock(), self._desk, self._approval_timeout
             )
         return sum(queued.values())
+
+    async def _compile_filters(self) -> None:
+        """Chats' filters changed since last compiled, compiled off the event loop (re2
+        takes its time), so the fan-out's judge finds them compiled."""
+        async with self._db.sessions() as session:
+            stale = self._desk.stale(await desk_queries.filtered_versions(session))
+            rules = await desk_queries.filtered_rules_of(session, stale)
+        if rules:
+            await asyncio.to_thread(self._desk.prepare, rules)
 
     async def recover(self) -> int:
         """At start-up: deliveries a previous process left half-sent go back to the queue.
@@ -424,9 +439,15 @@ class Sender:
         if job.alert_id is not None:
             return await self._composer.alert(job.alert_id, job.language, job.editions)
         if job.story_id is not None:
-            return await self._composer.story(
+            message = await self._composer.story(
                 job.story_id, job.language, job.look, job.chat_ref, approval_id=job.approval_id
             )
+            failure = self._composer.template_failure(job.story_id, job.look)
+            if failure is not None and job.look.template is not None:  # the standard layout
+                await self._template_notices.failed(
+                    job.destination_id, job.chat_id, job.look.template, failure
+                )
+            return message
         if job.digest_slot is not None:
             return await self._composer.digest(job.digest_slot, job.language, job.editions)
         return None

@@ -18,9 +18,10 @@ verify the admin with Telegram and render.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -28,11 +29,16 @@ from pydantic import ValidationError
 
 from bot.config import ChannelConfig, Settings
 from bot.delivery.compose import Composer
-from bot.filters import admits
+from bot.filters import CompiledFilter, FilterError, StoryWords, check_pattern_budget
 from bot.services.related import RelatedStories
 from bot.telegram.i18n import Catalogues
 from bot.telegram.render import OutgoingMessage
-from bot.telegram.templates import TemplateRefused, check_template
+from bot.telegram.templates import (
+    MESSAGE_LIMIT,
+    TemplateFields,
+    TemplateRefused,
+    check_template,
+)
 from storage import desk as desk_queries
 from storage import destinations as destination_queries
 from storage import editions as edition_queries
@@ -58,6 +64,9 @@ QUIET_MODES = ("silent", "hold")
 
 # How many of a chat's newest stories the preview looks through for one its filters admit.
 PREVIEW_CANDIDATES = 200
+# How many of a chat's newest stories a template is tried on before it is saved (with the
+# built-in samples, bot/telegram/templates.py), all within the check's one second.
+TEMPLATE_TRIALS = 10
 
 _TERM_SEPARATORS = re.compile(r"[\n,]")
 
@@ -79,8 +88,10 @@ def _lines(text: str, separators: re.Pattern[str]) -> list[str]:
     return list(dict.fromkeys(item for item in items if item))
 
 
-def parse_setting(setting: str, text: str) -> Value:
-    """An answer as the setting's value, checked as the config checks that key."""
+def parse_setting(setting: str, text: str, stories: Sequence[TemplateFields] = ()) -> Value:
+    """An answer as the setting's value, checked as the config checks that key (a template
+    also on `stories`, the chat's recent ones). Blocks (a template is tried in the sandbox's
+    worker): call it from a thread."""
     value: Value
     if setting in TERM_LISTS:
         value = _lines(text, _TERM_SEPARATORS)
@@ -89,9 +100,10 @@ def parse_setting(setting: str, text: str) -> Value:
     elif setting == "template":
         value = text.strip("\n")
         try:
-            check_template(value)
+            check_template(value, stories)
         except TemplateRefused as exc:
             raise SettingRefused(setting, str(exc)) from None
+        return value  # the config's check of this key is the one just made
     elif setting == "max_posts_per_hour":
         try:
             value = int(text.strip())
@@ -241,13 +253,30 @@ class DeskScreens:
 
     async def answer(self, prompt: SettingPrompt, text: str) -> Preview:
         """Read and check the answer (SettingRefused), keep it with the question until
-        Confirm, and pick the story that previews it."""
-        value = parse_setting(prompt.setting, text)
+        Confirm, and pick the story that previews it. The checks run off the event loop
+        (a template in the sandbox's worker, patterns compiled by re2)."""
+        stories: list[TemplateFields] = []
+        if prompt.setting == "template":
+            recent = await self._newest(prompt.destination_id, TEMPLATE_TRIALS)
+            stories = [_trial_fields(story) for story in recent]
+        value = await asyncio.to_thread(parse_setting, prompt.setting, text, stories)
+        if prompt.setting in PATTERN_LISTS:
+            proposed = apply(await self.settings_of(prompt.destination_id), prompt.setting, value)
+            await asyncio.to_thread(_check_pattern_budget, prompt.setting, proposed)
         async with self._db.writing(), self._db.sessions.begin() as session:
             await prompt_queries.set_value(
                 session, prompt.chat_id, prompt.message_id, encode(value)
             )
         return await self.preview(prompt.destination_id, prompt.setting, value)
+
+    async def _newest(self, destination_id: int, limit: int) -> list[Story]:
+        """The chat's newest stories (of its sections and editions)."""
+        async with self._db.sessions() as session:
+            sections = sorted(await destination_queries.sections_of(session, destination_id))
+            editions = sorted(await edition_queries.editions_of(session, destination_id))
+            return await story_queries.newest_for(
+                session, sections=sections, editions=editions, limit=limit
+            )
 
     async def preview(self, destination_id: int, setting: str, value: Value) -> Preview:
         """The chat's settings with `value`, and its newest recent story they admit, rendered
@@ -262,7 +291,9 @@ class DeskScreens:
             candidates = await story_queries.newest_for(
                 session, sections=sections, editions=editions, limit=PREVIEW_CANDIDATES
             )
-        story = next((s for s in candidates if _admitted(proposed, s)), None)
+        # Compiled once, off the event loop (re2 takes its time), for every candidate.
+        judge = await asyncio.to_thread(_judge, proposed)
+        story = next((s for s in candidates if judge(s)), None)
         if story is None or destination is None:
             return Preview(proposed)
         # A composer of its own: the sender's caches nothing for a format not saved yet.
@@ -291,11 +322,44 @@ class DeskScreens:
             await prompt_queries.drop_prompt(session, prompt.chat_id, prompt.message_id)
 
 
-def _admitted(settings: DeskSettings, story: Story) -> bool:
-    """Would the fan-out send `story` to a chat with these filters?"""
+def _judge(settings: DeskSettings) -> Callable[[Story], bool]:
+    """Would the fan-out send a story to a chat with these filters? (Compiles them: blocks.)"""
     if not settings.filters.filtered:
-        return True
-    text = StoryText(
-        story.id, story.title or "", story.summary or "", tuple(story.categories or ())
+        return lambda story: True
+    compiled = CompiledFilter.of(settings.filters)
+
+    def admitted(story: Story) -> bool:
+        text = StoryText(
+            story.id, story.title or "", story.summary or "", tuple(story.categories or ())
+        )
+        return compiled.admits(StoryWords.of(text))
+
+    return admitted
+
+
+def _check_pattern_budget(setting: str, settings: DeskSettings) -> None:
+    """SettingRefused when the chat's patterns, both lists together, are over re2's budget."""
+    rules = settings.filters
+    try:
+        check_pattern_budget([*rules.include_regex, *rules.exclude_regex])
+    except FilterError as exc:
+        raise SettingRefused(setting, str(exc)) from None
+
+
+def _trial_fields(story: Story) -> TemplateFields:
+    """A stored story as a template would see it, near enough to try the template on."""
+    published = story.published_at
+    return TemplateFields(
+        title=story.title or "",
+        summary=(story.summary or "")[:MESSAGE_LIMIT],  # as the renderer cuts it
+        link=story.link or "",
+        section=story.section or "",
+        hashtags=f"#{story.section}" if story.section else "",
+        time=published.strftime("%H:%M"),
+        date=published.strftime("%d.%m.%Y"),
+        author=story.author or "",
+        image=story.image_url or "",
+        related=(),
+        edition=story.edition or story.language or "",
+        other_editions=(),
     )
-    return admits(settings.filters, text)

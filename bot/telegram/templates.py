@@ -8,6 +8,13 @@ Telegram HTML (bot/telegram/markup.py): `check_template` renders it with sample 
 hostile ones included, and checks the output with that same validator, so a template is
 refused when it is saved rather than every message it makes being refused when sent.
 
+The sandbox bounds what a template may touch, not its time nor its memory: so every render
+runs in a worker process (bot/sandbox.py) with a wall-clock limit (`SAVE_SECONDS` for the
+check at save and start-up, `SEND_SECONDS` per send) and a memory limit, and its output is
+capped (`OUTPUT_LIMIT`). `check_template` and `render_template` are the bot's side (they
+block: call them from a thread or before the event loop); `check_here` and `render_here`
+are what runs in the worker.
+
 A refusal is one line: the reason and the template's line. Jinja reports its own errors
 with a line; for HTML errors the line comes from the compiled template, which maps each
 chunk it yields back to the template line that wrote it.
@@ -15,15 +22,18 @@ chunk it yields back to the template line that wrote it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot import sandbox
 from bot.telegram.markup import MarkupRefused, visible_text
 
 # Longest template accepted (characters): a layout, not a program.
@@ -34,6 +44,13 @@ RANGE_LIMIT = 100
 PRODUCT_LIMIT = 10_000
 # Rendered output longer than this (characters) is refused: ten Telegram messages.
 OUTPUT_LIMIT = 40_960
+# A message's longest text (Telegram's limit): a template longer than this for a story
+# without a summary can never be made to fit, so it is refused when saved.
+MESSAGE_LIMIT = 4096
+# Wall-clock limits of a render in the worker: the check at save (every sample story) and
+# one story's render at send time (a fan-out renders once per story, format and language).
+SAVE_SECONDS = 1.0
+SEND_SECONDS = 0.5
 
 FIELDS = (
     "title",
@@ -136,11 +153,47 @@ def compiled(source: str) -> Template:
         raise TemplateRefused(f"{_one_line(exc.message or str(exc))} (line {exc.lineno})") from None
 
 
-def render_template(source: str, fields: TemplateFields) -> str:
-    """The template's HTML for `fields` (not checked: see markup.visible_text).
+def _in_worker(function: Callable[..., str | None], *args: object, seconds: float) -> Any:
+    """`function(*args)` in the sandbox's worker; its limits as a TemplateRefused."""
+    try:
+        return sandbox.pool(_WORKER_IMPORTS).run(function, *args, seconds=seconds)
+    except sandbox.OverBudget as exc:
+        raise TemplateRefused(f"the template {exc}") from None
+
+
+def render_template(source: str, fields: TemplateFields, seconds: float = SEND_SECONDS) -> str:
+    """The template's HTML for `fields` (not checked: see markup.visible_text), rendered in
+    the sandbox's worker within `seconds`. Blocks: call it from a thread.
 
     TemplateRefused for anything the template does wrong at render time (a sandbox
-    violation, an unknown field, a runtime error)."""
+    violation, an unknown field, a runtime error, too long, too much memory)."""
+    try:
+        return _in_worker(render_here, source, fields, seconds=seconds)  # type: ignore[no-any-return]
+    except TemplateRefused as exc:
+        noted: list[str] | None = getattr(_failures, "noted", None)
+        if noted is not None:
+            noted.append(str(exc))
+        raise
+
+
+# The failures `render_template` met in this thread, while someone notes them.
+_failures = threading.local()
+
+
+@contextlib.contextmanager
+def noting_failures() -> Iterator[list[str]]:
+    """The reasons of the renders that fail in this thread meanwhile: the renderer falls
+    back to the standard layout and logs, the caller may tell the chat's admins."""
+    noted: list[str] = []
+    _failures.noted = noted
+    try:
+        yield noted
+    finally:
+        _failures.noted = None
+
+
+def render_here(source: str, fields: TemplateFields) -> str:
+    """`render_template` in this process: what the worker runs."""
     template = compiled(source)
     return "".join(_chunks(template, fields.as_context(), lambda chunk, line: None))
 
@@ -164,6 +217,9 @@ def _chunks(
         if "(line " in str(exc):
             raise
         raise TemplateRefused(f"{exc} (line {_template_line(exc)})") from None
+    except RecursionError as exc:  # a macro calling itself: the error, not a stack overflow
+        line = _template_line(exc)
+        raise TemplateRefused(f"a macro calls itself too deeply (line {line})") from None
     except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
         reason = _one_line(getattr(exc, "message", None) or str(exc)) or type(exc).__name__
         raise TemplateRefused(f"{reason} (line {_template_line(exc)})") from None
@@ -238,14 +294,70 @@ SAMPLES = (
         other_editions=(),
     ),
 )
+# The kinds of story that make templates fail (`title|first`, `summary[100:]`, a loop over
+# the words), added to whatever real stories a check is given.
+HARD_SAMPLES = (
+    TemplateFields(
+        title="Заголовок " * 40,
+        summary="Слово " * 600,
+        link="https://example.org/news/5",
+        section="Section",
+        hashtags="#section",
+        time="23:59",
+        date="31 December",
+        author="A",
+        image="",
+        related=tuple(
+            TemplateLink(f"Related {number}", f"https://example.org/news/{number}")
+            for number in range(6, 11)
+        ),
+        edition="kk",
+        other_editions=(),
+    ),
+)
+# What the worker imports before it takes work (so a job's time is its own).
+_WORKER_IMPORTS = (__name__,)
 
 
-def check_template(source: str) -> None:
+@functools.lru_cache(maxsize=64)
+def _checked_on_samples(source: str) -> str | None:
+    """The refusal of `source` on the built-in samples only (None: accepted): the config
+    checks a key again each time it is validated, the worker is asked once."""
+    try:
+        _in_worker(check_here, source, (), seconds=SAVE_SECONDS)
+    except TemplateRefused as exc:
+        return str(exc)
+    return None
+
+
+def _check_on_samples(source: str) -> None:
+    refusal = _checked_on_samples(source)
+    if refusal is not None and "took longer than" in refusal:
+        _checked_on_samples.cache_clear()  # a busy machine may have been the cause: ask again
+    if refusal is not None:
+        raise TemplateRefused(refusal)
+
+
+def check_template(
+    source: str, stories: Sequence[TemplateFields] = (), seconds: float = SAVE_SECONDS
+) -> None:
     """Raise TemplateRefused (reason and line) unless `source` is a template whose output
-    Telegram takes for every sample story: valid Jinja, within the sandbox, known fields
-    only, Telegram HTML (see markup), and some text for an ordinary story."""
+    Telegram takes for every sample story and each of `stories` (real recent ones), all
+    rendered in the sandbox's worker within `seconds`: valid Jinja, within the sandbox and
+    its limits, known fields only, Telegram HTML (see markup), some text for an ordinary
+    story. Blocks: call it from a thread or before the event loop."""
+    if len(source) > TEMPLATE_LIMIT:  # refused here: not worth a trip to the worker
+        compiled(source)
+    if not stories and seconds == SAVE_SECONDS:
+        _check_on_samples(source)
+        return
+    _in_worker(check_here, source, tuple(stories), seconds=seconds)
+
+
+def check_here(source: str, stories: Sequence[TemplateFields] = ()) -> None:
+    """`check_template` in this process: what the worker runs."""
     template = compiled(source)
-    for sample in SAMPLES:
+    for sample in (*SAMPLES, *HARD_SAMPLES, *stories):
         pieces: list[tuple[str, int]] = []
         html = "".join(_chunks(template, sample.as_context(), _recorder(pieces)))
         try:
@@ -255,6 +367,10 @@ def check_template(source: str) -> None:
             raise TemplateRefused(f"{exc.reason} (line {line})") from None
         if sample is SAMPLES[0] and not text.strip():
             raise TemplateRefused("the template renders no text (line 1)")
+        if not sample.summary and len(text.encode("utf-16-le")) // 2 > MESSAGE_LIMIT:
+            raise TemplateRefused(
+                f"the output is over {MESSAGE_LIMIT:,} characters without a summary (line 1)"
+            )
 
 
 def _recorder(pieces: list[tuple[str, int]]) -> Callable[[str, int], None]:
