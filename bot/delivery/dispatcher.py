@@ -65,6 +65,11 @@ class Dispatcher:
         # Runs the next tick at once rather than at the next beat (see `tick`).
         self._wake = wake
 
+    async def release(self) -> None:
+        """Give up the sender's role (at shutdown): its lock's connection is closed now, not
+        when the process ends, so another instance (or the next run in one process) sends."""
+        await self._leadership.release()
+
     async def tick(self, budget_seconds: float = 20.0) -> SendStats:
         """Queue, then (if this instance is the sender) recover, send, correct, report.
 

@@ -355,7 +355,12 @@ class Sender:
             return await self._composer.alert(job.alert_id, job.language, job.editions)
         if job.story_id is not None:
             return await self._composer.story(
-                job.story_id, job.language, job.look, job.chat_ref, approval_id=job.approval_id
+                job.story_id,
+                job.language,
+                job.look,
+                job.chat_ref,
+                approval_id=job.approval_id,
+                chat_id=job.chat_id,
             )
         if job.digest_slot is not None:
             return await self._composer.digest(job.digest_slot, job.language, job.editions)
