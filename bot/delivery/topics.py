@@ -10,7 +10,8 @@ A topic is created once however many stories of its section are in flight: they 
 lock per (chat, section), and the first one's creation is read back from storage by the
 rest. A topic Telegram says is deleted or closed is recreated once; if it goes again (or
 cannot be recreated), storage sends the section to General and the admin who added the bot
-is told in their private chat (logged when the bot has none).
+is told in their private chat, else the chat's other administrators who have one with the
+bot (logged when there is none).
 
 Only forum chats come here: the sender's path for every other chat is untouched.
 """
@@ -25,6 +26,7 @@ from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
+from telegram.error import TelegramError
 
 from bot.config import Settings
 from bot.delivery.outcomes import Verdict, creation_outcome, topic_lost
@@ -32,6 +34,7 @@ from bot.telegram.i18n import Catalogues
 from bot.telegram.render import OutgoingMessage
 from bot.telegram.retry import NO_RETRY
 from bot.telegram.send import Sent, create_topic, deliver
+from storage import destinations as destination_queries
 from storage import topics as topic_queries
 from storage.db import Database
 from storage.deliveries import DeliveryJob
@@ -39,6 +42,8 @@ from storage.topics import ForumChat, Topic
 
 log = logging.getLogger(__name__)
 
+# The most administrators told about one chat when the one who added the bot cannot be.
+MAX_TOLD = 5
 # A send meets a lost topic, the topic is recreated, and the new one is lost as well: after
 # these tries the story goes to General.
 MAX_TOPIC_TRIES = 3
@@ -185,17 +190,39 @@ class ForumTopics:
         return config.title_in(language or self._settings.language) if config else section
 
     async def _notify(self, job: DeliveryJob, key: str, section: str | None) -> None:
-        """Tell the admin who added the bot, in their private chat; else it is only logged."""
+        """Tell the admin who added the bot, in their private chat; when the bot has none
+        with them, the chat's other administrators it has one with (any command sent to
+        the bot in private opens it); else it is only logged."""
         async with self._db.sessions() as session:
             admin = await topic_queries.forum_admin(session, job.destination_id)
-        language = admin.language or self._settings.language
-        t = self._catalogues.translator(language)
         title = admin.title or str(job.chat_id)
-        text = t(key, section=self._title(section, language) if section else "", title=title)
-        if admin.chat_id is None:
+        if admin.chat_id is not None:
+            recipients = [(admin.chat_id, admin.language)]
+        else:
+            recipients = await self._other_admins(job.chat_id)
+        if not recipients:
+            text = self._notice(key, section, None, title)
             log.warning("chat %s: %s (no admin to tell)", job.chat_id, text)
             return
+        for chat_id, language in recipients:
+            text = self._notice(key, section, language, title)
+            try:
+                await deliver(self._bot, chat_id, OutgoingMessage(escape(text, quote=False)))
+            except Exception as exc:
+                log.warning("chat %s: could not tell its admin: %s (%s)", job.chat_id, text, exc)
+
+    def _notice(self, key: str, section: str | None, language: str | None, title: str) -> str:
+        language = language or self._settings.language
+        t = self._catalogues.translator(language)
+        return t(key, section=self._title(section, language) if section else "", title=title)
+
+    async def _other_admins(self, chat_id: int) -> list[tuple[int, str | None]]:
+        """(private chat, language) of the chat's human administrators the bot may write to."""
         try:
-            await deliver(self._bot, admin.chat_id, OutgoingMessage(escape(text, quote=False)))
-        except Exception as exc:
-            log.warning("chat %s: could not tell its admin: %s (%s)", job.chat_id, text, exc)
+            members = await self._bot.get_chat_administrators(chat_id)
+        except TelegramError as exc:
+            log.info("chat %s: its administrators are unknown (%s)", chat_id, exc)
+            return []
+        humans = [member.user.id for member in members if not member.user.is_bot]
+        async with self._db.sessions() as session:
+            return await destination_queries.private_chats_of(session, humans, MAX_TOLD)
