@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.feeds.fit import fit_story
+from bot.feeds.normalize import StoryDraft
 from storage.models import Feed, Story
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.conversation import subscribe
@@ -82,3 +84,24 @@ async def test_a_feed_item_with_a_link_too_long_is_refused_alone(
     refused = [r.getMessage() for r in caplog.records if "refused: link is 3,0" in r.getMessage()]
     assert len(refused) == 1, caplog.text
     assert "image dropped" in caplog.text
+
+
+def test_what_can_be_shortened_is_and_what_cannot_is_left_out() -> None:
+    draft = StoryDraft(
+        identity="guid:1",
+        link="https://www.inform.kz/en/1",
+        title="Senate ratifies the water treaty",
+        summary="",
+        image_url=None,
+        author="Aigerim " * 50,
+        language="en",
+        section="parliament",
+        published_at=NOW,
+        content_hash="h",
+        alternates=(("kk", "https://www.inform.kz/kk/1"), ("ru", LONG_LINK)),
+    )
+    fitted = fit_story(draft)
+    assert fitted.draft is not None and fitted.note is not None
+    assert len(fitted.draft.author or "") <= 255 and fitted.draft.author.startswith("Aigerim")
+    assert fitted.draft.alternates == (("kk", "https://www.inform.kz/kk/1"),)
+    assert fit_story(fitted.draft) == type(fitted)(fitted.draft)  # nothing left to change
