@@ -22,19 +22,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
-from telegram.error import TelegramError
 
 from bot.config import Settings
+from bot.delivery.notices import AdminNotices
 from bot.delivery.outcomes import Verdict, creation_outcome, topic_lost
 from bot.telegram.i18n import Catalogues
-from bot.telegram.render import OutgoingMessage
 from bot.telegram.retry import NO_RETRY
-from bot.telegram.send import Sent, create_topic, deliver
-from storage import destinations as destination_queries
+from bot.telegram.send import Sent, create_topic
 from storage import topics as topic_queries
 from storage.db import Database
 from storage.deliveries import DeliveryJob
@@ -42,8 +39,6 @@ from storage.topics import ForumChat, Topic
 
 log = logging.getLogger(__name__)
 
-# The most administrators told about one chat when the one who added the bot cannot be.
-MAX_TOLD = 5
 # A send meets a lost topic, the topic is recreated, and the new one is lost as well: after
 # these tries the story goes to General.
 MAX_TOPIC_TRIES = 3
@@ -69,6 +64,7 @@ class ForumTopics:
         self._clock = clock
         self._chats: dict[int, ForumChat] = {}
         self._locks: dict[tuple[int, str], asyncio.Lock] = {}
+        self._notices = AdminNotices(database, bot, settings.language)
 
     async def load(self, session: AsyncSession, jobs: Sequence[DeliveryJob]) -> None:
         """The claimed batch's forum chats and their topics, in one query (none when the
@@ -190,39 +186,10 @@ class ForumTopics:
         return config.title_in(language or self._settings.language) if config else section
 
     async def _notify(self, job: DeliveryJob, key: str, section: str | None) -> None:
-        """Tell the admin who added the bot, in their private chat; when the bot has none
-        with them, the chat's other administrators it has one with (any command sent to
-        the bot in private opens it); else it is only logged."""
-        async with self._db.sessions() as session:
-            admin = await topic_queries.forum_admin(session, job.destination_id)
-        title = admin.title or str(job.chat_id)
-        if admin.chat_id is not None:
-            recipients = [(admin.chat_id, admin.language)]
-        else:
-            recipients = await self._other_admins(job.chat_id)
-        if not recipients:
-            text = self._notice(key, section, None, title)
-            log.warning("chat %s: %s (no admin to tell)", job.chat_id, text)
-            return
-        for chat_id, language in recipients:
-            text = self._notice(key, section, language, title)
-            try:
-                await deliver(self._bot, chat_id, OutgoingMessage(escape(text, quote=False)))
-            except Exception as exc:
-                log.warning("chat %s: could not tell its admin: %s (%s)", job.chat_id, text, exc)
+        """Tell the chat's admins (bot/delivery/notices.py), each in their language."""
 
-    def _notice(self, key: str, section: str | None, language: str | None, title: str) -> str:
-        language = language or self._settings.language
-        t = self._catalogues.translator(language)
-        return t(key, section=self._title(section, language) if section else "", title=title)
+        def notice(language: str, title: str) -> str:
+            t = self._catalogues.translator(language)
+            return t(key, section=self._title(section, language) if section else "", title=title)
 
-    async def _other_admins(self, chat_id: int) -> list[tuple[int, str | None]]:
-        """(private chat, language) of the chat's human administrators the bot may write to."""
-        try:
-            members = await self._bot.get_chat_administrators(chat_id)
-        except TelegramError as exc:
-            log.info("chat %s: its administrators are unknown (%s)", chat_id, exc)
-            return []
-        humans = [member.user.id for member in members if not member.user.is_bot]
-        async with self._db.sessions() as session:
-            return await destination_queries.private_chats_of(session, humans, MAX_TOLD)
+        await self._notices.tell(job.destination_id, job.chat_id, notice)
