@@ -499,6 +499,7 @@ async def shut_down(side: TelegramSide) -> None:
     await application.shutdown()
     # An application whose getMe never succeeded skips this, but its clients are open.
     await application.bot.shutdown()
+    await side.dispatcher.release()
 
 
 # Retrying a Bot API that is out of reach at start (no network yet, DNS down, Telegram

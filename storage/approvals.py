@@ -184,6 +184,20 @@ async def decide(
     return True
 
 
+async def not_approved(session: AsyncSession, story_ids: Sequence[int]) -> set[int]:
+    """Those of these stories the desk has not approved (still waiting, skipped, expired):
+    a chat with approval was never shown them, so none is linked there either."""
+    if not story_ids:
+        return set()
+    rows = await session.scalars(
+        select(Approval.story_id).where(
+            Approval.story_id.in_(list(set(story_ids))),
+            Approval.status != ApprovalStatus.APPROVED,
+        )
+    )
+    return set(rows.all())
+
+
 async def due_to_expire(session: AsyncSession, now: datetime, limit: int = 100) -> list[int]:
     """Pending approvals whose time ran out."""
     rows = await session.scalars(

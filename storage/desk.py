@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.editions import set_editions
@@ -157,6 +157,28 @@ async def filtered_rules_of(
         )
     )
     return [_rules(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """What narrows the stories a chat may be shown: the editors' desk and its filters."""
+
+    approval: bool
+    filters: DeskRules | None  # None: no filter
+
+
+async def narrowed_chats(session: AsyncSession) -> dict[int, Narrowing]:
+    """Chat id -> its narrowing, for every chat with approval or a filter (the few rules
+    rows that have either; every other chat may be shown any story)."""
+    rows = await session.execute(
+        select(Destination.chat_id, ChannelRule)
+        .join(Destination, Destination.id == ChannelRule.destination_id)
+        .where(or_(ChannelRule.approval.is_(True), ChannelRule.filtered.is_(True)))
+    )
+    return {
+        chat_id: Narrowing(bool(row.approval), _rules(row) if row.filtered else None)
+        for chat_id, row in rows.all()
+    }
 
 
 def _rules(row: ChannelRule) -> DeskRules:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -158,6 +159,26 @@ async def candidate_channels(
         .limit(limit)
     )
     return list((await session.scalars(query)).all())
+
+
+async def private_chats_of(
+    session: AsyncSession, user_ids: Sequence[int], limit: int
+) -> list[tuple[int, str | None]]:
+    """(chat id, language) of up to `limit` of these users' private chats with the bot that
+    it may write to (registered by any command they sent there, and not blocked)."""
+    if not user_ids:
+        return []
+    query = (
+        select(Destination.chat_id, Destination.language)
+        .where(
+            Destination.chat_id.in_(list(user_ids)),
+            Destination.kind == "private",
+            Destination.active.is_(True),
+        )
+        .order_by(Destination.id)
+        .limit(limit)
+    )
+    return [(chat_id, language) for chat_id, language in (await session.execute(query)).all()]
 
 
 def has_any_subscription():  # type: ignore[no-untyped-def]

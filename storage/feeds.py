@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.limits import fits, max_length
 from storage.models import Feed, MostReadRank, Story
 
 
@@ -143,11 +144,15 @@ async def record_poll(session: AsyncSession, feed_id: int, record: PollRecord) -
         values.update(
             consecutive_errors=0,
             last_success_at=record.fetched_at,
-            etag=record.etag,
-            last_modified=record.last_modified,
+            # A validator longer than its column cannot be sent back whole: none is kept
+            # (the next fetch is unconditional) rather than the poll failing on PostgreSQL.
+            etag=record.etag if fits(Feed.etag, record.etag) else None,
+            last_modified=(
+                record.last_modified if fits(Feed.last_modified, record.last_modified) else None
+            ),
         )
         if record.title:
-            values["title"] = record.title[:512]
+            values["title"] = record.title[: max_length(Feed.title)]
         if record.body_read:
             values["last_warning"] = record.warning
             values["last_warning_at"] = record.fetched_at if record.warning else None

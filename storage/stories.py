@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import and_, exists, func, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -206,6 +207,71 @@ async def store_stories(
         )
     unchanged += len(fresh) - len(new_ids)
     return StoreResult(new_ids=new_ids, updated_ids=updated, unchanged=unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A story the database would not take, and its error (first line, no parameters)."""
+
+    identity: str
+    link: str | None
+    error: str
+
+
+def _error_line(exc: DBAPIError) -> str:
+    return str(exc.orig or exc).strip().splitlines()[0][:300]
+
+
+async def store_each(
+    session: AsyncSession,
+    drafts: Iterable[StoryFields],
+    *,
+    feed_id: int | None,
+    pushable: bool,
+    now: datetime,
+    alternates_pending: bool = False,
+) -> tuple[StoreResult, list[Refused]]:
+    """`store_stories`, with one story's database error confined to that story.
+
+    The batch is tried in one savepoint (the usual case: one round of statements); when the
+    database refuses it, each story is stored in a savepoint of its own and the ones it
+    refuses are returned, while the others stay in the caller's transaction. When it refuses
+    every one, the error is no story's own (a lost connection, a bug): it is raised.
+    """
+    unique = _unique_drafts(drafts)
+    options: dict[str, Any] = {
+        "feed_id": feed_id,
+        "pushable": pushable,
+        "now": now,
+        "alternates_pending": alternates_pending,
+    }
+    try:
+        async with session.begin_nested():
+            return await store_stories(session, unique, **options), []
+    except DBAPIError as exc:
+        if exc.connection_invalidated or len(unique) < 2:
+            raise
+    new_ids: list[int] = []
+    updated: list[int] = []
+    unchanged = 0
+    refused: list[Refused] = []
+    first_error: DBAPIError | None = None
+    for draft in unique:
+        try:
+            async with session.begin_nested():
+                one = await store_stories(session, [draft], **options)
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise
+            first_error = first_error or exc
+            refused.append(Refused(draft.identity, draft.link, _error_line(exc)))
+            continue
+        new_ids += one.new_ids
+        updated += one.updated_ids
+        unchanged += one.unchanged
+    if first_error is not None and len(refused) == len(unique):
+        raise first_error
+    return StoreResult(new_ids=new_ids, updated_ids=updated, unchanged=unchanged), refused
 
 
 async def versions_of(session: AsyncSession, group_id: int) -> list[StoryVersion]:

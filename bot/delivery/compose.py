@@ -3,7 +3,8 @@
 Stories, breaking news and daily digests alike: a digest is rendered at send time from its
 slot (the day, and the stories fixed when the slot was queued) in each chat's language.
 
-A fan-out of one story to ten thousand chats renders it once per language, not per chat:
+A fan-out of one story to ten thousand chats renders it once per language, not per chat
+(and once per distinct Related pick for the few chats whose approval or filters narrow it):
 hundreds of deliveries asking at once for a message not rendered yet all wait for the one
 render in progress (a cache of renders, not of results, so they never each query it).
 
@@ -26,6 +27,8 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.delivery.audience import Pool, narrowed_chats, pick, pool_of
+from bot.filters import DeskFilters
 from bot.services.breaking import version_for
 from bot.services.editions import reading_order
 from bot.services.newsdesk import Reading, reading
@@ -47,22 +50,13 @@ from storage import approvals as approval_queries
 from storage import digests as digest_queries
 from storage import stories as story_queries
 from storage.db import Database
-from storage.desk import DEFAULT_FORMAT, DeskFormat
+from storage.desk import DEFAULT_FORMAT, DeskFormat, Narrowing
 from storage.models import Alert, Story
 
 # The stories a digest lists (the slot keeps more: the top of every edition).
 DIGEST_SIZE = 10
 # Threads that wait for the sandbox's workers (as many as it has: more would only queue).
 _TEMPLATE_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsbot-template")
-
-
-async def related_links(related: RelatedStories, story: Story) -> list[RelatedLink]:
-    """The "Related" block under a pushed story: earlier stories found through the index."""
-    return [
-        RelatedLink(title=pick.title, url=pick.link)
-        for pick in await related.related_to(story)
-        if pick.link
-    ]
 
 
 Key = TypeVar("Key", bound=Hashable)
@@ -97,6 +91,13 @@ class Composer:
     _headlines: dict[int, asyncio.Task[str | None]] = field(default_factory=dict)
     # Why a chat's template failed for a story this batch: {(story id, template): reason}.
     _template_failures: dict[tuple[int, str], str] = field(default_factory=dict)
+    # Chats with approval or filters: Related links only from stories they may be shown
+    # (bot/delivery/audience.py); who they are and each story's pool, read once per batch.
+    _narrowed: dict[None, asyncio.Task[dict[int, Narrowing]]] = field(default_factory=dict)
+    _pools: dict[int, asyncio.Task[Pool]] = field(default_factory=dict)
+    # Chats' desk filters, shared with the sender, which compiles them off the event loop
+    # before each fan-out (Sender._compile_filters): the Related pick finds them compiled.
+    filters: DeskFilters = field(default_factory=DeskFilters)
 
     def language_of(self, language: str | None) -> str:
         return language or self.settings.language
@@ -109,21 +110,41 @@ class Composer:
         chat: str = "",
         *,
         approval_id: int | None = None,
+        chat_id: int | None = None,
     ) -> OutgoingMessage | None:
         """The story in a chat's `look` and interface `language`: rendered once per (story,
         format, language), however many chats share them; a "{chat}" in the format's utm is
         filled in per chat afterwards (`chat`: its @username or id), a string replace.
         Approved at the desk (`approval_id`) with an edited headline: with that headline
-        (rendered once per headline, not per chat)."""
+        (rendered once per headline, not per chat). A chat with approval or filters
+        (`chat_id`) gets Related links only from stories it may be shown, rendered once per
+        such pick (bot/delivery/audience.py); every other chat shares the story's own."""
         interface = self.language_of(language)
         headline = await self._headline(approval_id) if approval_id is not None else None
-        key = ("story", story_id, interface, look, headline)
+        picks = await self._picks(story_id, chat_id) if look.related else None
+        shown = None if picks is None else tuple(item.id for item in picks)
+        key = ("story", story_id, interface, look, headline, shown)
         message = await self._cached(
-            key, lambda: self._render_story(story_id, interface, look, headline=headline)
+            key,
+            lambda: self._render_story(story_id, interface, look, headline=headline, picks=picks),
         )
         if message is not None and look.utm and "{chat}" in look.utm:
             return for_chat(message, chat)
         return message
+
+    async def _picks(self, story_id: int, chat_id: int | None) -> tuple[Story, ...] | None:
+        """The Related stories of a chat that approval or filters narrow; None for any
+        other chat (they share the story's own pick, and its render)."""
+        if chat_id is None:
+            return None
+        narrowed = await _shared(self._narrowed, None, lambda: narrowed_chats(self.database))
+        narrowing = narrowed.get(chat_id)
+        if narrowing is None:
+            return None
+        pool = await _shared(
+            self._pools, story_id, lambda: pool_of(self.database, self.related, story_id)
+        )
+        return pick(pool, narrowing, self.filters)
 
     async def _headline(self, approval_id: int) -> str | None:
         """The desk's edited headline for an approval (None: the story's own), read once
@@ -223,6 +244,8 @@ class Composer:
         self._alerts.clear()
         self._headlines.clear()
         self._template_failures.clear()
+        self._narrowed.clear()
+        self._pools.clear()
 
     async def _render_alert(
         self, alert: Alert, edition: str | None, language: str
@@ -237,6 +260,7 @@ class Composer:
         look: DeskFormat = DEFAULT_FORMAT,
         *,
         headline: str | None = None,
+        picks: tuple[Story, ...] | None = None,
     ) -> OutgoingMessage | None:
         async with self.database.sessions() as session:
             found = await story_queries.get_stories(session, [story_id])
@@ -256,7 +280,7 @@ class Composer:
             t=self.catalogues.translator(language),
             zone=self.settings.zone,
             section_title=section.title_in(language) if section else None,
-            related=await related_links(self.related, story) if look.related else [],
+            related=await self._related_links(story, picks) if look.related else [],
             versions=versions,
             look=look,
         )
@@ -282,6 +306,13 @@ class Composer:
         if look.template is None:
             return None
         return self._template_failures.get((story_id, look.template))
+
+    async def _related_links(
+        self, story: Story, picks: tuple[Story, ...] | None
+    ) -> list[RelatedLink]:
+        """The "Related" block: a narrowed chat's `picks`, else the story's own pick."""
+        chosen = picks if picks is not None else await self.related.related_to(story)
+        return [RelatedLink(title=item.title, url=item.link) for item in chosen if item.link]
 
     async def _versions_of(self, session: AsyncSession, story: Story) -> list[VersionLink]:
         """The story's versions in other editions as they stand now, in the newsroom's order

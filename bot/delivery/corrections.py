@@ -67,6 +67,7 @@ class Corrector:
                 copy.look,
                 copy.chat_ref,
                 approval_id=copy.approval_id,
+                chat_id=copy.chat_id,
             )
             if message is None:
                 continue

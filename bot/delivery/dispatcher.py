@@ -68,6 +68,11 @@ class Dispatcher:
         # Alerts whose editor was told the paid broadcast budget ran out (once each).
         self._told_paid_spent: set[int] = set()
 
+    async def release(self) -> None:
+        """Give up the sender's role (at shutdown): its lock's connection is closed now, not
+        when the process ends, so another instance (or the next run in one process) sends."""
+        await self._leadership.release()
+
     async def tick(self, budget_seconds: float = 20.0) -> SendStats:
         """Queue, then (if this instance is the sender) recover, send, correct, report.
 

@@ -35,7 +35,6 @@ from bot.delivery.pacing import InFlightLimit, Pacer
 from bot.delivery.paid import PaidBudget
 from bot.delivery.template_notices import TemplateNotices
 from bot.delivery.topics import ForumTopics
-from bot.filters import DeskFilters
 from bot.telegram.render import OutgoingMessage
 from bot.telegram.retry import NO_RETRY
 from bot.telegram.send import Sent, deliver
@@ -122,8 +121,9 @@ class Sender:
         self._chats_in_flight: set[int] = set()
         self._stopping = False
         self._sent: list[SentRecord] = []
-        # Chats' desk filters, compiled once per rules version (bot/filters.py).
-        self._desk = DeskFilters()
+        # Chats' desk filters, compiled once per rules version (bot/filters.py), off the event
+        # loop; the composer's Related pick asks the same ones.
+        self._desk = composer.filters
         # Paced chats' story posts of the last hour that the database may not show yet (sends
         # are recorded in batches): {destination id: {message id: sent at}}.
         self._posted: dict[int, dict[int, datetime]] = {}
@@ -440,7 +440,12 @@ class Sender:
             return await self._composer.alert(job.alert_id, job.language, job.editions)
         if job.story_id is not None:
             message = await self._composer.story(
-                job.story_id, job.language, job.look, job.chat_ref, approval_id=job.approval_id
+                job.story_id,
+                job.language,
+                job.look,
+                job.chat_ref,
+                approval_id=job.approval_id,
+                chat_id=job.chat_id,
             )
             failure = self._composer.template_failure(job.story_id, job.look)
             if failure is not None and job.look.template is not None:  # the standard layout

@@ -10,7 +10,8 @@ A topic is created once however many stories of its section are in flight: they 
 lock per (chat, section), and the first one's creation is read back from storage by the
 rest. A topic Telegram says is deleted or closed is recreated once; if it goes again (or
 cannot be recreated), storage sends the section to General and the admin who added the bot
-is told in their private chat (logged when the bot has none).
+is told in their private chat, else the chat's other administrators who have one with the
+bot (logged when there is none).
 
 Only forum chats come here: the sender's path for every other chat is untouched.
 """
@@ -21,17 +22,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
 from bot.config import Settings
+from bot.delivery.notices import AdminNotices
 from bot.delivery.outcomes import Verdict, creation_outcome, topic_lost
 from bot.telegram.i18n import Catalogues
-from bot.telegram.render import OutgoingMessage
 from bot.telegram.retry import NO_RETRY
-from bot.telegram.send import Sent, create_topic, deliver
+from bot.telegram.send import Sent, create_topic
 from storage import topics as topic_queries
 from storage.db import Database
 from storage.deliveries import DeliveryJob
@@ -64,6 +64,7 @@ class ForumTopics:
         self._clock = clock
         self._chats: dict[int, ForumChat] = {}
         self._locks: dict[tuple[int, str], asyncio.Lock] = {}
+        self._notices = AdminNotices(database, bot, settings.language)
 
     async def load(self, session: AsyncSession, jobs: Sequence[DeliveryJob]) -> None:
         """The claimed batch's forum chats and their topics, in one query (none when the
@@ -185,17 +186,10 @@ class ForumTopics:
         return config.title_in(language or self._settings.language) if config else section
 
     async def _notify(self, job: DeliveryJob, key: str, section: str | None) -> None:
-        """Tell the admin who added the bot, in their private chat; else it is only logged."""
-        async with self._db.sessions() as session:
-            admin = await topic_queries.forum_admin(session, job.destination_id)
-        language = admin.language or self._settings.language
-        t = self._catalogues.translator(language)
-        title = admin.title or str(job.chat_id)
-        text = t(key, section=self._title(section, language) if section else "", title=title)
-        if admin.chat_id is None:
-            log.warning("chat %s: %s (no admin to tell)", job.chat_id, text)
-            return
-        try:
-            await deliver(self._bot, admin.chat_id, OutgoingMessage(escape(text, quote=False)))
-        except Exception as exc:
-            log.warning("chat %s: could not tell its admin: %s (%s)", job.chat_id, text, exc)
+        """Tell the chat's admins (bot/delivery/notices.py), each in their language."""
+
+        def notice(language: str, title: str) -> str:
+            t = self._catalogues.translator(language)
+            return t(key, section=self._title(section, language) if section else "", title=title)
+
+        await self._notices.tell(job.destination_id, job.chat_id, notice)

@@ -17,6 +17,8 @@ from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 from bot.feeds.parser import ParsedEntry
 from bot.feeds.text import first_sentence, html_to_text, inline_text, shorten, strip_invisible
+from storage.limits import fits
+from storage.models import StoryAlternate
 
 if TYPE_CHECKING:
     from bot.config import SectionConfig
@@ -158,7 +160,8 @@ def alternate_editions(
     Links are canonicalised as a story's own link is (the same normalisation as story
     identity), so a version stored later is found by its link whatever tracking tags or
     relative form the naming side used. "x-default" and languages that are not editions
-    are dropped: they name no version a chat could read. One link per edition, the first.
+    are dropped: they name no version a chat could read, as is a link longer than storage
+    holds (storage/limits.py). One link per edition, the first.
     """
     found: dict[str, str] = {}
     for hreflang, href in named:
@@ -168,6 +171,8 @@ def alternate_editions(
         link = without_credentials(canonical_link(href, context.feed_url))
         if link is None or link == own_link or language == own_edition:
             continue
+        if not fits(StoryAlternate.link, link):
+            continue  # a link cut short leads nowhere; the column could not hold it whole
         found.setdefault(language, link)
     return tuple(found.items())
 

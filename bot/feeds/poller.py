@@ -23,7 +23,9 @@ from typing import Protocol
 
 from bot.feeds.extract import Extraction, Extractor
 from bot.feeds.fetcher import Fetcher, FetchResult
-from bot.feeds.normalize import FeedContext
+from bot.feeds.fit import fit_story
+from bot.feeds.normalize import FeedContext, StoryDraft
+from bot.feeds.text import shorten
 from storage import feeds as feed_queries
 from storage import most_read as most_read_queries
 from storage import stories as story_queries
@@ -320,11 +322,10 @@ class Poller:
         list keeps the last one (so does a failed or unchanged fetch, which never get here).
         """
         ranked = 0
+        drafts = self._storable(feed, extraction)
         async with self._db.writing(), self._db.sessions.begin() as session:
             if extraction is not None:
-                ranked = await most_read_queries.replace_list(
-                    session, feed.id, extraction.drafts, now
-                )
+                ranked = await most_read_queries.replace_list(session, feed.id, drafts, now)
             await feed_queries.record_poll(session, feed.id, record)
         return ranked
 
@@ -338,21 +339,49 @@ class Poller:
         """Stories and the feed's health in one transaction: (new ids, corrected ids)."""
         new_ids: list[int] = []
         updated_ids: list[int] = []
+        drafts = self._storable(feed, extraction)
         async with self._db.writing(), self._db.sessions.begin() as session:
-            if extraction is not None and extraction.drafts:
-                stored = await story_queries.store_stories(
+            # The feed's row first: its UPDATE opens the transaction on SQLite too, so the
+            # stories' savepoints below nest inside it (pysqlite opens none for SAVEPOINT).
+            await feed_queries.record_poll(session, feed.id, record)
+            if drafts:
+                stored, refused = await story_queries.store_each(
                     session,
-                    extraction.drafts,
+                    drafts,
                     feed_id=feed.id,
                     pushable=feed.backlog_done,
                     now=now,
                     alternates_pending=feed.url in self._page_alternates_urls,
                 )
                 new_ids, updated_ids = stored.new_ids, stored.updated_ids
-            await feed_queries.record_poll(session, feed.id, record)
+                for story in refused:
+                    log.warning(
+                        "feed %s: item %s not stored, the database refused it: %s",
+                        feed.url,
+                        story.link or story.identity,
+                        story.error,
+                    )
             if not feed.backlog_done and extraction is not None:
                 await feed_queries.mark_backlog_done(session, feed.id)
         return new_ids, updated_ids
+
+    @staticmethod
+    def _storable(feed: Feed, extraction: Extraction | None) -> list[StoryDraft]:
+        """The extraction's stories as the database can hold them (bot/feeds/fit.py): one
+        that cannot be is shortened or left out alone, with one log line each."""
+        drafts: list[StoryDraft] = []
+        for draft in extraction.drafts if extraction is not None else ():
+            fitted = fit_story(draft)
+            if fitted.note is not None:
+                log.warning(
+                    "feed %s: item %s %s",
+                    feed.url,
+                    shorten(draft.link or draft.identity, 120),
+                    fitted.note,
+                )
+            if fitted.draft is not None:
+                drafts.append(fitted.draft)
+        return drafts
 
     async def _record_failure(
         self,

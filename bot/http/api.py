@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from bot.feeds.text import html_to_text, strip_invisible
 from bot.http.body import BadBody, read_json
-from bot.http.cms import CmsDesk, IdempotencyConflict, StoryIn
+from bot.http.cms import CmsDesk, IdempotencyConflict, StoryIn, StoryRefused
 from bot.http.openapi import openapi_document
 
 log = logging.getLogger(__name__)
@@ -421,18 +421,21 @@ def cms_routes(
         body = await body_of(request, models.story)
         if isinstance(body, JSONResponse):
             return body
-        stored = await cms.story(
-            StoryIn(
-                title=body.title,
-                url=body.url,
-                section=body.section,
-                summary=body.summary,
-                image=body.image,
-                published_at=body.published_at,
-                language=body.language,
-                translations=body.translations,
+        try:
+            stored = await cms.story(
+                StoryIn(
+                    title=body.title,
+                    url=body.url,
+                    section=body.section,
+                    summary=body.summary,
+                    image=body.image,
+                    published_at=body.published_at,
+                    language=body.language,
+                    translations=body.translations,
+                )
             )
-        )
+        except StoryRefused as exc:
+            return invalid([FieldError(field=exc.field, message=exc.reason)])
         answer = StoryStored(id=stored.id, new=stored.new)
         return JSONResponse(answer.model_dump(), status_code=201 if stored.new else 200)
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.feeds.fit import fit_story
 from bot.feeds.normalize import (
     FUTURE_TOLERANCE,
     StoryDraft,
@@ -18,7 +19,7 @@ from bot.feeds.normalize import (
     content_hash,
     story_identity,
 )
-from bot.feeds.text import html_to_text
+from bot.feeds.text import html_to_text, shorten
 from storage import alerts as alert_queries
 from storage import deliveries as delivery_queries
 from storage import stats as stats_queries
@@ -65,6 +66,15 @@ def _first_and_versions(text: BreakingText) -> tuple[str, dict[str, str] | None]
 
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before for a different request body."""
+
+
+class StoryRefused(Exception):
+    """The story cannot be stored as it is (bot/feeds/fit.py): `field` and why, for a 422."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +217,16 @@ class CmsDesk:
             edition=edition,
             alternates=_translations(story.translations or {}, edition, link),
         )
+        fitted = fit_story(draft)
+        if fitted.draft is None:
+            assert fitted.note is not None and fitted.refused_field is not None
+            log.warning("CMS story %s %s", shorten(link, 120), fitted.note)
+            raise StoryRefused(fitted.refused_field, fitted.note.removeprefix("refused: "))
+        if fitted.note is not None:
+            log.warning("CMS story %s: %s", shorten(link, 120), fitted.note)
         async with self._db.writing(), self._db.sessions.begin() as session:
             stored = await story_queries.store_stories(
-                session, [draft], feed_id=None, pushable=True, now=now
+                session, [fitted.draft], feed_id=None, pushable=True, now=now
             )
             story_id = stored.new_ids[0] if stored.new_ids else None
             if story_id is None:

@@ -67,6 +67,16 @@ class Readers:
                 return self._state(destination, sections, editions)
         return await self._register(chat_id, kind, title, user_language)
 
+    async def reachable(self, chat_id: int, user_language: str | None) -> None:
+        """A private chat that sent a command can be written to: registered (or active
+        again) if it is not, so notices about its user's chats reach them (a forum topic
+        that fell back to General) even when they only ever used /channels. One read
+        when it is known already."""
+        async with self._db.sessions() as session:
+            destination = await destination_queries.get_by_chat(session, chat_id)
+        if destination is None or not destination.active:
+            await self._register(chat_id, "private", None, user_language)
+
     async def _register(
         self, chat_id: int, kind: str, title: str | None, user_language: str | None
     ) -> ChatState:

@@ -85,6 +85,8 @@ DESK_REPLIES = 1
 SETTING_ANSWERS = -2
 # The handler group that notes whether a supergroup is a forum, before every other.
 FORUM_WATCH = -3
+# The handler group that makes whoever sends a command in a private chat reachable there.
+PRIVATE_CONTACT = -1
 
 
 # PTB 22 warns on every RetryAfter (even at its construction) that `retry_after` becomes a
@@ -175,6 +177,12 @@ def register_handlers(application: Application, services: BotServices) -> None:
             settings.on_reply,
         ),
         group=SETTING_ANSWERS,
+    )
+    # Group PRIVATE_CONTACT: a command in a private chat registers it (one read when known),
+    # so notices about the sender's chats can reach them (bot/delivery/topics.py).
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, channels.note_contact),
+        group=PRIVATE_CONTACT,
     )
     # Group 0: the first handler that matches an update takes it, so the catch-alls for
     # unknown commands, stray text and stale buttons come last.

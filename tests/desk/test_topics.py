@@ -361,3 +361,56 @@ async def test_a_group_that_turns_topics_on_later_posts_into_them_after_its_next
     assert creations(fake_api, GROUP) == ["Политика"]
     (topic,) = fake_api.topics(GROUP.id)
     assert sent(fake_api, GROUP, "Мажилис").message_thread_id == topic
+
+
+async def test_an_admin_who_only_used_channels_is_told_when_a_topic_falls_back_to_general(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer
+) -> None:
+    """Before: "no admin to tell" in the log: /channels alone never registered their chat."""
+    async with forum_newsroom(tmp_path, fake_api, feed_server) as newsroom:
+        fake_api.add_bot_to_channel(KK_ADMIN, KK_FORUM, can_manage_topics=True)
+        for _ in range(100):
+            async with newsroom.core.database.sessions() as session:
+                if await destinations.get_by_chat(session, KK_FORUM.id) is not None:
+                    break
+            await asyncio.sleep(0.05)
+        listed = await ask(fake_api, KK_ADMIN, "/channels")
+        assert f"ch:{KK_FORUM.id}" in button_data(listed)
+        await subscribe_chat(newsroom, KK_FORUM, ["politics"])
+        await publish(newsroom, "kk", "politics", "Бірінші жаңалық")
+        first = sent(fake_api, KK_FORUM, "Бірінші").message_thread_id
+        fake_api.delete_topic(KK_FORUM.id, first)
+        await publish(newsroom, "kk", "politics", "Екінші жаңалық")
+        second = sent(fake_api, KK_FORUM, "Екінші").message_thread_id
+        fake_api.delete_topic(KK_FORUM.id, second)
+        notices = len(fake_api.messages_to(KK_ADMIN.id))
+        await publish(newsroom, "kk", "politics", "Үшінші жаңалық")
+    assert sent(fake_api, KK_FORUM, "Үшінші").message_thread_id is None  # General
+    (notice,) = fake_api.messages_to(KK_ADMIN.id)[notices:]
+    assert "«Саясат»" in notice.text and "жойылған немесе жабылған" in notice.text
+
+
+async def test_when_the_adder_cannot_be_told_another_admin_who_used_the_bot_is(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer
+) -> None:
+    """The admin who added the bot never wrote to it; a co-admin used /channels: told."""
+    async with forum_newsroom(tmp_path, fake_api, feed_server) as newsroom:
+        fake_api.add_bot_to_channel(KK_ADMIN, KK_FORUM, can_manage_topics=True)
+        fake_api.set_member(KK_FORUM, RU_ADMIN, "administrator")
+        for _ in range(100):
+            async with newsroom.core.database.sessions() as session:
+                if await destinations.get_by_chat(session, KK_FORUM.id) is not None:
+                    break
+            await asyncio.sleep(0.05)
+        await ask(fake_api, RU_ADMIN, "/channels")
+        await subscribe_chat(newsroom, KK_FORUM, ["politics"])
+        await publish(newsroom, "kk", "politics", "Бірінші жаңалық")
+        fake_api.delete_topic(KK_FORUM.id, sent(fake_api, KK_FORUM, "Бірінші").message_thread_id)
+        await publish(newsroom, "kk", "politics", "Екінші жаңалық")
+        fake_api.delete_topic(KK_FORUM.id, sent(fake_api, KK_FORUM, "Екінші").message_thread_id)
+        notices = len(fake_api.messages_to(RU_ADMIN.id))
+        await publish(newsroom, "kk", "politics", "Үшінші жаңалық")
+    (notice,) = fake_api.messages_to(RU_ADMIN.id)[notices:]
+    assert "«Политика»" in notice.text and KK_FORUM.title in notice.text
+    # The adder, never registered, only had the "I was added" hint (sent as the bot joined).
+    assert [m for m in fake_api.messages_to(KK_ADMIN.id) if "/channels" not in m.text] == []

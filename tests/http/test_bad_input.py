@@ -258,3 +258,53 @@ async def test_an_update_over_the_cap_is_413(webhook_bot: RunningBot) -> None:
     assert status == 413 and str(MAX_UPDATE) in body["error"]
     async with httpx.AsyncClient(base_url=webhook_bot.base_url) as client:
         assert (await client.get("/healthz")).status_code == 200
+
+
+@pytest.fixture
+async def bot_on_each_database(
+    tmp_path: Path,
+    fake_api: FakeBotAPI,
+    feed_server: FeedServer,
+    feed_urls: list[str],
+    database_url: str,
+) -> AsyncIterator[RunningBot]:
+    """The CMS API over SQLite and over PostgreSQL (which refuses what a column cannot hold)."""
+    settings = http_settings(tmp_path, fake_api, feed_urls, database_url=database_url)
+    async with running_bot(settings, fake_api) as running:
+        yield running
+
+
+# 2,048 characters as sent; its canonical form (path "/" added) is one more than a link holds.
+LINK_AT_THE_EDGE = "https://news.example?id=" + "7" * (2048 - len("https://news.example?id="))
+
+
+@pytest.mark.parametrize("url", [LINK_AT_THE_EDGE, "https://news.example/" + "a" * 3000])
+async def test_a_story_whose_link_storage_cannot_hold_is_422(
+    bot_on_each_database: RunningBot, url: str
+) -> None:
+    bot = bot_on_each_database
+    async with bot.client() as client:
+        answer = await client.post(
+            "/api/v1/stories", json={**STORY, "url": url, "section": "parliament"}
+        )
+    assert answer.status_code == 422, answer.text
+    assert "2048" in body_error(answer, "url").replace(",", "")
+    async with bot.database.sessions() as session:
+        stored = select(func.count()).where(Story.link.like("https://news.example%"))
+        assert await session.scalar(stored) == 0
+    await still_serving(bot)
+
+
+async def test_a_story_whose_image_storage_cannot_hold_is_stored_without_it(
+    bot_on_each_database: RunningBot,
+) -> None:
+    bot = bot_on_each_database
+    image = "https://static.news.example?i=" + "p" * (2048 - len("https://static.news.example?i="))
+    async with bot.client() as client:
+        answer = await client.post(
+            "/api/v1/stories", json={**STORY, "image": image, "section": "parliament"}
+        )
+    assert answer.status_code == 201, answer.text
+    async with bot.database.sessions() as session:
+        story = await session.get(Story, answer.json()["id"])
+    assert story is not None and story.link == STORY["url"] and story.image_url is None

@@ -86,3 +86,26 @@ async def test_a_generated_secret_is_registered_and_required(
             )
             assert taken.status_code == 200
         await fake_api.wait_for(lambda m: m.chat_id == ENGLISH_READER.id, timeout=10)
+
+
+async def test_an_admin_who_only_sent_channels_by_webhook_can_be_told_about_their_chats(
+    tmp_path: Path, fake_api: FakeBotAPI, feed_server: FeedServer, feed_urls: list[str]
+) -> None:
+    """/channels alone registers the sender's private chat (the notices' way to them)."""
+    from storage.destinations import private_chats_of
+
+    settings = http_settings(tmp_path, fake_api, feed_urls, webhook_url=URL, webhook_secret=SECRET)
+    async with running_bot(settings, fake_api) as bot:
+        await fake_api.wait_until(lambda: fake_api.webhook_url == URL, timeout=10)
+        fake_api.send_message(ENGLISH_READER, "/channels")
+        async with httpx.AsyncClient(base_url=bot.base_url) as client:
+            accepted = await client.post(
+                "/tg/updates",
+                json=last_update(fake_api),
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
+        assert accepted.status_code == 200
+        await fake_api.wait_for(lambda m: m.chat_id == ENGLISH_READER.id, timeout=10)
+        async with bot.database.sessions() as session:
+            reachable = await private_chats_of(session, [ENGLISH_READER.id], limit=5)
+    assert reachable == [(ENGLISH_READER.id, "en")]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from storage import stories
 from storage.db import Database
@@ -120,3 +122,30 @@ async def test_a_days_timeline_is_counted_and_paged_in_the_index(database: Datab
         ]
     assert [s.identity for page in pages for s in page] == [s.identity for s in day]
     assert [len(page) for page in pages] == [10, 10, 5]
+
+
+async def test_a_story_the_database_refuses_does_not_roll_back_its_batch(
+    database: Database,
+) -> None:
+    """One draft without a publication time (NOT NULL on both backends) is refused alone."""
+    good = [Draft(identity=f"guid:{n}", link=f"https://kazinform.kz/a/{n}") for n in (1, 3)]
+    broken = Draft(identity="guid:2", link="https://kazinform.kz/a/2", published_at=None)  # type: ignore[arg-type]
+    async with database.sessions.begin() as session:
+        stored, refused = await stories.store_each(
+            session, [good[0], broken, good[1]], feed_id=None, pushable=True, now=NOW
+        )
+    assert len(stored.new_ids) == 2
+    assert [story.identity for story in refused] == ["guid:2"]
+    async with database.sessions() as session:
+        identities = (await session.scalars(select(Story.identity).order_by(Story.id))).all()
+    assert identities == ["guid:1", "guid:3"]
+
+
+async def test_an_error_every_story_meets_is_raised_not_swallowed(database: Database) -> None:
+    broken = [
+        Draft(identity=f"guid:{n}", link=f"https://kazinform.kz/a/{n}", published_at=None)  # type: ignore[arg-type]
+        for n in (1, 2)
+    ]
+    with pytest.raises(DBAPIError):
+        async with database.sessions.begin() as session:
+            await stories.store_each(session, broken, feed_id=None, pushable=True, now=NOW)

@@ -93,6 +93,12 @@ class ChannelHandlers:
         except TelegramError as exc:  # they never started the bot: nothing to do
             log.info("could not tell user about the new chat: %s", exc.message)
 
+    async def note_contact(self, update: Update, context: Context) -> None:
+        """Any command in a private chat: its user can be told there about their chats."""
+        chat = update.effective_chat
+        if chat is not None and chat.type == Chat.PRIVATE:
+            await self.s.readers.reachable(chat.id, user_language(update))
+
     async def channels(self, update: Update, context: Context) -> None:
         """The channels and groups this person may manage, verified with Telegram now."""
         t = await self._t(update)
