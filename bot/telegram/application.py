@@ -35,6 +35,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
+from bot.telegram.callbacks import is_action
 from bot.telegram.flood_guard import TELEGRAM_OVERALL, FloodGuard
 from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.common import reply_plain, user_language
@@ -181,26 +182,28 @@ def register_handlers(application: Application, services: BotServices) -> None:
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback))
     buttons = {
-        r"^sub:": readers.on_toggle,
-        r"^sec:": readers.on_section,
-        r"^lang:": readers.on_language,
-        r"^ed:": readers.on_edition,
-        r"^today:": readers.on_today_page,
-        r"^rel:": readers.on_related,
-        r"^ch:": channels.on_open,
-        r"^cs:": channels.on_section,
-        r"^cb:": channels.on_breaking,
-        r"^ce:": channels.on_edition,
-        r"^st:": settings.on_settings,
-        r"^sw:": settings.on_switch,
-        r"^sp:": settings.on_ask,
-        r"^sx:": settings.on_clear,
-        r"^sk:": settings.on_decision,
-        r"^bk:": editors.on_decision,
-        r"^ap:": desk.on_press,
+        "sub": readers.on_toggle,
+        "sec": readers.on_section,
+        "lang": readers.on_language,
+        "ed": readers.on_edition,
+        "today": readers.on_today_page,
+        "rel": readers.on_related,
+        "ch": channels.on_open,
+        "cs": channels.on_section,
+        "cb": channels.on_breaking,
+        "ce": channels.on_edition,
+        "st": settings.on_settings,
+        "sw": settings.on_switch,
+        "sp": settings.on_ask,
+        "sx": settings.on_clear,
+        "sk": settings.on_decision,
+        "bk": editors.on_decision,
+        "ap": desk.on_press,
     }
-    for pattern, callback in buttons.items():
-        application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    # A press reaches its handler only when its data has exactly its action's shape
+    # (bot/telegram/callbacks.py); any other falls through to the catch-all below.
+    for action, callback in buttons.items():
+        application.add_handler(CallbackQueryHandler(callback, pattern=is_action(action)))
     application.add_handler(
         ChatMemberHandler(channels.on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
     )
