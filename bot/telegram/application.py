@@ -47,6 +47,7 @@ from bot.telegram.handlers.readers import ReaderHandlers
 from bot.telegram.handlers.services import BotServices
 from bot.telegram.handlers.topics import TopicHandlers
 from bot.telegram.i18n import SUPPORTED
+from bot.telegram.lanes import UserLanes
 from bot.telegram.request import ObservedRequest, RequestObserver
 from bot.telegram.retry import RetryReplies
 
@@ -115,9 +116,10 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        # Commands from different chats are answered concurrently, so a slow query in one
-        # chat never holds up another.
-        .concurrent_updates(16)
+        # Updates from different users are handled concurrently, each user's in order, and
+        # one user's burst is held to a short backlog of their own (bot/telegram/lanes.py),
+        # so neither a slow query nor a flood in one chat holds up another.
+        .concurrent_updates(UserLanes())
         .rate_limiter(RetryReplies(flood_guard(settings)))
         # Every call but getUpdates, timed for metrics and readiness (bot/telegram/request.py).
         .request(ObservedRequest(request_observer, connection_pool_size=CONNECTION_POOL_SIZE))
@@ -231,6 +233,9 @@ def register_handlers(application: Application, services: BotServices) -> None:
         group=DESK_REPLIES,
     )
     application.add_error_handler(_error_handler(services))
+    lanes = application.update_processor
+    if isinstance(lanes, UserLanes):
+        lanes.on_slow_down = _slow_down(services)
 
 
 def _stale_button(services: BotServices):  # type: ignore[no-untyped-def]
@@ -243,6 +248,21 @@ def _stale_button(services: BotServices):  # type: ignore[no-untyped-def]
         await query.answer(t("stale_button"), show_alert=True)
 
     return stale_button
+
+
+def _slow_down(services: BotServices):  # type: ignore[no-untyped-def]
+    async def slow_down(update: Update) -> None:
+        """A user whose burst is being dropped (lanes.py), told once: a press's answer, or
+        one message in their private chat (never in a group: the others would see it)."""
+        t = services.translator(await _language(services, update))
+        if update.callback_query is not None:
+            await update.callback_query.answer(t("slow_down"), show_alert=True)
+            return
+        chat = update.effective_chat
+        if update.effective_message is not None and chat is not None and chat.type == "private":
+            await reply_plain(update, t("slow_down"))
+
+    return slow_down
 
 
 def _error_handler(services: BotServices):  # type: ignore[no-untyped-def]

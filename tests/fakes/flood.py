@@ -1,0 +1,83 @@
+"""One user's flood of commands and another user's question, against the fake Bot API.
+
+Shared by tests/telegram/test_flood.py, tests/http/test_webhook_flood.py and
+benchmarks/flood.py: the flood arrives by long polling (the fake queues it for getUpdates) or
+by POSTs to the bot's webhook, and the question's reply time is what the other user notices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from tests.fakes.bot_api import FakeBotAPI, FakeUser
+
+FLOOD_COMMANDS = ("/help", "/latest", "/sections")
+# The flood is sent in this many slices spread over its duration.
+SLICES = 10
+
+Send = Callable[[FakeUser, str], Awaitable[None]]
+
+
+async def flood(send: Send, user: FakeUser, count: int, seconds: float) -> None:
+    """`count` commands from `user`, spread evenly over `seconds`."""
+    per_slice = max(1, count // SLICES)
+    sent = 0
+    while sent < count:
+        for _ in range(min(per_slice, count - sent)):
+            await send(user, FLOOD_COMMANDS[sent % len(FLOOD_COMMANDS)])
+            sent += 1
+        await asyncio.sleep(seconds / SLICES)
+
+
+async def reply_time(api: FakeBotAPI, send: Send, user: FakeUser, text: str) -> float:
+    """Seconds from `user` sending `text` to the bot's first reply in their chat."""
+    before = len(api.messages_to(user.id))
+    started = time.time()
+    await send(user, text)
+    replies = await api.wait_for(lambda m: m.chat_id == user.id, count=before + 1, timeout=30)
+    return replies[before].time - started
+
+
+def polling_sender(api: FakeBotAPI) -> Send:
+    """Messages the fake queues for the bot's getUpdates (long polling)."""
+
+    async def send(user: FakeUser, text: str) -> None:
+        api.send_message(user, text)
+
+    return send
+
+
+class WebhookSender:
+    """Messages posted to the bot's webhook as Telegram would, each POST's time kept."""
+
+    def __init__(self, api: FakeBotAPI, client: httpx.AsyncClient, path: str, secret: str):
+        self.api = api
+        self.client = client
+        self.path = path
+        self.headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        self.answer_times: list[float] = []
+        self.statuses: list[int] = []
+        self._posts: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, user: FakeUser, text: str) -> None:
+        self.api.send_message(user, text)
+        update = self.api.pending_updates()[-1]
+        task = asyncio.create_task(self._post(update))
+        self._posts.add(task)
+        task.add_done_callback(self._posts.discard)
+
+    async def _post(self, update: dict[str, Any]) -> None:
+        started = time.monotonic()
+        answer = await self.client.post(self.path, json=update, headers=self.headers)
+        self.answer_times.append(time.monotonic() - started)
+        self.statuses.append(answer.status_code)
+
+    async def settle(self) -> None:
+        """Wait for every POST in flight to be answered."""
+        if self._posts:
+            await asyncio.gather(*self._posts)
