@@ -15,17 +15,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import WebhookUpdate
 
+# update_ids claimed by one statement at most (SQLite binds at most 32,766 parameters).
+MAX_CLAIM = 1000
+
 
 async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
     """True when this update_id was not taken before (and now is), False for a repeat."""
+    return update_id in await claim_updates(session, [update_id], now)
+
+
+async def claim_updates(session: AsyncSession, update_ids: list[int], now: datetime) -> set[int]:
+    """The update_ids of these (at most MAX_CLAIM, distinct) not taken before, now taken:
+    one statement for a whole batch, so a flood of updates costs a few transactions."""
+    if not update_ids:
+        return set()
+    if len(update_ids) > MAX_CLAIM:
+        raise ValueError(f"at most {MAX_CLAIM} update ids at once")
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(WebhookUpdate)
-        .values(update_id=update_id, received_at=now)
+        .values([{"update_id": update_id, "received_at": now} for update_id in update_ids])
         .on_conflict_do_nothing(index_elements=["update_id"])
         .returning(WebhookUpdate.update_id)
     )
-    return (await session.execute(statement)).scalar_one_or_none() is not None
+    return set((await session.execute(statement)).scalars())
 
 
 async def prune_updates(session: AsyncSession, before: datetime) -> int:

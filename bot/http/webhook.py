@@ -22,6 +22,7 @@ and limits it): it never waits for a handler, whatever one user sends.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
@@ -40,7 +41,7 @@ from telegram.ext import Application
 from bot.http.body import BadBody, read_json
 from bot.http.update_checks import unfit_reason
 from storage.db import Database
-from storage.updates import claim_update, prune_updates
+from storage.updates import MAX_CLAIM, claim_updates, prune_updates
 
 log = logging.getLogger(__name__)
 
@@ -100,17 +101,50 @@ def new_secret() -> str:
 
 class UpdateLedger:
     """The update_ids taken, in the database (so across restarts and instances), pruned
-    to about a day as the webhook goes."""
+    to about a day as the webhook goes.
+
+    Claims are committed in groups: while one transaction is in flight, the update_ids that
+    arrive wait for the next, which claims them all in one statement. A flood of 300 POSTs
+    costs a handful of transactions, not 300 in a row (on SQLite, one writer at a time), so
+    every POST, the flooder's and everyone else's, is answered within a transaction or two.
+    """
 
     def __init__(self, database: Database) -> None:
         self._database = database
         self._pruned_at: float | None = None
+        self._waiting: dict[int, asyncio.Future[bool]] = {}
+        self._flushing: asyncio.Task[None] | None = None
 
     async def take(self, update_id: int) -> bool:
         """True for an update_id seen for the first time (now taken), False for a repeat."""
+        if update_id in self._waiting:
+            return False  # the same update twice in one group: the first takes it
+        claim = asyncio.get_running_loop().create_future()
+        self._waiting[update_id] = claim
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        return await claim
+
+    async def _flush(self) -> None:
+        """Claim whatever is waiting, group after group, until nothing is."""
+        while self._waiting:
+            ids = list(self._waiting)[:MAX_CLAIM]
+            group = {update_id: self._waiting.pop(update_id) for update_id in ids}
+            try:
+                taken = await self._claim(ids)
+            except Exception as exc:  # every POST of the group answers 503 (Telegram retries)
+                for claim in group.values():
+                    if not claim.done():
+                        claim.set_exception(exc)
+                continue
+            for update_id, claim in group.items():
+                if not claim.done():
+                    claim.set_result(update_id in taken)
+
+    async def _claim(self, update_ids: list[int]) -> set[int]:
         now = datetime.now(UTC)
         async with self._database.writing(), self._database.sessions.begin() as session:
-            taken = await claim_update(session, update_id, now)
+            taken = await claim_updates(session, update_ids, now)
             if self._prune_due():
                 pruned = await prune_updates(session, now - KEEP_UPDATES)
                 log.debug("pruned %d webhook update ids older than a day", pruned)

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 # wait in their lanes instead), but it still bounds the tasks of a runaway queue.
 ADMITTED = 4096
 WORKERS = 16
-BACKLOG = 4
+BACKLOG = 16
 SLOW_DOWN_EVERY = 60.0
 # Lanes with nothing in them are forgotten on a sweep after this many updates.
 SWEEP_EVERY = 1000

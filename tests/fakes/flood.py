@@ -19,6 +19,8 @@ from tests.fakes.bot_api import FakeBotAPI, FakeUser
 FLOOD_COMMANDS = ("/help", "/latest", "/sections")
 # The flood is sent in this many slices spread over its duration.
 SLICES = 10
+# Telegram's connections to a webhook at once (setWebhook max_connections, its default).
+WEBHOOK_CONNECTIONS = 40
 
 Send = Callable[[FakeUser, str], Awaitable[None]]
 
@@ -53,7 +55,8 @@ def polling_sender(api: FakeBotAPI) -> Send:
 
 
 class WebhookSender:
-    """Messages posted to the bot's webhook as Telegram would, each POST's time kept."""
+    """Messages posted to the bot's webhook as Telegram would (at most 40 connections at
+    once), each POST's time from leaving to its answer kept."""
 
     def __init__(self, api: FakeBotAPI, client: httpx.AsyncClient, path: str, secret: str):
         self.api = api
@@ -63,6 +66,7 @@ class WebhookSender:
         self.answer_times: list[float] = []
         self.statuses: list[int] = []
         self._posts: set[asyncio.Task[None]] = set()
+        self._connections = asyncio.Semaphore(WEBHOOK_CONNECTIONS)
 
     async def __call__(self, user: FakeUser, text: str) -> None:
         self.api.send_message(user, text)
@@ -72,9 +76,10 @@ class WebhookSender:
         task.add_done_callback(self._posts.discard)
 
     async def _post(self, update: dict[str, Any]) -> None:
-        started = time.monotonic()
-        answer = await self.client.post(self.path, json=update, headers=self.headers)
-        self.answer_times.append(time.monotonic() - started)
+        async with self._connections:
+            started = time.monotonic()
+            answer = await self.client.post(self.path, json=update, headers=self.headers)
+            self.answer_times.append(time.monotonic() - started)
         self.statuses.append(answer.status_code)
 
     async def settle(self) -> None:

