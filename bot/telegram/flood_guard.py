@@ -124,6 +124,10 @@ class FloodGuard:
         chat_wait = chat.wait(now)
         return None if chat_wait is None else max(wait, chat_wait)
 
+    def _overall_full(self, paid: bool) -> bool:
+        """Is the overall (or paid) counter what a message waits for now?"""
+        return (self._paid if paid else self._overall).wait(self._clock()) != 0.0
+
     def hold(self, chat_id: int | str, seconds: float) -> None:
         """Telegram said "retry after `seconds`" for this chat: nothing goes to it till then."""
         until = self._clock() + max(0.0, seconds)
@@ -149,20 +153,29 @@ class FloodGuard:
             await asyncio.sleep(left)
 
     async def acquire(self, chat_id: int | str, *, paid: bool = False, urgent: bool = True) -> None:
-        """Wait for room, then count the message as in flight (`answered` must follow)."""
-        if urgent:
-            self._urgent_waiting += 1
+        """Wait for room, then count the message as in flight (`answered` must follow).
+
+        A reply holds the fan-out back only while the overall counter is what it waits for:
+        one waiting for its own private chat's second (or a 429's hold) lets the fan-out to
+        other chats go on.
+        """
+        holding = False  # counted in _urgent_waiting
         try:
             while True:
                 wait = self.wait(chat_id, paid=paid, urgent=urgent)
                 if wait == 0:
                     break
+                if urgent and holding != (overall := self._overall_full(paid)):
+                    holding = overall
+                    self._urgent_waiting += 1 if holding else -1
+                    if not self._urgent_waiting:
+                        self._wake_waiters()
                 if wait is None:
                     await asyncio.wait({self._answer()}, timeout=ANSWER_WAIT_SECONDS)
                 else:
                     await asyncio.sleep(wait)
         finally:
-            if urgent:
+            if holding:
                 self._urgent_waiting -= 1
                 if not self._urgent_waiting:
                     self._wake_waiters()  # the fan-out held back for replies may go on

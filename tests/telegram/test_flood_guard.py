@@ -75,6 +75,19 @@ async def test_replies_go_first_keep_a_private_chats_pace_and_only_count_in_a_gr
     assert guard.wait(43, urgent=True) == 0.0
 
 
+async def test_a_reply_waiting_for_its_chats_second_does_not_hold_back_the_fan_out() -> None:
+    clock = Clock()
+    guard = FloodGuard(clock=clock)
+    await guard.acquire(42, urgent=True)
+    guard.answered(42)
+    reply = asyncio.create_task(guard.acquire(42, urgent=True))  # waits for 42's second
+    await asyncio.sleep(0)
+    assert not reply.done()
+    assert guard.wait(43, urgent=False) == 0.0  # the fan-out to other chats goes on
+    clock.now += 1.0
+    await asyncio.wait_for(reply, 2)
+
+
 async def test_a_chats_retry_after_holds_every_request_to_it() -> None:
     clock = Clock()
     guard = FloodGuard(private_interval=0, clock=clock)
