@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Connection
 
 from bot.http.webhook import KEEP_UPDATES, UpdateLedger
-from storage.db import Database
+from storage.db import Database, create_database
+from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import WebhookUpdate
 from storage.updates import claim_update, prune_updates
+from tests.storage.test_migrations import _differences, _downgrade
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -40,3 +43,29 @@ async def test_update_ids_older_than_a_day_are_pruned_as_the_webhook_goes(
     assert not await ledger.take(2)
     async with database.sessions.begin() as session:
         assert await prune_updates(session, NOW + timedelta(days=2)) == 2
+
+
+async def test_0013_adds_webhook_updates_and_round_trips(database_url: str) -> None:
+    """Up from 0012 adds the table; down to 0012 drops it; up again matches the models."""
+
+    def tables(sync: Connection) -> set[str]:
+        return set(inspect(sync).get_table_names())
+
+    db = create_database(database_url)
+    try:
+        await upgrade(db, "0012")
+        async with db.engine.connect() as connection:
+            assert "webhook_updates" not in await connection.run_sync(tables)
+        await upgrade(db)
+        assert await current_revision(db) == head_revision()
+        async with db.sessions.begin() as session:
+            assert await claim_update(session, 7, NOW)
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0012")
+            assert "webhook_updates" not in await connection.run_sync(tables)
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+        assert await _ids(db) == []
+    finally:
+        await db.dispose()
