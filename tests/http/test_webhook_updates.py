@@ -17,6 +17,7 @@ from bot.http.update_checks import REQUIRED
 from bot.http.webhook import DROPPED_HEADER
 from bot.telegram.application import ALLOWED_UPDATES
 from storage.models import WebhookUpdate
+from tests.conftest import postgres_skip_reason, postgres_url, reset_postgres
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.http.conftest import READER, http_settings, running_bot
@@ -41,6 +42,41 @@ def webhook_settings(tmp_path: Path, api: FakeBotAPI, feed_urls: list[str], data
 async def post(base_url: str, update: dict[str, Any]) -> httpx.Response:
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
         return await client.post(PATH, json=update, headers=HEADERS)
+
+
+@pytest.fixture
+def shared_postgres() -> str:
+    """An empty PostgreSQL database for two instances at once (skipped without one)."""
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    url = postgres_url()
+    asyncio.run(reset_postgres(url))
+    return url
+
+
+async def test_two_instances_take_an_update_posted_to_both_once(
+    tmp_path: Path,
+    fake_api: FakeBotAPI,
+    feed_server: FeedServer,
+    feed_urls: list[str],
+    shared_postgres: str,
+) -> None:
+    """Behind one URL, Telegram's repeat may reach the other instance: PostgreSQL decides."""
+    url = shared_postgres
+    first = webhook_settings(tmp_path / "a", fake_api, feed_urls, url)
+    second = webhook_settings(tmp_path / "b", fake_api, feed_urls, url)
+    fake_api.send_message(ENGLISH_READER, "/help")
+    update = last_update(fake_api)
+    async with running_bot(first, fake_api) as one, running_bot(second, fake_api) as other:
+        answers = await asyncio.gather(
+            *(post(bot.base_url, update) for bot in (one, other, one, other))
+        )
+        assert [answer.status_code for answer in answers] == [200] * 4
+        assert sum(DROPPED_HEADER.lower() not in answer.headers for answer in answers) == 1
+        await fake_api.wait_for(lambda m: m.chat_id == ENGLISH_READER.id, timeout=10)
+        await asyncio.sleep(0.5)
+        assert len(fake_api.messages_to(ENGLISH_READER.id)) == 1
 
 
 def test_the_door_knows_every_kind_of_update_the_bot_asks_for() -> None:
