@@ -42,7 +42,7 @@ from bot.http.cms import CmsDesk
 from bot.http.health import BotApiState, Readiness
 from bot.http.metrics import BotApiWatch, Metrics
 from bot.http.server import HttpServer, build_app, ops_routes
-from bot.http.webhook import new_secret, webhook_path, webhook_route
+from bot.http.webhook import UpdateLedger, new_secret, webhook_path, webhook_route
 from bot.logs import redact_also
 from bot.scheduling import (
     PollSchedule,
@@ -760,7 +760,9 @@ def build_http_server(
         ),
     ]
     if webhook_url and side and secret:
-        routes.append(webhook_route(side.application, webhook_path(webhook_url), secret))
+        ledger = UpdateLedger(core.database)
+        path = webhook_path(webhook_url)
+        routes.append(webhook_route(side.application, path, secret, ledger))
     return HttpServer(build_app(routes), settings.http_host, settings.http_port)
 
 

@@ -522,3 +522,18 @@ class DigestSlot(Base):
     due_at: Mapped[datetime]
     story_ids: Mapped[list[int]] = mapped_column(JSON)
     created_at: Mapped[datetime]
+
+
+class WebhookUpdate(Base):
+    """An update_id the webhook has taken: Telegram posts an update again after a slow or
+    failed answer, and another instance (or this one after a restart) must drop it then.
+
+    Kept for a day (storage/updates.py prunes older rows): Telegram gives up on an update
+    long before, so the table stays a day of updates small.
+    """
+
+    __tablename__ = "webhook_updates"
+    __table_args__ = (Index("ix_webhook_updates_received_at", "received_at"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime]

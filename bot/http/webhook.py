@@ -7,16 +7,31 @@ read, so a stranger who finds the URL can neither inject updates nor learn anyth
 With the secret, a body that is not a Telegram update (too large, not JSON, nested too
 deep, missing what PTB needs) is answered 400 or 413 naming the problem and never reaches the
 update queue: nothing half-built is handled, and the server goes on serving.
+
+An update PTB can build but the handlers cannot take (a message without a chat, a kind the
+bot never asked for: update_checks.py) is answered 200 and dropped with a log line, as is an
+update_id already taken (Telegram posts an update again after a slow or failed answer; the
+repeat may reach another instance, or this one after a restart: storage/updates.py). Not
+4xx: Telegram retries any answer but 2xx, and such an update will never become one the bot
+can take, so a refusal would only come back. The reason is in the X-Newsbot-Dropped header
+(the body stays empty: Telegram reads a JSON body answering a webhook as a Bot API call).
+
+The route only queues the update for PTB (a per-user lane, bot/telegram/lanes.py, orders
+and limits it): it never waits for a handler, whatever one user sends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,6 +39,9 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.http.body import BadBody, read_json
+from bot.http.update_checks import unfit_reason
+from storage.db import Database
+from storage.updates import MAX_CLAIM, claim_updates, prune_updates
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +49,10 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"
 DEFAULT_PATH = "/telegram/webhook"
 # Telegram's updates are a few KB (a 4096-character message with entities and a reply).
 MAX_UPDATE = 1024 * 1024
+DROPPED_HEADER = "X-Newsbot-Dropped"
+# How long a taken update_id is remembered, and how often older ones are pruned.
+KEEP_UPDATES = timedelta(days=1)
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class NotAnUpdate(Exception):
@@ -77,7 +99,73 @@ def new_secret() -> str:
     return secrets.token_urlsafe(48)
 
 
-def webhook_route(application: Application, path: str, secret: str) -> Route:
+class UpdateLedger:
+    """The update_ids taken, in the database (so across restarts and instances), pruned
+    to about a day as the webhook goes.
+
+    Claims are committed in groups: while one transaction is in flight, the update_ids that
+    arrive wait for the next, which claims them all in one statement. A flood of 300 POSTs
+    costs a handful of transactions, not 300 in a row (on SQLite, one writer at a time), so
+    every POST, the flooder's and everyone else's, is answered within a transaction or two.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._pruned_at: float | None = None
+        self._waiting: dict[int, asyncio.Future[bool]] = {}
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def take(self, update_id: int) -> bool:
+        """True for an update_id seen for the first time (now taken), False for a repeat."""
+        if update_id in self._waiting:
+            return False  # the same update twice in one group: the first takes it
+        claim = asyncio.get_running_loop().create_future()
+        self._waiting[update_id] = claim
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        return await claim
+
+    async def _flush(self) -> None:
+        """Claim whatever is waiting, group after group, until nothing is."""
+        while self._waiting:
+            ids = list(self._waiting)[:MAX_CLAIM]
+            group = {update_id: self._waiting.pop(update_id) for update_id in ids}
+            try:
+                taken = await self._claim(ids)
+            except Exception as exc:  # every POST of the group answers 503 (Telegram retries)
+                for claim in group.values():
+                    if not claim.done():
+                        claim.set_exception(exc)
+                continue
+            for update_id, claim in group.items():
+                if not claim.done():
+                    claim.set_result(update_id in taken)
+
+    async def _claim(self, update_ids: list[int]) -> set[int]:
+        now = datetime.now(UTC)
+        async with self._database.writing(), self._database.sessions.begin() as session:
+            taken = await claim_updates(session, update_ids, now)
+            if self._prune_due():
+                pruned = await prune_updates(session, now - KEEP_UPDATES)
+                log.debug("pruned %d webhook update ids older than a day", pruned)
+        return taken
+
+    def _prune_due(self) -> bool:
+        clock = time.monotonic()
+        if self._pruned_at is not None and clock - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return False
+        self._pruned_at = clock
+        return True
+
+
+def _dropped(reason: str) -> Response:
+    """200 (Telegram must not post it again), the reason in a header, an empty body."""
+    return Response(status_code=200, headers={DROPPED_HEADER: reason[:200]})
+
+
+def webhook_route(
+    application: Application, path: str, secret: str, ledger: UpdateLedger | None = None
+) -> Route:
     expected = secret.encode()
 
     async def receive(request: Request) -> Response:
@@ -93,7 +181,20 @@ def webhook_route(application: Application, path: str, secret: str) -> Route:
         except NotAnUpdate as exc:
             log.warning("webhook update refused: %s", exc)
             return JSONResponse({"error": str(exc)}, status_code=400)
-        await application.update_queue.put(update)
+        reason = unfit_reason(update)
+        if reason is not None:
+            log.warning("webhook update %d dropped: %s", update.update_id, reason)
+            return _dropped(reason)
+        if ledger is not None:
+            try:
+                first = await ledger.take(update.update_id)
+            except SQLAlchemyError as exc:  # Telegram posts it again later: nothing is lost
+                log.warning("webhook update %d not taken: database: %s", update.update_id, exc)
+                return JSONResponse({"error": "database unavailable"}, status_code=503)
+            if not first:
+                log.info("webhook update %d dropped: already taken", update.update_id)
+                return _dropped("update_id already taken")
+        application.update_queue.put_nowait(update)
         return Response(status_code=200)
 
     return Route(path, receive, methods=["POST"])

@@ -35,6 +35,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
+from bot.telegram.callbacks import is_action
 from bot.telegram.flood_guard import TELEGRAM_OVERALL, FloodGuard
 from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.common import reply_plain, user_language
@@ -46,6 +47,7 @@ from bot.telegram.handlers.readers import ReaderHandlers
 from bot.telegram.handlers.services import BotServices
 from bot.telegram.handlers.topics import TopicHandlers
 from bot.telegram.i18n import SUPPORTED
+from bot.telegram.lanes import UserLanes
 from bot.telegram.request import ObservedRequest, RequestObserver
 from bot.telegram.retry import RetryReplies
 
@@ -116,9 +118,10 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        # Commands from different chats are answered concurrently, so a slow query in one
-        # chat never holds up another.
-        .concurrent_updates(16)
+        # Updates from different users are handled concurrently, each user's in order, and
+        # one user's burst is held to a short backlog of their own (bot/telegram/lanes.py),
+        # so neither a slow query nor a flood in one chat holds up another.
+        .concurrent_updates(UserLanes())
         .rate_limiter(RetryReplies(flood_guard(settings)))
         # Every call but getUpdates, timed for metrics and readiness (bot/telegram/request.py).
         .request(ObservedRequest(request_observer, connection_pool_size=CONNECTION_POOL_SIZE))
@@ -189,26 +192,28 @@ def register_handlers(application: Application, services: BotServices) -> None:
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback))
     buttons = {
-        r"^sub:": readers.on_toggle,
-        r"^sec:": readers.on_section,
-        r"^lang:": readers.on_language,
-        r"^ed:": readers.on_edition,
-        r"^today:": readers.on_today_page,
-        r"^rel:": readers.on_related,
-        r"^ch:": channels.on_open,
-        r"^cs:": channels.on_section,
-        r"^cb:": channels.on_breaking,
-        r"^ce:": channels.on_edition,
-        r"^st:": settings.on_settings,
-        r"^sw:": settings.on_switch,
-        r"^sp:": settings.on_ask,
-        r"^sx:": settings.on_clear,
-        r"^sk:": settings.on_decision,
-        r"^bk:": editors.on_decision,
-        r"^ap:": desk.on_press,
+        "sub": readers.on_toggle,
+        "sec": readers.on_section,
+        "lang": readers.on_language,
+        "ed": readers.on_edition,
+        "today": readers.on_today_page,
+        "rel": readers.on_related,
+        "ch": channels.on_open,
+        "cs": channels.on_section,
+        "cb": channels.on_breaking,
+        "ce": channels.on_edition,
+        "st": settings.on_settings,
+        "sw": settings.on_switch,
+        "sp": settings.on_ask,
+        "sx": settings.on_clear,
+        "sk": settings.on_decision,
+        "bk": editors.on_decision,
+        "ap": desk.on_press,
     }
-    for pattern, callback in buttons.items():
-        application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    # A press reaches its handler only when its data has exactly its action's shape
+    # (bot/telegram/callbacks.py); any other falls through to the catch-all below.
+    for action, callback in buttons.items():
+        application.add_handler(CallbackQueryHandler(callback, pattern=is_action(action)))
     application.add_handler(
         ChatMemberHandler(channels.on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
     )
@@ -236,6 +241,9 @@ def register_handlers(application: Application, services: BotServices) -> None:
         group=DESK_REPLIES,
     )
     application.add_error_handler(_error_handler(services))
+    lanes = application.update_processor
+    if isinstance(lanes, UserLanes):
+        lanes.on_slow_down = _slow_down(services)
 
 
 def _stale_button(services: BotServices):  # type: ignore[no-untyped-def]
@@ -248,6 +256,21 @@ def _stale_button(services: BotServices):  # type: ignore[no-untyped-def]
         await query.answer(t("stale_button"), show_alert=True)
 
     return stale_button
+
+
+def _slow_down(services: BotServices):  # type: ignore[no-untyped-def]
+    async def slow_down(update: Update) -> None:
+        """A user whose burst is being dropped (lanes.py), told once: a press's answer, or
+        one message in their private chat (never in a group: the others would see it)."""
+        t = services.translator(await _language(services, update))
+        if update.callback_query is not None:
+            await update.callback_query.answer(t("slow_down"), show_alert=True)
+            return
+        chat = update.effective_chat
+        if update.effective_message is not None and chat is not None and chat.type == "private":
+            await reply_plain(update, t("slow_down"))
+
+    return slow_down
 
 
 def _error_handler(services: BotServices):  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.telegram.callbacks import parse_callback
 from bot.telegram.i18n import Translator
 from bot.telegram.render import Button, OutgoingMessage, StoryLike, render_story
 from bot.telegram.text_limits import fits_callback_data
@@ -93,7 +94,7 @@ def _status_line(
 def decision_buttons(approval_id: int, t: Translator) -> tuple[tuple[Button, ...], ...]:
     """Approve, Skip / Edit headline: `ap:<ok|no|hl>:<approval id>` (within 64 bytes)."""
     data = [f"{PREFIX}:{action}:{approval_id}" for action in ("ok", "no", "hl")]
-    assert all(fits_callback_data(item) for item in data)
+    assert all(fits_callback_data(item) and parse_callback(item) for item in data)
     return (
         (
             Button(t("desk_approve"), callback_data=data[0]),

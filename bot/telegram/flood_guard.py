@@ -28,6 +28,8 @@ TELEGRAM_GROUP_CHAT = (20, 60.0)
 # A send waiting for an answer in flight is woken by it; it also looks again after this long
 # (what it waits for may have gone another way: a reply ahead of it that was cancelled).
 ANSWER_WAIT_SECONDS = 0.05
+# How many times a request looks again at a chat's hold that was extended while it waited.
+HOLD_LOOKS = 10
 
 
 class Window:
@@ -68,8 +70,13 @@ class FloodGuard:
     broadcasts, which Telegram counts apart) and its chat's (one a second for a private
     chat, 20 a minute for a group or channel; users' chat ids are positive, groups' and
     channels' negative). Replies to readers (`urgent`) go before the fan-out when both wait
-    for the overall counter, and never wait for their chat's: Telegram lets a conversation
-    burst a little, so they are only counted there, for the fan-out to respect.
+    for the overall counter. In a private chat they keep its one a second too (a user who
+    sends a burst of commands gets the answers a second apart, never a 429); in a group
+    they are only counted there, for the fan-out to respect (an admin's screens would
+    otherwise wait minutes behind the group's 20 a minute).
+
+    A chat Telegram answered "retry after N" is held (`hold`): nothing more goes to it,
+    reply or fan-out, until the N seconds are over.
     """
 
     def __init__(
@@ -87,6 +94,8 @@ class FloodGuard:
         self._private = (1, private_interval) if private_interval > 0 else None
         self._group = (group_per_minute, 60.0)
         self._chats: dict[int | str, Window] = {}
+        # Chats Telegram asked to wait (429 retry_after): the clock time they are free again.
+        self._held: dict[int | str, float] = {}
         self._urgent_waiting = 0
         self._sends_since_cleanup = 0
         # Resolved by the next answer: the sends that wait for one all wait on it.
@@ -95,8 +104,7 @@ class FloodGuard:
     def _chat(self, chat_id: int | str) -> Window | None:
         window = self._chats.get(chat_id)
         if window is None:
-            private = isinstance(chat_id, int) and chat_id > 0
-            limits = self._private if private else self._group
+            limits = self._private if _private(chat_id) else self._group
             if limits is None:
                 return None
             window = self._chats[chat_id] = Window(*limits)
@@ -108,27 +116,66 @@ class FloodGuard:
             return None
         now = self._clock()
         wait = (self._paid if paid else self._overall).wait(now)
-        chat = None if urgent else self._chat(chat_id)
+        if wait is not None:
+            wait = max(wait, self.held_for(chat_id, now))
+        chat = None if urgent and not _private(chat_id) else self._chat(chat_id)
         if chat is None or wait is None:
             return wait
         chat_wait = chat.wait(now)
         return None if chat_wait is None else max(wait, chat_wait)
 
+    def _overall_full(self, paid: bool) -> bool:
+        """Is the overall (or paid) counter what a message waits for now?"""
+        return (self._paid if paid else self._overall).wait(self._clock()) != 0.0
+
+    def hold(self, chat_id: int | str, seconds: float) -> None:
+        """Telegram said "retry after `seconds`" for this chat: nothing goes to it till then."""
+        until = self._clock() + max(0.0, seconds)
+        self._held[chat_id] = max(until, self._held.get(chat_id, until))
+
+    def held_for(self, chat_id: int | str, now: float | None = None) -> float:
+        """Seconds this chat is still held by a 429's retry_after (0: not held)."""
+        until = self._held.get(chat_id)
+        if until is None:
+            return 0.0
+        left = until - (self._clock() if now is None else now)
+        if left <= 0:
+            del self._held[chat_id]
+            return 0.0
+        return left
+
+    async def until_free(self, chat_id: int | str) -> None:
+        """Wait out the chat's hold (requests that are not messages: edits, actions)."""
+        for _ in range(HOLD_LOOKS):  # another 429 may extend the hold while this sleeps
+            left = self.held_for(chat_id)
+            if left <= 0:
+                return
+            await asyncio.sleep(left)
+
     async def acquire(self, chat_id: int | str, *, paid: bool = False, urgent: bool = True) -> None:
-        """Wait for room, then count the message as in flight (`answered` must follow)."""
-        if urgent:
-            self._urgent_waiting += 1
+        """Wait for room, then count the message as in flight (`answered` must follow).
+
+        A reply holds the fan-out back only while the overall counter is what it waits for:
+        one waiting for its own private chat's second (or a 429's hold) lets the fan-out to
+        other chats go on.
+        """
+        holding = False  # counted in _urgent_waiting
         try:
             while True:
                 wait = self.wait(chat_id, paid=paid, urgent=urgent)
                 if wait == 0:
                     break
+                if urgent and holding != (overall := self._overall_full(paid)):
+                    holding = overall
+                    self._urgent_waiting += 1 if holding else -1
+                    if not self._urgent_waiting:
+                        self._wake_waiters()
                 if wait is None:
                     await asyncio.wait({self._answer()}, timeout=ANSWER_WAIT_SECONDS)
                 else:
                     await asyncio.sleep(wait)
         finally:
-            if urgent:
+            if holding:
                 self._urgent_waiting -= 1
                 if not self._urgent_waiting:
                     self._wake_waiters()  # the fan-out held back for replies may go on
@@ -155,6 +202,8 @@ class FloodGuard:
             self._sends_since_cleanup = 0
             for key in [key for key, window in self._chats.items() if window.idle(now)]:
                 del self._chats[key]
+            for key in [key for key, until in self._held.items() if until <= now]:
+                del self._held[key]
 
     def _answer(self) -> asyncio.Future[None]:
         """The future the next answer (or the last reply ahead going out) resolves."""
@@ -166,3 +215,8 @@ class FloodGuard:
         waiting, self._next_answer = self._next_answer, None
         if waiting is not None and not waiting.done():
             waiting.set_result(None)
+
+
+def _private(chat_id: int | str) -> bool:
+    """Users' (private chats') ids are positive; groups' and channels' negative."""
+    return isinstance(chat_id, int) and chat_id > 0

@@ -1,7 +1,8 @@
 """Inline keyboards and the callback data behind their buttons.
 
 Callback data is at most 64 bytes (Bot API, InlineKeyboardButton) and comes back from the
-client: it is parsed defensively and carries no rights. Formats (`:`-separated):
+client: it is parsed strictly (bot/telegram/callbacks.py, one parser for every button; a
+button built here must fit it) and carries no rights. Formats (`:`-separated):
   sub:<slug>                toggle a section for the chat the button is in
   sec:<slug>                show a section's newest stories
   lang:<code>               set the chat's language
@@ -19,16 +20,17 @@ client: it is parsed defensively and carries no rights. Formats (`:`-separated):
   sk:<ok|no>:<message_id>   save or drop the answer to the question asked with that message
                             in the presser's private chat (re-verified)
   bk:<ok|no>:<alert_id>     confirm or cancel a breaking-news draft (editors only)
+  ap:<ok|no|hl>:<approval_id>  approve, skip or edit the headline of a story at the desk
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import SectionConfig
+from bot.telegram.callbacks import parse_callback
 from bot.telegram.i18n import LANGUAGE_NAMES, Translator, language_name
 from bot.telegram.text_limits import fits_callback_data
 
@@ -36,31 +38,11 @@ CHECK = "✅"
 EMPTY = "▫️"
 
 
-@dataclass(frozen=True, slots=True)
-class Callback:
-    action: str
-    args: tuple[str, ...]
-
-    def int_arg(self, index: int) -> int | None:
-        try:
-            return int(self.args[index])
-        except (IndexError, ValueError):
-            return None
-
-    def arg(self, index: int) -> str | None:
-        return self.args[index] if index < len(self.args) else None
-
-
-def parse_callback(data: str | None) -> Callback | None:
-    if not data or len(data.encode()) > 64:
-        return None
-    action, *args = data.split(":")
-    return Callback(action=action, args=tuple(args))
-
-
 def _button(text: str, data: str) -> InlineKeyboardButton:
     if not fits_callback_data(data):
         raise ValueError(f"callback data over 64 bytes: {data!r}")
+    if parse_callback(data) is None:
+        raise ValueError(f"callback data outside the grammar (callbacks.py): {data!r}")
     return InlineKeyboardButton(text, callback_data=data)
 
 

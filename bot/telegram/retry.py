@@ -5,9 +5,10 @@ into Telegram's flood limits: not the fan-out's, and not a reader's /today asked
 thousand deliveries are queued (a reply goes before the fan-out's next message).
 
 A reply that meets "retry after 1" all the same should arrive a second late rather than not
-at all. The sender must see every 429 itself (to pause the whole pace and requeue), so its
-requests opt out of retries with `rate_limit_args=NO_RETRY`, which also marks them as the
-fan-out (not urgent).
+at all. Whoever meets a 429 (a reply or the fan-out), its chat is held for the retry_after
+(`FloodGuard.hold`): no request of any kind goes to that chat before it is over. The sender
+must see every 429 itself (to pause the whole pace and requeue), so its requests opt out of
+retries with `rate_limit_args=NO_RETRY`, which also marks them as the fan-out (not urgent).
 """
 
 from __future__ import annotations
@@ -102,17 +103,38 @@ class RetryReplies(BaseRateLimiter[int]):
         paid = bool(data.get("allow_paid_broadcast"))
         for attempt in range(attempts):
             try:
-                if chat_id is None or endpoint.lower() not in COUNTED:
-                    return await callback(*args, **kwargs)
-                await self.guard.acquire(chat_id, paid=paid, urgent=not fan_out)
-                try:
-                    return await callback(*args, **kwargs)
-                finally:
-                    self.guard.answered(chat_id, paid=paid)
+                return await self._send(callback, args, kwargs, endpoint, chat_id, paid, fan_out)
             except RetryAfter as exc:
+                seconds = retry_after_seconds(exc)
+                if chat_id is not None:
+                    self.guard.hold(chat_id, seconds)
                 if attempt == attempts - 1:
                     raise
-                seconds = retry_after_seconds(exc)
                 log.info("%s met a 429; retrying in %.0fs", endpoint, seconds)
-                await asyncio.sleep(seconds)
+                if chat_id is None:
+                    await asyncio.sleep(seconds)
+                # else: the next attempt waits for the chat's hold in the guard
         raise AssertionError("unreachable")
+
+    async def _send(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        chat_id: int | str | None,
+        paid: bool,
+        fan_out: bool,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """One attempt: a message waits for room in its counters, any other request to a
+        chat for that chat's hold."""
+        if chat_id is None:
+            return await callback(*args, **kwargs)
+        if endpoint.lower() not in COUNTED:
+            await self.guard.until_free(chat_id)
+            return await callback(*args, **kwargs)
+        await self.guard.acquire(chat_id, paid=paid, urgent=not fan_out)
+        try:
+            return await callback(*args, **kwargs)
+        finally:
+            self.guard.answered(chat_id, paid=paid)

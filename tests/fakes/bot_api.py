@@ -986,6 +986,12 @@ class FakeBotAPI:
         with self._lock:
             return copy.deepcopy(self._updates)
 
+    def last_pending_update(self) -> dict[str, Any]:
+        """The newest update queued (a webhook test posts it itself): one copy, not all of
+        them, so a flood of posts costs the test's process nothing much."""
+        with self._lock:
+            return copy.deepcopy(self._updates[-1])
+
     def duplicate_sends(self) -> list[SentMessage]:
         """Sends whose chat and content equal an earlier send (a news bot's cardinal sin)."""
         with self._lock:

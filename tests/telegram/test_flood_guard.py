@@ -58,16 +58,49 @@ async def test_paid_broadcasts_are_counted_apart_from_the_free_thirty() -> None:
     assert guard.wait(20_000, urgent=True) is None
 
 
-async def test_replies_go_first_and_only_count_in_their_chat() -> None:
+async def test_replies_go_first_keep_a_private_chats_pace_and_only_count_in_a_group() -> None:
     clock = Clock()
     guard = FloodGuard(clock=clock)
     await guard.acquire(42, urgent=True)
     guard.answered(42)
-    assert guard.wait(42, urgent=True) == 0.0  # a conversation may burst a little
-    assert guard.wait(42, urgent=False) == 1.0  # the fan-out keeps one a second to it
+    # A private chat takes one message a second, replies too (a burst of commands is
+    # answered a second apart rather than met with 429s).
+    assert guard.wait(42, urgent=True) == 1.0
+    assert guard.wait(42, urgent=False) == 1.0
+    await guard.acquire(-42, urgent=True)
+    guard.answered(-42)
+    assert guard.wait(-42, urgent=True) == 0.0  # a group's conversation may burst a little
     guard._urgent_waiting = 1  # a reply waits for the overall counter: the fan-out holds back
     assert guard.wait(43, urgent=False) is None
     assert guard.wait(43, urgent=True) == 0.0
+
+
+async def test_a_reply_waiting_for_its_chats_second_does_not_hold_back_the_fan_out() -> None:
+    clock = Clock()
+    guard = FloodGuard(clock=clock)
+    await guard.acquire(42, urgent=True)
+    guard.answered(42)
+    reply = asyncio.create_task(guard.acquire(42, urgent=True))  # waits for 42's second
+    await asyncio.sleep(0)
+    assert not reply.done()
+    assert guard.wait(43, urgent=False) == 0.0  # the fan-out to other chats goes on
+    clock.now += 1.0
+    await asyncio.wait_for(reply, 2)
+
+
+async def test_a_chats_retry_after_holds_every_request_to_it() -> None:
+    clock = Clock()
+    guard = FloodGuard(private_interval=0, clock=clock)
+    guard.hold(42, 3.0)
+    assert guard.wait(42, urgent=True) == 3.0
+    assert guard.wait(42, urgent=False) == 3.0
+    assert guard.wait(42, paid=True, urgent=False) == 3.0
+    assert guard.wait(43, urgent=True) == 0.0  # other chats go on
+    guard.hold(42, 1.0)  # a shorter hold never shortens a longer one
+    clock.now += 2.5
+    assert guard.held_for(42) == pytest.approx(0.5)
+    clock.now += 0.5
+    assert guard.wait(42, urgent=True) == 0.0 and guard.held_for(42) == 0.0
 
 
 async def test_groups_take_twenty_a_minute_and_a_zero_interval_means_no_chat_limit() -> None:

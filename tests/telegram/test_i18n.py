@@ -64,6 +64,7 @@ REQUIRED_KEYS = [
     "unknown_command",
     "too_many_arguments",
     "stale_button",
+    "slow_down",
     "related",
     "read",
     "breaking",

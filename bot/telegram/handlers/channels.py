@@ -14,6 +14,7 @@ from telegram.ext import ContextTypes
 
 from bot.services.readers import ChatState, EditionToggle
 from bot.telegram import keyboards
+from bot.telegram.callbacks import Callback
 from bot.telegram.handlers.common import edit_html, plain, reply_plain, user_language
 from bot.telegram.handlers.presses import press_of
 from bot.telegram.handlers.services import BotServices
@@ -118,9 +119,7 @@ class ChannelHandlers:
             ),
         )
 
-    async def _verified(
-        self, update: Update, t: Translator
-    ) -> tuple[Destination, keyboards.Callback] | None:
+    async def _verified(self, update: Update, t: Translator) -> tuple[Destination, Callback] | None:
         press = press_of(update)
         query, callback = press.query, press.callback
         chat_id = callback.int_arg(0) if callback else None
@@ -135,9 +134,7 @@ class ChannelHandlers:
             return None
         return chat, callback
 
-    async def _editable(
-        self, update: Update, t: Translator
-    ) -> tuple[Destination, keyboards.Callback] | None:
+    async def _editable(self, update: Update, t: Translator) -> tuple[Destination, Callback] | None:
         """As `_verified`, and refused when the config manages the chat (its source of truth)."""
         verified = await self._verified(update, t)
         if verified is None:

@@ -25,10 +25,10 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.telegram.callbacks import Callback, parse_callback
 from bot.telegram.handlers.common import NO_PREVIEW
 from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import Translator
-from bot.telegram.keyboards import Callback, parse_callback
 
 log = logging.getLogger(__name__)
 

@@ -19,15 +19,13 @@ from bot.telegram.handlers.common import (
     reply_plain,
     user_language,
 )
+from bot.telegram.handlers.deep_links import DeepLink, parse_deep_link
 from bot.telegram.handlers.presses import Press, Presses, press_of
 from bot.telegram.handlers.services import BotServices
 from bot.telegram.i18n import SUPPORTED, Translator, language_name
 from bot.telegram.render import render_story_list
 
 Context = ContextTypes.DEFAULT_TYPE
-DEEP_LINK_PREFIX = "sub_"
-# `start=<edition>-sub_<slug>`: an edition code never holds "-", a slug may.
-DEEP_LINK_EDITION_SEPARATOR = "-"
 
 
 class ReaderHandlers:
@@ -98,14 +96,20 @@ class ReaderHandlers:
         at once, `start=<edition>` makes the chat read that edition, `start=<edition>-sub_<slug>`
         does both (a site's "Subscribe in Telegram" button, whatever the reader's interface)."""
         state, t = await self._state(update)
-        edition, slug = self._deep_link(context.args[0] if context.args else "")
-        if (edition or slug) and await self._may_change(update):
-            if edition:
-                await self.s.readers.read_only(state, edition)
-                await reply_plain(update, t("editions_set", edition=language_name(edition)))
-            if slug:
-                await self.s.readers.subscribe(state, slug)
-                title = self.s.section_titles(t.language)[slug]
+        link = parse_deep_link(
+            context.args[0] if context.args else "",
+            self.s.readers.is_edition,
+            self.s.readers.is_section,
+        )
+        if not link.valid:
+            await self._refuse_deep_link(update, t, link)
+        elif (link.edition or link.section) and await self._may_change(update):
+            if link.edition:
+                await self.s.readers.read_only(state, link.edition)
+                await reply_plain(update, t("editions_set", edition=language_name(link.edition)))
+            if link.section:
+                await self.s.readers.subscribe(state, link.section)
+                title = self.s.section_titles(t.language)[link.section]
                 await reply_plain(update, t("subscribe_via_deep_link", section=title))
             state, t = await self._state(update)
         await reply_plain(
@@ -114,13 +118,13 @@ class ReaderHandlers:
             keyboards.section_toggles(self.s.settings.sections, state.sections, t.language),
         )
 
-    def _deep_link(self, argument: str) -> tuple[str | None, str | None]:
-        """(edition, section slug) named by a /start argument; None for what is not real."""
-        head, _, tail = argument.partition(DEEP_LINK_EDITION_SEPARATOR)
-        edition = head if self.s.readers.is_edition(head) else None
-        rest = tail if edition else argument
-        slug = rest.removeprefix(DEEP_LINK_PREFIX) if rest.startswith(DEEP_LINK_PREFIX) else None
-        return edition, slug if slug and self.s.readers.is_section(slug) else None
+    async def _refuse_deep_link(self, update: Update, t: Translator, link: DeepLink) -> None:
+        """A link naming an edition or section that does not exist: say which; no change."""
+        if link.unknown_edition is not None:
+            text = t("unknown_edition", code=link.unknown_edition, codes=self._edition_codes())
+        else:
+            text = t("unknown_section", slug=link.unknown_section, slugs=self.s.slugs())
+        await reply_plain(update, text)
 
     async def help(self, update: Update, context: Context) -> None:
         """The commands, one line each."""
