@@ -50,3 +50,9 @@ def _turn(rows: list[DeliveryJob], max_bundle: int) -> DeliveryJob:
 def _bundles(job: DeliveryJob) -> bool:
     """A plain story delivery to a reader's private chat (not held for a roundup)."""
     return job.story_id is not None and job.chat_kind == "private" and not job.roundup
+
+
+def rows_of(job: DeliveryJob) -> list[int]:
+    """The job's delivery rows: its own and, for a roundup or a bundle, its members'
+    (one message, one fate)."""
+    return [job.id, *(delivery_id for delivery_id, _ in job.members)]

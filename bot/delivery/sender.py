@@ -4,15 +4,9 @@ Stories, breaking news and daily digests all go this way, in fair turns: each ch
 work gets one message per turn, oldest waiting chat first, breaking news before anything
 else; a chat with several stories waiting gets them in one message (bot/delivery/bundling.py).
 Breaking news alone may use Telegram's paid broadcasts, within the day's budget
-(bot/delivery/paid.py); stories always go at the free pace. What a refusal means comes from
-bot/delivery/outcomes.py (shared with corrections and the editors' reports):
-
-- 429: wait out retry_after (everyone pauses) and requeue; not counted as a failed attempt.
-- 403 (blocked, kicked, deactivated) and "chat not found": the chat is marked inactive.
-- 400 with migrate_to_chat_id: the chat moves to its supergroup id and the message is resent.
-- other 400s: the delivery fails with Telegram's reason (retrying would not change it).
-- timeouts, network errors, 5xx: retried with capped exponential back-off; after
-  `max_attempts` the delivery ends as failed with its reason, never silently gone.
+(bot/delivery/paid.py); stories always go at the free pace. What Telegram's refusal does to
+a delivery (wait out a 429, mark a gone chat inactive, follow a migration, fail with the
+reason, retry with back-off) is bot/delivery/refusals.py's.
 """
 
 from __future__ import annotations
@@ -20,19 +14,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.delivery.bundling import MAX_BUNDLE, turns
+from bot.delivery.bundling import MAX_BUNDLE, rows_of, turns
 from bot.delivery.compose import Composer
-from bot.delivery.outcomes import Outcome, Verdict, outcome_of
+from bot.delivery.outcomes import Verdict, outcome_of
 from bot.delivery.pace import WINDOW, plan
 from bot.delivery.pacing import InFlightLimit, Pacer
 from bot.delivery.paid import PaidBudget
+from bot.delivery.refusals import Refusals, SendStats
 from bot.delivery.template_notices import TemplateNotices
 from bot.delivery.topics import ForumTopics
 from bot.telegram.render import OutgoingMessage
@@ -40,7 +35,6 @@ from bot.telegram.retry import NO_RETRY
 from bot.telegram.send import Sent, deliver
 from storage import deliveries as delivery_queries
 from storage import desk as desk_queries
-from storage import destinations as destination_queries
 from storage import digests as digest_queries
 from storage import stats as stats_queries
 from storage.db import Database
@@ -48,7 +42,6 @@ from storage.deliveries import DeliveryJob, SentRecord
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_SECONDS = 600
 # Sends recorded per write; a crash can repeat at most these plus the ones in flight
 # (paid broadcasts: a tenth of a second's worth, see Sender).
 SENT_BATCH = 20
@@ -57,22 +50,6 @@ SENT_BATCH = 20
 CLAIM_SECONDS = 0.25
 BOOK_AHEAD_SECONDS = 1.0
 LOOK_AGAIN_SECONDS = 0.01
-
-
-@dataclass
-class SendStats:
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    rate_limited: int = 0
-    # Stories per message sent for a bundle or a roundup (one entry per such message).
-    bundles: list[int] = field(default_factory=list)
-    # Seconds each message waited in the outbox (from queued to sent), for the lag histogram.
-    waited: list[float] = field(default_factory=list)
-    # Breaking news that fell back to the free pace because the day's paid budget ran out.
-    paid_spent: set[int] = field(default_factory=set)
-    # The time budget ran out with deliveries still due: the next tick should come at once.
-    unfinished: bool = False
 
 
 class Sender:
@@ -110,11 +87,12 @@ class Sender:
         # Paid broadcasts record their sends in bigger batches (a tenth of a second's worth).
         self._sent_batch = SENT_BATCH if not paid_broadcast else max(SENT_BATCH, int(rate / 10))
         self._max_tasks = 2 * self._claim_size
-        self._max_attempts = max_attempts
         # Telegram's paid broadcasts lift the overall limit to 1,000/s (charged in Stars): for
         # breaking news only, within the day's budget.
         self._paid = PaidBudget(paid_broadcast, paid_stars_per_day, clock)
         self._clock = clock
+        # What Telegram's refusals do to a delivery (bot/delivery/refusals.py).
+        self._refusals = Refusals(database, pacer, clock, max_attempts)
         # Fair turns with bundles; False: first in, first out, one story a message (the
         # behaviour before them, kept for benchmarks/overload.py's baseline).
         self.fair = fair
@@ -271,7 +249,7 @@ class Sender:
                         seconds=max(wait, self._pacer.interval_for(job.chat_kind))
                     )
                     await delivery_queries.requeue(
-                        session, self._rows(job), later, refund_attempt=True
+                        session, rows_of(job), later, refund_attempt=True
                     )
                     continue
                 chats.add(job.chat_id)
@@ -338,7 +316,7 @@ class Sender:
             else:
                 message = await self._message_for(job)
             if message is None:
-                await self._fail(job, "the story, alert or digest no longer exists", stats)
+                await self._refusals.fail(job, "the story, alert or digest no longer exists", stats)
                 return
             if job.silent:
                 message = replace(message, disable_notification=True)
@@ -354,15 +332,15 @@ class Sender:
             outcome = outcome_of(exc)
             if outcome.verdict is Verdict.TRANSIENT and not isinstance(exc, TelegramError):
                 log.exception("delivery %s failed unexpectedly", job.id)
-            await self._refused(job, outcome, stats)
+            await self._refusals.handle(job, outcome, stats)
         else:
             # Recorded in the next batch write (within a fraction of a second). A crash before
             # it leaves the row `sending`, so it is resent: it counts among the in-flight.
             now = self._clock()
             if job.members:  # one post: every row with its message id, in the same write
-                for delivery_id in self._rows(job):
+                for delivery_id in rows_of(job):
                     self._sent.append((delivery_id, sent.chat_id, sent.message_id, now, None))
-                stats.bundles.append(len(self._rows(job)))
+                stats.bundles.append(len(rows_of(job)))
             else:
                 version = self._composer.version(job.story_id) if job.story_id else None
                 self._sent.append((job.id, sent.chat_id, sent.message_id, now, version))
@@ -385,7 +363,7 @@ class Sender:
         found = await self._composer.bundle(
             [story_id for _, story_id in rows if story_id is not None],
             job.language,
-            delivery_ids=self._rows(job),
+            delivery_ids=rows_of(job),
             roundup=job.roundup,
             overflow=overflow,
         )
@@ -409,12 +387,6 @@ class Sender:
         posts[message_id] = at
         for old in [key for key, when in posts.items() if at - when >= WINDOW]:
             del posts[old]
-
-    @staticmethod
-    def _rows(job: DeliveryJob) -> list[int]:
-        """The job's delivery rows: its own and, for a roundup or a bundle, its members'
-        (one message, one fate)."""
-        return [job.id, *(delivery_id for delivery_id, _ in job.members)]
 
     async def _send(self, job: DeliveryJob, message: OutgoingMessage, paid: bool) -> Sent:
         """Send (`paid`: as a paid broadcast); a forum chat's message goes into its topic
@@ -456,67 +428,3 @@ class Sender:
         if job.digest_slot is not None:
             return await self._composer.digest(job.digest_slot, job.language, job.editions)
         return None
-
-    async def _refused(self, job: DeliveryJob, outcome: Outcome, stats: SendStats) -> None:
-        """What Telegram's refusal means for this delivery (bot/delivery/outcomes.py)."""
-        match outcome.verdict:
-            case Verdict.RATE_LIMITED:
-                await self._rate_limited(job, outcome.retry_after, stats)
-            case Verdict.MIGRATED:
-                assert outcome.new_chat_id is not None
-                await self._migrated(job, outcome.new_chat_id, stats)
-            case Verdict.GONE:
-                await self._gone(job, outcome.reason, stats)
-            case Verdict.REFUSED:
-                await self._fail(job, outcome.reason, stats)
-            case Verdict.TRANSIENT:
-                await self._retry(job, outcome.reason, stats)
-
-    async def _rate_limited(self, job: DeliveryJob, seconds: float, stats: SendStats) -> None:
-        stats.rate_limited += 1
-        self._pacer.pause(seconds)
-        log.warning("Telegram asked to wait %.0fs (429); pausing all sends", seconds)
-        at = self._clock() + timedelta(seconds=seconds)
-        async with self._db.writing(), self._db.sessions.begin() as session:
-            await delivery_queries.requeue(
-                session, self._rows(job), at, "429: rate limited", refund_attempt=True
-            )
-
-    async def _migrated(self, job: DeliveryJob, new_chat_id: int, stats: SendStats) -> None:
-        now = self._clock()
-        async with self._db.writing(), self._db.sessions.begin() as session:
-            await destination_queries.move_chat(session, job.chat_id, new_chat_id, now)
-            await delivery_queries.requeue(
-                session,
-                self._rows(job),
-                now,
-                f"chat migrated to {new_chat_id}",
-                refund_attempt=True,
-            )
-        stats.retried += 1
-
-    async def _gone(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
-        log.info("chat %s is gone (%s); marking it inactive", job.chat_id, reason)
-        async with self._db.writing(), self._db.sessions.begin() as session:
-            for delivery_id in self._rows(job):
-                await delivery_queries.mark_failed(session, delivery_id, reason)
-            await delivery_queries.chat_gone(session, job.chat_id, reason, self._clock())
-        stats.failed += 1
-
-    async def _fail(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
-        log.warning("delivery %s to chat %s failed: %s", job.id, job.chat_id, reason)
-        async with self._db.writing(), self._db.sessions.begin() as session:
-            for delivery_id in self._rows(job):
-                await delivery_queries.mark_failed(session, delivery_id, reason)
-        stats.failed += 1
-
-    async def _retry(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
-        if job.attempts >= self._max_attempts:
-            await self._fail(job, f"gave up after {job.attempts} attempts: {reason}", stats)
-            return
-        delay = min(2**job.attempts, MAX_BACKOFF_SECONDS)
-        async with self._db.writing(), self._db.sessions.begin() as session:
-            await delivery_queries.requeue(
-                session, self._rows(job), self._clock() + timedelta(seconds=delay), reason
-            )
-        stats.retried += 1
