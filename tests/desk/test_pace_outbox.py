@@ -83,3 +83,25 @@ async def test_held_rows_are_claimed_together_and_count_as_one_post(database: Da
             await session.scalars(select(Delivery.status).where(Delivery.destination_id == paced))
         )
     assert posts == {paced: {77: sent_at}} and statuses == {DeliveryStatus.SENT}
+
+
+async def test_a_story_waiting_at_the_desk_is_never_in_a_roundup_or_a_turn(
+    database: Database,
+) -> None:
+    """Approval decides per story before anything is bundled: a delivery still `awaiting` the
+    editors is neither taken into the chat's roundup nor claimed in its turn."""
+    paced, _, story_ids = await _seed(database, 3)
+    async with database.sessions.begin() as session:
+        await session.execute(
+            Delivery.__table__.update()
+            .where(Delivery.destination_id == paced, Delivery.story_id == story_ids[1])
+            .values(status=DeliveryStatus.AWAITING)
+        )
+        turn = await deliveries.due_turns(session, NOW, chats=10, per_chat=50)
+        mine = [job for job in turn if job.destination_id == paced]
+        assert [job.story_id for job in mine] == [story_ids[0], story_ids[2]]
+        await deliveries.claim(session, mine, NOW)
+        await deliveries.hold_for_roundup(session, [job.id for job in mine], NOW)
+    async with database.sessions.begin() as session:
+        members = await deliveries.claim_roundup(session, paced, NOW)
+    assert [story for _, story in members] == [story_ids[0], story_ids[2]]
