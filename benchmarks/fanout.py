@@ -5,7 +5,10 @@ overall, 1/s per chat; 1,000/s with paid broadcast). newsbot runs here as deploy
 long polling, scheduler and sender), and a reader asks /today in the middle of the fan-out.
 
     python benchmarks/fanout.py [--destinations 10000] [--paid] [--faults] [--repeat N]
-                                [--database-url URL] [--editions] [--desk]
+                                [--database-url URL] [--editions] [--desk] [--channels]
+
+With --channels the destinations are channels (one message each, so each channel's own
+20-a-minute limit never binds; the overall 30 a second does).
 
 With --editions the newsroom publishes in kk, ru and en, the story comes in three versions
 (breaking news with a `kk:`, `ru:` and `en:` line) and the audience is 45% ru, 35% kk, 10% en
@@ -60,6 +63,7 @@ from storage.models import Delivery, Destination, DestinationEdition, Story, Sub
 EDITOR_ID = 1
 READER_ID = 999_999_999
 FIRST_CHAT = 10_000
+FIRST_CHANNEL = -1_001_000_000_000
 # The story in three versions (--editions): each chat must get the one of an edition it reads.
 VERSIONS = {
     "kk": "Шұғыл: бенчмарк хабары",
@@ -117,15 +121,22 @@ def control(base_url: str, action: str, body: dict[str, Any] | None = None) -> A
     return payload.get("result", payload) if isinstance(payload, dict) else payload
 
 
-async def seed(core: Any, count: int, editions: bool, language: str = "en") -> None:
+def chat_id_of(n: int, channels: bool) -> int:
+    """The n-th destination's chat: a reader's private chat, or (--channels) a channel."""
+    return FIRST_CHANNEL - n if channels else FIRST_CHAT + n
+
+
+async def seed(
+    core: Any, count: int, editions: bool, language: str = "en", *, channels: bool = False
+) -> None:
     """N readers subscribed to one section: the audience of a breaking story (with
     `editions`, in the languages and editions `audience` gives; else all reading the one
-    edition `language`)."""
+    edition `language`); with `channels`, N channels instead of readers."""
     now = datetime.now(UTC)
     destinations = [
         {
-            "chat_id": FIRST_CHAT + n,
-            "kind": "private",
+            "chat_id": chat_id_of(n, channels),
+            "kind": "channel" if channels else "private",
             "language": audience(n)[0] if editions else language,
             "active": True,
             "breaking": True,
@@ -149,7 +160,7 @@ async def seed(core: Any, count: int, editions: bool, language: str = "en") -> N
             await session.execute(
                 DestinationEdition.__table__.insert(),
                 [
-                    {"destination_id": by_chat[FIRST_CHAT + n], "edition": edition}
+                    {"destination_id": by_chat[chat_id_of(n, channels)], "edition": edition}
                     for n in range(count)
                     for edition in (audience(n)[1] if editions else (language,))
                 ],
@@ -361,7 +372,8 @@ async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dic
     )
     costs = DeskCosts()
     async with open_core(settings) as core:
-        await seed(core, args.destinations, args.editions, "ru" if args.desk else "en")
+        language = "ru" if args.desk else "en"
+        await seed(core, args.destinations, args.editions, language, channels=args.channels)
         if args.desk:
             await seed_desk(core, args.destinations)
             costs.install()
@@ -416,6 +428,12 @@ def measure(args: argparse.Namespace, port: int) -> dict[str, Any]:
     """One run against a fresh fake and a fresh database; prints and returns its figures."""
     fake, base_url = start_fake(30.0, 1000.0, port)
     try:
+        if args.channels:  # channels exist at the fake as they would at Telegram
+            chats = [
+                {"id": chat_id_of(n, True), "type": "channel", "title": f"Channel {n}"}
+                for n in range(args.destinations)
+            ]
+            control(base_url, "register_chat", {"chats": chats})
         with tempfile.TemporaryDirectory() as scratch:
             database_url = args.database_url or f"sqlite:///{scratch}/fanout.db"
             result = asyncio.run(run(args, base_url, database_url))
@@ -505,6 +523,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18081)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--editions", action="store_true", help="kk/ru/en, three versions")
+    parser.add_argument("--channels", action="store_true", help="channels, not private chats")
     parser.add_argument(
         "--desk", action="store_true", help="a story; 1 chat in 10 with filters and a template"
     )
