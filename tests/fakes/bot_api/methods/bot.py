@@ -1,0 +1,102 @@
+"""The bot's own settings: getMe, its commands per scope and language, its descriptions."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+from tests.fakes.bot_api.values import _bad
+from tests.fakes.bot_api.vocabulary import _COMMAND_RE
+
+
+class BotMethods:
+    """getMe, logOut/close, set/get/deleteMyCommands, set/getMy(Short)Description.
+
+    Mixed into :class:`~tests.fakes.bot_api.server.FakeBotAPI`, whose ``__init__`` holds
+    the state these methods use (under ``self._lock``).
+    """
+
+    def _api_get_me(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **self._bot_api_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": True,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    def _api_ok(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _commands_key(self, params: dict[str, Any]) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        if not isinstance(scope, dict) or scope.get("type") not in {
+            "default",
+            "all_private_chats",
+            "all_group_chats",
+            "all_chat_administrators",
+            "chat",
+            "chat_administrators",
+            "chat_member",
+        }:
+            raise _bad("can't parse BotCommandScope JSON object")
+        language = params.get("language_code") or ""
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise _bad("invalid language code specified")
+        return json.dumps(scope, sort_keys=True, separators=(",", ":")), language
+
+    def _api_set_my_commands(self, params: dict[str, Any]) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise _bad("can't parse commands JSON object")
+        if len(commands) > 100:
+            raise _bad("BOT_COMMANDS_TOO_MUCH")
+        cleaned = []
+        for command in commands:
+            if not isinstance(command, dict):
+                raise _bad("can't parse BotCommand JSON object")
+            name = command.get("command")
+            description = command.get("description")
+            if not isinstance(name, str) or not _COMMAND_RE.fullmatch(name):
+                raise _bad("BOT_COMMAND_INVALID")
+            if not isinstance(description, str) or not 1 <= len(description) <= 256:
+                raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
+            cleaned.append({"command": name, "description": description})
+        key = self._commands_key(params)
+        if cleaned:
+            self.commands[key] = cleaned
+        else:
+            self.commands.pop(key, None)
+        return True
+
+    def _api_get_my_commands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.commands.get(self._commands_key(params), []))
+
+    def _api_delete_my_commands(self, params: dict[str, Any]) -> bool:
+        self.commands.pop(self._commands_key(params), None)
+        return True
+
+    def _set_description(self, params: dict[str, Any], kind: str, limit: int) -> bool:
+        value = params.get(kind) or ""
+        if len(value) > limit:
+            raise _bad(f"{kind.upper().replace('_', '')}_INVALID")
+        language = params.get("language_code") or ""
+        self.descriptions[(kind, language)] = value
+        return True
+
+    def _api_set_my_description(self, params: dict[str, Any]) -> bool:
+        return self._set_description(params, "description", 512)
+
+    def _api_set_my_short_description(self, params: dict[str, Any]) -> bool:
+        return self._set_description(params, "short_description", 120)
+
+    def _api_get_my_description(self, params: dict[str, Any]) -> dict[str, str]:
+        key = ("description", params.get("language_code") or "")
+        return {"description": self.descriptions.get(key, "")}
+
+    def _api_get_my_short_description(self, params: dict[str, Any]) -> dict[str, str]:
+        key = ("short_description", params.get("language_code") or "")
+        return {"short_description": self.descriptions.get(key, "")}
