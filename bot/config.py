@@ -86,8 +86,8 @@ _CLOCK = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 class ChannelConfig(_Strict):
     """A newsroom chat declared in the config: its desk settings' source of truth.
 
-    Every key is what the admin screens offer for a chat (README, "Channel desk"); `topics`
-    maps sections (and "breaking", for breaking news) to forum topic ids."""
+    Every key is what the admin screens offer for a chat (docs/channels.md, "Channel desk");
+    `topics` maps sections (and "breaking", for breaking news) to forum topic ids."""
 
     chat: int | str
     sections: list[str] = Field(default_factory=list)
