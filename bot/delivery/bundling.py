@@ -40,9 +40,7 @@ def _turn(rows: list[DeliveryJob], max_bundle: int) -> DeliveryJob:
     if not _bundles(lead):
         return lead
     members = tuple(
-        (row.id, row.story_id)
-        for row in rows[1:]
-        if row.story_id is not None and _bundles(row)
+        (row.id, row.story_id) for row in rows[1:] if row.story_id is not None and _bundles(row)
     )[: max_bundle - 1]
     return replace(lead, members=members) if members else lead
 

@@ -145,7 +145,7 @@ class Sender:
 
     async def requeue_expired(self) -> int:
         """Deliveries of a dead sender go back to the queue; digests an hour late are
-        skipped (README: a slot missed by more than an hour is not sent late)."""
+        skipped (docs/readers.md: a slot missed by more than an hour is not sent late)."""
         async with self._db.writing(), self._db.sessions.begin() as session:
             await digest_queries.skip_missed(session, self._clock())
             return await delivery_queries.requeue_expired(session, self._clock())

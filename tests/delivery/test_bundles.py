@@ -63,7 +63,9 @@ async def test_a_single_waiting_story_comes_in_its_full_layout_with_related_link
     paced_newsroom.feeds.add("/en.xml", rss([earlier, BACKLOG]))
     await paced_newsroom.poll()
     await paced_newsroom.deliver_all()
-    story = Item("budget-2", "Senate adopts the budget", NOW, image="https://static.inform.kz/b.jpg")
+    story = Item(
+        "budget-2", "Senate adopts the budget", NOW, image="https://static.inform.kz/b.jpg"
+    )
     paced_newsroom.feeds.add("/en.xml", rss([story, earlier, BACKLOG]))
     await paced_newsroom.poll()
     await paced_newsroom.deliver_all()

@@ -65,5 +65,3 @@ def test_plan_holds_sends_silently_or_sends() -> None:
     assert not plan(silent, day, ALMATY).silent
     posted = [night - timedelta(minutes=20)]
     assert plan(silent, night, ALMATY, posted).hold_until == night + timedelta(minutes=40)
-
-
