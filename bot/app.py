@@ -483,7 +483,6 @@ async def start_sending(
     requeued = await side.sender.recover()
     if requeued:
         log.info("requeued %d deliveries interrupted by the last stop", requeued)
-    await side.sender.start_paid_day()
     await resolve_config_usernames(core, side.application.bot)
     add_delivery_job(scheduler, side.dispatcher.tick)
     add_digest_jobs(scheduler, side.digest, core.settings)

@@ -438,9 +438,9 @@ async def due_turns(
 ) -> list[DeliveryJob]:
     """The due deliveries of the next `chats` chats in line, not yet claimed: the chats whose
     oldest due delivery waits longest, breaking news first (a fair turn each, whatever the
-    size of another chat's backlog); at most about `per_chat` rows each, in each chat's
-    order. Locked on PostgreSQL until the transaction ends (see `claim`), so two instances
-    never take the same row."""
+    size of another chat's backlog); at most `per_chat` rows each, in each chat's order.
+    Locked on PostgreSQL until the transaction ends (see `claim`), so two instances never
+    take the same row (the leadership lock keeps a second sender from picking at all)."""
     waiting = (
         select(Delivery.destination_id)
         .join(Destination, Destination.id == Delivery.destination_id)
@@ -456,9 +456,28 @@ async def due_turns(
     next_chats = list((await session.scalars(waiting)).all())
     if not next_chats:
         return []
-    query = _job_query(now).where(Delivery.destination_id.in_(next_chats))
-    rows = (await session.execute(_locked(session, query.limit(chats * per_chat)))).all()
-    return await _jobs(session, rows)
+    # Each chat's first `per_chat` rows (a window per chat: one chat's long backlog never
+    # crowds the others out of the batch), then those rows themselves, locked.
+    place = (
+        func.row_number()
+        .over(
+            partition_by=Delivery.destination_id,
+            order_by=(Delivery.priority, Delivery.next_attempt_at, Delivery.id),
+        )
+        .label("place")
+    )
+    ranked = (
+        select(Delivery.id, place)
+        .where(
+            Delivery.destination_id.in_(next_chats),
+            Delivery.status == DeliveryStatus.QUEUED,
+            Delivery.next_attempt_at <= now,
+        )
+        .subquery()
+    )
+    first = select(ranked.c.id).where(ranked.c.place <= per_chat)
+    query = _job_query(now).where(Delivery.id.in_(first))
+    return await _jobs(session, (await session.execute(_locked(session, query))).all())
 
 
 async def claim(

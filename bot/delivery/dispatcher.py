@@ -65,6 +65,9 @@ class Dispatcher:
         self._default_language = default_language
         # Runs the next tick at once rather than at the next beat (see `tick`).
         self._wake = wake
+        # Whether this instance held the sender's role at its last tick: on taking it over,
+        # the day's paid broadcasts so far are read again (another sender may have spent them).
+        self._sending = False
         # Alerts whose editor was told the paid broadcast budget ran out (once each).
         self._told_paid_spent: set[int] = set()
 
@@ -94,7 +97,11 @@ class Dispatcher:
     async def _tick(self, budget_seconds: float) -> SendStats:
         queued = await self._sender.fan_out()
         if not await self._leadership.acquire():
+            self._sending = False
             return SendStats()
+        if not self._sending:  # this instance has just become the sender (or started)
+            self._sending = True
+            await self._sender.start_paid_day()
         await self._sender.requeue_expired()
         stats = await self._sender.drain(budget_seconds)
         await self._tell_paid_spent(stats.paid_spent)

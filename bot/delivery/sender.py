@@ -84,6 +84,9 @@ class Sender:
         self._concurrency = concurrency if not paid_broadcast else max(concurrency, int(rate / 10))
         self._requests = InFlightLimit(self._concurrency)
         self._claim_size = max(32, int(rate * CLAIM_SECONDS))
+        # What else than paid breaking news a claim takes: a quarter second at the free pace,
+        # so breaking news queued meanwhile never waits behind seconds of booked stories.
+        self._free_claim = max(32, int(pacer.limits.per_second * CLAIM_SECONDS))
         # Paid broadcasts record their sends in bigger batches (a tenth of a second's worth).
         self._sent_batch = SENT_BATCH if not paid_broadcast else max(SENT_BATCH, int(rate / 10))
         self._max_tasks = 2 * self._claim_size
@@ -191,6 +194,20 @@ class Sender:
             await self._flush_sent()
         return stats
 
+    def _within_pace(self, jobs: list[DeliveryJob]) -> list[DeliveryJob]:
+        """The turns to claim now: every breaking news one the paid lane may carry (it goes
+        at up to 1,000 a second), and at most a free claim's worth of the rest (they stay
+        queued for the next claim)."""
+        kept: list[DeliveryJob] = []
+        free = 0
+        for job in jobs:
+            if job.alert_id is not None and self._paid.enabled:
+                kept.append(job)
+            elif free < self._free_claim:
+                kept.append(job)
+                free += 1
+        return kept
+
     def _paid_lane(self, job: DeliveryJob, stats: SendStats) -> bool:
         """Breaking news goes on the paid lane while the day's budget lasts; once it is
         spent, the alert is noted (its editor is told) and goes at the free pace."""
@@ -202,7 +219,8 @@ class Sender:
         return False
 
     async def start_paid_day(self) -> None:
-        """At start-up: count today's breaking messages against the day's paid budget."""
+        """On becoming the sender: count today's breaking messages against the day's paid
+        budget (an instance that takes over from a dead one must not spend it again)."""
         if not self._paid.capped:
             return
         midnight = self._clock().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -235,7 +253,7 @@ class Sender:
             now = self._clock()
             if self.fair:
                 due = await delivery_queries.due_turns(session, now, self._claim_size, MAX_BUNDLE)
-                jobs = await delivery_queries.claim(session, turns(due), now)
+                jobs = await delivery_queries.claim(session, self._within_pace(turns(due)), now)
             else:
                 jobs = await delivery_queries.claim_due(session, now, self._claim_size)
             if any(job.pace is not None for job in jobs):

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot import sandbox
@@ -220,7 +220,9 @@ def _chunks(
     except RecursionError as exc:  # a macro calling itself: the error, not a stack overflow
         line = _template_line(exc)
         raise TemplateRefused(f"a macro calls itself too deeply (line {line})") from None
-    except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+    except MemoryError:
+        raise  # the sandbox's limit: its worker reports it and is replaced
+    except Exception as exc:  # any other error a template can raise ({{ 1|wordwrap(3) }})
         reason = _one_line(getattr(exc, "message", None) or str(exc)) or type(exc).__name__
         raise TemplateRefused(f"{reason} (line {_template_line(exc)})") from None
 

@@ -235,6 +235,19 @@ def test_a_template_failing_for_a_story_falls_back_to_the_standard_layout() -> N
     assert message == _render(FakeStory(link=None))
 
 
+def test_any_error_a_template_raises_for_one_story_falls_back_to_the_standard_layout() -> None:
+    """Not only Jinja's own errors: a filter misused on a value ({{ 1|wordwrap(3) }} raises
+    AttributeError) fails that story's template, and the story still goes out."""
+    look = DeskFormat(
+        template="<b>{{ title }}</b>{% if 'quake' in title %}{{ 1|wordwrap(3) }}{% endif %}"
+    )
+    quake = FakeStory(title="Earthquake in Almaty")
+    assert _render(quake, look) == _render(quake)
+    assert _render(FakeStory(title="Senate meets"), look).text.startswith("<b>Senate meets</b>")
+    with pytest.raises(TemplateRefused, match=r"line 1"):
+        check_template("{{ 1|wordwrap(3) }}")
+
+
 # Categories -----------------------------------------------------------------------------
 
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?>

@@ -218,3 +218,21 @@ async def test_two_senders_claiming_at_once_never_take_the_same_row(database: Da
     assert len(mine) == len(theirs) == 9  # three chats each, three rows a chat
     assert not {job.id for job in mine} & {job.id for job in theirs}
     assert not {job.destination_id for job in mine} & {job.destination_id for job in theirs}
+
+
+async def test_one_chat_s_long_backlog_never_crowds_the_next_chats_out(
+    database: Database,
+) -> None:
+    """A chat with more due rows than a whole batch holds still leaves room for the next
+    chat in line: each chat's turn reads at most `per_chat` of its rows."""
+    a = await _chat(database, 1, "private", ["parliament"])
+    for n in range(8):
+        await _story(database, n)
+    await _fan_out_at(database, NOW)
+    b = await _chat(database, 2, "private", ["parliament"])
+    await _story(database, 99)
+    await _fan_out_at(database, NOW + timedelta(seconds=5))
+    async with database.sessions.begin() as session:
+        rows = await deliveries.due_turns(session, NOW + timedelta(seconds=10), 2, per_chat=3)
+    assert [row.destination_id for row in rows].count(a) == 3
+    assert [row.destination_id for row in rows].count(b) == 1
