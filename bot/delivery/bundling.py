@@ -22,8 +22,10 @@ from dataclasses import replace
 
 from storage.deliveries import DeliveryJob
 
-# Stories one turn takes along at most; more wait for the chat's next turn.
-MAX_BUNDLE = 50
+# Stories one turn takes along at most; more wait for the chat's next turn. The message
+# lists the newest that fit (bot/telegram/bundle.py) and counts the rest, so after an outage
+# a reader hears the latest news first and how much else came, not an hour-old page of it.
+MAX_BUNDLE = 200
 
 
 def turns(rows: Sequence[DeliveryJob], max_bundle: int = MAX_BUNDLE) -> list[DeliveryJob]:

@@ -5,7 +5,8 @@ With `allow_paid_broadcast`, breaking news may go at up to 1,000 messages a seco
 what a day may cost: each paid message is counted at 0.1 Star when it is booked (an upper
 bound: Telegram charges only the messages beyond the free rate), so the budget is never
 overspent, and once it is spent breaking news goes at the free pace until the next UTC day.
-After a restart the day's count starts from the breaking messages already sent today
+Whenever an instance becomes the sender (at start-up, or taking over from one that died),
+the day's count starts from the breaking messages already sent today
 (storage.stats.alert_messages_since), again an upper bound.
 """
 
