@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from bot.feeds.parser import ParsedEntry, ParsedFeed, ParseError, decode_repairing, repair_note
+from bot.feeds.parsed import ParsedEntry, ParsedFeed, ParseError, decode_repairing, repair_note
 from bot.feeds.text import plain_to_html
 
 _JSON_STARTS = (b"{", b"[")

@@ -16,9 +16,7 @@ import io
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urljoin
 
@@ -27,45 +25,17 @@ from feedparser.datetimes.rfc822 import _parse_date_rfc822
 from feedparser.exceptions import NonXMLContentType
 from feedparser.mixin import _FeedParserMixin
 
+from bot.feeds.jsonfeed import looks_like_json, parse_json_feed
+from bot.feeds.parsed import (
+    ParsedEntry,
+    ParsedFeed,
+    ParseError,
+    decode_repairing,
+    repair_note,
+)
 from bot.feeds.text import plain_to_html
 
-
-class ParseError(StrEnum):
-    NOT_A_FEED = "not_a_feed"  # e.g. an HTML page
-    MALFORMED = "malformed"  # XML/JSON nobody can read
-    EMPTY = "empty_body"
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedEntry:
-    """One item as the feed states it, before any newsbot policy is applied."""
-
-    guid: str | None
-    link: str | None
-    title: str  # may contain HTML entities/markup as in the feed
-    summary_html: str  # description/summary/content, HTML as given
-    image_url: str | None = None
-    author: str | None = None
-    categories: tuple[str, ...] = ()
-    language: str | None = None
-    published: datetime | None = None  # aware, UTC
-    updated: datetime | None = None  # aware, UTC
-    unreadable_date: str | None = None  # a date the feed states that could not be read
-    # The item's versions in other languages, as (hreflang, href) in feed order: its
-    # <atom:link>/<xhtml:link rel="alternate" hreflang> (RSS) or <link hreflang> (Atom).
-    alternates: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedFeed:
-    title: str | None = None
-    link: str | None = None
-    language: str | None = None
-    entries: list[ParsedEntry] = field(default_factory=list)
-    error: ParseError | None = None
-    detail: str | None = None
-    warning: str | None = None
-    ttl_seconds: int | None = None
+__all__ = ["ParseError", "ParsedEntry", "ParsedFeed", "parse_feed"]
 
 
 def _start_xhtml_link(parser: Any, attrs: dict[str, str]) -> None:
@@ -130,7 +100,6 @@ _BOMS = (
 # Undeclared bytes count as UTF-8 when the characters they decode to outnumber the broken
 # sequences this many times: windows-1251 or -1252 text hardly ever forms valid UTF-8.
 _MOSTLY_UTF8_RATIO = 4
-_REPLACEMENT = "\ufffd"
 _CP1251_LETTER_RUN = re.compile(rb"[\xa8\xb8\xc0-\xff]{2,}")
 _CHARSET_SNIFF_BYTES = 64 * 1024
 _ASCII_BYTES = bytes(range(0x80))
@@ -162,9 +131,6 @@ def _parse(content: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
     if not content or _NON_BLANK.search(content) is None:
         return ParsedFeed(error=ParseError.EMPTY, detail="the response body is empty")
     content_type = headers.get("content-type", "")
-    # Imported here: jsonfeed builds the dataclasses defined above.
-    from bot.feeds.jsonfeed import looks_like_json, parse_json_feed
-
     if looks_like_json(content, content_type):
         return parse_json_feed(content, url=url)
     feedparser_headers = {**headers, "content-location": url}
@@ -175,25 +141,6 @@ def _parse(content: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
             detail="refused: the XML declares entities that could expand (entity-expansion attack)",
         )
     return _parse_xml(content, url, headers, feedparser_headers, repaired)
-
-
-def decode_repairing(content: bytes, encoding: str) -> tuple[str, int]:
-    """`content` decoded with every undecodable sequence replaced by U+FFFD; how many were.
-
-    Replacements already in the text (a valid U+FFFD) are not counted as repairs.
-    """
-    text = content.decode(encoding, errors="replace")
-    if _REPLACEMENT not in text:
-        return text, 0
-    stated = content.decode(encoding, errors="ignore").count(_REPLACEMENT)
-    return text, text.count(_REPLACEMENT) - stated
-
-
-def repair_note(repairs: int, encoding: str) -> str | None:
-    """The feed's warning for `repairs` replaced sequences (None: nothing was replaced)."""
-    if not repairs:
-        return None
-    return f"replaced {repairs} invalid {encoding} byte sequence(s) with U+FFFD"
 
 
 def _as_utf8(content: bytes, headers: dict[str, str]) -> tuple[bytes, str | None]:
