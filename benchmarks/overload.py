@@ -117,7 +117,8 @@ async def run(
                 published[number] = await publish(core, number)
                 wake_delivery(scheduler)
             await asyncio.sleep(max(0.0, start + args.watch - time.monotonic()))
-            # Watched long enough: the tick in progress takes nothing new and ends.
+            # Watched long enough: no new tick, and the one in progress takes nothing new.
+            scheduler.pause()
             side.sender.stop_claiming()
             await asyncio.sleep(2.0)
             scheduler.shutdown(wait=False)
