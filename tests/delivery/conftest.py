@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from storage import destinations
+from storage.destinations import ChatInfo
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
@@ -36,3 +38,13 @@ async def paced_newsroom(
     async with running_newsroom(settings, strict_api, feed_server) as newsroom:
         await newsroom.poll()  # the backlog: stored, never pushed
         yield newsroom
+
+
+async def add_readers(newsroom: Newsroom, chat_ids: Iterable[int]) -> None:
+    """Readers of "parliament" in the English edition, as /start and /subscribe leave them."""
+    async with newsroom.core.database.sessions.begin() as session:
+        for chat_id in chat_ids:
+            reader = await destinations.ensure_destination(
+                session, ChatInfo(chat_id=chat_id, kind="private", editions=("en",)), NOW
+            )
+            await destinations.subscribe(session, reader.id, "parliament", NOW)

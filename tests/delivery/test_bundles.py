@@ -11,7 +11,7 @@ from html import escape
 from storage import destinations
 from storage.destinations import ChatInfo
 from storage.models import Story
-from tests.delivery.conftest import BACKLOG
+from tests.delivery.conftest import BACKLOG, add_readers
 from tests.fakes.bot_api import FakeUser
 from tests.fakes.conversation import subscribe
 from tests.fakes.rss import Item, rss
@@ -82,12 +82,7 @@ async def test_breaking_news_overtakes_a_long_backlog_and_goes_alone(
     breaking news queued once the first of them are out reaches every reader before any
     story that was still waiting, but for the few already booked to go."""
     readers = range(700_000, 700_120)
-    async with paced_newsroom.core.database.sessions.begin() as session:
-        for chat_id in readers:
-            reader = await destinations.ensure_destination(
-                session, ChatInfo(chat_id=chat_id, kind="private", editions=("en",)), NOW
-            )
-            await destinations.subscribe(session, reader.id, "parliament", NOW)
+    await add_readers(paced_newsroom, readers)
     paced_newsroom.feeds.add("/en.xml", rss([*story_items(TITLES[:2]), BACKLOG]))
     await paced_newsroom.poll()
     sending = asyncio.create_task(paced_newsroom.deliver_all(timeout=30))

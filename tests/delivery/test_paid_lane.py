@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from storage import alerts, deliveries, destinations
-from storage.destinations import ChatInfo
+from storage import alerts, deliveries
 from storage.models import Delivery
-from tests.delivery.conftest import BACKLOG, NOW
+from tests.delivery.conftest import BACKLOG, NOW, add_readers
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
@@ -52,12 +51,7 @@ async def paid_newsroom(
 async def test_only_breaking_news_is_paid_and_only_while_the_budget_lasts(
     paid_newsroom: Newsroom,
 ) -> None:
-    async with paid_newsroom.core.database.sessions.begin() as session:
-        for chat_id in READERS:
-            reader = await destinations.ensure_destination(
-                session, ChatInfo(chat_id=chat_id, kind="private", editions=("en",)), NOW
-            )
-            await destinations.subscribe(session, reader.id, "parliament", NOW)
+    await add_readers(paid_newsroom, READERS)
     paid_newsroom.feeds.add("/en.xml", rss([Item("s1", "Budget adopted", NOW), BACKLOG]))
     await paid_newsroom.poll()
     await paid_newsroom.deliver_all()
@@ -86,12 +80,7 @@ async def test_with_paid_broadcasts_breaking_news_still_overtakes_a_backlog_at_o
     lane allows 1,000 a second: breaking news queued behind 120 waiting readers goes before
     every story not already booked."""
     readers = range(810_000, 810_120)
-    async with paid_newsroom.core.database.sessions.begin() as session:
-        for chat_id in readers:
-            reader = await destinations.ensure_destination(
-                session, ChatInfo(chat_id=chat_id, kind="private", editions=("en",)), NOW
-            )
-            await destinations.subscribe(session, reader.id, "parliament", NOW)
+    await add_readers(paid_newsroom, readers)
     paid_newsroom.feeds.add("/en.xml", rss([Item("s2", "Budget adopted", NOW), BACKLOG]))
     await paid_newsroom.poll()
     sending = asyncio.create_task(paid_newsroom.deliver_all(timeout=30))
@@ -114,12 +103,7 @@ async def test_a_sender_counts_the_paid_messages_today_already_had(
 ) -> None:
     """The day's five paid messages were spent (by this instance before a restart, or by
     another that was the sender until it died): breaking news now goes at the free pace."""
-    async with paid_newsroom.core.database.sessions.begin() as session:
-        for chat_id in READERS:
-            reader = await destinations.ensure_destination(
-                session, ChatInfo(chat_id=chat_id, kind="private", editions=("en",)), NOW
-            )
-            await destinations.subscribe(session, reader.id, "parliament", NOW)
+    await add_readers(paid_newsroom, READERS)
     earlier = await queue_breaking(paid_newsroom, "Earlier alert")
     async with paid_newsroom.core.database.sessions.begin() as session:
         await session.execute(
