@@ -1,4 +1,5 @@
-"""newsbot running against the fake Bot API, for the delivery tests (see tests/telegram)."""
+"""newsbot running against the fake Bot API, for the delivery tests (see tests/telegram, whose
+fake Bot API and newsroom fixtures these tests share)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from storage.destinations import ChatInfo
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import Newsroom, newsroom_settings, running_newsroom
+from tests.telegram.conftest import (
+    Newsroom,
+    fake_api,
+    feed_urls,
+    newsroom,
+    newsroom_settings,
+    running_newsroom,
+)
+
+__all__ = ["fake_api", "feed_urls", "newsroom"]
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 BACKLOG = Item("old", "Old story", NOW - timedelta(hours=1))
@@ -30,10 +40,16 @@ def strict_api() -> Iterator[FakeBotAPI]:
 async def paced_newsroom(
     tmp_path: Path, strict_api: FakeBotAPI, feed_server: FeedServer
 ) -> AsyncIterator[Newsroom]:
-    """newsbot paced as deployed (28 a second, a reader once a second), its backlog polled."""
+    """newsbot paced as deployed (28 a second, a reader once a second, a group 20 a minute),
+    its backlog polled."""
     url = feed_server.add("/en.xml", rss([BACKLOG]))
     settings = newsroom_settings(
-        tmp_path, strict_api, [url], send_rate=28.0, private_chat_interval=1.0
+        tmp_path,
+        strict_api,
+        [url],
+        send_rate=28.0,
+        private_chat_interval=1.0,
+        group_messages_per_minute=20,
     )
     async with running_newsroom(settings, strict_api, feed_server) as newsroom:
         await newsroom.poll()  # the backlog: stored, never pushed

@@ -12,6 +12,7 @@ import pytest
 
 from storage import destinations
 from storage.destinations import ChatInfo
+from tests.delivery.conftest import add_readers
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
@@ -27,40 +28,8 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 READERS = range(10_000, 10_060)
 
 
-@pytest.fixture
-def strict_api() -> AsyncIterator[FakeBotAPI]:
-    with FakeBotAPI(enforce_rate_limits=True, rate_limit_global=30, group_per_minute=20) as api:
-        yield api
-
-
-@pytest.fixture
-async def paced_newsroom(
-    tmp_path: Path, strict_api: FakeBotAPI, feed_server: FeedServer
-) -> AsyncIterator[Newsroom]:
-    url = feed_server.add("/en.xml", rss([Item("old", "Old story", NOW - timedelta(hours=1))]))
-    settings = newsroom_settings(
-        tmp_path,
-        strict_api,
-        [url],
-        send_rate=28.0,
-        private_chat_interval=1.0,
-        group_messages_per_minute=20,
-    )
-    async with running_newsroom(settings, strict_api, feed_server) as newsroom:
-        yield newsroom
-
-
-async def _readers(newsroom: Newsroom) -> None:
-    async with newsroom.core.database.sessions.begin() as session:
-        for chat_id in READERS:
-            reader = await destinations.ensure_destination(
-                session, ChatInfo(chat_id=chat_id, kind="private", editions=("en",)), NOW
-            )
-            await destinations.subscribe(session, reader.id, "parliament", NOW)
-
-
 async def test_fan_out_to_sixty_readers_meets_no_429(paced_newsroom: Newsroom) -> None:
-    await _readers(paced_newsroom)
+    await add_readers(paced_newsroom, READERS)
     await paced_newsroom.poll()
     paced_newsroom.feeds.add(
         "/en.xml", rss([Item("new", "Budget adopted", NOW), Item("old", "Old story", NOW)])
@@ -120,7 +89,7 @@ async def test_a_server_that_counts_late_meets_no_429_and_a_reader_is_answered_a
     makes sends spaced 1/29.5 s apart look like 31 in a second to a pacer that trusts its
     own clock. And a reader's /today, asked mid-fan-out, is answered within a second."""
     newsroom = brisk_newsroom
-    await _readers(newsroom)
+    await add_readers(newsroom, READERS)
     await newsroom.poll()
     newsroom.api.inject_failures(ratio=0, latency=(0, 0.08))
     newsroom.feeds.add(
@@ -146,7 +115,7 @@ async def test_a_tick_cut_short_by_its_budget_wakes_the_next_one_as_it_ends(
 ) -> None:
     """A fan-out longer than a tick's budget goes on at once in the next tick, not a beat
     later (the scheduler runs one tick at a time, so the wake must come after this one)."""
-    await _readers(paced_newsroom)
+    await add_readers(paced_newsroom, READERS)
     await paced_newsroom.poll()
     paced_newsroom.feeds.add(
         "/en.xml", rss([Item("new", "Budget adopted", NOW), Item("old", "Old story", NOW)])
