@@ -12,14 +12,6 @@ from storage.models import Delivery, Story
 from storage.states import DeliveryStatus
 
 
-async def queued_deliveries(session: AsyncSession) -> int:
-    """Deliveries waiting to be sent (queued, or claimed and being sent)."""
-    query = select(func.count()).where(
-        Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.SENDING))
-    )
-    return int(await session.scalar(query) or 0)
-
-
 @dataclass(frozen=True, slots=True)
 class Outbox:
     """The backlog: deliveries waiting (queued or being sent) and since when the oldest."""

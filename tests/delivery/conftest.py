@@ -3,6 +3,7 @@ fake Bot API and newsroom fixtures these tests share)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from storage import destinations
 from storage.destinations import ChatInfo
-from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
 from tests.telegram.conftest import (
@@ -20,6 +21,7 @@ from tests.telegram.conftest import (
     feed_urls,
     newsroom,
     newsroom_settings,
+    queue_breaking,
     running_newsroom,
 )
 
@@ -64,3 +66,22 @@ async def add_readers(newsroom: Newsroom, chat_ids: Iterable[int]) -> None:
                 session, ChatInfo(chat_id=chat_id, kind="private", editions=("en",)), NOW
             )
             await destinations.subscribe(session, reader.id, "parliament", NOW)
+
+
+async def breaking_mid_backlog(
+    newsroom: Newsroom, readers: Iterable[int], stories: list[Item], text: str
+) -> tuple[float, list[SentMessage]]:
+    """Readers with `stories` waiting; once the first ten messages are out, breaking news
+    `text` is queued; everything is then delivered. Returns when the alert was queued and
+    every message the readers got."""
+    readers = list(readers)
+    await add_readers(newsroom, readers)
+    newsroom.feeds.add("/en.xml", rss([*stories, BACKLOG]))
+    await newsroom.poll()
+    sending = asyncio.create_task(newsroom.deliver_all(timeout=30))
+    await newsroom.api.wait_until(lambda: len(newsroom.api.sent) >= 10, timeout=10)
+    queued_at = datetime.now(UTC).timestamp()
+    await queue_breaking(newsroom, text)
+    await sending
+    await newsroom.deliver_all(timeout=30)
+    return queued_at, [m for m in newsroom.api.sent if m.chat_id in readers]

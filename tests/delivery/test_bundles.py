@@ -4,18 +4,17 @@ the real python-telegram-bot stack and the fake Bot API, Telegram's limits enfor
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from html import escape
 
 from storage import destinations
 from storage.destinations import ChatInfo
 from storage.models import Story
-from tests.delivery.conftest import BACKLOG, add_readers
+from tests.delivery.conftest import BACKLOG, breaking_mid_backlog
 from tests.fakes.bot_api import FakeUser
 from tests.fakes.conversation import subscribe
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import ENGLISH_READER, READER, Newsroom, queue_breaking
+from tests.telegram.conftest import ENGLISH_READER, READER, Newsroom
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 KAZAKH_READER = FakeUser(id=666666666, first_name="Dana", language_code="kk")
@@ -82,16 +81,9 @@ async def test_breaking_news_overtakes_a_long_backlog_and_goes_alone(
     breaking news queued once the first of them are out reaches every reader before any
     story that was still waiting, but for the few already booked to go."""
     readers = range(700_000, 700_120)
-    await add_readers(paced_newsroom, readers)
-    paced_newsroom.feeds.add("/en.xml", rss([*story_items(TITLES[:2]), BACKLOG]))
-    await paced_newsroom.poll()
-    sending = asyncio.create_task(paced_newsroom.deliver_all(timeout=30))
-    await paced_newsroom.api.wait_until(lambda: len(paced_newsroom.api.sent) >= 10, timeout=10)
-    queued_at = datetime.now(UTC).timestamp()
-    await queue_breaking(paced_newsroom, "Breaking: earthquake in Almaty")
-    await sending
-    await paced_newsroom.deliver_all(timeout=30)
-    sent = [m for m in paced_newsroom.api.sent if m.chat_id in readers]
+    queued_at, sent = await breaking_mid_backlog(
+        paced_newsroom, readers, story_items(TITLES[:2]), "Breaking: earthquake in Almaty"
+    )
     alerts = [m for m in sent if "earthquake" in m.text]
     stories = [m for m in sent if "earthquake" not in m.text]
     assert {m.chat_id for m in alerts} == set(readers) == {m.chat_id for m in stories}

@@ -3,7 +3,6 @@ Through the real python-telegram-bot stack and the fake Bot API."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ from sqlalchemy import update
 
 from storage import alerts, deliveries
 from storage.models import Delivery
-from tests.delivery.conftest import BACKLOG, NOW, add_readers
+from tests.delivery.conftest import BACKLOG, NOW, add_readers, breaking_mid_backlog
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
@@ -80,16 +79,9 @@ async def test_with_paid_broadcasts_breaking_news_still_overtakes_a_backlog_at_o
     lane allows 1,000 a second: breaking news queued behind 120 waiting readers goes before
     every story not already booked."""
     readers = range(810_000, 810_120)
-    await add_readers(paid_newsroom, readers)
-    paid_newsroom.feeds.add("/en.xml", rss([Item("s2", "Budget adopted", NOW), BACKLOG]))
-    await paid_newsroom.poll()
-    sending = asyncio.create_task(paid_newsroom.deliver_all(timeout=30))
-    await paid_newsroom.api.wait_until(lambda: len(paid_newsroom.api.sent) >= 10, timeout=10)
-    queued_at = datetime.now(UTC).timestamp()
-    await queue_breaking(paid_newsroom, "Breaking: earthquake")
-    await sending
-    await paid_newsroom.deliver_all(timeout=30)
-    sent = [m for m in paid_newsroom.api.sent if m.chat_id in readers]
+    queued_at, sent = await breaking_mid_backlog(
+        paid_newsroom, readers, [Item("s2", "Budget adopted", NOW)], "Breaking: earthquake"
+    )
     alert_at = {m.chat_id: m.time for m in sent if "earthquake" in m.text}
     story_at = {m.chat_id: m.time for m in sent if "Budget" in m.text}
     assert set(alert_at) == set(story_at) == set(readers)
