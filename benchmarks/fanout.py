@@ -50,14 +50,15 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bot.delivery.compose as compose
-import bot.filters as filters
+import bot.domain.filters as filters
 from bot.app import open_core, telegram_running
 from bot.config import Settings
 from bot.delivery.sender import Sender
-from bot.logs import configure_logging
-from bot.scheduling import wake_delivery
+from bot.domain.channel_rules import DeskFormat, DeskRules, DeskSettings
 from bot.services.breaking import Draft
-from storage.desk import DeskFormat, DeskRules, DeskSettings, write_rules
+from bot.setup.logs import configure_logging
+from bot.setup.scheduling import wake_delivery
+from storage.channel_rules import write_rules
 from storage.models import Delivery, Destination, DestinationEdition, Story, Subscription
 
 EDITOR_ID = 1

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import open_core, run, telegram_running
 from bot.config import Settings
-from bot.logs import configure_logging
+from bot.setup.logs import configure_logging
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.flood import Send, WebhookSender, flood, polling_sender, reply_time

@@ -7,7 +7,7 @@ them in groups of three versions (kk, ru, en: one story, one group_id), and of d
 (private chats, channels and groups, each subscribed to a few sections and reading one
 edition or two), with a most-read list of 100 places per language (as the poller keeps a
 role = "popular" feed's order, blended into /popular), then times what the Telegram handlers
-await, through the same services (bot/telegram/handlers/readers.py -> bot/services ->
+await, through the same services (bot/entrypoints/telegram/handlers/readers.py -> bot/services ->
 storage), each list with one group per line in the reader's editions (newsdesk.reading):
 
     python benchmarks/intelligence.py [--stories 1000000] [--destinations 100000]

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import open_core, schedule_polling, telegram_running
 from bot.config import Settings
-from bot.logs import configure_logging
-from bot.scheduling import wake_delivery
+from bot.setup.logs import configure_logging
+from bot.setup.scheduling import wake_delivery
 from storage import destinations
 from storage.destinations import ChatInfo
 from tests.fakes.bot_api import FakeBotAPI

@@ -47,8 +47,8 @@ from fanout import control, seed, start_fake
 
 from bot.app import open_core, telegram_running
 from bot.config import Settings
-from bot.logs import configure_logging
-from bot.scheduling import wake_delivery
+from bot.setup.logs import configure_logging
+from bot.setup.scheduling import wake_delivery
 from storage.models import Story
 
 TOKEN = "123456:TEST-token"

@@ -32,26 +32,29 @@ from bot.delivery.corrections import Corrector
 from bot.delivery.dispatcher import Dispatcher, TickObserver
 from bot.delivery.pacing import Limits, Pacer
 from bot.delivery.sender import Sender, SendStats
+from bot.domain import channel_rules
+from bot.entrypoints.http.api import TokenCheck, cms_routes
+from bot.entrypoints.http.cms import CmsDesk
+from bot.entrypoints.http.health import BotApiState, Readiness
+from bot.entrypoints.http.metrics import BotApiWatch, Metrics
+from bot.entrypoints.http.server import HttpServer, build_app, ops_routes
+from bot.entrypoints.http.webhook import UpdateLedger, new_secret, webhook_path, webhook_route
+from bot.entrypoints.telegram.application import (
+    ALLOWED_UPDATES,
+    build_application,
+    publish_commands,
+    register_handlers,
+)
+from bot.entrypoints.telegram.handlers.channels import can_manage_topics
+from bot.entrypoints.telegram.handlers.services import BotServices
+from bot.entrypoints.telegram.polling import UPDATES_RETRY_SECONDS, LongPolling
+from bot.entrypoints.telegram.request import RequestObserver
 from bot.feeds.alternates import PageAlternates
 from bot.feeds.extract import Extractor
 from bot.feeds.fetcher import Fetcher, build_http_client, default_user_agent
 from bot.feeds.normalize import build_category_map
 from bot.feeds.poller import Poller, PollObserver, PollOutcome
-from bot.http.api import TokenCheck, cms_routes
-from bot.http.cms import CmsDesk
-from bot.http.health import BotApiState, Readiness
-from bot.http.metrics import BotApiWatch, Metrics
-from bot.http.server import HttpServer, build_app, ops_routes
-from bot.http.webhook import UpdateLedger, new_secret, webhook_path, webhook_route
-from bot.logs import redact_also
-from bot.scheduling import (
-    PollSchedule,
-    add_delivery_job,
-    add_heartbeat_job,
-    add_updates_job,
-    wake_delivery,
-    wake_job,
-)
+from bot.outbound.i18n import Catalogues
 from bot.services.admins import Admins
 from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
@@ -60,18 +63,16 @@ from bot.services.digest import Digest, add_digest_jobs
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
 from bot.services.related import RelatedStories
-from bot.telegram.application import (
-    ALLOWED_UPDATES,
-    build_application,
-    publish_commands,
-    register_handlers,
+from bot.setup.logs import redact_also
+from bot.setup.scheduling import (
+    PollSchedule,
+    add_delivery_job,
+    add_heartbeat_job,
+    add_updates_job,
+    wake_delivery,
+    wake_job,
 )
-from bot.telegram.handlers.channels import can_manage_topics
-from bot.telegram.handlers.services import BotServices
-from bot.telegram.i18n import Catalogues
-from bot.telegram.polling import UPDATES_RETRY_SECONDS, LongPolling
-from bot.telegram.request import RequestObserver
-from storage import desk as desk_queries
+from storage import channel_rules as desk_queries
 from storage import editions as edition_queries
 from storage import feeds as feed_queries
 from storage import sections as section_queries
@@ -167,9 +168,9 @@ def section_specs(settings: Settings) -> list[section_queries.SectionSpec]:
     ]
 
 
-def channel_spec(channel: ChannelConfig, chat_id: int) -> desk_queries.ChannelSpec:
+def channel_spec(channel: ChannelConfig, chat_id: int) -> channel_rules.ChannelSpec:
     """A config-declared chat as storage writes it (its id resolved)."""
-    return desk_queries.ChannelSpec(
+    return channel_rules.ChannelSpec(
         ref=channel.ref,
         chat_id=chat_id,
         sections=tuple(channel.sections),
@@ -179,7 +180,7 @@ def channel_spec(channel: ChannelConfig, chat_id: int) -> desk_queries.ChannelSp
         exclude=tuple(channel.exclude),
         include_regex=tuple(channel.include_regex),
         exclude_regex=tuple(channel.exclude_regex),
-        format=desk_queries.DeskFormat(
+        format=channel_rules.DeskFormat(
             template=channel.template,
             summary=channel.summary,
             related=channel.related,
@@ -190,7 +191,7 @@ def channel_spec(channel: ChannelConfig, chat_id: int) -> desk_queries.ChannelSp
             signature=channel.signature,
             utm=channel.utm,
         ),
-        pace=desk_queries.DeskPace(
+        pace=channel_rules.DeskPace(
             max_posts_per_hour=channel.max_posts_per_hour,
             quiet_hours=channel.quiet_hours,
             quiet_mode=channel.quiet_mode,

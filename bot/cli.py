@@ -13,7 +13,7 @@ import click
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import configure_logging
+from bot.setup.logs import configure_logging
 
 log = logging.getLogger("newsbot")  # the same under `python -m bot.cli` and the script
 

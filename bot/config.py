@@ -29,9 +29,9 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from bot.filters import FilterError, check_pattern_budget, check_patterns, check_terms
-from bot.telegram.templates import TemplateRefused, check_template
-from storage.desk import BREAKING_TOPIC
+from bot.domain.channel_rules import BREAKING_TOPIC
+from bot.domain.filters import FilterError, check_pattern_budget, check_patterns, check_terms
+from bot.outbound.templates import TemplateRefused, check_template
 
 Language = Literal["en", "ru", "kk"]
 # An edition: a language the newsroom publishes in (ISO 639-1/-3 code, lower case).
@@ -137,7 +137,7 @@ class ChannelConfig(_Strict):
 
     @model_validator(mode="after")
     def _patterns_within_budget(self) -> ChannelConfig:
-        """Both lists' patterns together within re2's budget for a chat (bot/filters.py)."""
+        """Both lists' patterns together within re2's budget for a chat (bot/domain/filters.py)."""
         try:
             check_pattern_budget([*self.include_regex, *self.exclude_regex])
         except FilterError as exc:

@@ -106,9 +106,9 @@ async def preview_feed(settings: Settings, url: str, *, count: int = 5) -> int:
     from bot.feeds.extract import extract_stories
     from bot.feeds.fetcher import Fetcher, build_http_client, default_user_agent
     from bot.feeds.normalize import FeedContext, build_category_map
-    from bot.telegram.i18n import Catalogues
-    from bot.telegram.preview import as_terminal_text
-    from bot.telegram.render import render_story
+    from bot.outbound.i18n import Catalogues
+    from bot.outbound.preview import as_terminal_text
+    from bot.outbound.render import render_story
 
     configured = next((feed for feed in settings.feeds if feed.url == url), None)
     async with build_http_client(

@@ -17,18 +17,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from storage.approvals import approval_chat_ids, approval_chats, drop_empty, open_approval
-from storage.desk import (
+from bot.domain.channel_rules import (
     DEFAULT_FORMAT,
-    FORMAT_COLUMNS,
     DeskFormat,
     DeskJudge,
     DeskPace,
     DeskRules,
     StoryText,
-    filtered_rules,
-    format_of,
 )
+from storage.approvals import approval_chat_ids, approval_chats, drop_empty, open_approval
+from storage.channel_rules import FORMAT_COLUMNS, filtered_rules, format_of
 from storage.destinations import deactivate, has_any_subscription
 from storage.models import (
     ChannelRule,
@@ -146,7 +144,7 @@ async def fan_out_stories(
 ) -> dict[int, int]:
     """Queue every new story for each active destination subscribed to its section.
 
-    Chats with desk filters (storage/desk.py) take a story only when `judge` admits it;
+    Chats with desk filters (storage/channel_rules.py) take a story only when `judge` admits it;
     without a judge they take none (a filtered chat never gets what it filters out).
     Chats with approval get theirs `awaiting` the editors' desk (one approvals row per
     story, expiring after `approval_timeout`), after their filters.

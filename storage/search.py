@@ -16,7 +16,6 @@ storage order and nearly publication order), and only that window is scored.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,9 +26,9 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.words import STEM_LENGTH, fold, folded_stems, ordered_stems, stems, words
 from storage.models import Story
 
-STEM_LENGTH = 5
 # Searches rank the newest this-many matches; related stories score this many candidates.
 SEARCH_WINDOW = 1000
 RELATED_WINDOW = 60
@@ -55,36 +54,8 @@ FREQUENCY_SAMPLE = 5000
 RARE_SHARE = 0.001
 RARE_MIN_COUNT = 5
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_LETTERS = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
 # Where a sentence ends: its mark, then a space or the end of the text.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-
-# Frequent words that say nothing about the subject (the newsroom's house style), as stems.
-STOP_STEMS = frozenset(
-    {
-        "kazin", "astan", "almat", "kazak", "казин", "астан", "алмат", "казах", "қазақ",
-        "about", "their", "there", "which", "after", "would", "could", "other", "these",
-        "котор", "также", "этого", "будет", "может", "более", "после", "очень", "между",
-        "болып", "бойын", "туралы", "жылдың", "барлық", "арқыл", "сонда",
-    }
-)  # fmt: skip
-
-
-def _fold(value: str) -> str:
-    """Composed, case-folded text: what both engines' tokenizers see, letter for letter."""
-    return unicodedata.normalize("NFC", value).casefold()
-
-
-def words(value: str) -> list[str]:
-    """The words of a text as the index splits them (letters and digits), folded."""
-    return _WORD.findall(_fold(value))
-
-
-def stems(value: str) -> set[str]:
-    """Distinctive five-letter stems of a text: the unit related stories are compared by."""
-    found = {word[:STEM_LENGTH] for word in _LETTERS.findall(_fold(value))}
-    return found - STOP_STEMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,25 +151,15 @@ def related_terms(
     posting list. Not simply the rarest either: a one-off word (a typo, a passing name) is
     rarer than the words naming the subject, which recur in the stories that follow it.
     """
-    title = _distinctive(_ordered_stems(story.title), frequencies)[:RELATED_TITLE_TERMS]
+    title = _distinctive(ordered_stems(story.title), frequencies)[:RELATED_TITLE_TERMS]
     summary = [
         stem
-        for stem in _distinctive(_ordered_stems(story.summary[:SUMMARY_PREFIX]), frequencies)
+        for stem in _distinctive(ordered_stems(story.summary[:SUMMARY_PREFIX]), frequencies)
         if stem not in title
     ]
     rare = [stem for stem in title if frequencies is None or frequencies.is_rare(stem)]
     paired = ([stem for stem in title if stem not in rare] + summary)[:RELATED_PAIRED_TERMS]
     return [Term(stem, prefix=True) for stem in rare], [Term(stem, prefix=True) for stem in paired]
-
-
-def _ordered_stems(value: str) -> list[str]:
-    """The text's stems in reading order, each once, without house-style stop stems."""
-    ordered: list[str] = []
-    for word in _LETTERS.findall(_fold(value)):
-        stem = word[:STEM_LENGTH]
-        if stem not in STOP_STEMS and stem not in ordered:
-            ordered.append(stem)
-    return ordered
 
 
 def _distinctive(ordered: list[str], frequencies: StemFrequencies | None) -> list[str]:
@@ -399,7 +360,7 @@ async def _similar_headlines(
     if not await session.scalar(_HAS_TRIGRAMS):
         return []
     params = {
-        "query": _fold(query),
+        "query": fold(query),
         "language": language,
         "limit": limit,
         "every_edition": editions is None,
@@ -527,15 +488,14 @@ def _parse(title: str, summary: str, frequencies: StemFrequencies | None) -> _Pa
     common = frequencies.common if frequencies is not None else frozenset()
 
     def distinctive(folded: str) -> frozenset[str]:
-        found = {word[:STEM_LENGTH] for word in _LETTERS.findall(folded)}
-        return frozenset(found - STOP_STEMS - common)
+        return frozenset(folded_stems(folded) - common)
 
     sentences: dict[str, frozenset[str]] = {}
-    for part in _SENTENCE_END.split(_fold(summary)):
+    for part in _SENTENCE_END.split(fold(summary)):
         key = " ".join(part.split())  # spacing aside, word for word
         if key:
             sentences[key] = sentences.get(key, frozenset()) | distinctive(part)
-    return _Parsed(distinctive(_fold(title)), sentences, frozenset().union(*sentences.values()))
+    return _Parsed(distinctive(fold(title)), sentences, frozenset().union(*sentences.values()))
 
 
 def _score(own: _Parsed, theirs: _Parsed) -> float:
@@ -587,11 +547,11 @@ def rank_related(
 
 def _distinct(story: Story, ranked: Sequence[Candidate], limit: int) -> list[Candidate]:
     """The best-ranked stories, skipping any with the title or link of the story or a pick."""
-    seen_titles = {_fold(story.title).strip()}
+    seen_titles = {fold(story.title).strip()}
     seen_links = {story.link} if story.link else set()
     picked: list[Candidate] = []
     for candidate in ranked:
-        title = _fold(candidate.title).strip()
+        title = fold(candidate.title).strip()
         if title in seen_titles or candidate.link in seen_links:
             continue
         seen_titles.add(title)

@@ -8,7 +8,7 @@ config names (the config is the source of truth: the bot will not replace its pi
 section goes to General (`GENERAL`) until someone picks a topic again.
 
 Breaking news goes to channel_rules.breaking_topic (written with the rest of the rules by
-storage/desk.py) or General.
+storage/channel_rules.py) or General.
 """
 
 from __future__ import annotations

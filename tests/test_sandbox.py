@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.sandbox import OverBudget, SandboxPool
+from bot.outbound.sandbox import OverBudget, SandboxPool
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.entrypoints.http.conftest import API_TOKEN, OTHER_TOKEN, free_port
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
 from tests.fakes.feed_server import FeedServer, fixture_bytes
-from tests.http.conftest import API_TOKEN, OTHER_TOKEN, free_port
 from tests.test_cli import NEWSBOT, environment, write_config
 
 WRONG_TOKEN = "424242:SECRET-wrong-token-9f8e7d"
@@ -77,7 +77,7 @@ def test_a_refused_token_stops_start_up_with_one_line_and_exit_code_2(
 
 SCRIPT = """
 import asyncio, logging, sys, warnings
-from bot.logs import configure_logging
+from bot.setup.logs import configure_logging
 
 token = sys.argv[1]
 configure_logging(secrets=[token], log_format=sys.argv[2])

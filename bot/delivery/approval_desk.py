@@ -19,11 +19,11 @@ from telegram.error import BadRequest
 
 from bot.config import Settings
 from bot.delivery.outcomes import Verdict, outcome_of
+from bot.outbound.approval_preview import render_approval
+from bot.outbound.i18n import Catalogues, Translator
+from bot.outbound.render import OutgoingMessage
+from bot.outbound.send import deliver, keyboard, preview_options
 from bot.services.approvals import Approvals, DeskView
-from bot.telegram.approval_preview import render_approval
-from bot.telegram.i18n import Catalogues, Translator
-from bot.telegram.render import OutgoingMessage
-from bot.telegram.send import deliver, keyboard, preview_options
 
 log = logging.getLogger(__name__)
 

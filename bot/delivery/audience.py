@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.filters import DeskFilters
+from bot.domain.channel_rules import StoryText
+from bot.domain.filters import DeskFilters
 from bot.services.related import MAX_RELATED, RelatedStories
 from storage import approvals as approval_queries
-from storage import desk as desk_queries
+from storage import channel_rules as desk_queries
 from storage import stories as story_queries
+from storage.channel_rules import Narrowing
 from storage.db import Database
-from storage.desk import Narrowing, StoryText
 from storage.models import Story
 
 # A narrowed pick chooses among this many related stories (the pool), so that dropping the

@@ -4,13 +4,13 @@ The outbox is drained in fair turns (storage.deliveries.due_turns): each chat wi
 gets one message per turn, oldest waiting chat first, so a reader falls behind by the time
 it takes to come round to every chat (R chats at 30 a second: R / 30 s), however fast
 stories arrive. When the turn comes and several stories wait, that one message lists them
-all (a bundle, rendered by bot/telegram/bundle.py); one story alone goes in its full layout.
+all (a bundle, rendered by bot/outbound/bundle.py); one story alone goes in its full layout.
 
 Bundles are for readers' private chats. Breaking news and digests are never bundled (they
 go alone, breaking news first, as the claim's order puts them). Channels and groups keep
 one post per story, each with its own reactions and comments: their admins bundle with
 their desk's pace (a cap per hour, quiet hours), whose "More news" roundup is the same
-bundle by another road (bot/delivery/pace.py, rendered by the same bot/telegram/bundle.py).
+bundle by another road (bot/delivery/pace.py, rendered by the same bot/outbound/bundle.py).
 Approval, filters, editions and topics were decided per story at fan-out, before a delivery
 row existed, so whatever is due here may go to the chat.
 """
@@ -23,7 +23,7 @@ from dataclasses import replace
 from storage.deliveries import DeliveryJob
 
 # Stories one turn takes along at most; more wait for the chat's next turn. The message
-# lists the newest that fit (bot/telegram/bundle.py) and counts the rest, so after an outage
+# lists the newest that fit (bot/outbound/bundle.py) and counts the rest, so after an outage
 # a reader hears the latest news first and how much else came, not an hour-old page of it.
 MAX_BUNDLE = 200
 

@@ -8,7 +8,7 @@ A fan-out of one story to ten thousand chats renders it once per language, not p
 hundreds of deliveries asking at once for a message not rendered yet all wait for the one
 render in progress (a cache of renders, not of results, so they never each query it).
 
-A chat's own template renders in the sandbox's worker process (bot/telegram/templates.py),
+A chat's own template renders in the sandbox's worker process (bot/outbound/templates.py),
 a blocking round trip: such a story is rendered in a thread of `_TEMPLATE_THREADS`, off the
 event loop; a story in the standard layout (most chats) is rendered here, as before.
 """
@@ -28,14 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.delivery.audience import Pool, narrowed_chats, pick, pool_of
-from bot.filters import DeskFilters
-from bot.services.breaking import version_for
-from bot.services.editions import reading_order
-from bot.services.newsdesk import Reading, reading
-from bot.services.related import RelatedStories
-from bot.telegram.bundle import Bundle, render_bundle
-from bot.telegram.i18n import Catalogues, language_name
-from bot.telegram.render import (
+from bot.domain.channel_rules import DEFAULT_FORMAT, DeskFormat
+from bot.domain.filters import DeskFilters
+from bot.outbound.bundle import Bundle, render_bundle
+from bot.outbound.i18n import Catalogues, language_name
+from bot.outbound.render import (
     OutgoingMessage,
     RelatedLink,
     VersionLink,
@@ -44,13 +41,17 @@ from bot.telegram.render import (
     render_digest,
     render_story,
 )
-from bot.telegram.templates import noting_failures
+from bot.outbound.templates import noting_failures
+from bot.services.breaking import version_for
+from bot.services.editions import reading_order
+from bot.services.newsdesk import Reading, reading
+from bot.services.related import RelatedStories
 from storage import alerts as alert_queries
 from storage import approvals as approval_queries
 from storage import digests as digest_queries
 from storage import stories as story_queries
+from storage.channel_rules import Narrowing
 from storage.db import Database
-from storage.desk import DEFAULT_FORMAT, DeskFormat, Narrowing
 from storage.models import Alert, Story
 
 # The stories a digest lists (the slot keeps more: the top of every edition).
@@ -204,7 +205,7 @@ class Composer:
         roundup: bool = False,
         overflow: bool = False,
     ) -> Bundle | None:
-        """Several stories for one chat in one message, in its language (bot/telegram/bundle.py):
+        """Several stories for one chat in one message, in its language (bot/outbound/bundle.py):
         a paced chat's "More news" `roundup`, or the stories that waited for a reader's
         turn ("3 new stories"); with `overflow`, what does not fit is counted in a last line.
         None when none of them exists any more. Not cached: each chat's bundle is its own.

@@ -22,9 +22,9 @@ from telegram.error import BadRequest
 from bot.delivery.compose import Composer
 from bot.delivery.outcomes import Outcome, Verdict, outcome_of
 from bot.delivery.pacing import Pacer
-from bot.telegram.render import OutgoingMessage
-from bot.telegram.retry import NO_RETRY
-from bot.telegram.send import keyboard, preview_options
+from bot.outbound.render import OutgoingMessage
+from bot.outbound.retry import NO_RETRY
+from bot.outbound.send import keyboard, preview_options
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
 from storage.db import Database

@@ -15,10 +15,10 @@ from bot.delivery.approval_desk import DeskPoster
 from bot.delivery.corrections import Corrector
 from bot.delivery.outcomes import Verdict, outcome_of
 from bot.delivery.sender import Sender, SendStats
+from bot.outbound.i18n import Catalogues, language_name
+from bot.outbound.render import OutgoingMessage, render_breaking_report
+from bot.outbound.send import deliver
 from bot.services.breaking import Breaking
-from bot.telegram.i18n import Catalogues, language_name
-from bot.telegram.render import OutgoingMessage, render_breaking_report
-from bot.telegram.send import deliver
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
 from storage.db import Database

@@ -3,8 +3,8 @@ template that fails), in their private chat with the bot.
 
 The admin who added the bot first; when the bot has no private chat with them, the chat's
 human administrators (getChatAdministrators) who have one. Anyone who sent the bot a command
-in private has one (bot/telegram/handlers/channels.py note_contact), even if all they ever
-used was /channels. Nobody to tell: the notice is logged instead.
+in private has one (bot/entrypoints/telegram/handlers/channels.py note_contact), even if
+all they ever used was /channels. Nobody to tell: the notice is logged instead.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from html import escape
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.telegram.render import OutgoingMessage
-from bot.telegram.send import deliver
+from bot.outbound.render import OutgoingMessage
+from bot.outbound.send import deliver
 from storage import destinations as destination_queries
 from storage import topics as topic_queries
 from storage.db import Database

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.telegram.retry import retry_after_seconds
+from bot.outbound.retry import retry_after_seconds
 
 # 400s that mean the bot can no longer post in the chat at all (not a fault of the message).
 GONE_REASONS = (

@@ -1,6 +1,6 @@
 """A chat's pace and quiet hours as time arithmetic (pure: no database, no Telegram).
 
-The sender asks `plan` about each story it claims for a chat with a pace rule (storage.desk
+The sender asks `plan` about each story it claims for a chat with a pace rule (storage.channel_rules
 DeskPace): send it now, send it silently (quiet hours, mode "silent": Telegram's
 disable_notification), or hold it for the chat's "More news" roundup until a given time
 (over `max_posts_per_hour` in the rolling hour, or quiet hours in mode "hold"). Breaking news
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from storage.desk import DeskPace
+from bot.domain.channel_rules import DeskPace
 
 # The cap counts posts in a rolling hour: a post counts while less than this has passed.
 WINDOW = timedelta(hours=1)

@@ -1,7 +1,7 @@
 """Pacing the fan-out to stay under Telegram's limits instead of running into them.
 
 Two pieces of the sender's, beside the request layer's `FloodGuard`
-(bot/telegram/flood_guard.py), which every message passes and which mirrors Telegram's
+(bot/outbound/flood_guard.py), which every message passes and which mirrors Telegram's
 counters:
 
 - `Pacer`: spaces the fan-out evenly (a slot every 1/rate seconds overall, the chat's

@@ -30,11 +30,11 @@ from bot.delivery.paid import PaidBudget
 from bot.delivery.refusals import Refusals, SendStats
 from bot.delivery.template_notices import TemplateNotices
 from bot.delivery.topics import ForumTopics
-from bot.telegram.render import OutgoingMessage
-from bot.telegram.retry import NO_RETRY
-from bot.telegram.send import Sent, deliver
+from bot.outbound.render import OutgoingMessage
+from bot.outbound.retry import NO_RETRY
+from bot.outbound.send import Sent, deliver
+from storage import channel_rules as desk_queries
 from storage import deliveries as delivery_queries
-from storage import desk as desk_queries
 from storage import digests as digest_queries
 from storage import stats as stats_queries
 from storage.db import Database
@@ -102,8 +102,8 @@ class Sender:
         self._chats_in_flight: set[int] = set()
         self._stopping = False
         self._sent: list[SentRecord] = []
-        # Chats' desk filters, compiled once per rules version (bot/filters.py), off the event
-        # loop; the composer's Related pick asks the same ones.
+        # Chats' desk filters, compiled once per rules version (bot/domain/filters.py), off
+        # the event loop; the composer's Related pick asks the same ones.
         self._desk = composer.filters
         # Paced chats' story posts of the last hour that the database may not show yet (sends
         # are recorded in batches): {destination id: {message id: sent at}}.

@@ -2,7 +2,7 @@
 
 A template that fails for one story (an error, too slow, too much memory, a macro calling
 itself) does not fail the delivery: the story goes out in the standard layout and the
-renderer logs one line (bot/telegram/render.py). The chat's admins hear of it here, in their
+renderer logs one line (bot/outbound/render.py). The chat's admins hear of it here, in their
 private chat (bot/delivery/notices.py: the one who added the bot, else the others who have a
 private chat with it), once per template (per process: a restart may tell them once more),
 not once per story. With nobody to tell it is logged once instead.
@@ -14,7 +14,7 @@ from telegram import Bot
 
 from bot.config import Settings
 from bot.delivery.notices import AdminNotices
-from bot.telegram.i18n import Catalogues
+from bot.outbound.i18n import Catalogues
 from storage.db import Database
 
 

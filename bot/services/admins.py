@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from telegram import Bot, ChatMember, ChatMemberAdministrator, ChatMemberOwner
 from telegram.error import TelegramError
 
-from storage import desk as desk_queries
+from storage import channel_rules as desk_queries
 from storage import destinations as destination_queries
 from storage import topics as topic_queries
 from storage.db import Database

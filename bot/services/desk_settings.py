@@ -12,7 +12,7 @@ How answers are read:
 - include_regex, exclude_regex: one pattern per line (commas belong to patterns: `a{1,3}`);
 - template: the text as typed; read_button, signature, utm, max_posts_per_hour,
   quiet_hours ("23:00-07:00"): one line, spaces around it dropped.
-Nothing here knows Telegram: the handlers (bot/telegram/handlers/desk_settings.py) ask,
+Nothing here knows Telegram: the handlers (bot/entrypoints/telegram/handlers/desk_settings.py) ask,
 verify the admin with Telegram and render.
 """
 
@@ -29,23 +29,23 @@ from pydantic import ValidationError
 
 from bot.config import ChannelConfig, Settings
 from bot.delivery.compose import Composer
-from bot.filters import CompiledFilter, FilterError, StoryWords, check_pattern_budget
-from bot.services.related import RelatedStories
-from bot.telegram.i18n import Catalogues
-from bot.telegram.render import OutgoingMessage
-from bot.telegram.templates import (
+from bot.domain.channel_rules import DeskSettings, StoryText
+from bot.domain.filters import CompiledFilter, FilterError, StoryWords, check_pattern_budget
+from bot.outbound.i18n import Catalogues
+from bot.outbound.render import OutgoingMessage
+from bot.outbound.templates import (
     MESSAGE_LIMIT,
     TemplateFields,
     TemplateRefused,
     check_template,
 )
-from storage import desk as desk_queries
+from bot.services.related import RelatedStories
+from storage import channel_rules as desk_queries
 from storage import destinations as destination_queries
 from storage import editions as edition_queries
 from storage import prompts as prompt_queries
 from storage import stories as story_queries
 from storage.db import Database
-from storage.desk import DeskSettings, StoryText
 from storage.models import Destination, Story
 from storage.prompts import SettingPrompt
 
@@ -65,7 +65,7 @@ QUIET_MODES = ("silent", "hold")
 # How many of a chat's newest stories the preview looks through for one its filters admit.
 PREVIEW_CANDIDATES = 200
 # How many of a chat's newest stories a template is tried on before it is saved (with the
-# built-in samples, bot/telegram/templates.py), all within the check's one second.
+# built-in samples, bot/outbound/templates.py), all within the check's one second.
 TEMPLATE_TRIALS = 10
 
 _TERM_SEPARATORS = re.compile(r"[\n,]")

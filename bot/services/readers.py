@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from bot.config import Settings
-from bot.telegram.i18n import pick_language
+from bot.outbound.i18n import pick_language
 from storage import destinations as destination_queries
 from storage import editions as edition_queries
 from storage.db import Database

@@ -1,4 +1,5 @@
-"""newsbot running against the fake Bot API, for the delivery tests (see tests/telegram, whose
+"""newsbot running against the fake Bot API, for the delivery tests (see
+tests/entrypoints/telegram, whose
 fake Bot API and newsroom fixtures these tests share)."""
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ import pytest
 
 from storage import destinations
 from storage.destinations import ChatInfo
-from tests.fakes.bot_api import FakeBotAPI, SentMessage
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import (
+from tests.entrypoints.telegram.conftest import (
     Newsroom,
     fake_api,
     feed_urls,
@@ -24,6 +22,9 @@ from tests.telegram.conftest import (
     queue_breaking,
     running_newsroom,
 )
+from tests.fakes.bot_api import FakeBotAPI, SentMessage
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.rss import Item, rss
 
 __all__ = ["fake_api", "feed_urls", "newsroom"]
 

@@ -11,10 +11,10 @@ from storage import destinations
 from storage.destinations import ChatInfo
 from storage.models import Story
 from tests.delivery.conftest import BACKLOG, breaking_mid_backlog
+from tests.entrypoints.telegram.conftest import ENGLISH_READER, READER, Newsroom
 from tests.fakes.bot_api import FakeUser
 from tests.fakes.conversation import subscribe
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import ENGLISH_READER, READER, Newsroom
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 KAZAKH_READER = FakeUser(id=666666666, first_name="Dana", language_code="kk")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.delivery.bundling import turns
+from bot.domain.channel_rules import DeskPace
 from storage.deliveries import DeliveryJob
-from storage.desk import DeskPace
 
 
 def job(  # type: ignore[no-untyped-def]

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from storage import destinations, digests
 from storage.destinations import ChatInfo
 from storage.models import Delivery, Destination
+from tests.entrypoints.telegram.conftest import Newsroom
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import Newsroom
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 READERS = range(20_000, 20_040)

@@ -13,16 +13,16 @@ import pytest
 from storage import destinations
 from storage.destinations import ChatInfo
 from tests.delivery.conftest import add_readers
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import (
+from tests.entrypoints.telegram.conftest import (
     READER,
     Newsroom,
     newsroom_settings,
     queue_breaking,
     running_newsroom,
 )
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.rss import Item, rss
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 READERS = range(10_000, 10_060)

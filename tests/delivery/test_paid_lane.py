@@ -13,16 +13,16 @@ from sqlalchemy import update
 from storage import alerts, deliveries
 from storage.models import Delivery
 from tests.delivery.conftest import BACKLOG, NOW, add_readers, breaking_mid_backlog
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import (
+from tests.entrypoints.telegram.conftest import (
     EDITOR,
     Newsroom,
     newsroom_settings,
     queue_breaking,
     running_newsroom,
 )
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.rss import Item, rss
 
 READERS = range(800_000, 800_008)
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.entrypoints.telegram.conftest import CHANNEL, ENGLISH_READER, READER, Newsroom
 from tests.fakes.conversation import subscribe
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import CHANNEL, ENGLISH_READER, READER, Newsroom
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 BACKLOG = Item("old-1", "Senate Speaker meets CIS IPA observers", NOW - timedelta(hours=3))
@@ -98,7 +98,7 @@ async def test_photo_story_is_sent_as_photo_with_caption(newsroom: Newsroom) -> 
 
 
 async def test_channel_subscribed_to_a_section_gets_its_stories(newsroom: Newsroom) -> None:
-    from tests.telegram.conftest import ADMIN
+    from tests.entrypoints.telegram.conftest import ADMIN
 
     newsroom.api.add_bot_to_channel(ADMIN, CHANNEL)
     await newsroom.api.wait_for(lambda m: m.chat_id == ADMIN.id)  # "how to choose topics"

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from storage import destinations
 from tests.delivery.conftest import BACKLOG, NOW
+from tests.entrypoints.telegram.conftest import EDITOR, ENGLISH_READER, Newsroom
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import EDITOR, ENGLISH_READER, Newsroom
 
 
 def publish(newsroom: Newsroom, item: Item, version: str) -> None:

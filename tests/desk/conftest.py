@@ -1,5 +1,6 @@
-"""The fake Bot API fixture, shared with tests/telegram (the desk's screens run against it)."""
+"""The fake Bot API fixture, shared with tests/entrypoints/telegram (the desk's screens run
+against it)."""
 
-from tests.telegram.conftest import fake_api
+from tests.entrypoints.telegram.conftest import fake_api
 
 __all__ = ["fake_api"]

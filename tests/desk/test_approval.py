@@ -18,11 +18,7 @@ from bot.operations import show_stats
 from storage.models import Approval, Delivery, Story
 from storage.states import ApprovalStatus, DeliveryStatus
 from tests.desk.test_pace_delivery import Clock, deliver_due
-from tests.fakes.bot_api import FakeBotAPI, FakeChat, SentMessage
-from tests.fakes.conversation import subscribe
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import (
+from tests.entrypoints.telegram.conftest import (
     ADMIN,
     CHANNEL,
     EDITOR,
@@ -32,6 +28,10 @@ from tests.telegram.conftest import (
     newsroom_settings,
     running_newsroom,
 )
+from tests.fakes.bot_api import FakeBotAPI, FakeChat, SentMessage
+from tests.fakes.conversation import subscribe
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.rss import Item, rss
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 BACKLOG = Item("old-1", "Senate Speaker meets observers", NOW - timedelta(hours=3))

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.filters import DeskFilters
-from storage import approvals, deliveries, desk, destinations
+from bot.domain.channel_rules import DeskRules, DeskSettings
+from bot.domain.filters import DeskFilters
+from storage import approvals, deliveries, destinations
+from storage import channel_rules as desk
 from storage.db import Database
-from storage.desk import DeskRules, DeskSettings
 from storage.destinations import ChatInfo
 from storage.models import Approval, Delivery
 from storage.states import ApprovalStatus, DeliveryStatus

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import filters
 from bot.config import ConfigError, load_settings
+from bot.domain import filters
 from tests.desk.test_screens import (
     ALMATY,
     NOW,
@@ -23,10 +23,16 @@ from tests.desk.test_screens import (
     desk,
     feed_urls,
 )
+from tests.entrypoints.telegram.conftest import (
+    ADMIN,
+    CHANNEL,
+    Newsroom,
+    newsroom_settings,
+    running_newsroom,
+)
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import ADMIN, CHANNEL, Newsroom, newsroom_settings, running_newsroom
 
 __all__ = ["desk", "feed_urls"]  # fixtures shared with test_screens
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.filters import (
+from bot.domain.channel_rules import DeskRules, StoryText
+from bot.domain.filters import (
     MAX_PATTERN_LENGTH,
     MAX_PATTERNS,
     MAX_TERMS,
@@ -14,7 +15,6 @@ from bot.filters import (
     check_patterns,
     check_terms,
 )
-from storage.desk import DeskRules, StoryText
 
 
 def _rules(version: int = 1, **lists: list[str]) -> DeskRules:

@@ -25,7 +25,7 @@ from tests.desk.test_approval import (
     desk,
     feed_urls,
 )
-from tests.telegram.conftest import Newsroom
+from tests.entrypoints.telegram.conftest import Newsroom
 
 __all__ = ["desk", "feed_urls"]
 

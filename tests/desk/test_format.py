@@ -14,16 +14,13 @@ import pytest
 from sqlalchemy import select
 
 import bot.delivery.compose as compose
-import bot.telegram.render as render
-from bot.telegram.i18n import Catalogues
+import bot.outbound.render as render
+from bot.domain.channel_rules import DeskFormat, DeskRules, DeskSettings
+from bot.outbound.i18n import Catalogues
 from storage import destinations
-from storage.desk import DeskFormat, DeskRules, DeskSettings, write_rules
+from storage.channel_rules import write_rules
 from storage.models import Story
-from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
-from tests.fakes.conversation import subscribe
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import (
+from tests.entrypoints.telegram.conftest import (
     ADMIN,
     CHANNEL,
     Newsroom,
@@ -31,6 +28,10 @@ from tests.telegram.conftest import (
     newsroom_settings,
     running_newsroom,
 )
+from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
+from tests.fakes.conversation import subscribe
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.rss import Item, rss
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 BACKLOG = Item("old-1", "Senate Speaker meets observers", NOW - timedelta(hours=3))

@@ -12,15 +12,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import ConfigError, load_settings
+from bot.domain.channel_rules import DEFAULT_FORMAT, DeskFormat, DeskRules, StoryText
+from bot.domain.filters import admits
 from bot.feeds.normalize import FeedContext, normalize_entry
 from bot.feeds.parser import parse_feed
-from bot.filters import admits
-from bot.telegram.i18n import Catalogues
-from bot.telegram.markup import MarkupRefused, check_markup
-from bot.telegram.render import RelatedLink, VersionLink, for_chat, render_story
-from bot.telegram.templates import TemplateRefused, check_template
-from bot.telegram.text_limits import CAPTION_LIMIT, MESSAGE_LIMIT, utf16_len
-from storage.desk import DEFAULT_FORMAT, DeskFormat, DeskRules, StoryText
+from bot.outbound.i18n import Catalogues
+from bot.outbound.markup import MarkupRefused, check_markup
+from bot.outbound.render import RelatedLink, VersionLink, for_chat, render_story
+from bot.outbound.templates import TemplateRefused, check_template
+from bot.outbound.text_limits import CAPTION_LIMIT, MESSAGE_LIMIT, utf16_len
 from tests.fakes.telegram_html import parse_html
 
 ZONE = ZoneInfo("Asia/Almaty")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.delivery.pace import next_allowed, plan, quiet_period
-from storage.desk import DeskPace
+from bot.domain.channel_rules import DeskPace
 
 ALMATY = ZoneInfo("Asia/Almaty")  # UTC+5
 

@@ -14,19 +14,21 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from storage import desk, destinations
+from bot.domain import channel_rules as rules
+from storage import channel_rules as desk
+from storage import destinations
 from storage.destinations import ChatInfo
 from storage.models import Delivery
 from storage.states import DeliveryStatus
-from tests.fakes.bot_api import FakeBotAPI, FakeChat, SentMessage
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import (
+from tests.entrypoints.telegram.conftest import (
     Newsroom,
     newsroom_settings,
     queue_breaking,
     running_newsroom,
 )
+from tests.fakes.bot_api import FakeBotAPI, FakeChat, SentMessage
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.rss import Item, rss
 
 ALMATY = ZoneInfo("Asia/Almaty")
 RU_CHANNEL = FakeChat(-1002000000001, "channel", title="Хабар")
@@ -67,7 +69,7 @@ def clock(newsroom: Newsroom) -> Clock:
 
 
 async def paced_channel(
-    newsroom: Newsroom, chat: FakeChat, language: str, pace: desk.DeskPace
+    newsroom: Newsroom, chat: FakeChat, language: str, pace: rules.DeskPace
 ) -> None:
     newsroom.api.register_chat(chat)
     now = datetime.now(UTC)
@@ -75,7 +77,7 @@ async def paced_channel(
         info = ChatInfo(chat.id, "channel", chat.title, language=language, editions=("en",))
         destination = await destinations.ensure_destination(session, info, now)
         await destinations.subscribe(session, destination.id, "parliament", now)
-        settings = desk.DeskSettings(desk.DeskRules(destination.id, 0), pace=pace)
+        settings = rules.DeskSettings(rules.DeskRules(destination.id, 0), pace=pace)
         await desk.write_rules(session, destination.id, settings, now)
 
 
@@ -138,7 +140,7 @@ def headlines(messages: list[SentMessage]) -> list[str]:
 async def test_over_the_cap_stories_go_in_one_roundup_when_the_hour_allows(
     newsroom: Newsroom, clock: Clock
 ) -> None:
-    pace = desk.DeskPace(max_posts_per_hour=2)
+    pace = rules.DeskPace(max_posts_per_hour=2)
     await paced_channel(newsroom, RU_CHANNEL, "ru", pace)
     await paced_channel(newsroom, KK_CHANNEL, "kk", pace)
     await publish(newsroom, TITLES)
@@ -176,7 +178,7 @@ async def test_over_the_cap_stories_go_in_one_roundup_when_the_hour_allows(
 
 
 async def test_a_roundup_counts_as_one_post(newsroom: Newsroom, clock: Clock) -> None:
-    await paced_channel(newsroom, RU_CHANNEL, "ru", desk.DeskPace(max_posts_per_hour=2))
+    await paced_channel(newsroom, RU_CHANNEL, "ru", rules.DeskPace(max_posts_per_hour=2))
     await publish(newsroom, TITLES[:3])
     await deliver_due(newsroom, clock)
     clock.offset += timedelta(minutes=61)
@@ -196,7 +198,7 @@ def tonight(hour: int, minute: int = 0) -> datetime:
 async def test_quiet_hours_silent_send_without_sound_but_breaking_news_sounds(
     newsroom: Newsroom, clock: Clock
 ) -> None:
-    pace = desk.DeskPace(quiet_hours="23:00-07:00", quiet_mode="silent")
+    pace = rules.DeskPace(quiet_hours="23:00-07:00", quiet_mode="silent")
     await paced_channel(newsroom, RU_CHANNEL, "ru", pace)
     clock.set(tonight(23, 30))
     await publish(newsroom, TITLES[:1])
@@ -217,7 +219,7 @@ async def test_quiet_hours_silent_send_without_sound_but_breaking_news_sounds(
 async def test_quiet_hours_hold_keeps_stories_for_one_roundup_at_their_end(
     newsroom: Newsroom, clock: Clock
 ) -> None:
-    pace = desk.DeskPace(quiet_hours="23:00-07:00", quiet_mode="hold")
+    pace = rules.DeskPace(quiet_hours="23:00-07:00", quiet_mode="hold")
     await paced_channel(newsroom, RU_CHANNEL, "ru", pace)
     await paced_channel(newsroom, KK_CHANNEL, "kk", pace)
     clock.set(tonight(23, 30))
@@ -243,9 +245,9 @@ async def test_quiet_hours_hold_keeps_stories_for_one_roundup_at_their_end(
 async def test_more_held_stories_than_a_roundup_lists_go_in_a_second_one(
     newsroom: Newsroom, clock: Clock
 ) -> None:
-    from bot.telegram.bundle import BUNDLE_LIMIT as ROUNDUP_LIMIT
+    from bot.outbound.bundle import BUNDLE_LIMIT as ROUNDUP_LIMIT
 
-    pace = desk.DeskPace(quiet_hours="23:00-07:00", quiet_mode="hold")
+    pace = rules.DeskPace(quiet_hours="23:00-07:00", quiet_mode="hold")
     await paced_channel(newsroom, RU_CHANNEL, "ru", pace)
     clock.set(tonight(23, 30))
     many = [f"Night story {n:02}" for n in range(ROUNDUP_LIMIT + 3)]

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from storage import deliveries, desk, destinations
+from bot.domain import channel_rules as rules
+from storage import channel_rules as desk
+from storage import deliveries, destinations
 from storage.db import Database
 from storage.destinations import ChatInfo
 from storage.models import Delivery, Story
@@ -21,8 +23,8 @@ async def _seed(database: Database, stories: int) -> tuple[int, int, list[int]]:
     async with database.sessions.begin() as session:
         paced = await destinations.ensure_destination(session, ChatInfo(-1, "channel"), NOW)
         plain = await destinations.ensure_destination(session, ChatInfo(-2, "channel"), NOW)
-        pace = desk.DeskPace(max_posts_per_hour=2, quiet_hours="23:00-07:00", quiet_mode="hold")
-        settings = desk.DeskSettings(desk.DeskRules(paced.id, 0), pace=pace)
+        pace = rules.DeskPace(max_posts_per_hour=2, quiet_hours="23:00-07:00", quiet_mode="hold")
+        settings = rules.DeskSettings(rules.DeskRules(paced.id, 0), pace=pace)
         await desk.write_rules(session, paced.id, settings, NOW)
         story_ids = []
         for n in range(stories):
@@ -63,7 +65,7 @@ async def test_held_rows_are_claimed_together_and_count_as_one_post(database: Da
     async with database.sessions.begin() as session:
         jobs = await deliveries.claim_due(session, NOW, 10)
         mine = [job for job in jobs if job.destination_id == paced]
-        assert all(job.pace == desk.DeskPace(2, "23:00-07:00", "hold") for job in mine)
+        assert all(job.pace == rules.DeskPace(2, "23:00-07:00", "hold") for job in mine)
         assert all(job.pace is None for job in jobs if job.destination_id == plain)
         later = NOW + timedelta(hours=1)
         await deliveries.hold_for_roundup(session, [job.id for job in mine], later)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.desk.test_approval import BACKLOG, DESK, _joined, _preview, _start
+from tests.entrypoints.telegram.conftest import CHANNEL, EDITOR, ENGLISH_READER, Newsroom
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import CHANNEL, EDITOR, ENGLISH_READER, Newsroom
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SECOND = Item("b-2", "Senate passes the budget in the second reading", NOW - timedelta(minutes=3))

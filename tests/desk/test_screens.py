@@ -11,14 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from storage import desk as desk_queries
+from bot.domain.channel_rules import DeskSettings
+from storage import channel_rules as desk_queries
 from storage import destinations
-from storage.desk import DeskSettings
-from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
-from tests.fakes.conversation import ask, button_data
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import (
+from tests.entrypoints.telegram.conftest import (
     ADMIN,
     CHANNEL,
     READER,
@@ -27,6 +23,10 @@ from tests.telegram.conftest import (
     newsroom_settings,
     running_newsroom,
 )
+from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
+from tests.fakes.conversation import ask, button_data
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.rss import Item, rss
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ALMATY = "Almaty metro gets three new stations"

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Settings
+from bot.outbound.i18n import Catalogues
 from bot.services.desk_settings import DeskScreens, SettingRefused, parse_setting
 from bot.services.related import RelatedStories
-from bot.telegram.i18n import Catalogues
-from storage import desk as desk_queries
+from storage import channel_rules as desk_queries
 from storage import destinations
 from storage.db import Database
 from storage.destinations import ChatInfo

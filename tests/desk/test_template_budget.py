@@ -27,12 +27,7 @@ from tests.desk.test_screens import (
     desk,
     feed_urls,
 )
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.conversation import ask
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.processes import NEWSBOT, environment, write_config
-from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import (
+from tests.entrypoints.telegram.conftest import (
     ADMIN,
     CHANNEL,
     STRANGER,
@@ -40,6 +35,11 @@ from tests.telegram.conftest import (
     newsroom_settings,
     running_newsroom,
 )
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.conversation import ask
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.processes import NEWSBOT, environment, write_config
+from tests.fakes.rss import Item, rss
 
 __all__ = ["desk", "feed_urls"]  # fixtures shared with test_screens
 

@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from storage import destinations
-from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser, SentMessage
-from tests.fakes.conversation import ask, button_data
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import (
+from tests.entrypoints.telegram.conftest import (
     EDITOR,
     STRANGER,
     Newsroom,
     newsroom_settings,
     running_newsroom,
 )
+from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser, SentMessage
+from tests.fakes.conversation import ask, button_data
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.rss import Item, rss
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 RU_ADMIN = FakeUser(id=777000001, first_name="Olga", language_code="ru")

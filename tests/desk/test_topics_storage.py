@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.domain.channel_rules import ChannelSpec
 from storage import destinations
 from storage import topics as topic_queries
+from storage.channel_rules import sync_config_channels
 from storage.db import Database
-from storage.desk import ChannelSpec, sync_config_channels
 from storage.topics import ForumChat, LostTopic
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

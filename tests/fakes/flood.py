@@ -1,6 +1,6 @@
 """One user's flood of commands and another user's question, against the fake Bot API.
 
-Shared by tests/telegram/test_flood.py, tests/http/test_webhook_flood.py and
+Shared by tests/entrypoints/telegram/test_flood.py, tests/entrypoints/http/test_webhook_flood.py and
 benchmarks/flood.py: the flood arrives by long polling (the fake queues it for getUpdates) or
 by POSTs to the bot's webhook, and the question's reply time is what the other user notices.
 """

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from bot.feeds.fit import fit_story
 from bot.feeds.normalize import StoryDraft
 from storage.models import Feed, Story
+from tests.entrypoints.telegram.conftest import ENGLISH_READER, newsroom_settings, running_newsroom
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.conversation import subscribe
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss
-from tests.telegram.conftest import ENGLISH_READER, newsroom_settings, running_newsroom
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 BACKLOG = Item("old-1", "Senate Speaker meets CIS IPA observers", NOW - timedelta(hours=3))

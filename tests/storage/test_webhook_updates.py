@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection
 
-from bot.http.webhook import KEEP_UPDATES, UpdateLedger
+from bot.entrypoints.http.webhook import KEEP_UPDATES, UpdateLedger
 from storage.db import Database, create_database
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import WebhookUpdate

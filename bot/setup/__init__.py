@@ -1,0 +1,1 @@
+"""Start-up pieces beneath the wiring in bot/app.py: logging, scheduled jobs, config sync."""
