@@ -11,6 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -229,6 +230,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     api_tokens: list[SecretStr] = Field(default_factory=list)
     log_format: Literal["text", "json"] = "text"
+    # The console, a Telegram Mini App the HTTP server serves at /console/: the public https
+    # address Telegram opens it at (a reverse proxy maps it there), and how many seconds the
+    # init data Telegram signs for it stays valid (bot/domain/init_data.py).
+    console_url: str | None = None
+    console_session_ttl: Annotated[int, Field(ge=60)] = 3600
 
     sections: list[SectionConfig] = Field(default_factory=list)
     feeds: list[FeedConfig] = Field(default_factory=list)
@@ -254,8 +260,27 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
+    @field_validator("console_url")
+    @classmethod
+    def _https_only(cls, value: str | None) -> str | None:
+        """Telegram opens Mini Apps over https only: anything else would never load."""
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            usable = parts.scheme == "https" and bool(parts.hostname)
+        except ValueError:  # e.g. an unclosed [IPv6] host
+            usable = False
+        if not usable or any(c.isspace() for c in value):
+            raise ValueError(
+                "must be an https:// address (Telegram opens Mini Apps over https only)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _references_resolve(self) -> Settings:
+        if self.console_url is not None and self.http_port is None:
+            raise ValueError("console_url: needs http_port, the port the console is served on")
         slugs = [section.slug for section in self.sections]
         duplicates = {slug for slug in slugs if slugs.count(slug) > 1}
         if duplicates:

@@ -44,6 +44,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "NEWSBOT_TIMEZONE",
         "NEWSBOT_BOT_API_URL",
         "TELEGRAM_BOT_TOKEN",
+        "NEWSBOT_CONSOLE_URL",
+        "NEWSBOT_CONSOLE_SESSION_TTL",
+        "NEWSBOT_HTTP_PORT",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -89,6 +92,16 @@ def test_environment_overrides_top_level_keys(
         ),
         ('editions = ["ru", "Russian"]', "editions.1:"),
         ('editions = ["ru", "ru"]', "editions: an edition is listed twice"),
+        (
+            'http_port = 8080\nconsole_url = "http://news.example/console/"',
+            "console_url: must be an https:// address",
+        ),
+        ('http_port = 8080\nconsole_url = "news.example/console/"', "console_url: must be an"),
+        ('http_port = 8080\nconsole_url = "https://"', "console_url: must be an https:// address"),
+        ('http_port = 8080\nconsole_url = "https://[::1/console"', "console_url: must be an"),
+        ('console_url = "https://news.example/console/"', "console_url: needs http_port"),
+        ("console_session_ttl = 30", "console_session_ttl:"),
+        ('console_session_ttl = "an hour"', "console_session_ttl:"),
     ],
 )
 def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -97,6 +110,20 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, text: str, expect
         load_settings(path)
     assert expected in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_the_console_is_off_by_default_and_on_at_an_https_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(_write(tmp_path, GOOD))
+    assert settings.console_url is None and settings.console_session_ttl == 3600
+    text = 'http_port = 8080\nconsole_url = "https://news.example/console/"\n'
+    settings = load_settings(_write(tmp_path, text + "console_session_ttl = 900\n"))
+    assert settings.console_url == "https://news.example/console/"
+    assert settings.console_session_ttl == 900
+    monkeypatch.setenv("NEWSBOT_CONSOLE_URL", "http://news.example/console/")
+    with pytest.raises(ConfigError, match="console_url: must be an https:// address"):
+        load_settings(_write(tmp_path, text))
 
 
 def test_editions_default_to_the_feeds_languages_in_their_order(tmp_path: Path) -> None:
