@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.feeds.text import strip_invisible
+from bot.domain.invisible import strip_invisible
 from storage import approvals as approval_queries
 from storage import destinations as destination_queries
 from storage import prompts as prompt_queries

@@ -34,10 +34,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.domain.invisible import strip_invisible
 from bot.entrypoints.http.body import BadBody, read_json
 from bot.entrypoints.http.cms import CmsDesk, IdempotencyConflict, StoryIn, StoryRefused
 from bot.entrypoints.http.openapi import openapi_document
-from bot.feeds.text import html_to_text, strip_invisible
+from bot.feeds.text import html_to_text
 
 log = logging.getLogger(__name__)
 

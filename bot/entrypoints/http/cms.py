@@ -11,14 +11,9 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.identity import canonical_link, content_hash, story_identity
 from bot.feeds.fit import fit_story
-from bot.feeds.normalize import (
-    FUTURE_TOLERANCE,
-    StoryDraft,
-    canonical_link,
-    content_hash,
-    story_identity,
-)
+from bot.feeds.normalize import FUTURE_TOLERANCE, StoryDraft
 from bot.feeds.text import html_to_text, shorten
 from storage import alerts as alert_queries
 from storage import deliveries as delivery_queries
