@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.delivery.audience import Pool, narrowed_chats, pick, pool_of
+from bot.domain.breaking import version_for
 from bot.domain.channel_rules import DEFAULT_FORMAT, DeskFormat
 from bot.domain.filters import DeskFilters
 from bot.outbound.bundle import Bundle, render_bundle
@@ -42,7 +43,6 @@ from bot.outbound.render import (
     render_story,
 )
 from bot.outbound.templates import noting_failures
-from bot.services.breaking import version_for
 from bot.services.editions import reading_order
 from bot.services.newsdesk import Reading, reading
 from bot.services.related import RelatedStories

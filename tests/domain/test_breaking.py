@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services.breaking import split_link
+from bot.domain.breaking import split_link
 
 
 def test_control_and_invisible_characters_never_reach_the_draft() -> None:
