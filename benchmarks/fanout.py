@@ -54,8 +54,8 @@ import bot.domain.filters as filters
 from bot.app import open_core, telegram_running
 from bot.config import Settings
 from bot.delivery.sender import Sender
+from bot.domain.breaking import Draft
 from bot.domain.channel_rules import DeskFormat, DeskRules, DeskSettings
-from bot.services.breaking import Draft
 from bot.setup.logs import configure_logging
 from bot.setup.scheduling import wake_delivery
 from storage.channel_rules import write_rules

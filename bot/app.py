@@ -34,7 +34,7 @@ from bot.delivery.pacing import Limits, Pacer
 from bot.delivery.sender import Sender, SendStats
 from bot.domain import channel_rules
 from bot.entrypoints.http.api import TokenCheck, cms_routes
-from bot.entrypoints.http.cms import CmsDesk
+from bot.entrypoints.http.cms import CmsNewsroom
 from bot.entrypoints.http.health import BotApiState, Readiness
 from bot.entrypoints.http.metrics import BotApiWatch, Metrics
 from bot.entrypoints.http.server import HttpServer, build_app, ops_routes
@@ -49,18 +49,18 @@ from bot.entrypoints.telegram.handlers.channels import can_manage_topics
 from bot.entrypoints.telegram.handlers.services import BotServices
 from bot.entrypoints.telegram.polling import UPDATES_RETRY_SECONDS, LongPolling
 from bot.entrypoints.telegram.request import RequestObserver
-from bot.feeds.alternates import PageAlternates
 from bot.feeds.extract import Extractor
 from bot.feeds.fetcher import Fetcher, build_http_client, default_user_agent
 from bot.feeds.normalize import build_category_map
-from bot.feeds.poller import Poller, PollObserver, PollOutcome
 from bot.outbound.i18n import Catalogues
 from bot.services.admins import Admins
+from bot.services.alternates import PageAlternates
 from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
 from bot.services.desk_settings import DeskScreens
 from bot.services.digest import Digest, add_digest_jobs
 from bot.services.newsdesk import Newsdesk
+from bot.services.poller import Poller, PollObserver, PollOutcome
 from bot.services.readers import Readers
 from bot.services.related import RelatedStories
 from bot.setup.logs import redact_also
@@ -746,7 +746,7 @@ def build_http_server(
     """Health, metrics and the CMS API always; the webhook route in webhook mode."""
     assert settings.http_port is not None
     readiness = Readiness(core.database, scheduler, bot_api)
-    cms = CmsDesk(
+    cms = CmsNewsroom(
         core.database,
         wake_delivery=lambda: wake_delivery(scheduler),
         on_new_stories=metrics.stories_added,

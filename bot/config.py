@@ -199,7 +199,7 @@ class Settings(BaseSettings):
     max_fetches_per_host: Annotated[int, Field(ge=1, le=100)] = 4
     max_backoff: Annotated[int, Field(ge=1)] = 6 * 3600
     # A feed without its own poll_interval waits as long as its server's TTL or max-age say,
-    # up to this (bot/feeds/poller.py, success_interval).
+    # up to this (bot/services/poller.py, success_interval).
     max_poll_interval: Annotated[int, Field(ge=1, le=86_400)] = 900
     # Worker processes that parse feeds (feedparser is CPU-bound pure Python); 0: a thread.
     parse_workers: Annotated[int, Field(ge=0, le=64)] = 2

@@ -10,7 +10,7 @@ import click
 
 from bot.app import open_core
 from bot.config import Settings
-from bot.feeds.poller import PollOutcome
+from bot.services.poller import PollOutcome
 from storage import feeds as feed_queries
 from storage.approvals import Decision
 from storage.db import create_database, redacted

@@ -13,7 +13,7 @@ and when that shows two existing groups to be one, they merge into the older gro
 (the smaller: ids grow). Deliveries keep the group they were queued with: a chat that
 already had a version is not sent another of a group it was counted in.
 
-Links are compared as stored: canonical (bot.feeds.normalize.canonical_link), so lookups
+Links are compared as stored: canonical (bot.domain.identity.canonical_link), so lookups
 are equality on indexed columns (stories.link unique, ix_story_alternates_link).
 """
 

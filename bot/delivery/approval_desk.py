@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
+from typing import Protocol
 
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -23,7 +25,8 @@ from bot.outbound.approval_preview import render_approval
 from bot.outbound.i18n import Catalogues, Translator
 from bot.outbound.render import OutgoingMessage
 from bot.outbound.send import deliver, keyboard, preview_options
-from bot.services.approvals import Approvals, DeskView
+from storage.approvals import ChatName, Waiting
+from storage.models import Story
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +34,35 @@ log = logging.getLogger(__name__)
 REFUSED_PAUSE = 60.0
 
 
+@dataclass(frozen=True, slots=True)
+class DeskView:
+    """An approval with what its preview shows."""
+
+    approval: Waiting
+    story: Story
+    chats: list[ChatName]
+    total_chats: int
+
+
+class DeskRecords(Protocol):
+    """What the desk chat is kept from: the approvals' records (the approvals service,
+    bot/services/approvals.py, keeps them and decides)."""
+
+    @property
+    def desk_chat(self) -> int | None: ...
+
+    async def desk_language(self) -> str: ...
+
+    async def unposted(self) -> list[DeskView]: ...
+
+    async def posted(self, approval_id: int, chat_id: int, message_id: int) -> None: ...
+
+    async def expire_due(self) -> list[DeskView]: ...
+
+
 class DeskPoster:
     def __init__(
-        self, bot: Bot, approvals: Approvals, settings: Settings, catalogues: Catalogues
+        self, bot: Bot, approvals: DeskRecords, settings: Settings, catalogues: Catalogues
     ) -> None:
         self._bot = bot
         self._approvals = approvals

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.delivery.audience import Pool, narrowed_chats, pick, pool_of
+from bot.domain.breaking import version_for
 from bot.domain.channel_rules import DEFAULT_FORMAT, DeskFormat
 from bot.domain.filters import DeskFilters
 from bot.outbound.bundle import Bundle, render_bundle
@@ -42,9 +43,7 @@ from bot.outbound.render import (
     render_story,
 )
 from bot.outbound.templates import noting_failures
-from bot.services.breaking import version_for
 from bot.services.editions import reading_order
-from bot.services.newsdesk import Reading, reading
 from bot.services.related import RelatedStories
 from storage import alerts as alert_queries
 from storage import approvals as approval_queries
@@ -185,7 +184,11 @@ class Composer:
         rendered once per language and edition order."""
         language = self.language_of(language)
         newsroom = self.settings.editions
-        order = reading(editions or newsroom, language, newsroom)
+        # As a chat's lists read (bot/services/newsdesk.reading): a newsroom of one edition
+        # needs no filter, every story is in it.
+        order = (
+            reading_order(editions or newsroom, language, newsroom) if len(newsroom) > 1 else None
+        )
         key = ("digest", slot, f"{language}:{','.join(order or ())}")
         return await self._cached(key, lambda: self._render_digest(slot, language, order))
 
@@ -330,7 +333,7 @@ class Composer:
         return [VersionLink(language_name(v.edition), v.link) for v in others]
 
     async def _render_digest(
-        self, slot: str, language: str, editions: Reading
+        self, slot: str, language: str, editions: Sequence[str] | None
     ) -> OutgoingMessage | None:
         """The slot's "<date>. Timeline of major events": its first DIGEST_SIZE groups the
         reader has a version of, each in the reader's first edition that has it; None when

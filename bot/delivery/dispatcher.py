@@ -18,11 +18,13 @@ from bot.delivery.sender import Sender, SendStats
 from bot.outbound.i18n import Catalogues, language_name
 from bot.outbound.render import OutgoingMessage, render_breaking_report
 from bot.outbound.send import deliver
-from bot.services.breaking import Breaking
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
 from storage.db import Database
+from storage.deliveries import Progress
 from storage.leadership import Leadership
+from storage.models import Alert
+from storage.stats import FailureReason
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,21 @@ class TickObserver(Protocol):
         """`stats` is None when the tick failed or was cancelled."""
 
 
+class AlertReports(Protocol):
+    """What the tick needs of breaking news to report it to its editor (the breaking service,
+    bot/services/breaking.py, is one): the alerts due a report and what to say."""
+
+    async def get(self, alert_id: int) -> Alert | None: ...
+
+    async def due_reports(self) -> list[tuple[Alert, Progress]]: ...
+
+    async def failure_reasons(self, alert_id: int) -> list[FailureReason]: ...
+
+    async def delivered_by_edition(self, alert: Alert) -> list[tuple[str, int]]: ...
+
+    async def reported(self, alert_id: int) -> None: ...
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -44,7 +61,7 @@ class Dispatcher:
         sender: Sender,
         corrector: Corrector,
         leadership: Leadership,
-        breaking: Breaking,
+        breaking: AlertReports,
         catalogues: Catalogues,
         default_language: str,
         *,

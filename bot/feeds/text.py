@@ -12,6 +12,8 @@ import html
 import re
 from html.parser import HTMLParser
 
+from bot.domain.invisible import strip_invisible
+
 ELLIPSIS = "…"
 
 # Elements whose start and end separate paragraphs.
@@ -31,14 +33,6 @@ _SKIP_TAGS = frozenset(
 )
 
 _NO_BREAK, _LINE, _PARAGRAPH = 0, 1, 2
-
-# Bidi overrides/embeddings/isolates, zero-width spaces, BOM, soft hyphen and C0/C1 controls:
-# they reorder or hide text in a chat client and never carry news. ZWJ/ZWNJ stay (emoji).
-# Lone surrogates (from hostile character references) cannot even be stored as UTF-8.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u2069\ud800-\udfff\ufeff\ufff9-\ufffb]+"
-)
 
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 _TAG = re.compile(r"<[^>]*>?")
@@ -126,11 +120,6 @@ class _TextExtractor(HTMLParser):
         else:
             self._pending = max(self._pending, _LINE)
         self._pending_from_br = True
-
-
-def strip_invisible(text: str) -> str:
-    """Remove characters that reorder or hide text (RTL overrides, zero-width spaces)."""
-    return _INVISIBLE.sub("", text)
 
 
 def html_to_text(markup: str, *, max_chars: int | None = None) -> str:

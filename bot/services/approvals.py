@@ -5,34 +5,41 @@ The fan-out (storage/deliveries.py) opens one approval per story and leaves its 
 editor approves (the deliveries are queued), skips, or edits the headline first (the reply
 to the bot's prompt becomes the headline those chats get, and the story still waits for
 Approve: an edit is not a decision, so a second editor sees the new headline before it goes
-out). A story nobody decides on within `approval_timeout` expires. Only `editors` decide.
+out). A story nobody decides on within `approval_timeout` expires. Only `editors` decide: a
+press on the desk is one use case here (Approvals.press: who may, the decision, the desk
+message, waking the sender), for the Telegram handler and any other front door alike.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.feeds.text import strip_invisible
+from bot.delivery.approval_desk import DeskPoster, DeskView
+from bot.domain.invisible import strip_invisible
 from storage import approvals as approval_queries
 from storage import destinations as destination_queries
 from storage import prompts as prompt_queries
 from storage import stories as story_queries
-from storage.approvals import HEADLINE_PROMPT, ChatName, Waiting
+from storage.approvals import HEADLINE_PROMPT, Waiting
 from storage.db import Database
-from storage.models import DeskPrompt, Story
+from storage.models import DeskPrompt
 from storage.states import ApprovalStatus
 
 # An edited headline is one line of at most this many characters (a feed's are shorter).
 MAX_HEADLINE = 250
 # The chats a preview names; the rest are counted.
 NAMED_CHATS = 5
+# A press on a desk message: ap:<action>:<approval id>.
+ACTIONS = ("ok", "no", "hl")
+# How a press is answered: a catalogue key, and whether it shows as an alert.
+Answer = Callable[[str, bool], Awaitable[None]]
 _SPACES = re.compile(r"\s+")
 
 
@@ -44,16 +51,6 @@ def clean_headline(text: str) -> str:
     )
     line = _SPACES.sub(" ", visible).strip()
     return line[:MAX_HEADLINE].rstrip()
-
-
-@dataclass(frozen=True, slots=True)
-class DeskView:
-    """An approval with what its preview shows."""
-
-    approval: Waiting
-    story: Story
-    chats: list[ChatName]
-    total_chats: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +130,47 @@ class Approvals:
                 now=self.clock(),
             )
         return await self.view(approval_id) if decided else None
+
+    async def press(
+        self,
+        editor: Editor,
+        action: str | None,
+        approval_id: int | None,
+        *,
+        desk: DeskPoster,
+        wake_delivery: Callable[[], None],
+        answer: Answer,
+    ) -> DeskView | None:
+        """An editor's Approve, Skip or "Edit headline" on a desk message, decided here.
+
+        Only `editors` decide, judged by the presser alone; anyone else is refused and
+        nothing changes. The press is answered first, then the recorded desk message is
+        updated (never the one pressed on); an approval wakes the sender for its chats.
+        Returns the approval when the editor asked to edit its headline (the caller asks for
+        the new one); None when the press is answered and done.
+        """
+        if not self.is_editor(editor.id):
+            await answer("desk_not_editor", True)
+            return None
+        view = await self.view(approval_id) if approval_id is not None else None
+        if view is None or action not in ACTIONS or view.approval.desk_message_id is None:
+            await answer("stale_button", True)
+            return None
+        if view.approval.status is not ApprovalStatus.PENDING:
+            await answer("desk_already_decided", True)
+            await desk.show(view)
+            return None
+        if action == "hl":
+            return view
+        decided = await self.decide(view.approval.id, action == "ok", editor)
+        if decided is None:
+            await answer("desk_already_decided", True)
+            return None
+        await answer("desk_approved_answer" if action == "ok" else "desk_skipped", False)
+        await desk.show(decided)
+        if action == "ok":
+            wake_delivery()
+        return None
 
     async def expire_due(self) -> list[DeskView]:
         """Pending approvals past `expires_at`: expired, their deliveries skipped."""

@@ -1,13 +1,20 @@
-"""Breaking news from editors: a draft, an exact preview, one confirmation, one fan-out."""
+"""Breaking news: from editors a draft, an exact preview, one confirmation, one fan-out; from
+the CMS (POST /api/v1/breaking) the same fan-out at once, once per Idempotency-Key.
+
+The text rules (versions per edition, the link, which version a chat gets) are pure and
+live in bot/domain/breaking.py.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.feeds.text import strip_invisible
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.breaking import BreakingText, Draft, delivered_by_version, first_and_versions
 from bot.services.editions import reading_order
 from storage import alerts as alert_queries
 from storage import deliveries as delivery_queries
@@ -20,96 +27,16 @@ from storage.stats import FailureReason
 # How far back /failures looks: long enough to cover a night's fan-outs.
 FAILURES_WINDOW = timedelta(hours=24)
 
-LINK = re.compile(r"https?://\S+")
-MAX_TEXT = 3000
 
-
-# `kk: …` at the start of a line: the code (checked against the editions) and the rest.
-VERSION_LINE = re.compile(r"^[ \t]*([A-Za-z]{2,3})[ \t]*:[ \t]*(.*)$")
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before for a different request body."""
 
 
 @dataclass(frozen=True, slots=True)
-class Draft:
-    """Breaking news as typed: `text` is the first version (the whole text when there is one
-    version for everyone); `texts` holds each edition's version, in the order given, or is
-    None for one version."""
-
-    text: str
-    link: str | None
-    texts: dict[str, str] | None = None
-
-    def versions(self) -> list[tuple[str | None, str]]:
-        """(edition, text) for each version; the edition is None for one version for all."""
-        if not self.texts:
-            return [(None, self.text)]
-        return list(self.texts.items())
-
-
-def _clean(raw: str) -> str:
-    return strip_invisible(raw).strip()
-
-
-def _split_versions(text: str, editions: Collection[str]) -> dict[str, str] | None:
-    """Each edition's version when the text's lines start with edition codes, else None.
-
-    Only a code at the start of a line counts, and only an edition's: "UPDATE: …" or a
-    text whose first line names no edition is one version. A line that does not start a
-    new version continues the one above it; a code given twice keeps its first version.
-    """
-    lines = text.splitlines()
-    first = VERSION_LINE.match(lines[0]) if lines else None
-    if first is None or first.group(1).lower() not in editions:
-        return None
-    versions: dict[str, list[str]] = {}
-    current: list[str] = []
-    for line in lines:
-        match = VERSION_LINE.match(line)
-        code = match.group(1).lower() if match else None
-        if match and code in editions and code not in versions:
-            current = versions.setdefault(code, [match.group(2)])
-        else:
-            current.append(line)
-    texts = {code: "\n".join(parts).strip()[:MAX_TEXT] for code, parts in versions.items()}
-    return {code: version for code, version in texts.items() if version} or None
-
-
-def _take_link(text: str, link: str | None) -> str:
-    """The text without the button's link when the text ends with it."""
-    return text[: -len(link)].rstrip() if link and text.endswith(link) else text
-
-
-def split_link(raw: str, editions: Collection[str] = ()) -> Draft:
-    """`/breaking <text, optionally with a link>`: the last http(s) URL becomes the button
-    (under every version), and lines starting with an edition code (`kk: …`) are versions.
-
-    NUL and other control or invisible characters go, as from feeds and the CMS: they hide
-    or reorder text in a chat client and never carry news.
-    """
-    text = _clean(raw)
-    links = LINK.findall(text)
-    found = links[-1] if links else None
-    link = found.rstrip(".,;)") if found else None
-    texts = _split_versions(text, editions)
-    if texts is None:
-        return Draft(text=_take_link(text, found)[:MAX_TEXT], link=link)
-    texts = {code: _take_link(version, found) for code, version in texts.items()}
-    texts = {code: version for code, version in texts.items() if version}
-    if not texts:
-        return Draft(text="", link=link)
-    return Draft(text=next(iter(texts.values())), link=link, texts=texts)
-
-
-def version_for(
-    texts: Mapping[str, str] | None, reading: Sequence[str], newsroom_language: str
-) -> str | None:
-    """Which version a chat gets: its first edition (in `reading` order) that has one, else
-    the newsroom's `language` version, else the first given; None for one version for all."""
-    if not texts:
-        return None
-    for edition in (*reading, newsroom_language):
-        if edition in texts:
-            return edition
-    return next(iter(texts))
+class BreakingPush:
+    id: int
+    queued: int
+    replayed: bool
 
 
 class Breaking:
@@ -154,7 +81,54 @@ class Breaking:
         async with self._db.writing(), self._db.sessions.begin() as session:
             if not await alert_queries.confirm(session, alert_id, now):
                 return None
-            return await delivery_queries.queue_alert(session, alert_id, now)
+            return await _queue(session, alert_id, now, None)
+
+    async def send_now(
+        self, text: BreakingText, link: str | None, sections: list[str] | None, key: str | None
+    ) -> BreakingPush:
+        """Create the alert (confirmed: the CMS's request is its confirmation) and queue its
+        fan-out in one transaction, once per key.
+
+        A retry with the same key (the CMS timed out, or its job runner repeated) answers the
+        first alert's id and the number it queued, and queues nothing.
+        """
+        try:
+            return await self._create_and_queue(text, link, sections, key)
+        except IntegrityError:
+            # A concurrent request with the same key won the insert (PostgreSQL).
+            assert key is not None
+            return await self._replay(key, text, link, sections)
+
+    async def _create_and_queue(
+        self, text: BreakingText, link: str | None, sections: list[str] | None, key: str | None
+    ) -> BreakingPush:
+        now = self._clock()
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            if key is not None:
+                existing = await alert_queries.by_idempotency_key(session, key)
+                if existing is not None:
+                    return await _replayed(session, existing, text, link, sections)
+            first, versions = first_and_versions(text)
+            alert = await alert_queries.create_sent(
+                session,
+                text=first,
+                texts=versions,
+                link=link,
+                sections=sections,
+                idempotency_key=key,
+                source="api",
+                now=now,
+            )
+            queued = await _queue(session, alert.id, now, sections)
+            return BreakingPush(alert.id, queued, replayed=False)
+
+    async def _replay(
+        self, key: str, text: BreakingText, link: str | None, sections: list[str] | None
+    ) -> BreakingPush:
+        async with self._db.sessions() as session:
+            existing = await alert_queries.by_idempotency_key(session, key)
+            assert existing is not None
+            return await _replayed(session, existing, text, link, sections)
 
     async def cancel(self, alert_id: int) -> bool:
         async with self._db.writing(), self._db.sessions.begin() as session:
@@ -183,13 +157,10 @@ class Breaking:
             return []
         async with self._db.sessions() as session:
             readers = await delivery_queries.alert_readers(session, alert.id)
-        counts = dict.fromkeys(alert.texts, 0)
-        for reader in readers:
-            reading = reading_order(reader.editions, reader.language, self._editions)
-            edition = version_for(alert.texts, reading, self._language)
-            if edition is not None:
-                counts[edition] += 1
-        return list(counts.items())
+        readings = (
+            reading_order(reader.editions, reader.language, self._editions) for reader in readers
+        )
+        return delivered_by_version(alert.texts, readings, self._language)
 
     async def failure_reasons(self, alert_id: int) -> list[FailureReason]:
         """Why this alert's failed deliveries failed, commonest reason first."""
@@ -205,3 +176,29 @@ class Breaking:
     async def reported(self, alert_id: int) -> None:
         async with self._db.writing(), self._db.sessions.begin() as session:
             await alert_queries.mark_reported(session, alert_id, self._clock())
+
+
+async def _queue(
+    session: AsyncSession, alert_id: int, now: datetime, sections: list[str] | None
+) -> int:
+    """The alert's fan-out: every destination, or those following one of `sections`."""
+    if sections:
+        return await delivery_queries.queue_alert(session, alert_id, now, sections)
+    return await delivery_queries.queue_alert(session, alert_id, now)
+
+
+async def _replayed(
+    session: AsyncSession,
+    alert: Alert,
+    text: BreakingText,
+    link: str | None,
+    sections: list[str] | None,
+) -> BreakingPush:
+    """The first alert sent with this key, if this request is the same one again."""
+    first, versions = first_and_versions(text)
+    sent = (alert.text, alert.texts or None, alert.link, alert.sections or None)
+    if sent != (first, versions, link, sections or None):
+        raise IdempotencyConflict
+    progress = await delivery_queries.alert_progress(session, alert.id)
+    total = progress.queued + progress.sending + progress.sent + progress.failed
+    return BreakingPush(alert.id, total, replayed=True)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.feeds.poller import Poller
+from bot.services.poller import Poller
 
 log = logging.getLogger(__name__)
 

@@ -64,7 +64,7 @@ async def test_a_feed_item_with_a_link_too_long_is_refused_alone(
             ),
             etag='"v2"',
         )  # fmt: skip
-        with caplog.at_level(logging.WARNING, logger="bot.feeds.poller"):
+        with caplog.at_level(logging.WARNING, logger="bot.services.intake"):
             await newsroom.poll()
         await newsroom.deliver_all()
         stored = await stories(newsroom)

@@ -1,4 +1,4 @@
-"""The CMS API routes (/api/v1/...): check the bearer token, validate, call `CmsDesk`, answer.
+"""The CMS API routes (/api/v1/...): check the bearer token, validate, call `CmsNewsroom`, answer.
 
 Errors never echo what the client sent in a header (a mistyped token stays out of answers
 and logs); a bad body answers 422 naming each field that is wrong.
@@ -34,10 +34,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.domain.invisible import strip_invisible
 from bot.entrypoints.http.body import BadBody, read_json
-from bot.entrypoints.http.cms import CmsDesk, IdempotencyConflict, StoryIn, StoryRefused
+from bot.entrypoints.http.cms import CmsNewsroom
 from bot.entrypoints.http.openapi import openapi_document
-from bot.feeds.text import html_to_text, strip_invisible
+from bot.feeds.text import html_to_text
+from bot.services.breaking import IdempotencyConflict
+from bot.services.intake import StoryIn, StoryRefused
 
 log = logging.getLogger(__name__)
 
@@ -364,9 +367,9 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def cms_routes(
-    cms: CmsDesk, tokens: TokenCheck, sections: Sequence[str], editions: Sequence[str]
+    cms: CmsNewsroom, tokens: TokenCheck, sections: Sequence[str], editions: Sequence[str]
 ) -> list[Route]:
-    """The /api/v1 routes bound to one `CmsDesk`."""
+    """The /api/v1 routes bound to one `CmsNewsroom`."""
     models = request_models(sections, editions)
     document = openapi_document(
         models.breaking,

@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import func, select
 
 from bot.entrypoints.http.api import TokenCheck, cms_routes, request_models
-from bot.entrypoints.http.cms import CmsDesk
+from bot.entrypoints.http.cms import CmsNewsroom
 from bot.entrypoints.http.server import build_app
 from storage.models import Alert, Delivery
 from tests.entrypoints.http.conftest import API_TOKEN, OTHER_TOKEN, READER, RunningBot
@@ -187,7 +187,7 @@ async def test_the_openapi_document_matches_the_routes(bot: RunningBot) -> None:
     sections = [section.slug for section in bot.settings.sections]
     app = build_app(
         cms_routes(
-            CmsDesk(bot.database, lambda: None),
+            CmsNewsroom(bot.database, lambda: None),
             TokenCheck([API_TOKEN]),
             sections,
             bot.settings.editions,

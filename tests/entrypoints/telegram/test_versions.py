@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.feeds.alternates import PAGE_BYTES, PageAlternates
+from bot.feeds.alternates import PAGE_BYTES
+from bot.services.alternates import PageAlternates
 from storage import destinations, editions
 from storage.models import Story
 from tests.entrypoints.telegram.conftest import (

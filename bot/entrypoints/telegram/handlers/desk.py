@@ -1,7 +1,8 @@
 """The editors' desk chat: Approve, Skip and "Edit headline" under each story waiting for
 approval, and the editor's reply that becomes the new headline.
 
-Only `editors` decide, judged by the presser (callback_query.from_user) alone; anyone else is
+A press is decided by the approvals service (Approvals.press, bot/services/approvals.py):
+only `editors` decide, judged by the presser (callback_query.from_user) alone; anyone else is
 refused and nothing changes. The desk message shown is always the recorded one (approvals.
 desk_chat_id/desk_message_id), whatever message a press arrives on.
 """
@@ -18,10 +19,8 @@ from bot.entrypoints.telegram.handlers.common import PromptGate, reply_plain
 from bot.entrypoints.telegram.handlers.presses import Press, Presses, press_of
 from bot.entrypoints.telegram.handlers.services import BotServices
 from bot.services.approvals import Editor, clean_headline
-from storage.states import ApprovalStatus
 
 Context = ContextTypes.DEFAULT_TYPE
-ACTIONS = ("ok", "no", "hl")
 
 
 def editor_of(user: User) -> Editor:
@@ -37,35 +36,34 @@ class DeskHandlers:
         self._prompts = PromptGate()
 
     async def on_press(self, update: Update, context: Context) -> None:
-        """ap:<ok|no|hl>:<approval id> - an editor approves, skips or edits the headline."""
+        """ap:<ok|no|hl>:<approval id> - an editor approves, skips or edits the headline
+        (decided by the approvals service; asking for the headline is this chat's part)."""
         press = press_of(update)
         t = await self.presses.presser_translator(press)
         approvals, desk = self.s.approvals, self.s.desk_poster
-        if approvals is None or desk is None or not approvals.is_editor(press.presser.id):
+        if approvals is None or desk is None:
             await press.query.answer(t("desk_not_editor"), show_alert=True)
             return
+
+        async def answer(key: str, alert: bool) -> None:
+            if alert:
+                await press.query.answer(t(key), show_alert=True)
+            else:
+                await press.query.answer(t(key))
+
         action = press.callback.arg(0) if press.callback else None
         approval_id = press.callback.int_arg(1) if press.callback else None
-        view = await approvals.view(approval_id) if approval_id is not None else None
-        if view is None or action not in ACTIONS or view.approval.desk_message_id is None:
-            await press.query.answer(t("stale_button"), show_alert=True)
-            return
-        if view.approval.status is not ApprovalStatus.PENDING:
-            await press.query.answer(t("desk_already_decided"), show_alert=True)
-            await desk.show(view)
-            return
-        if action == "hl":
-            await self._ask_headline(press, context, view.approval.id)
+        headline = await approvals.press(
+            editor_of(press.presser),
+            action,
+            approval_id,
+            desk=desk,
+            wake_delivery=self.s.wake_delivery,
+            answer=answer,
+        )
+        if headline is not None:
+            await self._ask_headline(press, context, headline.approval.id)
             await press.query.answer(t("desk_headline_asked"))
-            return
-        decided = await approvals.decide(view.approval.id, action == "ok", editor_of(press.presser))
-        if decided is None:
-            await press.query.answer(t("desk_already_decided"), show_alert=True)
-            return
-        await press.query.answer(t("desk_approved_answer" if action == "ok" else "desk_skipped"))
-        await desk.show(decided)
-        if action == "ok":
-            self.s.wake_delivery()
 
     async def _ask_headline(self, press: Press, context: Context, approval_id: int) -> None:
         """A prompt in the desk chat, replying to the preview and naming the editor (so

@@ -7,6 +7,7 @@ import re
 from telegram import Chat, Update
 from telegram.ext import ContextTypes
 
+from bot.domain.breaking import split_link
 from bot.entrypoints.telegram import keyboards
 from bot.entrypoints.telegram.handlers.common import (
     edit_html,
@@ -20,7 +21,6 @@ from bot.entrypoints.telegram.handlers.services import BotServices
 from bot.outbound.i18n import Translator
 from bot.outbound.render import render_breaking, render_failure_reasons
 from bot.outbound.send import deliver
-from bot.services.breaking import split_link
 
 Context = ContextTypes.DEFAULT_TYPE
 

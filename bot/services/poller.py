@@ -1,7 +1,9 @@
-"""One feed, start to finish: fetch, extract, store, record health, schedule the next poll.
+"""One feed, start to finish: fetch, extract, store, record health, schedule the next poll
+(the scheduled "refresh feeds" use case; bot/feeds fetches, parses and normalises for it).
 
-New stories are not handed on from here: they are stored with `fanned_out_at` unset, and the
-delivery tick queues them (bot.delivery), so a crash between the two loses nothing.
+New stories go in through the intake (bot/services/intake.py), as the CMS's do, and are not
+handed on from here: they are stored with `fanned_out_at` unset, and the delivery tick
+queues them (bot.delivery), so a crash between the two loses nothing.
 
 A most-read feed (role = "popular") goes through the same fetch and parse, but its items are
 never stored as stories, so never pushed: its order replaces the feed's kept list instead
@@ -23,12 +25,10 @@ from typing import Protocol
 
 from bot.feeds.extract import Extraction, Extractor
 from bot.feeds.fetcher import Fetcher, FetchResult
-from bot.feeds.fit import fit_story
-from bot.feeds.normalize import FeedContext, StoryDraft
-from bot.feeds.text import shorten
+from bot.feeds.normalize import FeedContext
+from bot.services.intake import fitted_from_feed, store_from_feed
 from storage import feeds as feed_queries
 from storage import most_read as most_read_queries
-from storage import stories as story_queries
 from storage.db import Database
 from storage.models import Feed
 from storage.states import HEALTHY_POLLS, PollStatus
@@ -132,7 +132,7 @@ class Poller:
         self._max_poll_interval = max_poll_interval
         self._own_interval_urls = own_interval_urls
         # Feeds with alternates = "page": their new stories wait for their page to be read
-        # (bot/feeds/alternates.py) before the fan-out takes them.
+        # (bot/services/alternates.py) before the fan-out takes them.
         self._page_alternates_urls = page_alternates_urls
         self._instance = instance
         self._lease = lease
@@ -322,7 +322,7 @@ class Poller:
         list keeps the last one (so does a failed or unchanged fetch, which never get here).
         """
         ranked = 0
-        drafts = self._storable(feed, extraction)
+        drafts = fitted_from_feed(feed, extraction.drafts if extraction is not None else ())
         async with self._db.writing(), self._db.sessions.begin() as session:
             if extraction is not None:
                 ranked = await most_read_queries.replace_list(session, feed.id, drafts, now)
@@ -336,52 +336,25 @@ class Poller:
         extraction: Extraction | None,
         now: datetime,
     ) -> tuple[list[int], list[int]]:
-        """Stories and the feed's health in one transaction: (new ids, corrected ids)."""
+        """Stories (bot/services/intake.py) and the feed's health in one transaction: (new
+        ids, corrected ids)."""
         new_ids: list[int] = []
         updated_ids: list[int] = []
-        drafts = self._storable(feed, extraction)
+        drafts = fitted_from_feed(feed, extraction.drafts if extraction is not None else ())
         async with self._db.writing(), self._db.sessions.begin() as session:
             # The feed's row first: its UPDATE opens the transaction on SQLite too, so the
             # stories' savepoints below nest inside it (pysqlite opens none for SAVEPOINT).
             await feed_queries.record_poll(session, feed.id, record)
-            if drafts:
-                stored, refused = await story_queries.store_each(
-                    session,
-                    drafts,
-                    feed_id=feed.id,
-                    pushable=feed.backlog_done,
-                    now=now,
-                    alternates_pending=feed.url in self._page_alternates_urls,
-                )
-                new_ids, updated_ids = stored.new_ids, stored.updated_ids
-                for story in refused:
-                    log.warning(
-                        "feed %s: item %s not stored, the database refused it: %s",
-                        feed.url,
-                        story.link or story.identity,
-                        story.error,
-                    )
+            new_ids, updated_ids = await store_from_feed(
+                session,
+                feed,
+                drafts,
+                now,
+                alternates_pending=feed.url in self._page_alternates_urls,
+            )
             if not feed.backlog_done and extraction is not None:
                 await feed_queries.mark_backlog_done(session, feed.id)
         return new_ids, updated_ids
-
-    @staticmethod
-    def _storable(feed: Feed, extraction: Extraction | None) -> list[StoryDraft]:
-        """The extraction's stories as the database can hold them (bot/feeds/fit.py): one
-        that cannot be is shortened or left out alone, with one log line each."""
-        drafts: list[StoryDraft] = []
-        for draft in extraction.drafts if extraction is not None else ():
-            fitted = fit_story(draft)
-            if fitted.note is not None:
-                log.warning(
-                    "feed %s: item %s %s",
-                    feed.url,
-                    shorten(draft.link or draft.identity, 120),
-                    fitted.note,
-                )
-            if fitted.draft is not None:
-                drafts.append(fitted.draft)
-        return drafts
 
     async def _record_failure(
         self,

@@ -1,0 +1,45 @@
+"""An editor's /breaking text becomes a draft: its link split off, nothing invisible kept."""
+
+from __future__ import annotations
+
+from bot.domain.breaking import delivered_by_version, first_and_versions, split_link, version_for
+
+
+def test_control_and_invisible_characters_never_reach_the_draft() -> None:
+    draft = split_link("Quake\x00 in Almaty\x07\u202e felt\u200b widely https://www.inform.kz/q")
+    assert draft.text == "Quake in Almaty felt widely"
+    assert draft.link == "https://www.inform.kz/q"
+
+
+def test_a_text_of_only_control_characters_is_empty() -> None:
+    assert split_link("\x00\x01\x1f").text == ""
+
+
+def test_versions_per_edition_are_split_and_the_link_goes_under_all() -> None:
+    draft = split_link("kk: Жер сілкінісі\nru: Землетрясение https://www.inform.kz/q", ["kk", "ru"])
+    assert draft.texts == {"kk": "Жер сілкінісі", "ru": "Землетрясение"}
+    assert draft.text == "Жер сілкінісі"
+    assert draft.link == "https://www.inform.kz/q"
+    assert split_link("UPDATE: quake", ["kk", "ru"]).texts is None
+
+
+def test_a_chat_gets_its_first_edition_then_the_newsrooms_then_the_first() -> None:
+    texts = {"kk": "kk text", "ru": "ru text"}
+    assert version_for(texts, ("ru", "kk"), "kk") == "ru"
+    assert version_for(texts, ("en",), "kk") == "kk"
+    assert version_for(texts, ("en",), "en") == "kk"
+    assert version_for(None, ("ru",), "kk") is None
+
+
+def test_the_cms_text_is_one_for_all_or_one_per_edition() -> None:
+    assert first_and_versions("Quake") == ("Quake", None)
+    assert first_and_versions({"ru": "Землетрясение", "kk": "Жер"}) == (
+        "Землетрясение",
+        {"ru": "Землетрясение", "kk": "Жер"},
+    )
+
+
+def test_versions_delivered_are_counted_in_the_order_given() -> None:
+    texts = {"kk": "kk text", "ru": "ru text", "en": "en text"}
+    readings = [("ru",), ("ru", "kk"), ("kk",), ("de",)]
+    assert delivered_by_version(texts, readings, "kk") == [("kk", 2), ("ru", 2), ("en", 0)]
