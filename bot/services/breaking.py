@@ -7,8 +7,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.domain.editions import reading_order
 from bot.feeds.text import strip_invisible
-from bot.services.editions import reading_order
 from storage import alerts as alert_queries
 from storage import deliveries as delivery_queries
 from storage import stats as stats_queries
