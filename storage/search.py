@@ -11,14 +11,16 @@ exactly five characters; PostgreSQL a second vector of every word cut to five ch
 Ranking work is bounded so a query costs the same on a thousand stories as on millions: the
 engines first take the newest matching ids (streamed from the index in id order, which is
 storage order and nearly publication order), and only that window is scored.
+
+Related stories: which of a story's stems to look candidates up by, and how the candidates
+score and rank, is decided in bot/domain/related.py; here are the queries, which map rows
+to its `Candidate` and `StemFrequencies` values.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
@@ -26,36 +28,23 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.words import STEM_LENGTH, fold, folded_stems, ordered_stems, stems, words
+from bot.domain.related import (
+    MAX_RELATED,
+    SUMMARY_PREFIX,
+    Candidate,
+    StemFrequencies,
+    count_stems,
+    rank_related,
+    related_terms,
+)
+from bot.domain.words import STEM_LENGTH, fold, words
 from storage.models import Story
 
 # Searches rank the newest this-many matches; related stories score this many candidates.
 SEARCH_WINDOW = 1000
 RELATED_WINDOW = 60
-# Words of the story that make the related-stories query: any of its headline's rare stems,
-# or two of its other stems.
-RELATED_TITLE_TERMS = 5
-RELATED_PAIRED_TERMS = 5
-# What a stem both stories share weighs: in both headlines, in one headline, in both summaries.
-# A related story scores at least RELATED_MIN_SCORE: one headline word the two headlines
-# share, a word of one headline and another word, or three words of the summaries.
-TITLE_IN_TITLE = 3.0
-TITLE_IN_SUMMARY = 2.0
-SUMMARY_IN_SUMMARY = 1.0
-RELATED_MIN_SCORE = 3.0
-SUMMARY_PREFIX = 400
-
-# Stems in more than this share of recent stories are too common to say what one is about.
-COMMON_SHARE = 0.003
-COMMON_MIN_COUNT = 15
+# Stem frequencies are counted over this many of the newest stories.
 FREQUENCY_SAMPLE = 5000
-# A headline stem alone finds candidates only when rarer than this (5 of 5,000 stories): its
-# posting list stays short at any size; a more frequent one finds them paired with another.
-RARE_SHARE = 0.001
-RARE_MIN_COUNT = 5
-
-# Where a sentence ends: its mark, then a space or the end of the text.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,77 +84,12 @@ def search_terms(query_words: Sequence[str]) -> list[Term]:
     return terms
 
 
-@dataclass(frozen=True, slots=True)
-class StemFrequencies:
-    """In how many of a sample of recent stories each stem occurs.
-
-    A stem found in every tenth story ("президент", a house phrase) says little about a
-    story's subject and costs the most to look up (its posting list is the longest), so
-    related-story queries are built from a story's rarest stems instead.
-    """
-
-    counts: dict[str, int]
-    sample: int
-    # The stems is_common calls common, once: ranking checks every word of 60 candidates.
-    common: frozenset[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        limit = max(COMMON_MIN_COUNT, COMMON_SHARE * self.sample)
-        common = frozenset(stem for stem, count in self.counts.items() if count > limit)
-        object.__setattr__(self, "common", common)
-
-    def count(self, stem: str) -> int:
-        return self.counts.get(stem, 0)
-
-    def is_rare(self, stem: str) -> bool:
-        return self.count(stem) <= max(RARE_MIN_COUNT, RARE_SHARE * self.sample)
-
-    def is_common(self, stem: str) -> bool:
-        """In over 0.3% of the sample (15 of 5,000 stories), and never under 15 stories, so a
-        small newsroom's sample calls little common."""
-        return stem in self.common
-
-
 async def stem_frequencies(
     session: AsyncSession, sample: int = FREQUENCY_SAMPLE
 ) -> StemFrequencies:
     """Stem document frequencies over the newest `sample` stories (one indexed read)."""
     query = select(Story.title, Story.summary).order_by(Story.id.desc()).limit(sample)
-    counts: dict[str, int] = {}
-    rows = (await session.execute(query)).all()
-    for title, summary in rows:
-        for stem in stems(title) | stems(summary[:SUMMARY_PREFIX]):
-            counts[stem] = counts.get(stem, 0) + 1
-    return StemFrequencies(counts, len(rows))
-
-
-def related_terms(
-    story: Story, frequencies: StemFrequencies | None = None
-) -> tuple[list[Term], list[Term]]:
-    """The story's distinctive stems as prefix terms for the index: those that find
-    candidates alone (rare headline stems) and those that find them in pairs (the other
-    headline stems, then the summary's), never stems common across recent stories.
-
-    A common stem weighs nothing in ranking (a house phrase, a dateline, the newsroom's
-    name), so a story found only through it could never be shown; and it has the longest
-    posting list. Not simply the rarest either: a one-off word (a typo, a passing name) is
-    rarer than the words naming the subject, which recur in the stories that follow it.
-    """
-    title = _distinctive(ordered_stems(story.title), frequencies)[:RELATED_TITLE_TERMS]
-    summary = [
-        stem
-        for stem in _distinctive(ordered_stems(story.summary[:SUMMARY_PREFIX]), frequencies)
-        if stem not in title
-    ]
-    rare = [stem for stem in title if frequencies is None or frequencies.is_rare(stem)]
-    paired = ([stem for stem in title if stem not in rare] + summary)[:RELATED_PAIRED_TERMS]
-    return [Term(stem, prefix=True) for stem in rare], [Term(stem, prefix=True) for stem in paired]
-
-
-def _distinctive(ordered: list[str], frequencies: StemFrequencies | None) -> list[str]:
-    if frequencies is None or not frequencies.sample:
-        return ordered
-    return [stem for stem in ordered if not frequencies.is_common(stem)]
+    return count_stems((await session.execute(query)).all())
 
 
 def _any_term_or_two(
@@ -413,18 +337,6 @@ _POSTGRES_RELATED = text(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """What ranking reads from a possible related story: no full row, no ORM identity."""
-
-    id: int
-    title: str
-    summary: str
-    link: str | None
-    section: str | None
-    published_at: datetime
-
-
 async def related_candidates(
     session: AsyncSession,
     story: Story,
@@ -440,7 +352,9 @@ async def related_candidates(
     "Earlier" is stored before it (a smaller id: ids follow storage order) and published no
     later; the newest such matches are the pool, which keeps the cost flat at any size.
     """
-    rare, paired = related_terms(story, frequencies)
+    rare_stems, paired_stems = related_terms(story, frequencies)
+    rare = [Term(stem, prefix=True) for stem in rare_stems]
+    paired = [Term(stem, prefix=True) for stem in paired_stems]
     singles, pairs = (rare, []) if alone else ([], rare + paired)
     if _dialect(session) == "postgresql":
         # Related terms are five-letter stems: exact keys of the stems index.
@@ -468,105 +382,11 @@ async def related_candidates(
     return [Candidate(*row) for row in (await session.execute(statement, params)).all()]
 
 
-@dataclass(frozen=True, slots=True)
-class _Parsed:
-    """A story's distinctive stems as ranking compares them: its headline's, and its
-    summary's sentence by sentence (each keyed by its text), read once per ranking."""
-
-    title: frozenset[str]
-    sentences: dict[str, frozenset[str]]
-    summary: frozenset[str]
-
-    def summary_without(self, boilerplate: set[str]) -> frozenset[str]:
-        if not boilerplate:
-            return self.summary
-        kept = (found for key, found in self.sentences.items() if key not in boilerplate)
-        return frozenset().union(*kept)
-
-
-def _parse(title: str, summary: str, frequencies: StemFrequencies | None) -> _Parsed:
-    common = frequencies.common if frequencies is not None else frozenset()
-
-    def distinctive(folded: str) -> frozenset[str]:
-        return frozenset(folded_stems(folded) - common)
-
-    sentences: dict[str, frozenset[str]] = {}
-    for part in _SENTENCE_END.split(fold(summary)):
-        key = " ".join(part.split())  # spacing aside, word for word
-        if key:
-            sentences[key] = sentences.get(key, frozenset()) | distinctive(part)
-    return _Parsed(distinctive(fold(title)), sentences, frozenset().union(*sentences.values()))
-
-
-def _score(own: _Parsed, theirs: _Parsed) -> float:
-    """How much two stories' subjects overlap: their shared distinctive stems, weighted by
-    where they stand (TITLE_IN_TITLE ...).
-
-    A sentence both summaries have word for word is the agency's boilerplate ("Details
-    follow."), never the subject, even on a young database where it is not yet frequent.
-    """
-    boilerplate = own.sentences.keys() & theirs.sentences.keys()
-    own_all = own.title | own.summary_without(boilerplate)
-    their_all = theirs.title | theirs.summary_without(boilerplate)
-    score = 0.0
-    for stem in own_all & their_all:
-        in_titles = (stem in own.title) + (stem in theirs.title)
-        score += (SUMMARY_IN_SUMMARY, TITLE_IN_SUMMARY, TITLE_IN_TITLE)[in_titles]
-    return score
-
-
-def related_score(
-    story: Story, candidate: Candidate, frequencies: StemFrequencies | None = None
-) -> float:
-    """The weighted overlap of the two stories' subjects (see _score)."""
-    own = _parse(story.title, story.summary[:SUMMARY_PREFIX], frequencies)
-    return _score(own, _parse(candidate.title, candidate.summary, frequencies))
-
-
-def rank_related(
-    story: Story,
-    candidates: Sequence[Candidate],
-    limit: int = 3,
-    frequencies: StemFrequencies | None = None,
-) -> list[Candidate]:
-    """The candidates most like `story` scoring at least RELATED_MIN_SCORE, then the same
-    section, then the newest; never the story itself or a duplicate of it or of a pick."""
-    own = _parse(story.title, story.summary[:SUMMARY_PREFIX], frequencies)
-    scored: list[tuple[float, datetime, int, Candidate]] = []
-    for candidate in candidates:
-        if candidate.id == story.id or not candidate.link:
-            continue
-        score = _score(own, _parse(candidate.title, candidate.summary, frequencies))
-        if score < RELATED_MIN_SCORE:
-            continue
-        bonus = 1.5 if candidate.section and candidate.section == story.section else 0.0
-        scored.append((score + bonus, candidate.published_at, candidate.id, candidate))
-    scored.sort(key=lambda item: (-item[0], -item[1].timestamp(), -item[2]))
-    return _distinct(story, [candidate for *_, candidate in scored], limit)
-
-
-def _distinct(story: Story, ranked: Sequence[Candidate], limit: int) -> list[Candidate]:
-    """The best-ranked stories, skipping any with the title or link of the story or a pick."""
-    seen_titles = {fold(story.title).strip()}
-    seen_links = {story.link} if story.link else set()
-    picked: list[Candidate] = []
-    for candidate in ranked:
-        title = fold(candidate.title).strip()
-        if title in seen_titles or candidate.link in seen_links:
-            continue
-        seen_titles.add(title)
-        seen_links.add(candidate.link)
-        picked.append(candidate)
-        if len(picked) == limit:
-            break
-    return picked
-
-
 async def related_to(
     session: AsyncSession,
     story: Story,
     *,
-    limit: int = 3,
+    limit: int = MAX_RELATED,
     frequencies: StemFrequencies | None = None,
 ) -> list[Story]:
     """Up to `limit` earlier stories on the same subject, best first (index-backed).

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.delivery.related import RelatedIndex
 from bot.domain.channel_rules import StoryText
 from bot.domain.filters import DeskFilters
-from bot.services.related import MAX_RELATED, RelatedStories
+from bot.domain.related import MAX_RELATED
 from storage import approvals as approval_queries
 from storage import channel_rules as desk_queries
 from storage import stories as story_queries
@@ -44,7 +45,7 @@ async def narrowed_chats(database: Database) -> dict[int, Narrowing]:
         return await desk_queries.narrowed_chats(session)
 
 
-async def pool_of(database: Database, index: RelatedStories, story_id: int) -> Pool:
+async def pool_of(database: Database, index: RelatedIndex, story_id: int) -> Pool:
     """The story's pool: read once per story and batch, whichever chats narrow it."""
     async with database.sessions() as session:
         found = await story_queries.get_stories(session, [story_id])

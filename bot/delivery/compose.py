@@ -28,8 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.delivery.audience import Pool, narrowed_chats, pick, pool_of
+from bot.delivery.related import RelatedIndex
 from bot.domain.breaking import version_for
 from bot.domain.channel_rules import DEFAULT_FORMAT, DeskFormat
+from bot.domain.editions import reading_order
 from bot.domain.filters import DeskFilters
 from bot.outbound.bundle import Bundle, render_bundle
 from bot.outbound.i18n import Catalogues, language_name
@@ -43,8 +45,6 @@ from bot.outbound.render import (
     render_story,
 )
 from bot.outbound.templates import noting_failures
-from bot.services.editions import reading_order
-from bot.services.related import RelatedStories
 from storage import alerts as alert_queries
 from storage import approvals as approval_queries
 from storage import digests as digest_queries
@@ -81,7 +81,7 @@ class Composer:
     database: Database
     settings: Settings
     catalogues: Catalogues
-    related: RelatedStories
+    related: RelatedIndex
     _cache: dict[tuple[Hashable, ...], asyncio.Task[OutgoingMessage | None]] = field(
         default_factory=dict
     )

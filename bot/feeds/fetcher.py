@@ -20,6 +20,9 @@ Why each limit exists:
   trickling one byte every few seconds would otherwise hold a slot forever.
 * Retry-After (RFC 9110 §10.2.3) and freshness (RFC 9111 §4.2.1) are reported, never acted
   upon here: scheduling is the poller's business.
+
+Reading the headers by those RFCs is bot/feeds/headers.py; decoding a body under the cap is
+bot/feeds/body.py; here is the client, the limits on it and the request's outcome.
 """
 
 from __future__ import annotations
@@ -29,16 +32,21 @@ import functools
 import ssl
 import time
 import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from http import HTTPStatus
 
 import httpx
 
 import bot
+from bot.feeds.body import CapExceeded, CappedBody
+from bot.feeds.headers import (
+    conditional_headers,
+    content_length,
+    freshness_lifetime,
+    retry_after_for,
+)
 
 # Feed types first; generic XML/JSON next (many CMSs serve feeds as text/xml); anything last,
 # because a feed served as text/html or application/octet-stream still parses.
@@ -47,17 +55,14 @@ FEED_ACCEPT = (
     "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
     "application/json;q=0.8, */*;q=0.1"
 )
-# Only what _Inflater can decode under the size cap; httpx would otherwise also offer br/zstd
-# whenever those optional packages happen to be installed.
+# Only what bot/feeds/body.py can decode under the size cap; httpx would otherwise also offer
+# br/zstd whenever those optional packages happen to be installed.
 ACCEPT_ENCODING = "gzip, deflate"
 MAX_REDIRECTS = 5
 # The pool must never be the bottleneck (Fetcher's semaphores are), or requests would queue
 # for a connection inside httpx and fail with a pool timeout. Matches the config's ceiling.
 POOL_CONNECTIONS = 1000
 POOL_KEEPALIVE = 100
-# Server hints beyond a week are typos or hostile; clamping also keeps timedelta arithmetic in
-# the poller from overflowing on "Retry-After: 99999999999999".
-MAX_HINT_SECONDS = 7 * 24 * 3600.0
 _DETAIL_LIMIT = 200
 
 
@@ -247,7 +252,7 @@ class Fetcher:
                 result,
                 error=error_for_status(status),
                 detail=describe_status(status),
-                retry_after=_retry_after_for(status, headers, now),
+                retry_after=retry_after_for(status, headers, now),
             )
         content = await self._read_body(response, result, read_at_most)
         if isinstance(content, FetchResult):
@@ -267,11 +272,11 @@ class Fetcher:
     ) -> bytes | FetchResult:
         """The decoded body, or an error result once it would exceed max_bytes (with
         `read_at_most`: its first `read_at_most` bytes, however long it is)."""
-        declared = _content_length(response.headers.get("content-length"))
+        declared = content_length(response.headers.get("content-length"))
         if read_at_most is None and declared is not None and declared > self._max_bytes:
             return self._too_large(result, f"Content-Length {declared} exceeds")
         cap = self._max_bytes if read_at_most is None else min(read_at_most, self._max_bytes)
-        body = _CappedBody(
+        body = CappedBody(
             response.headers.get("content-encoding", ""), cap, truncate=read_at_most is not None
         )
         if body.unsupported:
@@ -281,7 +286,7 @@ class Fetcher:
             async for raw in response.aiter_raw():
                 body.feed(raw)
             return body.finish()
-        except _CapExceeded:
+        except CapExceeded:
             if body.truncate:
                 return body.finish(flush=False)
             return self._too_large(result, "body exceeds")
@@ -322,98 +327,6 @@ class Fetcher:
         return "timed out"
 
 
-class _CapExceeded(Exception):
-    """The decoded body grew past the cap."""
-
-
-class _Inflater:
-    """Incremental gzip/deflate decoding whose output per call is bounded.
-
-    `deflate` is meant to be zlib-wrapped (RFC 9110 §8.4.1.2), but some servers send raw
-    deflate; like browsers, fall back to raw when the first bytes are not a zlib header.
-    """
-
-    def __init__(self, encoding: str) -> None:
-        gzip = encoding in ("gzip", "x-gzip")
-        self._raw_fallback = not gzip
-        self._started = False
-        self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
-
-    def inflate(self, data: bytes, limit: int) -> bytes:
-        """At most `limit` (>= 1) decoded bytes; input beyond that is left unconsumed."""
-        try:
-            out = self._decoder.decompress(data, limit)
-        except zlib.error:
-            if self._started or not self._raw_fallback:
-                raise
-            self._raw_fallback = False
-            self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._decoder.decompress(data, limit)
-        self._started = self._started or bool(out)
-        return out
-
-    def flush(self) -> bytes:
-        return self._decoder.flush()
-
-
-class _CappedBody:
-    """Accumulates a body, decoding it as it arrives, and refuses to grow past `cap` bytes.
-
-    Decompression is asked for at most one byte more than the room left, so a 200 MB gzip
-    bomb costs `cap` bytes of memory, not 200 MB (httpx's own decoder inflates whole chunks).
-    """
-
-    def __init__(self, content_encoding: str, cap: int, *, truncate: bool = False) -> None:
-        codings = [
-            coding.strip().lower()
-            for coding in content_encoding.split(",")
-            if coding.strip().lower() not in ("", "identity")
-        ]
-        self.encoding = codings[0] if len(codings) == 1 else ""
-        self.unsupported = ", ".join(codings) if len(codings) > 1 else ""
-        if self.encoding and self.encoding not in ("gzip", "x-gzip", "deflate"):
-            self.unsupported = self.encoding
-        self._inflater = _Inflater(self.encoding) if self.encoding else None
-        self._cap = cap
-        self.truncate = truncate  # keep what fits, then stop, instead of refusing the body
-        self._buffer = bytearray()
-
-    def feed(self, raw: bytes) -> None:
-        if self._inflater is None:
-            self._append(raw)
-        else:
-            self._append(self._inflater.inflate(raw, self._room() + 1))
-
-    def finish(self, *, flush: bool = True) -> bytes:
-        if flush and self._inflater is not None:
-            self._append(self._inflater.flush())
-        return bytes(self._buffer)
-
-    def _room(self) -> int:
-        return self._cap - len(self._buffer)
-
-    def _append(self, chunk: bytes) -> None:
-        if len(chunk) > self._room():
-            if self.truncate:
-                self._buffer += chunk[: self._room()]
-            raise _CapExceeded
-        self._buffer += chunk
-
-
-def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
-    """Validators from the previous response, echoed verbatim (RFC 9110 §13.1.2, §13.1.3).
-
-    Both are sent when both are known: servers that ignore ETags often honour dates, and a
-    server that understands both gives If-None-Match precedence.
-    """
-    headers: dict[str, str] = {}
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
-    return headers
-
-
 def error_for_status(status: int) -> FetchError:
     """429 is its own key (back off, RFC 6585 §4); 5xx is the server's fault; the rest ours."""
     if status == HTTPStatus.TOO_MANY_REQUESTS:
@@ -429,56 +342,6 @@ def describe_status(status: int) -> str:
         return f"HTTP {status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"HTTP {status}"
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait per a Retry-After value: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
-
-    A date in the past means "now" (0); an unparseable value means no hint (None).
-    """
-    if not value:
-        return None
-    value = value.strip()
-    seconds = _non_negative_int(value)
-    if seconds is not None:
-        return _clamp(float(seconds))
-    when = _http_date(value)
-    if when is None:
-        return None
-    return _clamp((when - now).total_seconds())
-
-
-def freshness_lifetime(headers: Mapping[str, str], now: datetime) -> float | None:
-    """Seconds the response stays fresh (RFC 9111 §4.2.1), from max-age or Expires, less Age.
-
-    None when the server gave neither; the poller then relies on its own interval alone.
-    """
-    lifetime = _max_age_directive(headers.get("cache-control", ""))
-    if lifetime is None and "expires" in headers:
-        expires = _http_date(headers["expires"])
-        date = _http_date(headers.get("date", "")) or now
-        # RFC 9111 §5.3: an invalid Expires (often "0" or "-1") means already expired.
-        lifetime = (expires - date).total_seconds() if expires else 0.0
-    if lifetime is None:
-        return None
-    age = _non_negative_int(headers.get("age", ""))
-    return _clamp(lifetime - (age or 0))
-
-
-def _max_age_directive(cache_control: str) -> float | None:
-    for directive in cache_control.split(","):
-        name, _, argument = directive.strip().partition("=")
-        if name.strip().lower() == "max-age":
-            seconds = _non_negative_int(argument.strip().strip('"'))
-            return None if seconds is None else float(seconds)
-    return None
-
-
-def _retry_after_for(status: int, headers: Mapping[str, str], now: datetime) -> float | None:
-    """Retry-After is honoured on 429 and 503, the statuses RFC 9110 and RFC 6585 pair it with."""
-    if status in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE):
-        return parse_retry_after(headers.get("retry-after"), now)
-    return None
 
 
 _CONNECTION_PHRASES: tuple[tuple[type[BaseException], str], ...] = (
@@ -497,28 +360,6 @@ def _describe_connection_failure(exc: BaseException) -> str:
     )
     reason = str(exc).strip()
     return f"{phrase}: {reason}" if reason else phrase
-
-
-def _http_date(value: str) -> datetime | None:
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def _content_length(value: str | None) -> int | None:
-    """The declared length; httpx joins repeated headers with ", ", so take the first."""
-    return _non_negative_int((value or "").split(",")[0].strip())
-
-
-def _non_negative_int(text: str) -> int | None:
-    """ASCII digits only: str.isdigit() alone would accept "²" and crash int()."""
-    return int(text) if text.isascii() and text.isdigit() else None
-
-
-def _clamp(seconds: float) -> float:
-    return min(max(seconds, 0.0), MAX_HINT_SECONDS)
 
 
 def _short(text: object) -> str:

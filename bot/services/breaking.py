@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.breaking import BreakingText, Draft, delivered_by_version, first_and_versions
-from bot.services.editions import reading_order
+from bot.domain.editions import reading_order
 from storage import alerts as alert_queries
 from storage import deliveries as delivery_queries
 from storage import stats as stats_queries

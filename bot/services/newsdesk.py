@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.services.editions import reading_order
+from bot.domain.editions import reading_order
 from bot.services.related import RelatedStories
 from storage import destinations as destination_queries
 from storage import digests as digest_queries
