@@ -34,15 +34,17 @@ async def test_an_update_id_is_taken_once(database: Database) -> None:
 async def test_update_ids_older_than_a_day_are_pruned_as_the_webhook_goes(
     database: Database,
 ) -> None:
+    # The ledger prunes by the real clock: read it here, not when the module was imported.
+    now = datetime.now(UTC)
     async with database.sessions.begin() as session:
-        await claim_update(session, 1, NOW - KEEP_UPDATES - timedelta(minutes=1))
-        await claim_update(session, 2, NOW - KEEP_UPDATES + timedelta(minutes=5))
+        await claim_update(session, 1, now - KEEP_UPDATES - timedelta(minutes=1))
+        await claim_update(session, 2, now - KEEP_UPDATES + timedelta(minutes=5))
     ledger = UpdateLedger(database)
     assert await ledger.take(3)  # the first take prunes
     assert await _ids(database) == [2, 3]
     assert not await ledger.take(2)
     async with database.sessions.begin() as session:
-        assert await prune_updates(session, NOW + timedelta(days=2)) == 2
+        assert await prune_updates(session, now + timedelta(days=2)) == 2
 
 
 async def test_0013_adds_webhook_updates_and_round_trips(database_url: str) -> None:
