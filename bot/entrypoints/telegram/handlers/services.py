@@ -1,4 +1,5 @@
-"""The services the handlers use, built once in bot.app and handed to each handler group."""
+"""The services the handlers use, built once in bot.setup.telegram_side and handed to each
+handler group."""
 
 from __future__ import annotations
 
