@@ -32,15 +32,9 @@ from bot.domain.channel_rules import DEFAULT_FORMAT, DeskFormat
 from bot.domain.filters import DeskFilters
 from bot.outbound.bundle import Bundle, render_bundle
 from bot.outbound.i18n import Catalogues, language_name
-from bot.outbound.render import (
-    OutgoingMessage,
-    RelatedLink,
-    VersionLink,
-    for_chat,
-    render_breaking,
-    render_digest,
-    render_story,
-)
+from bot.outbound.lists import render_digest
+from bot.outbound.message import OutgoingMessage, RelatedLink, VersionLink
+from bot.outbound.render import for_chat, render_breaking, render_story
 from bot.outbound.templates import noting_failures
 from bot.services.breaking import version_for
 from bot.services.editions import reading_order

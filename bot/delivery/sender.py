@@ -30,7 +30,7 @@ from bot.delivery.paid import PaidBudget
 from bot.delivery.refusals import Refusals, SendStats
 from bot.delivery.template_notices import TemplateNotices
 from bot.delivery.topics import ForumTopics
-from bot.outbound.render import OutgoingMessage
+from bot.outbound.message import OutgoingMessage
 from bot.outbound.retry import NO_RETRY
 from bot.outbound.send import Sent, deliver
 from storage import channel_rules as desk_queries

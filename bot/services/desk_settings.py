@@ -32,7 +32,7 @@ from bot.delivery.compose import Composer
 from bot.domain.channel_rules import DeskSettings, StoryText
 from bot.domain.filters import CompiledFilter, FilterError, StoryWords, check_pattern_budget
 from bot.outbound.i18n import Catalogues
-from bot.outbound.render import OutgoingMessage
+from bot.outbound.message import OutgoingMessage
 from bot.outbound.templates import (
     MESSAGE_LIMIT,
     TemplateFields,
