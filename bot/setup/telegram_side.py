@@ -19,7 +19,7 @@ from bot.delivery.approval_desk import DeskPoster
 from bot.delivery.compose import Composer
 from bot.delivery.corrections import Corrector
 from bot.delivery.dispatcher import Dispatcher, TickObserver
-from bot.delivery.pacing import Limits, Pacer
+from bot.delivery.pacer import Limits, Pacer
 from bot.delivery.sender import Sender
 from bot.entrypoints.telegram.application import (
     build_application,
