@@ -17,7 +17,7 @@ from telegram.error import TelegramError
 from bot.config import ChannelConfig, Settings
 from bot.domain import channel_rules
 from bot.entrypoints.telegram.handlers.channels import can_manage_topics
-from storage import channel_rules as desk_queries
+from storage import channel_rules as rule_queries
 from storage import editions as edition_queries
 from storage import feeds as feed_queries
 from storage import sections as section_queries
@@ -100,7 +100,7 @@ async def sync_config_channels(
         for channel in settings.channels
         if isinstance(channel.chat, int) or channel.ref in resolved
     ]
-    await desk_queries.sync_config_channels(
+    await rule_queries.sync_config_channels(
         session,
         specs,
         [channel.ref for channel in settings.channels],

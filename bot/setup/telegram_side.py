@@ -33,7 +33,7 @@ from bot.outbound.i18n import Catalogues
 from bot.services.admins import Admins
 from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
-from bot.services.desk_settings import DeskScreens
+from bot.services.channel_settings import ChannelScreens
 from bot.services.digest import Digest, add_digest_jobs
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
@@ -89,7 +89,7 @@ def build_telegram(
         newsdesk=Newsdesk(database, settings.zone, related),
         admins=Admins(database, bot),
         breaking=breaking,
-        desk_settings=DeskScreens(database, settings, catalogues, related),
+        channel_settings=ChannelScreens(database, settings, catalogues, related),
         wake_delivery=lambda: wake_delivery(scheduler),
         approvals=approvals,
         desk_poster=desk,
