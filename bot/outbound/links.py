@@ -31,7 +31,7 @@ _IPV6_HOST = re.compile(r"[0-9a-f:.]+(%25[\w.~-]+)?")
 _NOT_HASHTAG = re.compile(r"\W")
 
 # What a chat's `utm` "{chat}" is rendered as: a story is rendered once for every chat with
-# the same format, and for_chat puts each chat's own name in (letters and "_" survive both
+# the same format, and render.for_chat puts each chat's own name in (letters and "_" survive both
 # percent-encoding and HTML escaping unchanged).
 CHAT_PLACEHOLDER = "__newsbot_chat__"
 
@@ -101,7 +101,7 @@ def _percent_encoded(component: str, safe: str) -> str:
 
 def with_utm(url: str | None, utm: str | None) -> str | None:
     """An article link with a chat's `utm` query parameters appended (its own query kept);
-    "{chat}" becomes CHAT_PLACEHOLDER, for for_chat to fill in."""
+    "{chat}" becomes CHAT_PLACEHOLDER, for render.for_chat to fill in."""
     if not url or not utm:
         return url
     parts = urlsplit(url)

@@ -17,6 +17,7 @@ from bot.outbound.message import OutgoingMessage, StoryLike
 from bot.outbound.pieces import SEPARATOR, Piece, anchor, bold, join, one_line, plain
 from bot.outbound.text_limits import MESSAGE_LIMIT, cut_utf16
 
+# A listed headline is cut to this many UTF-16 units (a feed may send a whole article as one).
 LIST_TITLE_LIMIT = 300
 
 

@@ -1,6 +1,6 @@
 """The app's own scheduled jobs, on the shapes bot/setup/scheduling.py gives: a poll job per
 feed, the article-page reader beside the polls, and the Bot API probe that keeps /readyz
-current. bot/app.py adds them; the jobs themselves know nothing of the HTTP server.
+current. bot/app.py adds them.
 """
 
 from __future__ import annotations

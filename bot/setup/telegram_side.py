@@ -1,6 +1,7 @@
 """The Telegram side of newsbot: the PTB Application, the services its handlers use and the
 delivery machinery, built on the ingestion core (bot/setup/core.py) and brought up and down
-in order. bot/app.py decides when: at once (`telegram_running`) or retried (`connect`).
+in order: at once (`telegram_running`, for tests and benchmarks) or, by bot/app.py's
+`connect`, retried while the Bot API is out of reach.
 """
 
 from __future__ import annotations
