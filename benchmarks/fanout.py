@@ -51,13 +51,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bot.delivery.compose as compose
 import bot.domain.filters as filters
-from bot.app import open_core, telegram_running
 from bot.config import Settings
 from bot.delivery.sender import Sender
 from bot.domain.breaking import Draft
 from bot.domain.channel_rules import DeskFormat, DeskRules, DeskSettings
+from bot.setup.core import open_core
 from bot.setup.logs import configure_logging
 from bot.setup.scheduling import wake_delivery
+from bot.setup.telegram_side import telegram_running
 from storage.channel_rules import write_rules
 from storage.models import Delivery, Destination, DestinationEdition, Story, Subscription
 

@@ -31,9 +31,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import open_core, run, telegram_running
+from bot.app import run
 from bot.config import Settings
+from bot.setup.core import open_core
 from bot.setup.logs import configure_logging
+from bot.setup.telegram_side import telegram_running
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.flood import Send, WebhookSender, flood, polling_sender, reply_time

@@ -29,8 +29,8 @@ import feedparser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import open_core
 from bot.config import Settings
+from bot.setup.core import open_core
 from storage import stories as story_queries
 from tests.fakes.feed_server import FeedServer
 

@@ -26,10 +26,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import open_core, schedule_polling, telegram_running
 from bot.config import Settings
+from bot.setup.core import open_core
+from bot.setup.jobs import schedule_polling
 from bot.setup.logs import configure_logging
 from bot.setup.scheduling import wake_delivery
+from bot.setup.telegram_side import telegram_running
 from storage import destinations
 from storage.destinations import ChatInfo
 from tests.fakes.bot_api import FakeBotAPI

@@ -45,10 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fanout import control, seed, start_fake
 
-from bot.app import open_core, telegram_running
 from bot.config import Settings
+from bot.setup.core import open_core
 from bot.setup.logs import configure_logging
 from bot.setup.scheduling import wake_delivery
+from bot.setup.telegram_side import telegram_running
 from storage.models import Story
 
 TOKEN = "123456:TEST-token"

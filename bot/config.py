@@ -206,7 +206,7 @@ class Settings(BaseSettings):
 
     # Delivery pacing (Telegram's FAQ: ~30 messages/s per bot, 1/s per chat, 20/min per group).
     # A little under Telegram's 30/s: replies to readers' commands take the rest (they go
-    # before the fan-out's next message; see FloodGuard in bot/delivery/pacing.py).
+    # before the fan-out's next message; see FloodGuard in bot/outbound/flood_guard.py).
     send_rate: Annotated[float, Field(gt=0, le=1000)] = 29.0
     private_chat_interval: Annotated[float, Field(ge=0, le=60)] = 1.0
     group_messages_per_minute: Annotated[int, Field(ge=1, le=60)] = 20

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import click
 
-from bot.app import open_core
 from bot.config import Settings
 from bot.services.poller import PollOutcome
+from bot.setup.core import open_core
 from storage import feeds as feed_queries
 from storage.approvals import Decision
 from storage.db import create_database, redacted

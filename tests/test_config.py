@@ -168,7 +168,7 @@ def test_the_readmes_example_config_loads() -> None:
 def test_a_most_read_feed_is_polled_with_its_role(tmp_path: Path) -> None:
     """A role = "popular" feed is synced and polled like any feed; the poller keeps its order
     instead of storing its items (tests/feeds/test_most_read_feed.py)."""
-    from bot.app import feed_specs
+    from bot.setup.config_sync import feed_specs
 
     config = tmp_path / "newsbot.toml"
     config.write_text(

@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.delivery.outcomes import Verdict, outcome_of
 from bot.outbound.approval_preview import render_approval
 from bot.outbound.i18n import Catalogues, Translator
-from bot.outbound.render import OutgoingMessage
+from bot.outbound.message import OutgoingMessage
 from bot.outbound.send import deliver, keyboard, preview_options
 from storage.approvals import ChatName, Waiting
 from storage.models import Story

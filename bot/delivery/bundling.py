@@ -10,7 +10,7 @@ Bundles are for readers' private chats. Breaking news and digests are never bund
 go alone, breaking news first, as the claim's order puts them). Channels and groups keep
 one post per story, each with its own reactions and comments: their admins bundle with
 their desk's pace (a cap per hour, quiet hours), whose "More news" roundup is the same
-bundle by another road (bot/delivery/pace.py, rendered by the same bot/outbound/bundle.py).
+bundle by another road (bot/domain/pace.py, rendered by the same bot/outbound/bundle.py).
 Approval, filters, editions and topics were decided per story at fan-out, before a delivery
 row existed, so whatever is due here may go to the chat.
 """

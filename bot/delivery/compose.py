@@ -35,15 +35,9 @@ from bot.domain.editions import reading_order
 from bot.domain.filters import DeskFilters
 from bot.outbound.bundle import Bundle, render_bundle
 from bot.outbound.i18n import Catalogues, language_name
-from bot.outbound.render import (
-    OutgoingMessage,
-    RelatedLink,
-    VersionLink,
-    for_chat,
-    render_breaking,
-    render_digest,
-    render_story,
-)
+from bot.outbound.lists import render_digest
+from bot.outbound.message import OutgoingMessage, RelatedLink, VersionLink
+from bot.outbound.render import for_chat, render_breaking, render_story
 from bot.outbound.templates import noting_failures
 from storage import alerts as alert_queries
 from storage import approvals as approval_queries

@@ -21,8 +21,8 @@ from telegram.error import BadRequest
 
 from bot.delivery.compose import Composer
 from bot.delivery.outcomes import Outcome, Verdict, outcome_of
-from bot.delivery.pacing import Pacer
-from bot.outbound.render import OutgoingMessage
+from bot.delivery.pacer import Pacer
+from bot.outbound.message import OutgoingMessage
 from bot.outbound.retry import NO_RETRY
 from bot.outbound.send import keyboard, preview_options
 from storage import deliveries as delivery_queries

@@ -16,7 +16,8 @@ from bot.delivery.corrections import Corrector
 from bot.delivery.outcomes import Verdict, outcome_of
 from bot.delivery.sender import Sender, SendStats
 from bot.outbound.i18n import Catalogues, language_name
-from bot.outbound.render import OutgoingMessage, render_breaking_report
+from bot.outbound.message import OutgoingMessage
+from bot.outbound.reports import render_breaking_report
 from bot.outbound.send import deliver
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries

@@ -16,7 +16,7 @@ from html import escape
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.outbound.render import OutgoingMessage
+from bot.outbound.message import OutgoingMessage
 from bot.outbound.send import deliver
 from storage import destinations as destination_queries
 from storage import topics as topic_queries

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from bot.delivery.bundling import rows_of
 from bot.delivery.outcomes import Outcome, Verdict
-from bot.delivery.pacing import Pacer
+from bot.delivery.pacer import Pacer
 from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
 from storage.db import Database

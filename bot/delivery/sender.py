@@ -24,13 +24,13 @@ from telegram.error import TelegramError
 from bot.delivery.bundling import MAX_BUNDLE, rows_of, turns
 from bot.delivery.compose import Composer
 from bot.delivery.outcomes import Verdict, outcome_of
-from bot.delivery.pace import WINDOW, plan
-from bot.delivery.pacing import InFlightLimit, Pacer
+from bot.delivery.pacer import InFlightLimit, Pacer
 from bot.delivery.paid import PaidBudget
 from bot.delivery.refusals import Refusals, SendStats
 from bot.delivery.template_notices import TemplateNotices
 from bot.delivery.topics import ForumTopics
-from bot.outbound.render import OutgoingMessage
+from bot.domain.pace import WINDOW, plan
+from bot.outbound.message import OutgoingMessage
 from bot.outbound.retry import NO_RETRY
 from bot.outbound.send import Sent, deliver
 from storage import channel_rules as desk_queries
@@ -280,7 +280,7 @@ class Sender:
 
     async def _paced(self, session: AsyncSession, jobs: list[DeliveryJob]) -> list[DeliveryJob]:
         """Stories for chats with a pace rule: sent now, sent silently, or held for the
-        chat's roundup (bot/delivery/pace.py), before a chat's one-at-a-time turn: held ones
+        chat's roundup (bot/domain/pace.py), before a chat's one-at-a-time turn: held ones
         need none. One query for the batch's capped chats' recent posts."""
         now = self._clock()
         capped = {job.destination_id for job in jobs if job.pace and job.pace.max_posts_per_hour}

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from bot.outbound.callbacks import parse_callback
 from bot.outbound.i18n import Translator
-from bot.outbound.render import Button, OutgoingMessage, StoryLike, render_story
+from bot.outbound.message import Button, OutgoingMessage, StoryLike
+from bot.outbound.render import render_story
 from bot.outbound.text_limits import fits_callback_data
 from storage.approvals import ChatName
 from storage.states import ApprovalStatus

@@ -1,6 +1,6 @@
 """Several stories in one message: a reader's bundle, or a paced channel's "More news".
 
-One renderer for both (bot/delivery/bundling.py and bot/delivery/pace.py decide when): the
+One renderer for both (bot/delivery/bundling.py and bot/domain/pace.py decide when): the
 stories newest first, each a linked headline with its section and time, the newest one in
 bold with its lead under it. Headlines are whole or absent, within sendMessage's 4,096
 UTF-16 units (links' HTML is not counted, as Telegram does not count it).
@@ -18,20 +18,19 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.outbound.i18n import Translator
-from bot.outbound.render import (
+from bot.outbound.links import web_url
+from bot.outbound.lists import LIST_TITLE_LIMIT
+from bot.outbound.message import OutgoingMessage, StoryLike
+from bot.outbound.pieces import (
     BULLET,
-    LIST_TITLE_LIMIT,
     SEPARATOR,
-    OutgoingMessage,
-    StoryLike,
-    _bold,
-    _join,
-    _link,
-    _one_line,
-    _paragraphs,
-    _Piece,
-    _plain,
-    web_url,
+    Piece,
+    anchor,
+    bold,
+    join,
+    one_line,
+    paragraphs,
+    plain,
 )
 from bot.outbound.text_limits import MESSAGE_LIMIT, cut_utf16
 
@@ -62,12 +61,12 @@ def render_bundle(
 ) -> Bundle:
     """The stories as one message under a bold `title`, newest first (see the module)."""
     ordered = sorted(stories, key=lambda story: (story.published_at, story.id), reverse=True)
-    message = _bold(title)
+    message = bold(title)
     listed: list[int] = []
     for story in ordered[:BUNDLE_LIMIT]:
         item = _item(story, t=t, zone=zone, section_titles=section_titles, lead=not listed)
-        addition = _plain("\n\n" if len(listed) < 2 else "\n") + item
-        reserve = _more_line(len(ordered), t) if overflow else _plain("")
+        addition = plain("\n\n" if len(listed) < 2 else "\n") + item
+        reserve = _more_line(len(ordered), t) if overflow else plain("")
         if (message + addition + reserve).length > MESSAGE_LIMIT:
             break
         message = message + addition
@@ -85,22 +84,22 @@ def _item(
     zone: ZoneInfo,
     section_titles: Mapping[str, str],
     lead: bool,
-) -> _Piece:
+) -> Piece:
     """`• <a href="…">Headline</a> · Politics · 17:38`; the newest in bold, its lead below."""
-    headline = cut_utf16(_one_line(story.title), LIST_TITLE_LIMIT) or "…"
+    headline = cut_utf16(one_line(story.title), LIST_TITLE_LIMIT) or "…"
     url = web_url(story.link)
-    linked = _link(headline, url) if url else _plain(headline)
+    linked = anchor(headline, url) if url else plain(headline)
     if lead:
-        linked = _Piece(linked.visible, f"<b>{linked.html}</b>")
+        linked = Piece(linked.visible, f"<b>{linked.html}</b>")
     section = section_titles.get(story.section or "")
-    item = _plain(BULLET) + _join(
-        (linked, _plain(section or ""), _plain(t.time(story.published_at, zone))), SEPARATOR
+    item = plain(BULLET) + join(
+        (linked, plain(section or ""), plain(t.time(story.published_at, zone))), SEPARATOR
     )
-    summary = _paragraphs(story.summary).split("\n\n")[0] if lead else ""
+    summary = paragraphs(story.summary).split("\n\n")[0] if lead else ""
     if summary:
-        item = item + _plain("\n" + cut_utf16(summary, LEAD_LIMIT))
+        item = item + plain("\n" + cut_utf16(summary, LEAD_LIMIT))
     return item
 
 
-def _more_line(count: int, t: Translator) -> _Piece:
-    return _plain("\n\n" + t.plural("bundle_more", count))
+def _more_line(count: int, t: Translator) -> Piece:
+    return plain("\n\n" + t.plural("bundle_more", count))

@@ -10,7 +10,7 @@ between the request leaving and its answer coming back. The guard counts it from
 it leaves until its answer, and at its answer from then on: never earlier than Telegram did.
 So "fewer than 30 in the last second" here holds there too, whatever the network, a stalled
 event loop or a slow server did to the spacing on the way. The fan-out's own pacing (the
-sender's `Pacer`) lives in bot/delivery/pacing.py, above this layer.
+sender's `Pacer`) lives in bot/delivery/pacer.py, above this layer.
 """
 
 from __future__ import annotations

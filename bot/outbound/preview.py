@@ -6,7 +6,7 @@ import html
 import re
 from html.parser import HTMLParser
 
-from bot.outbound.render import OutgoingMessage
+from bot.outbound.message import OutgoingMessage
 
 
 class _TerminalText(HTMLParser):

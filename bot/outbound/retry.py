@@ -1,6 +1,6 @@
 """The Bot API requests' rate limiter: Telegram's counters kept, 429s waited out for replies.
 
-Every message the bot sends passes the `FloodGuard` (bot/delivery/pacing.py), so none runs
+Every message the bot sends passes the `FloodGuard` (bot/outbound/flood_guard.py), so none runs
 into Telegram's flood limits: not the fan-out's, and not a reader's /today asked while ten
 thousand deliveries are queued (a reply goes before the fan-out's next message).
 

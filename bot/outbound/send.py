@@ -17,7 +17,8 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.outbound.render import Button, OutgoingMessage, buttons_as_links
+from bot.outbound.message import Button, OutgoingMessage
+from bot.outbound.render import buttons_as_links
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,2 @@
-"""Start-up pieces beneath the wiring in bot/app.py: logging, scheduled jobs, config sync."""
+"""Start-up pieces beneath the wiring in bot/app.py: the ingestion core, the Telegram side,
+config sync, scheduled jobs, the tick watch and logging."""

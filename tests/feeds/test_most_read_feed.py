@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.app import Core, open_core
 from bot.config import Settings
+from bot.setup.core import Core, open_core
 from storage import most_read
 from storage.models import Feed, MostReadRank, Story
 from tests.fakes.feed_server import FeedServer

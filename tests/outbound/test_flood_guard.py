@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from bot.delivery.compose import Composer
-from bot.delivery.pacing import InFlightLimit
+from bot.delivery.pacer import InFlightLimit
 from bot.outbound.flood_guard import FloodGuard, Window
-from bot.outbound.render import OutgoingMessage
+from bot.outbound.message import OutgoingMessage
 
 
 class Clock:

@@ -12,19 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.outbound.i18n import Catalogues, Translator
-from bot.outbound.render import (
-    Button,
-    OutgoingMessage,
-    RelatedLink,
-    VersionLink,
-    buttons_as_links,
-    render_breaking,
-    render_breaking_report,
-    render_story,
-    render_story_list,
-    section_hashtag,
-    web_url,
-)
+from bot.outbound.links import section_hashtag, web_url
+from bot.outbound.lists import render_story_list
+from bot.outbound.message import Button, OutgoingMessage, RelatedLink, VersionLink
+from bot.outbound.render import buttons_as_links, render_breaking, render_story
+from bot.outbound.reports import render_breaking_report
 from bot.outbound.text_limits import (
     CALLBACK_DATA_LIMIT,
     CAPTION_LIMIT,

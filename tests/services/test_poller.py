@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import Core, open_core
 from bot.config import Settings
+from bot.setup.core import Core, open_core
 from storage import stories as story_queries
 from storage.models import Feed, Story
 from tests.fakes.feed_server import FeedServer, fixture_bytes

@@ -27,7 +27,7 @@ class BotApiState:
     """The outcome of the last exchange with the Bot API (None: Telegram is not configured).
 
     Fed by every Bot API call (`bot.entrypoints.http.metrics.BotApiWatch`), so readiness
-    needs no probe of its own while the bot is busy; `bot.app` probes with getMe when idle.
+    needs no probe of its own while the bot is busy; `bot.setup.jobs` probes with getMe when idle.
     `started` turns true once the bot is up (getMe answered, updates taken): until then
     `bot.app` reports the start's own troubles, so transitions are not logged twice.
     """

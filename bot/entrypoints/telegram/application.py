@@ -35,10 +35,10 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
+from bot.entrypoints.telegram.handlers.channel_settings import ChannelSettingsHandlers
 from bot.entrypoints.telegram.handlers.channels import ChannelHandlers
 from bot.entrypoints.telegram.handlers.common import reply_plain, user_language
 from bot.entrypoints.telegram.handlers.desk import DeskHandlers
-from bot.entrypoints.telegram.handlers.desk_settings import DeskSettingsHandlers
 from bot.entrypoints.telegram.handlers.editors import EditorHandlers
 from bot.entrypoints.telegram.handlers.inline import InlineHandlers
 from bot.entrypoints.telegram.handlers.readers import ReaderHandlers
@@ -147,7 +147,7 @@ def flood_guard(settings: Settings) -> FloodGuard:
 def register_handlers(application: Application, services: BotServices) -> None:
     readers = ReaderHandlers(services)
     channels = ChannelHandlers(services)
-    settings = DeskSettingsHandlers(services)
+    settings = ChannelSettingsHandlers(services)
     editors = EditorHandlers(services)
     desk = DeskHandlers(services)
     topics = TopicHandlers(services)

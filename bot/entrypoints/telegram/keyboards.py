@@ -13,8 +13,8 @@ button built here must fit it) and carries no rights. Formats (`:`-separated):
   cs:<chat_id>:<slug>       toggle a section for that channel or group (re-verified)
   cb:<chat_id>              toggle breaking news for that channel or group (re-verified)
   ce:<chat_id>:<code>       toggle an edition for that channel or group (re-verified)
-  st:<chat_id>              that channel's or group's desk settings (re-verified)
-  sw:<chat_id>:<switch>     flip one of its desk switches (re-verified)
+  st:<chat_id>              that channel's or group's settings (re-verified)
+  sw:<chat_id>:<switch>     flip one of its settings' switches (re-verified)
   sp:<chat_id>:<setting>    ask for one of its text settings, answered by a reply (re-verified)
   sx:<chat_id>:<setting>    clear one of its text settings (re-verified)
   sk:<ok|no>:<message_id>   save or drop the answer to the question asked with that message
@@ -107,13 +107,13 @@ def channel_settings(
     return InlineKeyboardMarkup(rows)
 
 
-def desk_settings(
+def settings_screen(
     chat_id: int,
     switches: Sequence[tuple[str, str, bool]],
     texts: Sequence[tuple[str, str, bool]],
     t: Translator,
 ) -> InlineKeyboardMarkup:
-    """A chat's desk settings: its switches (name, label, on), two a row; then each text
+    """A chat's Settings screen: its switches (name, label, on), two a row; then each text
     setting (name, label, set) as a button that asks for it and, when set, one that clears
     it; then back to the chat's sections."""
     toggles = [

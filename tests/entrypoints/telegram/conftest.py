@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import Core, TelegramSide, open_core, telegram_running
 from bot.config import Settings
+from bot.setup.core import Core, open_core
+from bot.setup.telegram_side import TelegramSide, telegram_running
 from storage import alerts, deliveries
 from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser
 from tests.fakes.feed_server import FeedServer

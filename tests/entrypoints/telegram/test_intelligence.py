@@ -296,7 +296,8 @@ async def test_digest_opt_in_sends_each_slot_once_even_after_a_restart(
 
 def test_related_button_and_digest_render() -> None:
     from bot.outbound.i18n import Catalogues
-    from bot.outbound.render import related_button, render_digest
+    from bot.outbound.lists import render_digest
+    from bot.outbound.render import related_button
 
     t = Catalogues.load().translator("kk")
     button = related_button(123456789012, t)

@@ -19,7 +19,8 @@ from bot.entrypoints.telegram.handlers.common import (
 from bot.entrypoints.telegram.handlers.presses import press_of
 from bot.entrypoints.telegram.handlers.services import BotServices
 from bot.outbound.i18n import Translator
-from bot.outbound.render import render_breaking, render_failure_reasons
+from bot.outbound.render import render_breaking
+from bot.outbound.reports import render_failure_reasons
 from bot.outbound.send import deliver
 
 Context = ContextTypes.DEFAULT_TYPE

@@ -21,7 +21,7 @@ from bot.entrypoints.telegram.handlers.deep_links import DeepLink, parse_deep_li
 from bot.entrypoints.telegram.handlers.presses import Press, Presses, press_of
 from bot.entrypoints.telegram.handlers.services import BotServices
 from bot.outbound.i18n import SUPPORTED, Translator, language_name
-from bot.outbound.render import render_story_list
+from bot.outbound.lists import render_story_list
 from bot.services.newsdesk import Reading, reading
 from bot.services.readers import ChatState, EditionToggle
 

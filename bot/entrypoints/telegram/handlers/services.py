@@ -1,4 +1,5 @@
-"""The services the handlers use, built once in bot.app and handed to each handler group."""
+"""The services the handlers use, built once in bot.setup.telegram_side and handed to each
+handler group."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from bot.outbound.i18n import Catalogues, Translator
 from bot.services.admins import Admins
 from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
-from bot.services.desk_settings import DeskScreens
+from bot.services.channel_settings import ChannelScreens
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
 
@@ -24,8 +25,8 @@ class BotServices:
     newsdesk: Newsdesk
     admins: Admins
     breaking: Breaking
-    # A chat's desk settings, as its admins see and change them (/channels -> Settings).
-    desk_settings: DeskScreens
+    # A chat's channel settings, as its admins see and change them (/channels -> Settings).
+    channel_settings: ChannelScreens
     # Called after an editor confirms: the sender starts at once instead of at its next tick.
     wake_delivery: Callable[[], None] = field(default=lambda: None)
     # The editors' desk (approvals) and its chat's messages; None in a bot built without.

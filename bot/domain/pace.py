@@ -1,10 +1,10 @@
 """A chat's pace and quiet hours as time arithmetic (pure: no database, no Telegram).
 
-The sender asks `plan` about each story it claims for a chat with a pace rule (storage.channel_rules
-DeskPace): send it now, send it silently (quiet hours, mode "silent": Telegram's
-disable_notification), or hold it for the chat's "More news" roundup until a given time
-(over `max_posts_per_hour` in the rolling hour, or quiet hours in mode "hold"). Breaking news
-never comes here: it is never held, bundled or silenced.
+The sender (bot/delivery/sender.py) asks `plan` about each story it claims for a chat with
+a pace rule (bot.domain.channel_rules.DeskPace): send it now, send it silently (quiet hours,
+mode "silent": Telegram's disable_notification), or hold it for the chat's "More news"
+roundup until a given time (over `max_posts_per_hour` in the rolling hour, or quiet hours in
+mode "hold"). Breaking news never comes here: it is never held, bundled or silenced.
 
 Quiet hours are read on the newsroom's clock (Settings.zone) each day: "23:00-07:00" spans
 midnight, "12:00-14:00" does not; a start equal to its end is no quiet period at all. Times

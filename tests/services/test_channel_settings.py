@@ -1,4 +1,4 @@
-"""How an admin's typed answer becomes a setting (bot/services/desk_settings.py), and that a
+"""How an admin's typed answer becomes a setting (bot/services/channel_settings.py), and that a
 question and its waiting answer live in the database: another instance (or the bot after a
 restart) confirms what this one previewed."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.outbound.i18n import Catalogues
-from bot.services.desk_settings import DeskScreens, SettingRefused, parse_setting
+from bot.services.channel_settings import ChannelScreens, SettingRefused, parse_setting
 from bot.services.related import RelatedStories
 from storage import channel_rules as desk_queries
 from storage import destinations
@@ -75,7 +75,7 @@ async def test_a_waiting_answer_survives_a_restart(database: Database) -> None:
         chat = await destinations.ensure_destination(
             session, ChatInfo(-1001, "channel", "Partner", editions=("en",)), NOW
         )
-    first = DeskScreens(
+    first = ChannelScreens(
         database, settings, Catalogues.load(), RelatedStories(database), clock=lambda: NOW
     )
     await first.ask(chat_id=7, message_id=70, user_id=7, destination_id=chat.id, setting="exclude")
@@ -84,7 +84,7 @@ async def test_a_waiting_answer_survives_a_restart(database: Database) -> None:
     preview = await first.answer(prompt, "football, casino")
     assert preview.message is None  # the chat takes no section yet: nothing to preview
 
-    after_restart = DeskScreens(database, settings, Catalogues.load(), RelatedStories(database))
+    after_restart = ChannelScreens(database, settings, Catalogues.load(), RelatedStories(database))
     waiting = await after_restart.prompt(7, 70)
     assert waiting is not None and waiting.target_chat_id == -1001
     assert (await after_restart.confirm(waiting)) is not None

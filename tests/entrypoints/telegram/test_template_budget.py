@@ -16,7 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.desk.test_screens import (
+from tests.entrypoints.telegram.conftest import (
+    ADMIN,
+    CHANNEL,
+    STRANGER,
+    Newsroom,
+    newsroom_settings,
+    running_newsroom,
+)
+from tests.entrypoints.telegram.test_channel_settings import (
     NOW,
     _answer,
     _open_settings,
@@ -26,14 +34,6 @@ from tests.desk.test_screens import (
     _subscribe_channel,
     desk,
     feed_urls,
-)
-from tests.entrypoints.telegram.conftest import (
-    ADMIN,
-    CHANNEL,
-    STRANGER,
-    Newsroom,
-    newsroom_settings,
-    running_newsroom,
 )
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.conversation import ask

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.operations import show_stats
 from storage.models import Approval, Delivery, Story
 from storage.states import ApprovalStatus, DeliveryStatus
-from tests.desk.test_pace_delivery import Clock, deliver_due
+from tests.delivery.test_pace_delivery import Clock, deliver_due
 from tests.entrypoints.telegram.conftest import (
     ADMIN,
     CHANNEL,

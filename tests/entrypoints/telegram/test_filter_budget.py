@@ -12,7 +12,14 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.domain import filters
-from tests.desk.test_screens import (
+from tests.entrypoints.telegram.conftest import (
+    ADMIN,
+    CHANNEL,
+    Newsroom,
+    newsroom_settings,
+    running_newsroom,
+)
+from tests.entrypoints.telegram.test_channel_settings import (
     ALMATY,
     NOW,
     _answer,
@@ -22,13 +29,6 @@ from tests.desk.test_screens import (
     _start,
     desk,
     feed_urls,
-)
-from tests.entrypoints.telegram.conftest import (
-    ADMIN,
-    CHANNEL,
-    Newsroom,
-    newsroom_settings,
-    running_newsroom,
 )
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer

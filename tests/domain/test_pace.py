@@ -1,4 +1,4 @@
-"""Pace and quiet hours as time arithmetic (bot/delivery/pace.py) and the roundup's layout."""
+"""Pace and quiet hours as time arithmetic (bot/domain/pace.py), with plain values."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.delivery.pace import next_allowed, plan, quiet_period
 from bot.domain.channel_rules import DeskPace
+from bot.domain.pace import next_allowed, plan, quiet_period
 
 ALMATY = ZoneInfo("Asia/Almaty")  # UTC+5
 

@@ -12,7 +12,8 @@ import logging
 import pytest
 
 from storage.states import ApprovalStatus, DeliveryStatus
-from tests.desk.test_approval import (
+from tests.entrypoints.telegram.conftest import Newsroom
+from tests.entrypoints.telegram.test_approval import (
     CHANNEL,
     DESK,
     EDITOR,
@@ -25,7 +26,6 @@ from tests.desk.test_approval import (
     desk,
     feed_urls,
 )
-from tests.entrypoints.telegram.conftest import Newsroom
 
 __all__ = ["desk", "feed_urls"]
 

@@ -18,7 +18,8 @@ from bot.feeds.normalize import FeedContext, normalize_entry
 from bot.feeds.parser import parse_feed
 from bot.outbound.i18n import Catalogues
 from bot.outbound.markup import MarkupRefused, check_markup
-from bot.outbound.render import RelatedLink, VersionLink, for_chat, render_story
+from bot.outbound.message import RelatedLink, VersionLink
+from bot.outbound.render import for_chat, render_story
 from bot.outbound.templates import TemplateRefused, check_template
 from bot.outbound.text_limits import CAPTION_LIMIT, MESSAGE_LIMIT, utf16_len
 from tests.fakes.telegram_html import parse_html

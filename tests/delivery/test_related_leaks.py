@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.desk.test_approval import BACKLOG, DESK, _joined, _preview, _start
 from tests.entrypoints.telegram.conftest import CHANNEL, EDITOR, ENGLISH_READER, Newsroom
+from tests.entrypoints.telegram.test_approval import BACKLOG, DESK, _joined, _preview, _start
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.rss import Item, rss

@@ -1,4 +1,4 @@
-"""A chat's desk settings in its admin's private chat: /channels -> the chat -> Settings.
+"""A chat's channel settings in its admin's private chat: /channels -> the chat -> Settings.
 
 Switches flip at a press; a text setting is asked for with a question the admin answers by
 replying (ForceReply); the answer is previewed on the newest story the chat would get with
@@ -23,8 +23,19 @@ from bot.entrypoints.telegram.handlers.presses import press_of
 from bot.entrypoints.telegram.handlers.services import BotServices
 from bot.outbound.i18n import Translator
 from bot.outbound.send import deliver
-from bot.services import desk_settings as desk
-from bot.services.desk_settings import Preview, SettingRefused, Value
+from bot.services.channel_settings import (
+    APPROVAL,
+    FILTERS,
+    FORMAT_SWITCHES,
+    FORMAT_TEXTS,
+    QUIET_MODE,
+    SWITCHES,
+    TEXT_SETTINGS,
+    Preview,
+    SettingRefused,
+    Value,
+    current,
+)
 from storage.models import Destination
 from storage.prompts import SettingPrompt
 
@@ -34,7 +45,7 @@ Context = ContextTypes.DEFAULT_TYPE
 # A value shown on the Settings screen is cut here (the screen is one message).
 SHOWN_VALUE = 120
 # Settings whose preview is a story (pace settings change when, not what or how).
-STORY_PREVIEW = desk.FILTERS + desk.FORMAT_TEXTS
+STORY_PREVIEW = FILTERS + FORMAT_TEXTS
 
 
 def _label(t: Translator, name: str) -> str:
@@ -58,12 +69,12 @@ def settings_text(t: Translator, title: str, settings: DeskSettings, managed: bo
     if managed:
         lines.append(t("channel_config_managed"))
     lines.append("")
-    for name in desk.TEXT_SETTINGS:
-        lines.append(f"{_label(t, name)}: {_shown(t, name, desk.current(settings, name))}")
+    for name in TEXT_SETTINGS:
+        lines.append(f"{_label(t, name)}: {_shown(t, name, current(settings, name))}")
     return plain("\n".join(lines))
 
 
-class DeskSettingsHandlers(ChannelHandlers):
+class ChannelSettingsHandlers(ChannelHandlers):
     """The Settings screen's buttons, its questions and the answers to them."""
 
     def __init__(self, services: BotServices) -> None:
@@ -72,25 +83,20 @@ class DeskSettingsHandlers(ChannelHandlers):
 
     def _switches(self, t: Translator, settings: DeskSettings) -> list[tuple[str, str, bool]]:
         look = settings.format
-        found = [
-            (name, _label(t, name), bool(getattr(look, name))) for name in desk.FORMAT_SWITCHES
-        ]
+        found = [(name, _label(t, name), bool(getattr(look, name))) for name in FORMAT_SWITCHES]
         mode = settings.pace.quiet_mode
-        found.append((desk.QUIET_MODE, t(f"desk_quiet_{mode}"), mode == "hold"))
-        if self.s.desk_settings.approval_offered:
-            found.append((desk.APPROVAL, _label(t, desk.APPROVAL), settings.approval))
+        found.append((QUIET_MODE, t(f"desk_quiet_{mode}"), mode == "hold"))
+        if self.s.channel_settings.approval_offered:
+            found.append((APPROVAL, _label(t, APPROVAL), settings.approval))
         return found
 
     async def _show(self, update: Update, t: Translator, chat: Destination) -> None:
-        settings = await self.s.desk_settings.settings_of(chat.id)
-        texts = [
-            (name, _label(t, name), bool(desk.current(settings, name)))
-            for name in desk.TEXT_SETTINGS
-        ]
+        settings = await self.s.channel_settings.settings_of(chat.id)
+        texts = [(name, _label(t, name), bool(current(settings, name))) for name in TEXT_SETTINGS]
         await edit_html(
             update,
             settings_text(t, chat.title or str(chat.chat_id), settings, settings.managed_by_config),
-            keyboards.desk_settings(chat.chat_id, self._switches(t, settings), texts, t),
+            keyboards.settings_screen(chat.chat_id, self._switches(t, settings), texts, t),
         )
 
     async def _name(self, update: Update, t: Translator, allowed: tuple[str, ...]) -> str | None:
@@ -103,7 +109,7 @@ class DeskSettingsHandlers(ChannelHandlers):
         return name
 
     async def on_settings(self, update: Update, context: Context) -> None:
-        """st:<chat_id> - the chat's desk settings."""
+        """st:<chat_id> - the chat's channel settings."""
         t = await self._t(update)
         verified = await self._verified(update, t)
         if verified is None:
@@ -115,27 +121,27 @@ class DeskSettingsHandlers(ChannelHandlers):
         """sw:<chat_id>:<switch> - flip a switch (approval only with a desk chat)."""
         t = await self._t(update)
         verified = await self._editable(update, t)
-        offered = desk.SWITCHES if self.s.desk_settings.approval_offered else desk.SWITCHES[:-1]
+        offered = SWITCHES if self.s.channel_settings.approval_offered else SWITCHES[:-1]
         if verified is None or (name := await self._name(update, t, offered)) is None:
             return
         chat = verified[0]
-        settings = await self.s.desk_settings.toggle(chat.id, name)
+        settings = await self.s.channel_settings.toggle(chat.id, name)
         await press_of(update).query.answer(self._switched(t, name, settings))
         await self._show(update, t, chat)
 
     def _switched(self, t: Translator, name: str, settings: DeskSettings) -> str:
-        if name == desk.QUIET_MODE:
+        if name == QUIET_MODE:
             return t(f"desk_quiet_{settings.pace.quiet_mode}")
-        on = settings.approval if name == desk.APPROVAL else getattr(settings.format, name)
+        on = settings.approval if name == APPROVAL else getattr(settings.format, name)
         return t("desk_switch_on" if on else "desk_switch_off", setting=_label(t, name))
 
     async def on_clear(self, update: Update, context: Context) -> None:
         """sx:<chat_id>:<setting> - clear a text setting."""
         t = await self._t(update)
         verified = await self._editable(update, t)
-        if verified is None or (name := await self._name(update, t, desk.TEXT_SETTINGS)) is None:
+        if verified is None or (name := await self._name(update, t, TEXT_SETTINGS)) is None:
             return
-        await self.s.desk_settings.clear(verified[0].id, name)
+        await self.s.channel_settings.clear(verified[0].id, name)
         await press_of(update).query.answer(t("desk_cleared", setting=_label(t, name)))
         await self._show(update, t, verified[0])
 
@@ -143,10 +149,10 @@ class DeskSettingsHandlers(ChannelHandlers):
         """sp:<chat_id>:<setting> - ask for a text setting; the reply to the question is it."""
         t = await self._t(update)
         verified = await self._editable(update, t)
-        if verified is None or (name := await self._name(update, t, desk.TEXT_SETTINGS)) is None:
+        if verified is None or (name := await self._name(update, t, TEXT_SETTINGS)) is None:
             return
         chat, presser = verified[0], press_of(update).presser
-        now = desk.current(await self.s.desk_settings.settings_of(chat.id), name)
+        now = current(await self.s.channel_settings.settings_of(chat.id), name)
         question = "\n\n".join(
             (
                 t("desk_prompt", setting=_label(t, name), title=chat.title or str(chat.chat_id)),
@@ -160,7 +166,7 @@ class DeskSettingsHandlers(ChannelHandlers):
                 plain(question),
                 reply_markup=ForceReply(input_field_placeholder=_label(t, name)[:64]),
             )
-            await self.s.desk_settings.ask(
+            await self.s.channel_settings.ask(
                 chat_id=presser.id,
                 message_id=sent.message_id,
                 user_id=presser.id,
@@ -177,7 +183,7 @@ class DeskSettingsHandlers(ChannelHandlers):
         if message is None or message.reply_to_message is None or message.from_user is None:
             return
         async with self._prompts.of(message.chat.id):  # a question being recorded is waited for
-            prompt = await self.s.desk_settings.prompt(
+            prompt = await self.s.channel_settings.prompt(
                 message.chat.id, message.reply_to_message.message_id
             )
         if prompt is None:
@@ -206,13 +212,13 @@ class DeskSettingsHandlers(ChannelHandlers):
             return
         label = _label(t, prompt.setting)
         try:
-            preview = await self.s.desk_settings.answer(prompt, text)
+            preview = await self.s.channel_settings.answer(prompt, text)
         except SettingRefused as exc:
             reason = exc.reason or t(f"desk_hint_{prompt.setting}")
             await message.reply_text(plain(t("desk_refused", setting=label, reason=reason)))
             return
         await self._preview(context, message.chat.id, prompt, preview)
-        value = desk.current(preview.settings, prompt.setting)
+        value = current(preview.settings, prompt.setting)
         lines = [t("desk_confirm", setting=label, value=_shown(t, prompt.setting, value))]
         if prompt.setting in STORY_PREVIEW:
             lines.append(t("desk_preview_above" if preview.message else "desk_nothing_matches"))
@@ -241,13 +247,13 @@ class DeskSettingsHandlers(ChannelHandlers):
         if decision not in ("ok", "no") or message_id is None or not press.in_own_private_chat:
             await press.query.answer(t("stale_button"), show_alert=True)
             return
-        prompt = await self.s.desk_settings.prompt(press.presser.id, message_id)
+        prompt = await self.s.channel_settings.prompt(press.presser.id, message_id)
         if prompt is None or prompt.user_id != press.presser.id or prompt.value is None:
             await press.query.answer(t("desk_prompt_closed"), show_alert=True)
             return
         label = _label(t, prompt.setting)
         if decision == "no":
-            await self.s.desk_settings.cancel(prompt)
+            await self.s.channel_settings.cancel(prompt)
             await press.query.answer()
             await edit_html(update, plain(t("desk_cancelled", setting=label)))
             return
@@ -258,7 +264,7 @@ class DeskSettingsHandlers(ChannelHandlers):
         if await self.s.admins.config_managed(chat):
             await press.query.answer(t("channel_config_managed"), show_alert=True)
             return
-        if await self.s.desk_settings.confirm(prompt) is None:
+        if await self.s.channel_settings.confirm(prompt) is None:
             await press.query.answer(t("desk_prompt_closed"), show_alert=True)
             return
         await press.query.answer(t("desk_saved", setting=label))

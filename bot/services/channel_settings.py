@@ -1,4 +1,4 @@
-"""A chat's desk settings as its admins change them from /channels -> the chat -> Settings.
+"""A chat's channel settings as its admins change them from /channels -> the chat -> Settings.
 
 Switches flip at a press. Text settings are asked for (the bot's question, answered by a
 reply): the answer is read here (`parse_setting`), checked by the config's own validators
@@ -12,8 +12,8 @@ How answers are read:
 - include_regex, exclude_regex: one pattern per line (commas belong to patterns: `a{1,3}`);
 - template: the text as typed; read_button, signature, utm, max_posts_per_hour,
   quiet_hours ("23:00-07:00"): one line, spaces around it dropped.
-Nothing here knows Telegram: the handlers (bot/entrypoints/telegram/handlers/desk_settings.py) ask,
-verify the admin with Telegram and render.
+Nothing here knows Telegram: the handlers (bot/entrypoints/telegram/handlers/channel_settings.py)
+ask, verify the admin with Telegram and render.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from bot.delivery.compose import Composer
 from bot.domain.channel_rules import DeskSettings, StoryText
 from bot.domain.filters import CompiledFilter, FilterError, StoryWords, check_pattern_budget
 from bot.outbound.i18n import Catalogues
-from bot.outbound.render import OutgoingMessage
+from bot.outbound.message import OutgoingMessage
 from bot.outbound.templates import (
     MESSAGE_LIMIT,
     TemplateFields,
@@ -40,7 +40,7 @@ from bot.outbound.templates import (
     check_template,
 )
 from bot.services.related import RelatedStories
-from storage import channel_rules as desk_queries
+from storage import channel_rules as rule_queries
 from storage import destinations as destination_queries
 from storage import editions as edition_queries
 from storage import prompts as prompt_queries
@@ -187,8 +187,8 @@ class Preview:
     message: OutgoingMessage | None = None
 
 
-class DeskScreens:
-    """Reads and writes a chat's desk settings for the admin screens (admins verified by
+class ChannelScreens:
+    """Reads and writes a chat's channel settings for the admin screens (admins verified by
     the caller, with Telegram, before every change)."""
 
     def __init__(
@@ -212,16 +212,16 @@ class DeskScreens:
 
     async def settings_of(self, destination_id: int) -> DeskSettings:
         async with self._db.sessions() as session:
-            return await desk_queries.settings_of(session, destination_id)
+            return await rule_queries.settings_of(session, destination_id)
 
     async def _write(
         self, destination_id: int, change: Callable[[DeskSettings], DeskSettings]
     ) -> DeskSettings:
         """Apply `change` to the settings as they are now and store them (a new version)."""
         async with self._db.writing(), self._db.sessions.begin() as session:
-            now = await desk_queries.settings_of(session, destination_id)
+            now = await rule_queries.settings_of(session, destination_id)
             changed = change(now)
-            await desk_queries.write_rules(session, destination_id, changed, self._clock())
+            await rule_queries.write_rules(session, destination_id, changed, self._clock())
         return changed
 
     async def toggle(self, destination_id: int, switch: str) -> DeskSettings:
@@ -283,7 +283,7 @@ class DeskScreens:
         by the sender's own composer in the chat's language and the new format."""
         async with self._db.sessions() as session:
             proposed = apply(
-                await desk_queries.settings_of(session, destination_id), setting, value
+                await rule_queries.settings_of(session, destination_id), setting, value
             )
             destination = await session.get(Destination, destination_id)
             sections = sorted(await destination_queries.sections_of(session, destination_id))
@@ -312,9 +312,9 @@ class DeskScreens:
         async with self._db.writing(), self._db.sessions.begin() as session:
             if not await prompt_queries.drop_prompt(session, prompt.chat_id, prompt.message_id):
                 return None
-            now = await desk_queries.settings_of(session, prompt.destination_id)
+            now = await rule_queries.settings_of(session, prompt.destination_id)
             changed = apply(now, prompt.setting, value)
-            await desk_queries.write_rules(session, prompt.destination_id, changed, self._clock())
+            await rule_queries.write_rules(session, prompt.destination_id, changed, self._clock())
         return changed
 
     async def cancel(self, prompt: SettingPrompt) -> None:
