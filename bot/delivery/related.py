@@ -13,7 +13,7 @@ each story costs one indexed query.
 It lives below the services because the composer (bot/delivery/compose.py) and the audience
 of a narrowed chat (bot/delivery/audience.py) read it for every story they render; the
 "Related" button's use case (bot/services/related.py) builds on the same lookup, one per
-database (built by bot/app.py).
+database (built by bot/setup/telegram_side.py).
 """
 
 from __future__ import annotations

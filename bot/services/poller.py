@@ -145,7 +145,7 @@ class Poller:
         feed's next poll time when it is not due or another instance is polling it.
         """
         # Seen from its first query, not only once claimed: a stop waits for (or cancels)
-        # this poll before the database closes under it (bot/app.py finish_deliveries).
+        # this poll before the database closes under it (bot/setup/tick_watch.py finish_deliveries).
         # poll_feed reports the outcome; the end here only closes what it did not reach.
         if self._observer is not None:
             self._observer.poll_started()

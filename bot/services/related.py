@@ -3,7 +3,7 @@
 The lookup itself (the full-text query, the scoring and the cached stem frequencies) is
 bot/delivery/related.py's RelatedIndex, which the composer reads for every story it renders;
 RelatedStories is that same index with the use case on top, built once per database by
-bot/app.py and handed to both.
+bot/setup/telegram_side.py and handed to both.
 """
 
 from __future__ import annotations
