@@ -8,17 +8,18 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from bot.domain.trace import Outcome, trace
-from storage import deliveries, destinations, feed_status, newsroom_chats, stories
+from storage import deliveries, destinations, stories
 from storage import trace as trace_queries
 from storage.db import Database
 from storage.destinations import ChatInfo
-from storage.models import ChannelRule, Delivery, Destination, Feed, Story
+from storage.models import ChannelRule, Delivery, Story
 from tests.storage.test_deliveries import Draft
 
 NOW = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)
 
 
-async def _chat(database: Database, chat_id: int, kind: str = "private") -> int:
+async def subscribed_chat(database: Database, chat_id: int, kind: str = "private") -> int:
+    """A chat subscribed to parliament, reading the en edition (its destination id)."""
     async with database.sessions.begin() as session:
         destination = await destinations.ensure_destination(
             session,
@@ -57,7 +58,7 @@ async def _row(database: Database, story_id: int, destination_id: int) -> int:
 
 async def test_every_outcome_of_a_story_is_read(database: Database) -> None:
     chats = {
-        name: await _chat(database, chat_id)
+        name: await subscribed_chat(database, chat_id)
         for name, chat_id in [
             ("sent", 101),
             ("bundled", 102),
@@ -68,7 +69,7 @@ async def test_every_outcome_of_a_story_is_read(database: Database) -> None:
             ("gone_before", 107),
         ]
     }
-    filtered = await _chat(database, -1001, "channel")
+    filtered = await subscribed_chat(database, -1001, "channel")
     async with database.sessions.begin() as session:
         session.add(
             ChannelRule(
@@ -149,43 +150,3 @@ async def test_every_outcome_of_a_story_is_read(database: Database) -> None:
         str(story) in (chat.reason or "") for chat in versions.chats if chat.chat_id in skipped
     )
     assert [item.id for item in recent] == [other, version]
-
-
-async def test_feeds_and_newsroom_chats_are_read(database: Database) -> None:
-    channel = await _chat(database, -1002, "channel")
-    await _chat(database, 201)
-    async with database.sessions.begin() as session:
-        session.add(
-            ChannelRule(
-                destination_id=channel,
-                include=[],
-                exclude=[],
-                include_regex=[],
-                exclude_regex=[],
-                managed_by_config=True,
-                config_ref="-1002",
-                updated_at=NOW,
-            )
-        )
-        session.add(
-            Feed(
-                url="https://news.example/rss",
-                section="parliament",
-                poll_interval=300,
-                created_at=NOW,
-                last_success_at=NOW - timedelta(hours=1),
-                last_error="timeout",
-                last_status="timeout",
-                consecutive_errors=2,
-                next_poll_at=NOW + timedelta(minutes=5),
-            )
-        )
-    async with database.sessions() as session:
-        feeds = await feed_status.feed_statuses(session)
-        chats = await newsroom_chats.config_chats(session)
-        assert await session.scalar(select(Destination.kind).where(Destination.id == channel))
-    assert [(feed.url, feed.last_error, feed.consecutive_errors) for feed in feeds] == [
-        ("https://news.example/rss", "timeout", 2)
-    ]
-    assert feeds[0].last_success_at == NOW - timedelta(hours=1)
-    assert [(chat.chat_id, chat.kind) for chat in chats] == [(-1002, "channel")]

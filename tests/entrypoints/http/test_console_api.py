@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
+from bot.entrypoints.http.console.routes import interface_language
 from tests.entrypoints.http.conftest import READER, RunningBot, running_bot
 from tests.entrypoints.http.console_helpers import console_settings, tma
 from tests.entrypoints.telegram.conftest import ADMIN, CHANNEL, EDITOR, ENGLISH_READER
@@ -213,3 +214,19 @@ async def test_the_page_and_its_files(console: RunningBot) -> None:
         moved = await web.get("/console", follow_redirects=False)
         assert moved.status_code == 308
         assert urljoin(str(moved.url), moved.headers["location"]).endswith("/console/")
+
+
+@pytest.mark.parametrize(
+    ("code", "language"),
+    [
+        ("kk", "kk"),
+        ("ru", "ru"),
+        ("en", "en"),
+        ("en-GB", "en"),
+        ("RU", "ru"),
+        ("de", "en"),
+        (None, "en"),
+    ],
+)
+def test_the_interface_language_follows_telegrams(code: str | None, language: str) -> None:
+    assert interface_language(code) == language
