@@ -57,6 +57,7 @@ def console_routes(settings: Settings, database: Database) -> list[Route]:
         ConsoleChats(database, settings.editors), StoryTraces(database), FeedBoard(database)
     )
     files = load_static()
+    log.info("console: served at /console/ for %s", settings.console_url)
 
     async def page(request: Request) -> Response:
         return serve(request, files[PAGE])

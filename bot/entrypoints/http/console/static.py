@@ -24,10 +24,13 @@ CONTENT_TYPES = {
     ".svg": "image/svg+xml",
 }
 TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
-# Scripts: ours and Telegram's; styles: ours (telegram-web-app.js sets the theme's CSS
-# variables on the document, which is not inline style); calls: our own API only.
+# Scripts: ours and Telegram's only; calls: our own API only. Styles also inline: inside
+# Telegram Web's iframe, telegram-web-app.js adds a <style> element that web.telegram.org
+# fills (its `set_custom_style` event), which 'self' alone would block. No frame-ancestors:
+# Telegram Web frames the page.
 PAGE_POLICY = (
-    "default-src 'self'; script-src 'self' https://telegram.org; style-src 'self'; "
+    "default-src 'self'; script-src 'self' https://telegram.org/js/telegram-web-app.js; "
+    "style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
     "object-src 'none'"
 )
