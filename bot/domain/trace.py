@@ -4,7 +4,8 @@ A story is meant for every chat subscribed to its section that reads its edition
 happened for each is spread over the outbox row (or its absence), the chat's state, its desk
 filters and the story's approval; this module turns those facts, read by storage/trace.py,
 into one outcome with a reason an editor can act on (the console's story trace, answering
-"why didn't my channel get this?"). Pure: the caller passes the clock.
+"why didn't my channel get this?"). The outcome depends only on `Facts`, so storage can count
+a story's chats by them in SQL; the reasons need a listed chat's details. Pure.
 
 The outbox writes no row for a chat whose desk filters leave a story out, nor for one that
 already has another version of the story's group, nor for an inactive chat: their outcomes
@@ -14,6 +15,7 @@ are read from the chat's state instead of a row.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -54,6 +56,7 @@ _QUEUED, _SENDING, _SENT, _FAILED, _AWAITING, _SKIPPED = (
     "awaiting",
     "skipped",
 )
+_STATUSES = frozenset({_QUEUED, _SENDING, _SENT, _FAILED, _AWAITING, _SKIPPED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,25 +75,38 @@ class StoryFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class Facts:
+    """What decides a chat's outcome, and nothing that names the chat: storage counts a
+    story's chats by these (one GROUP BY), so a trace over 100k chats reads a few rows."""
+
+    # The story's outbox row for the chat; None: there is none.
+    status: str | None = None
+    active: bool = True
+    # The chat has desk filters (a filtered-out story leaves no outbox row).
+    filtered: bool = False
+    # Queued for the chat's roundup, due after now (its pace or quiet hours hold it).
+    held: bool = False
+    # Sent in a message that carries other outbox rows too (a bundle or a roundup).
+    bundled: bool = False
+    # No row: the chat has another version of the story's group instead.
+    other_version: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ChatFacts:
-    """One chat the story was meant for, as the database has it (storage/trace.py)."""
+    """One chat the story was meant for, with what a listed chat shows (storage/trace.py)."""
 
     chat_id: int
     kind: str
     title: str | None
-    active: bool
-    inactive_reason: str | None
-    # The chat has desk filters (a filtered-out story leaves no outbox row).
-    filtered: bool = False
-    # The story's outbox row for this chat; status None: there is none.
-    status: str | None = None
+    facts: Facts
+    inactive_reason: str | None = None
     last_error: str | None = None
-    roundup: bool = False
     next_attempt_at: datetime | None = None
     sent_at: datetime | None = None
     # How many outbox rows share the message this one was sent in (1: its own message).
     message_rows: int = 1
-    # Another version of the story's group this chat got instead (its story id).
+    # The story id of the group's version this chat got instead.
     other_version: int | None = None
 
 
@@ -114,73 +130,117 @@ class StoryTrace:
     truncated: bool
 
 
-def classify(story: StoryFacts, chat: ChatFacts, now: datetime) -> ChatOutcome:
-    """The outcome of `story` for `chat` at `now`, with the reason when there is one."""
-    outcome, reason, at = _outcome(story, chat, now)
+def outcome_of(story: StoryFacts, facts: Facts) -> Outcome:
+    """What became of `story` for a chat with these facts."""
+    if facts.status is None:
+        return _without_row(story, facts)
+    if facts.status == _SENT:
+        return Outcome.BUNDLED if facts.bundled else Outcome.SENT
+    if facts.status in (_QUEUED, _SENDING):
+        return Outcome.HELD if facts.held else Outcome.WAITING
+    if facts.status == _AWAITING:
+        return Outcome.AWAITING_APPROVAL
+    if facts.status == _SKIPPED:
+        return Outcome.SKIPPED
+    if facts.status == _FAILED and not facts.active:
+        # The refusal switched the chat off (blocked, kicked, chat gone).
+        return Outcome.BLOCKED
+    return Outcome.FAILED
+
+
+def _without_row(story: StoryFacts, facts: Facts) -> Outcome:
+    """A chat the outbox has no row for: why not, from the chat's and the story's state."""
+    if facts.other_version:
+        return Outcome.SKIPPED
+    if not facts.active:
+        return Outcome.BLOCKED
+    if not story.pushable:
+        return Outcome.SKIPPED
+    if facts.filtered:
+        return Outcome.FILTERED_OUT
+    if story.fanned_out_at is None:
+        return Outcome.WAITING
+    return Outcome.SKIPPED
+
+
+def classify(story: StoryFacts, chat: ChatFacts) -> ChatOutcome:
+    """The outcome of `story` for `chat`, with the reason when there is one."""
+    outcome = outcome_of(story, chat.facts)
+    reason, at = _reason(story, chat, outcome)
     return ChatOutcome(chat.chat_id, chat.kind, chat.title, outcome, reason, at)
 
 
-def _outcome(
-    story: StoryFacts, chat: ChatFacts, now: datetime
-) -> tuple[Outcome, str | None, datetime | None]:
-    if chat.status is None:
-        return _without_row(story, chat)
-    if chat.status == _SENT:
-        if chat.message_rows > 1:
-            return Outcome.BUNDLED, f"one message with {chat.message_rows - 1} more", chat.sent_at
-        return Outcome.SENT, None, chat.sent_at
-    if chat.status in (_QUEUED, _SENDING):
-        if chat.roundup and chat.next_attempt_at is not None and chat.next_attempt_at > now:
-            return Outcome.HELD, "the chat's pace or quiet hours", chat.next_attempt_at
-        due = chat.next_attempt_at if chat.last_error else None
-        return Outcome.WAITING, chat.last_error, due
-    if chat.status == _AWAITING:
-        return Outcome.AWAITING_APPROVAL, None, None
-    if chat.status == _SKIPPED:
-        return Outcome.SKIPPED, chat.last_error, None
-    if chat.status == _FAILED:
-        if not chat.active:
-            # The refusal switched the chat off (blocked, kicked, chat gone).
-            return Outcome.BLOCKED, chat.last_error or chat.inactive_reason, None
-        return Outcome.FAILED, chat.last_error, None
-    return Outcome.FAILED, f"unknown status {chat.status}", None
+def _reason(
+    story: StoryFacts, chat: ChatFacts, outcome: Outcome
+) -> tuple[str | None, datetime | None]:
+    """Why, in a few words an editor can act on, and when (sent, or due)."""
+    row = chat.facts.status is not None
+    match outcome:
+        case Outcome.SENT:
+            return None, chat.sent_at
+        case Outcome.BUNDLED:
+            others = chat.message_rows - 1
+            return (f"one message with {others} more" if others > 0 else None), chat.sent_at
+        case Outcome.HELD:
+            return "the chat's pace or quiet hours", chat.next_attempt_at
+        case Outcome.WAITING if row:
+            # A retry after a failed try says why, and when it is due.
+            return chat.last_error, chat.next_attempt_at if chat.last_error else None
+        case Outcome.WAITING:
+            return "not queued yet", None
+        case Outcome.FILTERED_OUT:
+            return "the chat's desk filters leave it out", None
+        case Outcome.BLOCKED:
+            return chat.last_error or chat.inactive_reason, None
+        case Outcome.SKIPPED if not row:
+            return _not_queued(story, chat), None
+        case Outcome.FAILED if chat.facts.status not in _STATUSES:
+            return f"unknown status {chat.facts.status}", None
+    return chat.last_error, None
 
 
-def _without_row(story: StoryFacts, chat: ChatFacts) -> tuple[Outcome, str | None, datetime | None]:
-    """A chat the outbox has no row for: why not, from the chat's and the story's state."""
-    if chat.other_version is not None:
-        return Outcome.SKIPPED, f"got another version of it (story {chat.other_version})", None
-    if not chat.active:
-        return Outcome.BLOCKED, chat.inactive_reason, None
+def _not_queued(story: StoryFacts, chat: ChatFacts) -> str:
+    if chat.facts.other_version:
+        version = f" (story {chat.other_version})" if chat.other_version is not None else ""
+        return f"got another version of it{version}"
     if not story.pushable:
-        return Outcome.SKIPPED, "backlog from the feed's first poll: never pushed", None
-    if chat.filtered:
-        return Outcome.FILTERED_OUT, "the chat's desk filters leave it out", None
-    if story.fanned_out_at is None:
-        return Outcome.WAITING, "not queued yet", None
-    return Outcome.SKIPPED, "not queued: the chat subscribed or joined after it went out", None
+        return "backlog from the feed's first poll: never pushed"
+    return "not queued: the chat subscribed or joined after it went out"
 
 
-def trace(story: StoryFacts, chats: list[ChatFacts], now: datetime, limit: int) -> StoryTrace:
-    """Every chat's outcome, counted in full; at most `limit` listed, grouped by outcome
-    (failures and blocks listed before the bulk of "sent" would crowd them out: each
-    outcome keeps a fair share of the list)."""
-    outcomes = [classify(story, chat, now) for chat in chats]
-    counts = Counter(item.outcome for item in outcomes)
-    listed = _fair_share(outcomes, counts, limit)
+def trace(
+    story: StoryFacts,
+    counts: Mapping[Facts, int],
+    samples: Sequence[ChatFacts],
+    limit: int,
+) -> StoryTrace:
+    """The story's trace: every chat counted by outcome (`counts`: chats by their facts), and
+    at most `limit` of `samples` listed, grouped by outcome; when they do not all fit, rarer
+    outcomes are listed in full first and the commoner ones share what is left, so failures
+    are never crowded out by thousands of "sent". `samples` must hold, of each facts group,
+    its chats or at least `limit` of them (storage/trace.py reads them so)."""
+    by_outcome: Counter[Outcome] = Counter()
+    for facts, count in counts.items():
+        by_outcome[outcome_of(story, facts)] += count
+    quota = _fair_share(by_outcome, limit)
+    listed: dict[Outcome, list[ChatOutcome]] = {}
+    for chat in samples:
+        item = classify(story, chat)
+        group = listed.setdefault(item.outcome, [])
+        if len(group) < quota.get(item.outcome, 0):
+            group.append(item)
+    chats = [item for outcome in OUTCOME_ORDER for item in listed.get(outcome, [])]
     return StoryTrace(
         story=story,
-        counts={outcome: counts[outcome] for outcome in OUTCOME_ORDER if counts[outcome]},
-        chats=listed,
-        truncated=len(listed) < len(outcomes),
+        counts={outcome: by_outcome[outcome] for outcome in OUTCOME_ORDER if by_outcome[outcome]},
+        chats=chats,
+        truncated=len(chats) < sum(by_outcome.values()),
     )
 
 
-def _fair_share(
-    outcomes: list[ChatOutcome], counts: Counter[Outcome], limit: int
-) -> list[ChatOutcome]:
-    """At most `limit` outcomes, grouped in OUTCOME_ORDER; when they do not all fit, the
-    rarer outcomes are listed in full first and the commoner ones share what is left."""
+def _fair_share(counts: Counter[Outcome], limit: int) -> dict[Outcome, int]:
+    """How many chats of each outcome to list, `limit` in all: the rarest first in full, the
+    rest shared evenly among the commoner ones."""
     quota: dict[Outcome, int] = {}
     left = max(limit, 0)
     pending = sorted(counts, key=lambda outcome: counts[outcome])
@@ -189,9 +249,4 @@ def _fair_share(
         outcome = pending.pop(0)
         quota[outcome] = min(counts[outcome], share if pending else left)
         left -= quota[outcome]
-    by_outcome: dict[Outcome, list[ChatOutcome]] = {}
-    for item in outcomes:
-        group = by_outcome.setdefault(item.outcome, [])
-        if len(group) < quota.get(item.outcome, 0):
-            group.append(item)
-    return [item for outcome in OUTCOME_ORDER for item in by_outcome.get(outcome, [])]
+    return quota

@@ -35,9 +35,11 @@ class StoryTraces:
 
     async def trace(self, story_id: int) -> StoryTrace | None:
         """Every chat the story was meant for with its outcome; None for an unknown story."""
+        now = self._clock()
         async with self._db.sessions() as session:
             story = await trace_queries.story_facts(session, story_id)
             if story is None:
                 return None
-            chats = await trace_queries.chat_facts(session, story)
-        return trace(story, chats, self._clock(), self._listed)
+            counts = await trace_queries.fact_counts(session, story, now)
+            samples = await trace_queries.fact_samples(session, story, now, self._listed)
+        return trace(story, counts, samples, self._listed)

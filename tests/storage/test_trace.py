@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.trace import Outcome, trace
+from bot.domain.trace import Outcome, StoryFacts, StoryTrace, trace
 from storage import deliveries, destinations, stories
 from storage import trace as trace_queries
 from storage.db import Database
@@ -54,6 +55,12 @@ async def _row(database: Database, story_id: int, destination_id: int) -> int:
         )
     assert found is not None
     return found
+
+
+async def _trace(session: AsyncSession, story: StoryFacts, per_group: int = 100) -> StoryTrace:
+    counts = await trace_queries.fact_counts(session, story, NOW)
+    samples = await trace_queries.fact_samples(session, story, NOW, per_group)
+    return trace(story, counts, samples, limit=100)
 
 
 async def test_every_outcome_of_a_story_is_read(database: Database) -> None:
@@ -114,14 +121,15 @@ async def test_every_outcome_of_a_story_is_read(database: Database) -> None:
     async with database.sessions() as session:
         facts = await trace_queries.story_facts(session, story)
         assert facts is not None and facts.headline == "Story 1"
-        found = trace(facts, await trace_queries.chat_facts(session, facts), NOW, limit=100)
+        found = await _trace(session, facts)
         assert await trace_queries.story_facts(session, 10**9) is None
         version_facts = await trace_queries.story_facts(session, version)
         assert version_facts is not None
-        versions = trace(
-            version_facts, await trace_queries.chat_facts(session, version_facts), NOW, 100
-        )
+        versions = await _trace(session, version_facts)
         recent = await trace_queries.recent_stories(session, 2)
+        # Counted in full, sampled at most `per_group` chats of each facts group.
+        counts = await trace_queries.fact_counts(session, version_facts, NOW)
+        capped = await trace_queries.fact_samples(session, version_facts, NOW, 1)
 
     outcomes = {chat.chat_id: (chat.outcome, chat.reason) for chat in found.chats}
     assert outcomes == {
@@ -150,3 +158,5 @@ async def test_every_outcome_of_a_story_is_read(database: Database) -> None:
         str(story) in (chat.reason or "") for chat in versions.chats if chat.chat_id in skipped
     )
     assert [item.id for item in recent] == [other, version]
+    assert sorted(counts.values()) == [1, 1, 1, 5]  # 105 is inactive now: its own group
+    assert len(capped) == 4 and {chat.facts for chat in capped} == set(counts)
