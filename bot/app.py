@@ -21,6 +21,7 @@ from telegram.error import NetworkError
 from bot.config import Settings
 from bot.entrypoints.http.api import TokenCheck, cms_routes
 from bot.entrypoints.http.cms import CmsNewsroom
+from bot.entrypoints.http.console.routes import console_routes
 from bot.entrypoints.http.health import BotApiState, Readiness
 from bot.entrypoints.http.metrics import BotApiWatch, Metrics
 from bot.entrypoints.http.server import HttpServer, build_app, ops_routes
@@ -229,7 +230,8 @@ def build_http_server(
     webhook_url: str | None,
     secret: str | None,
 ) -> HttpServer:
-    """Health, metrics and the CMS API always; the webhook route in webhook mode."""
+    """Health, metrics and the CMS API always; the console with `console_url`; the webhook
+    route in webhook mode."""
     assert settings.http_port is not None
     readiness = Readiness(core.database, scheduler, bot_api)
     cms = CmsNewsroom(
@@ -244,6 +246,7 @@ def build_http_server(
         *cms_routes(
             cms, tokens, [section.slug for section in settings.sections], settings.editions
         ),
+        *console_routes(settings, core.database),
     ]
     if webhook_url and side and secret:
         ledger = UpdateLedger(core.database)

@@ -1,0 +1,222 @@
+/* newsbot console: a Telegram Mini App for the newsroom's editors (docs/console.md).
+   Vanilla JS, no build step. Every API call carries the init data Telegram gave the page
+   (Authorization: tma <initData>); the server decides who may see what. Text from the
+   server is only ever set as textContent, never parsed as HTML. */
+(function () {
+  "use strict";
+
+  var tg = window.Telegram && window.Telegram.WebApp;
+  var initData = (tg && tg.initData) || "";
+  var view = document.getElementById("view");
+  var strings = {};
+  var language = "en";
+
+  // The tabs, in order. Breaking and Stats are added here later: {id, label, show}.
+  var TABS = [
+    { id: "stories", label: "tab_stories", show: showStories },
+    { id: "feeds", label: "tab_feeds", show: showFeeds }
+  ];
+  var current = TABS[0].id;
+
+  function t(key, values) {
+    var text = strings[key] || key;
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(values[name]));
+    });
+    return text;
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  }
+
+  function note(text) {
+    clear(view).appendChild(el("p", "note", text));
+  }
+
+  function when(iso) {
+    if (!iso) return t("never");
+    var date = new Date(iso);
+    try {
+      return date.toLocaleString(language, { dateStyle: "short", timeStyle: "short" });
+    } catch (e) {
+      return date.toISOString().slice(0, 16).replace("T", " ");
+    }
+  }
+
+  function api(path) {
+    return fetch(path, {
+      headers: { Authorization: "tma " + initData },
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (!response.ok) {
+          var error = new Error(body.error || "HTTP " + response.status);
+          error.status = response.status;
+          throw error;
+        }
+        return body;
+      });
+    });
+  }
+
+  function failed(error) {
+    note(error.status === 401 ? t("open_in_telegram") : t("failed_to_load", { error: error.message }));
+  }
+
+  function pickLanguage(all, code) {
+    var base = String(code || "").split("-")[0].toLowerCase();
+    language = all[base] ? base : "en";
+    strings = all[language] || {};
+    document.documentElement.lang = language;
+    document.getElementById("title").textContent = t("title");
+    document.title = t("title");
+  }
+
+  function backButton(onBack) {
+    if (!tg || !tg.BackButton) return;
+    if (backButton.handler) tg.BackButton.offClick(backButton.handler);
+    backButton.handler = null;
+    if (onBack) {
+      backButton.handler = onBack;
+      tg.BackButton.onClick(onBack);
+      tg.BackButton.show();
+    } else {
+      tg.BackButton.hide();
+    }
+  }
+
+  function renderTabs() {
+    var nav = clear(document.getElementById("tabs"));
+    TABS.forEach(function (tab) {
+      var button = el("button", "", t(tab.label));
+      button.type = "button";
+      button.setAttribute("role", "tab");
+      button.setAttribute("aria-selected", String(tab.id === current));
+      button.addEventListener("click", function () { open(tab.id); });
+      nav.appendChild(button);
+    });
+  }
+
+  function open(id) {
+    current = id;
+    renderTabs();
+    backButton(null);
+    TABS.filter(function (tab) { return tab.id === id; })[0].show();
+  }
+
+  function showStories() {
+    note(t("loading"));
+    api("api/stories?limit=50").then(function (body) {
+      if (!body.stories.length) return note(t("no_stories"));
+      var list = el("div", "list");
+      body.stories.forEach(function (story) {
+        var item = el("button", "item");
+        item.type = "button";
+        item.appendChild(el("div", "headline", story.headline));
+        var meta = [story.section, story.edition, when(story.time)].filter(Boolean).join(" · ");
+        item.appendChild(el("div", "meta", meta));
+        item.addEventListener("click", function () { showTrace(story.id); });
+        list.appendChild(item);
+      });
+      clear(view).appendChild(list);
+    }, failed);
+  }
+
+  function showTrace(storyId) {
+    note(t("loading"));
+    var back = function () { open("stories"); };
+    backButton(back);
+    api("api/stories/" + encodeURIComponent(storyId) + "/trace").then(function (body) {
+      clear(view);
+      var backLink = el("button", "back", t("back"));
+      backLink.type = "button";
+      backLink.addEventListener("click", back);
+      view.appendChild(backLink);
+      view.appendChild(el("div", "headline", body.story.headline));
+      var meta = [body.story.section, body.story.edition, when(body.story.time)];
+      view.appendChild(el("div", "meta", meta.filter(Boolean).join(" · ")));
+      var outcomes = Object.keys(body.counts);
+      var total = outcomes.reduce(function (sum, key) { return sum + body.counts[key]; }, 0);
+      if (!total) return view.appendChild(el("p", "note", t("no_chats")));
+      var counts = el("div", "counts");
+      outcomes.forEach(function (key) {
+        counts.appendChild(el("span", "chip", t("outcome_" + key) + ": " + body.counts[key]));
+      });
+      view.appendChild(counts);
+      if (body.truncated) {
+        view.appendChild(el("p", "meta", t("truncated", { shown: body.chats.length, total: total })));
+      }
+      outcomes.forEach(function (key) {
+        var chats = body.chats.filter(function (chat) { return chat.outcome === key; });
+        if (!chats.length) return;
+        view.appendChild(el("h2", "", t("outcome_" + key) + " (" + body.counts[key] + ")"));
+        var list = el("div", "list");
+        chats.forEach(function (chat) {
+          var item = el("div", "item");
+          item.appendChild(el("div", "headline", chat.title || chat.type + " " + chat.id));
+          var line = [chat.type, chat.id, chat.at ? when(chat.at) : ""].filter(Boolean).join(" · ");
+          item.appendChild(el("div", "meta", line));
+          if (chat.reason) {
+            var bad = key === "failed" || key === "blocked";
+            item.appendChild(el("div", bad ? "reason bad" : "reason", chat.reason));
+          }
+          list.appendChild(item);
+        });
+        view.appendChild(list);
+      });
+    }, failed);
+  }
+
+  function showFeeds() {
+    note(t("loading"));
+    api("api/feeds").then(function (body) {
+      if (!body.feeds.length) return note(t("no_feeds"));
+      var list = el("div", "list");
+      body.feeds.forEach(function (feed) {
+        var item = el("div", "item");
+        var healthy = feed.enabled && !feed.errors_in_a_row;
+        item.appendChild(el("div", "headline " + (healthy ? "good" : "bad"), feed.title || feed.url));
+        var meta = [feed.url, feed.section, feed.enabled ? "" : t("disabled")];
+        item.appendChild(el("div", "meta", meta.filter(Boolean).join(" · ")));
+        item.appendChild(el("div", "reason", t("last_success") + ": " + when(feed.last_success)));
+        if (feed.last_error) {
+          var error = t("last_error") + ": " + feed.last_error;
+          if (feed.errors_in_a_row) error += " (" + t("errors_in_a_row", { n: feed.errors_in_a_row }) + ")";
+          item.appendChild(el("div", "reason bad", error));
+        }
+        item.appendChild(el("div", "reason", t("next_check") + ": " + when(feed.next_check)));
+        list.appendChild(item);
+      });
+      clear(view).appendChild(list);
+    }, failed);
+  }
+
+  function start(all) {
+    var unsafeUser = tg && tg.initDataUnsafe && tg.initDataUnsafe.user;
+    pickLanguage(all, unsafeUser && unsafeUser.language_code);
+    if (tg) {
+      tg.ready();
+      tg.expand();
+    }
+    if (!initData) return note(t("open_in_telegram"));
+    note(t("loading"));
+    api("api/session").then(function (session) {
+      pickLanguage(all, session.user.language);
+      if (!session.editor) return note(t("not_editor"));
+      open(current);
+    }, failed);
+  }
+
+  fetch("static/i18n.json")
+    .then(function (response) { return response.json(); })
+    .then(start, function (error) { note(String(error)); });
+})();
