@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage import most_read, stories
-from storage.deliveries import story_for_message
 from storage.lists import among
 from storage.models import Engagement, ReactionCount, Story, StoryEngagement
+from storage.sent_messages import story_for_message
 
 # How much one signal counts: a reaction is a deliberate act; a read through a list is weaker.
 WEIGHTS = {"reaction": 3.0, "press": 2.0, "inline": 2.0, "read": 1.0}

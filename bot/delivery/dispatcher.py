@@ -19,8 +19,8 @@ from bot.outbound.i18n import Catalogues, language_name
 from bot.outbound.render import OutgoingMessage, render_breaking_report
 from bot.outbound.send import deliver
 from bot.services.breaking import Breaking
-from storage import deliveries as delivery_queries
 from storage import destinations as destination_queries
+from storage import outcomes as outcome_queries
 from storage.db import Database
 from storage.leadership import Leadership
 
@@ -208,7 +208,7 @@ class Dispatcher:
         now = datetime.now(UTC)
         if outcome.verdict is Verdict.GONE:
             async with self._db.writing(), self._db.sessions.begin() as session:
-                await delivery_queries.chat_gone(session, chat_id, outcome.reason, now)
+                await outcome_queries.chat_gone(session, chat_id, outcome.reason, now)
         elif outcome.verdict is Verdict.MIGRATED and outcome.new_chat_id is not None:
             async with self._db.writing(), self._db.sessions.begin() as session:
                 await destination_queries.move_chat(session, chat_id, outcome.new_chat_id, now)

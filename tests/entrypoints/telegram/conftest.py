@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Core, TelegramSide, open_core, telegram_running
 from bot.config import Settings
-from storage import alerts, deliveries
+from storage import alerts, deliveries, outbox
 from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser
 from tests.fakes.feed_server import FeedServer
 
@@ -73,7 +73,7 @@ class Newsroom:
         while loop.time() < deadline:
             await self.deliver()
             async with self.core.database.sessions() as session:
-                if await deliveries.next_due_at(session) is None:
+                if await outbox.next_due_at(session) is None:
                     return
             await asyncio.sleep(0.2)
         raise AssertionError("deliveries still queued")
