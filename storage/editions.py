@@ -68,3 +68,16 @@ async def set_editions(session: AsyncSession, destination_id: int, editions: Seq
             insert(DestinationEdition),
             [{"destination_id": destination_id, "edition": edition} for edition in missing],
         )
+
+
+async def editions_of_many(
+    session: AsyncSession, destination_ids: Sequence[int]
+) -> dict[int, frozenset[str]]:
+    """The editions each of these chats reads, in one query for a claimed batch."""
+    query = select(DestinationEdition.destination_id, DestinationEdition.edition).where(
+        DestinationEdition.destination_id.in_(set(destination_ids))
+    )
+    found: dict[int, set[str]] = {}
+    for destination_id, edition in (await session.execute(query)).all():
+        found.setdefault(destination_id, set()).add(edition)
+    return {destination_id: frozenset(codes) for destination_id, codes in found.items()}

@@ -12,10 +12,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage import most_read, stories
-from storage.deliveries import story_for_message
+from storage import most_read
+from storage import versions as version_queries
 from storage.lists import among
 from storage.models import Engagement, ReactionCount, Story, StoryEngagement
+from storage.sent_messages import story_for_message
 
 # How much one signal counts: a reaction is a deliberate act; a read through a list is weaker.
 WEIGHTS = {"reaction": 3.0, "press": 2.0, "inline": 2.0, "read": 1.0}
@@ -131,7 +132,7 @@ async def popular_first(
             placed=[placement for placement in placed if placement.published_at >= since],
         )  # fmt: skip
         group_ids = [group.group_id for group in ranked]
-        chosen = await stories.versions(session, group_ids, editions, limit=limit)
+        chosen = await version_queries.versions(session, group_ids, editions, limit=limit)
         found = [chosen[group] for group in group_ids if group in chosen]
         if found:
             return found

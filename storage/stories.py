@@ -1,4 +1,5 @@
-"""Queries on stories: idempotent storing (each story once) and the reads the bot serves."""
+"""Queries on stories: idempotent storing (each story once) and the reads the bot serves
+(a story group's versions are read in storage/versions.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import aliased
 from storage import groups
 from storage import search as search_index
 from storage.lists import among
-from storage.models import Story, StoryAlternate
+from storage.models import Story
 
 # Keeps IN (...) lists well under SQLite's and asyncpg's bound-parameter limits.
 CHUNK = 500
@@ -39,16 +40,6 @@ class StoryFields(Protocol):
     # Optionally `alternates`: the versions its source names, (edition, canonical link), as
     # StoryDraft has them (see storage/groups); a draft without them names none. Optionally
     # `categories`: the feed item's categories (plain text), for the desk's filters.
-
-
-@dataclass(frozen=True, slots=True)
-class StoryVersion:
-    """One version of a story group: the story (None: named by a source, not stored yet),
-    its edition and its link."""
-
-    story_id: int | None
-    edition: str
-    link: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,31 +265,6 @@ async def store_each(
     return StoreResult(new_ids=new_ids, updated_ids=updated, unchanged=unchanged), refused
 
 
-async def versions_of(session: AsyncSession, group_id: int) -> list[StoryVersion]:
-    """The versions of one story group that can be linked to: one per edition (the first
-    stored in it), oldest first; then, for an edition none is stored in yet, the link its
-    stories' sources name for it (a story pushed before its translations arrive still
-    leads to them: the site published them together). Served by ix_stories_group_id and
-    the story_alternates primary key."""
-    query = (
-        select(Story.id, Story.edition, Story.link)
-        .where(Story.group_id == group_id, Story.edition.is_not(None), Story.link.is_not(None))
-        .order_by(Story.id)
-    )
-    versions: dict[str, StoryVersion] = {}
-    for story_id, edition, link in (await session.execute(query)).all():
-        versions.setdefault(edition, StoryVersion(story_id, edition, link))
-    named = (
-        select(StoryAlternate.edition, StoryAlternate.link)
-        .join(Story, Story.id == StoryAlternate.story_id)
-        .where(Story.group_id == group_id)
-        .order_by(StoryAlternate.story_id, StoryAlternate.link)
-    )
-    for edition, link in (await session.execute(named)).all():
-        versions.setdefault(edition, StoryVersion(None, edition, link))
-    return list(versions.values())
-
-
 async def count_stories(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Story)) or 0)
 
@@ -429,40 +395,6 @@ async def count_published_between(
         counted = select(func.count()).select_from(query.limit(limit).subquery())
         total += int(await session.scalar(counted) or 0)
     return min(total, limit)
-
-
-async def versions(
-    session: AsyncSession,
-    group_ids: Sequence[int],
-    editions: Sequence[str] | None,
-    *,
-    limit: int | None = None,
-) -> dict[int, Story]:
-    """Each group's version for a reader of `editions` (preference order; None: any): the
-    one in the first of them it has, the earliest stored on a tie; groups with none are
-    left out. With `limit`, only the first `limit` groups (in the order given) that have
-    one: a ranked list loads the stories it shows, not its every candidate."""
-    rank = {edition: place for place, edition in enumerate(editions or ())}
-    best: dict[int, tuple[int, int]] = {}  # group -> (edition's place, story id)
-    for chunk in _chunks(list(group_ids)):
-        # Editions are checked here, not in SQL: `edition IN (...)` makes SQLite walk a whole
-        # edition (ix_stories_edition_published_at) instead of these groups' few versions.
-        # Only ids and editions first: the chosen versions alone are loaded whole.
-        query = select(Story.id, Story.group_id, Story.edition).where(
-            among(session, Story.group_id, chunk)
-        )
-        for story_id, group_id, edition in (await session.execute(query)).all():
-            if editions is not None and edition not in rank:
-                continue
-            place = (rank.get(edition or "", 0), story_id)
-            group = group_id if group_id is not None else story_id
-            if group not in best or place < best[group]:
-                best[group] = place
-    if limit is not None:
-        best = {group: best[group] for group in group_ids if group in best}
-        best = dict(list(best.items())[:limit])
-    by_id = {story_id: group for group, (_, story_id) in best.items()}
-    return {by_id[story.id]: story for story in await get_stories(session, list(by_id))}
 
 
 async def search(

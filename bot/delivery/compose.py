@@ -43,6 +43,7 @@ from storage import alerts as alert_queries
 from storage import approvals as approval_queries
 from storage import digests as digest_queries
 from storage import stories as story_queries
+from storage import versions as version_queries
 from storage.channel_rules import Narrowing
 from storage.db import Database
 from storage.models import Alert, Story
@@ -320,7 +321,7 @@ class Composer:
         order = {edition: index for index, edition in enumerate(self.settings.editions)}
         others = [
             version
-            for version in await story_queries.versions_of(session, story.group_id)
+            for version in await version_queries.versions_of(session, story.group_id)
             if version.story_id != story.id and version.edition != story.edition
         ]
         others.sort(key=lambda version: order.get(version.edition, len(order)))
@@ -335,7 +336,7 @@ class Composer:
         async with self.database.sessions() as session:
             found = await digest_queries.get_slot(session, slot)
             groups = list(found.story_ids) if found else []
-            chosen = await story_queries.versions(session, groups, editions)
+            chosen = await version_queries.versions(session, groups, editions)
         stories = [chosen[group] for group in groups if group in chosen][:DIGEST_SIZE]
         if found is None or not stories:
             return None

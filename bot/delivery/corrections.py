@@ -25,10 +25,11 @@ from bot.delivery.pacer import Pacer
 from bot.outbound.message import OutgoingMessage
 from bot.outbound.retry import NO_RETRY
 from bot.outbound.send import keyboard, preview_options
-from storage import deliveries as delivery_queries
+from storage import delivery_results as outcome_queries
 from storage import destinations as destination_queries
+from storage import sent_messages as sent_queries
 from storage.db import Database
-from storage.deliveries import StaleCopy
+from storage.sent_messages import StaleCopy
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,7 @@ class Corrector:
     async def edit_stale(self) -> int:
         """Edit one batch of outdated messages; returns how many were brought up to date."""
         async with self._db.sessions() as session:
-            copies = await delivery_queries.stale_copies(
-                session, self._clock() - EDIT_WINDOW, BATCH
-            )
+            copies = await sent_queries.stale_copies(session, self._clock() - EDIT_WINDOW, BATCH)
         edited = 0
         for copy in copies:
             message = await self._composer.story(
@@ -84,7 +83,7 @@ class Corrector:
                     continue
                 await self._refused(copy, outcome)
             async with self._db.writing(), self._db.sessions.begin() as session:
-                await delivery_queries.mark_edited(session, copy.delivery_id, copy.content_hash)
+                await sent_queries.mark_edited(session, copy.delivery_id, copy.content_hash)
             edited += 1
         return edited
 
@@ -96,7 +95,7 @@ class Corrector:
         now = self._clock()
         async with self._db.writing(), self._db.sessions.begin() as session:
             if outcome.verdict is Verdict.GONE:
-                await delivery_queries.chat_gone(session, copy.chat_id, outcome.reason, now)
+                await outcome_queries.chat_gone(session, copy.chat_id, outcome.reason, now)
             elif outcome.verdict is Verdict.MIGRATED and outcome.new_chat_id is not None:
                 # The message stays in the old group, which takes no edits: only the chat moves.
                 await destination_queries.move_chat(session, copy.chat_id, outcome.new_chat_id, now)

@@ -19,7 +19,7 @@ from bot.outbound.i18n import Catalogues, language_name
 from bot.outbound.message import OutgoingMessage
 from bot.outbound.reports import render_breaking_report
 from bot.outbound.send import deliver
-from storage import deliveries as delivery_queries
+from storage import delivery_results as outcome_queries
 from storage import destinations as destination_queries
 from storage.db import Database
 from storage.deliveries import Progress
@@ -226,7 +226,7 @@ class Dispatcher:
         now = datetime.now(UTC)
         if outcome.verdict is Verdict.GONE:
             async with self._db.writing(), self._db.sessions.begin() as session:
-                await delivery_queries.chat_gone(session, chat_id, outcome.reason, now)
+                await outcome_queries.chat_gone(session, chat_id, outcome.reason, now)
         elif outcome.verdict is Verdict.MIGRATED and outcome.new_chat_id is not None:
             async with self._db.writing(), self._db.sessions.begin() as session:
                 await destination_queries.move_chat(session, chat_id, outcome.new_chat_id, now)

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.delivery.bundling import rows_of
 from bot.delivery.outcomes import Outcome, Verdict
 from bot.delivery.pacer import Pacer
-from storage import deliveries as delivery_queries
+from bot.domain.bundling import rows_of
+from bot.domain.outbox import DeliveryJob
+from storage import delivery_results as outcome_queries
 from storage import destinations as destination_queries
 from storage.db import Database
-from storage.deliveries import DeliveryJob
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class Refusals:
         log.warning("Telegram asked to wait %.0fs (429); pausing all sends", seconds)
         at = self._clock() + timedelta(seconds=seconds)
         async with self._db.writing(), self._db.sessions.begin() as session:
-            await delivery_queries.requeue(
+            await outcome_queries.requeue(
                 session, rows_of(job), at, "429: rate limited", refund_attempt=True
             )
 
@@ -90,7 +90,7 @@ class Refusals:
         now = self._clock()
         async with self._db.writing(), self._db.sessions.begin() as session:
             await destination_queries.move_chat(session, job.chat_id, new_chat_id, now)
-            await delivery_queries.requeue(
+            await outcome_queries.requeue(
                 session,
                 rows_of(job),
                 now,
@@ -103,15 +103,15 @@ class Refusals:
         log.info("chat %s is gone (%s); marking it inactive", job.chat_id, reason)
         async with self._db.writing(), self._db.sessions.begin() as session:
             for delivery_id in rows_of(job):
-                await delivery_queries.mark_failed(session, delivery_id, reason)
-            await delivery_queries.chat_gone(session, job.chat_id, reason, self._clock())
+                await outcome_queries.mark_failed(session, delivery_id, reason)
+            await outcome_queries.chat_gone(session, job.chat_id, reason, self._clock())
         stats.failed += 1
 
     async def fail(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
         log.warning("delivery %s to chat %s failed: %s", job.id, job.chat_id, reason)
         async with self._db.writing(), self._db.sessions.begin() as session:
             for delivery_id in rows_of(job):
-                await delivery_queries.mark_failed(session, delivery_id, reason)
+                await outcome_queries.mark_failed(session, delivery_id, reason)
         stats.failed += 1
 
     async def _retry(self, job: DeliveryJob, reason: str, stats: SendStats) -> None:
@@ -120,7 +120,7 @@ class Refusals:
             return
         delay = min(2**job.attempts, MAX_BACKOFF_SECONDS)
         async with self._db.writing(), self._db.sessions.begin() as session:
-            await delivery_queries.requeue(
+            await outcome_queries.requeue(
                 session, rows_of(job), self._clock() + timedelta(seconds=delay), reason
             )
         stats.retried += 1

@@ -2,7 +2,7 @@
 
 Stories, breaking news and daily digests all go this way, in fair turns: each chat with due
 work gets one message per turn, oldest waiting chat first, breaking news before anything
-else; a chat with several stories waiting gets them in one message (bot/delivery/bundling.py).
+else; a chat with several stories waiting gets them in one message (bot/domain/bundling.py).
 Breaking news alone may use Telegram's paid broadcasts, within the day's budget
 (bot/delivery/paid.py); stories always go at the free pace. What Telegram's refusal does to
 a delivery (wait out a 429, mark a gone chat inactive, follow a migration, fail with the
@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.delivery.bundling import MAX_BUNDLE, rows_of, turns
 from bot.delivery.compose import Composer
 from bot.delivery.outcomes import Verdict, outcome_of
 from bot.delivery.pacer import InFlightLimit, Pacer
@@ -29,16 +28,20 @@ from bot.delivery.paid import PaidBudget
 from bot.delivery.refusals import Refusals, SendStats
 from bot.delivery.template_notices import TemplateNotices
 from bot.delivery.topics import ForumTopics
+from bot.domain.bundling import MAX_BUNDLE, rows_of, turns
+from bot.domain.outbox import DeliveryJob
 from bot.domain.pace import WINDOW, plan
 from bot.outbound.message import OutgoingMessage
 from bot.outbound.retry import NO_RETRY
 from bot.outbound.send import Sent, deliver
 from storage import channel_rules as desk_queries
-from storage import deliveries as delivery_queries
+from storage import delivery_results as outcome_queries
 from storage import digests as digest_queries
+from storage import fan_out as fan_out_queries
+from storage import outbox as outbox_queries
 from storage import stats as stats_queries
 from storage.db import Database
-from storage.deliveries import DeliveryJob, SentRecord
+from storage.delivery_results import SentRecord
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ class Sender:
         paid_broadcast: bool = False,
         paid_stars_per_day: float | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        approval_timeout: timedelta = delivery_queries.APPROVAL_TIMEOUT,
+        approval_timeout: timedelta = fan_out_queries.APPROVAL_TIMEOUT,
         fair: bool = True,
     ) -> None:
         self._db = database
@@ -121,7 +124,7 @@ class Sender:
         """Queue deliveries for stories not yet fanned out; returns how many were queued."""
         await self._compile_filters()
         async with self._db.writing(), self._db.sessions.begin() as session:
-            queued = await delivery_queries.fan_out_stories(
+            queued = await fan_out_queries.fan_out_stories(
                 session, self._clock(), self._desk, self._approval_timeout
             )
         return sum(queued.values())
@@ -143,15 +146,15 @@ class Sender:
         """
         async with self._db.writing(), self._db.sessions.begin() as session:
             if self._db.is_sqlite:
-                return await delivery_queries.requeue_interrupted(session, self._clock())
-            return await delivery_queries.requeue_expired(session, self._clock())
+                return await outcome_queries.requeue_interrupted(session, self._clock())
+            return await outcome_queries.requeue_expired(session, self._clock())
 
     async def requeue_expired(self) -> int:
         """Deliveries of a dead sender go back to the queue; digests an hour late are
         skipped (docs/readers.md: a slot missed by more than an hour is not sent late)."""
         async with self._db.writing(), self._db.sessions.begin() as session:
             await digest_queries.skip_missed(session, self._clock())
-            return await delivery_queries.requeue_expired(session, self._clock())
+            return await outcome_queries.requeue_expired(session, self._clock())
 
     async def drain(self, budget_seconds: float = 30.0) -> SendStats:
         """Send what is due until the queue is empty or the time budget is spent.
@@ -252,10 +255,10 @@ class Sender:
         async with self._db.writing(), self._db.sessions.begin() as session:
             now = self._clock()
             if self.fair:
-                due = await delivery_queries.due_turns(session, now, self._claim_size, MAX_BUNDLE)
-                jobs = await delivery_queries.claim(session, self._within_pace(turns(due)), now)
+                due = await outbox_queries.due_turns(session, now, self._claim_size, MAX_BUNDLE)
+                jobs = await outbox_queries.claim(session, self._within_pace(turns(due)), now)
             else:
-                jobs = await delivery_queries.claim_due(session, now, self._claim_size)
+                jobs = await outbox_queries.claim_due(session, now, self._claim_size)
             if any(job.pace is not None for job in jobs):
                 jobs = await self._paced(session, jobs)
             ready: list[DeliveryJob] = []
@@ -266,9 +269,7 @@ class Sender:
                     later = self._clock() + timedelta(
                         seconds=max(wait, self._pacer.interval_for(job.chat_kind))
                     )
-                    await delivery_queries.requeue(
-                        session, rows_of(job), later, refund_attempt=True
-                    )
+                    await outcome_queries.requeue(session, rows_of(job), later, refund_attempt=True)
                     continue
                 chats.add(job.chat_id)
                 ready.append(job)
@@ -284,7 +285,7 @@ class Sender:
         need none. One query for the batch's capped chats' recent posts."""
         now = self._clock()
         capped = {job.destination_id for job in jobs if job.pace and job.pace.max_posts_per_hour}
-        posts = await delivery_queries.recent_posts(session, capped, now - WINDOW)
+        posts = await outbox_queries.recent_posts(session, capped, now - WINDOW)
         zone = self._composer.settings.zone
         kept: list[DeliveryJob] = []
         held: dict[datetime, list[int]] = {}
@@ -302,7 +303,7 @@ class Sender:
             else:
                 kept.append(replace(job, silent=decision.silent))
         for at, ids in held.items():
-            await delivery_queries.hold_for_roundup(session, ids, at)
+            await outbox_queries.hold_for_roundup(session, ids, at)
             self._held += len(ids)
         return kept
 
@@ -310,7 +311,7 @@ class Sender:
         """A due roundup row about to be sent takes the chat's other held rows with it."""
         if not job.roundup or job.pace is None:
             return job
-        members = await delivery_queries.claim_roundup(session, job.destination_id, self._clock())
+        members = await outbox_queries.claim_roundup(session, job.destination_id, self._clock())
         return replace(job, members=tuple(members))
 
     async def _flush_sent(self) -> None:
@@ -319,7 +320,7 @@ class Sender:
             return
         batch, self._sent = self._sent, []
         async with self._db.writing(), self._db.sessions.begin() as session:
-            await delivery_queries.mark_sent_many(session, batch)
+            await outcome_queries.mark_sent_many(session, batch)
 
     async def _deliver(self, job: DeliveryJob, slot: float, paid: bool, stats: SendStats) -> None:
         try:
@@ -392,7 +393,7 @@ class Sender:
         left = [row[0] for row in rows if row not in kept]
         if left:
             async with self._db.writing(), self._db.sessions.begin() as session:
-                await delivery_queries.hold_for_roundup(session, left, self._clock())
+                await outbox_queries.hold_for_roundup(session, left, self._clock())
         if not kept:
             return job, None
         (lead_id, lead_story), *others = kept

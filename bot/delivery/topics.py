@@ -29,12 +29,12 @@ from telegram import Bot
 from bot.config import Settings
 from bot.delivery.notices import AdminNotices
 from bot.delivery.outcomes import Verdict, creation_outcome, topic_lost
+from bot.domain.outbox import DeliveryJob
 from bot.outbound.i18n import Catalogues
 from bot.outbound.retry import NO_RETRY
 from bot.outbound.send import Sent, create_topic
 from storage import topics as topic_queries
 from storage.db import Database
-from storage.deliveries import DeliveryJob
 from storage.topics import ForumChat, Topic
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """A chat's desk filters: which stories it takes, decided from the story's own words.
 
 Pure (no database, no Telegram): the config validates with it at load, and the sender hands
-a `DeskFilters` to the fan-out (storage/deliveries.py), which asks it only about the chats
+a `DeskFilters` to the fan-out (storage/fan_out.py), which asks it only about the chats
 that have rules; every other chat stays in the set-based SQL insert.
 
 Words and phrases are matched whole and case-insensitively on the headline and the summary,

@@ -1,6 +1,6 @@
 """Several stories in one message: a reader's bundle, or a paced channel's "More news".
 
-One renderer for both (bot/delivery/bundling.py and bot/domain/pace.py decide when): the
+One renderer for both (bot/domain/bundling.py and bot/domain/pace.py decide when): the
 stories newest first, each a linked headline with its section and time, the newest one in
 bold with its lead under it. Headlines are whole or absent, within sendMessage's 4,096
 UTF-16 units (links' HTML is not counted, as Telegram does not count it).

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.domain.channel_rules import DeskRules, DeskSettings
 from bot.domain.filters import DeskFilters
-from storage import approvals, deliveries, destinations
+from storage import approvals, destinations, fan_out
 from storage import channel_rules as desk
 from storage.db import Database
 from storage.destinations import ChatInfo
@@ -37,7 +37,7 @@ async def _chat(
 
 async def _fan_out(database: Database) -> dict[int, int]:
     async with database.sessions.begin() as session:
-        return await deliveries.fan_out_stories(session, NOW, DeskFilters(), TIMEOUT)
+        return await fan_out.fan_out_stories(session, NOW, DeskFilters(), TIMEOUT)
 
 
 async def _rows(database: Database) -> dict[int, tuple[DeliveryStatus, int | None]]:

@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from storage import alerts, deliveries, destinations, stories
+from storage import (
+    alerts,
+    deliveries,
+    destinations,
+    fan_out,
+    outbox,
+    outcomes,
+    sent_messages,
+    stories,
+)
 from storage.db import Database
 from storage.destinations import ChatInfo
 from storage.models import Delivery
@@ -54,7 +63,7 @@ async def _story(database: Database, n: int, section: str = "parliament", pushab
 
 async def _fan_out(database: Database) -> dict[int, int]:
     async with database.sessions.begin() as session:
-        return await deliveries.fan_out_stories(session, NOW)
+        return await fan_out.fan_out_stories(session, NOW)
 
 
 async def test_new_story_is_queued_once_for_each_subscriber_of_its_section(
@@ -90,7 +99,7 @@ async def test_breaking_goes_to_subscribed_readers_and_channels_ahead_of_stories
         assert not await alerts.confirm(session, alert.id, NOW)
         assert await deliveries.queue_alert(session, alert.id, NOW) == 2
     async with database.sessions.begin() as session:
-        claimed = await deliveries.claim_due(session, NOW + timedelta(seconds=1), limit=10)
+        claimed = await outbox.claim_due(session, NOW + timedelta(seconds=1), limit=10)
     assert [job.alert_id is not None for job in claimed] == [True, True, False]
 
 
@@ -99,12 +108,12 @@ async def test_deliveries_interrupted_mid_send_are_requeued_not_lost(database: D
     await _story(database, 1)
     await _fan_out(database)
     async with database.sessions.begin() as session:
-        (job,) = await deliveries.claim_due(session, NOW, limit=10)
+        (job,) = await outbox.claim_due(session, NOW, limit=10)
     async with database.sessions.begin() as session:
-        assert await deliveries.claim_due(session, NOW, limit=10) == []
-        assert await deliveries.requeue_interrupted(session, NOW) == 1
+        assert await outbox.claim_due(session, NOW, limit=10) == []
+        assert await outcomes.requeue_interrupted(session, NOW) == 1
     async with database.sessions.begin() as session:
-        (again,) = await deliveries.claim_due(session, NOW, limit=10)
+        (again,) = await outbox.claim_due(session, NOW, limit=10)
     assert again.id == job.id and again.attempts == 2
 
 
@@ -122,21 +131,21 @@ async def test_sent_messages_are_recorded_in_one_statement_per_batch(database: D
     story_id = await _story(database, 1)
     await _fan_out(database)
     async with database.sessions.begin() as session:
-        first, second, third = await deliveries.claim_due(session, NOW, limit=10)
+        first, second, third = await outbox.claim_due(session, NOW, limit=10)
     sent_at = NOW + timedelta(seconds=1)
     async with database.sessions.begin() as session:
-        await deliveries.mark_sent_many(
+        await outcomes.mark_sent_many(
             session,
             [(job.id, job.chat_id, 500 + job.chat_id, sent_at, "h") for job in (first, second)],
         )
-        await deliveries.mark_sent_many(session, [])
+        await outcomes.mark_sent_many(session, [])
     async with database.sessions() as session:
         rows = (
             await session.execute(
                 select(Delivery.id, Delivery.status, Delivery.message_id, Delivery.sent_at)
             )
         ).all()
-        found = await deliveries.story_for_message(session, second.chat_id, 500 + second.chat_id)
+        found = await sent_messages.story_for_message(session, second.chat_id, 500 + second.chat_id)
     by_id = {row.id: row for row in rows}
     for job in (first, second):
         assert (by_id[job.id].status, by_id[job.id].message_id) == ("sent", 500 + job.chat_id)
@@ -147,7 +156,7 @@ async def test_sent_messages_are_recorded_in_one_statement_per_batch(database: D
 
 async def _fan_out_at(database: Database, at: datetime) -> None:
     async with database.sessions.begin() as session:
-        await deliveries.fan_out_stories(session, at)
+        await fan_out.fan_out_stories(session, at)
 
 
 async def test_turns_go_to_the_chat_that_waited_longest_breaking_first(database: Database) -> None:
@@ -170,14 +179,14 @@ async def test_turns_go_to_the_chat_that_waited_longest_breaking_first(database:
         assert await deliveries.queue_alert(session, alert.id, at, sections=["economy"]) == 1
     later = NOW + timedelta(seconds=20)
     async with database.sessions.begin() as session:
-        rows = await deliveries.due_turns(session, later, chats=10, per_chat=50)
+        rows = await outbox.due_turns(session, later, chats=10, per_chat=50)
     order = list(dict.fromkeys(row.destination_id for row in rows))
     assert order == [c, a, b]
     assert sum(row.destination_id == a for row in rows) == 6 and all(
         row.section == "parliament" for row in rows if row.story_id
     )
     async with database.sessions.begin() as session:
-        rows = await deliveries.due_turns(session, later, chats=2, per_chat=50)
+        rows = await outbox.due_turns(session, later, chats=2, per_chat=50)
     assert {row.destination_id for row in rows} == {c, a}
 
 
@@ -187,12 +196,12 @@ async def test_claimed_turns_are_not_taken_again_until_requeued(database: Databa
         await _story(database, n)
     await _fan_out(database)
     async with database.sessions.begin() as session:
-        lead, *rest = await deliveries.due_turns(session, NOW, chats=10, per_chat=50)
+        lead, *rest = await outbox.due_turns(session, NOW, chats=10, per_chat=50)
         bundle = replace(lead, members=tuple((row.id, row.story_id) for row in rest))
-        (claimed,) = await deliveries.claim(session, [bundle], NOW)
+        (claimed,) = await outbox.claim(session, [bundle], NOW)
     assert claimed.attempts == 1 and len(claimed.members) == 2
     async with database.sessions.begin() as session:
-        assert await deliveries.due_turns(session, NOW, chats=10, per_chat=50) == []
+        assert await outbox.due_turns(session, NOW, chats=10, per_chat=50) == []
         statuses = (await session.scalars(select(Delivery.status))).all()
     assert statuses == ["sending"] * 3
 
@@ -209,11 +218,11 @@ async def test_two_senders_claiming_at_once_never_take_the_same_row(database: Da
         await _story(database, n)
     await _fan_out(database)
     async with database.sessions.begin() as first, database.sessions.begin() as second:
-        mine = await deliveries.claim(
-            first, await deliveries.due_turns(first, NOW, chats=3, per_chat=50), NOW
+        mine = await outbox.claim(
+            first, await outbox.due_turns(first, NOW, chats=3, per_chat=50), NOW
         )
-        theirs = await deliveries.claim(
-            second, await deliveries.due_turns(second, NOW, chats=10, per_chat=50), NOW
+        theirs = await outbox.claim(
+            second, await outbox.due_turns(second, NOW, chats=10, per_chat=50), NOW
         )
     assert len(mine) == len(theirs) == 9  # three chats each, three rows a chat
     assert not {job.id for job in mine} & {job.id for job in theirs}
@@ -233,6 +242,6 @@ async def test_one_chat_s_long_backlog_never_crowds_the_next_chats_out(
     await _story(database, 99)
     await _fan_out_at(database, NOW + timedelta(seconds=5))
     async with database.sessions.begin() as session:
-        rows = await deliveries.due_turns(session, NOW + timedelta(seconds=10), 2, per_chat=3)
+        rows = await outbox.due_turns(session, NOW + timedelta(seconds=10), 2, per_chat=3)
     assert [row.destination_id for row in rows].count(a) == 3
     assert [row.destination_id for row in rows].count(b) == 1

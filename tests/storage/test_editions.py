@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from storage import deliveries, destinations, editions, stories
+from storage import deliveries, destinations, editions, fan_out, outbox, stories
+from storage import delivery_results as outcomes
 from storage.db import Database
 from storage.destinations import ChatInfo
 from storage.models import Delivery, Story
@@ -34,7 +35,7 @@ async def _story(database: Database, identity: str, edition: str) -> int:
 
 async def _delivered(database: Database) -> set[tuple[int, int]]:
     async with database.sessions.begin() as session:
-        await deliveries.fan_out_stories(session, NOW)
+        await fan_out.fan_out_stories(session, NOW)
         rows = (await session.execute(select(Delivery.destination_id, Delivery.story_id))).all()
     return {(row[0], row[1]) for row in rows}
 
@@ -113,12 +114,12 @@ async def test_an_alert_job_carries_the_editions_its_chat_reads(database: Databa
             now=NOW,
         )
         assert await deliveries.queue_alert(session, alert.id, NOW) == 2
-        jobs = await deliveries.claim_due(session, NOW, limit=10)
+        jobs = await outbox.claim_due(session, NOW, limit=10)
         assert {job.destination_id: job.editions for job in jobs} == {
             two: frozenset({"kk", "ru"}),
             one: frozenset({"en"}),
         }
-        await deliveries.mark_sent_many(session, [(jobs[0].id, jobs[0].chat_id, 1, NOW, None)])
+        await outcomes.mark_sent_many(session, [(jobs[0].id, jobs[0].chat_id, 1, NOW, None)])
         readers = await deliveries.alert_readers(session, alert.id)
     assert [reader.editions for reader in readers] == [jobs[0].editions]
     async with database.sessions() as session:

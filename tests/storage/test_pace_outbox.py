@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from bot.domain import channel_rules as rules
 from storage import channel_rules as desk
-from storage import deliveries, destinations
+from storage import delivery_results as outcomes
+from storage import destinations, outbox
 from storage.db import Database
 from storage.destinations import ChatInfo
 from storage.models import Delivery, Story
@@ -63,24 +64,24 @@ async def _seed(database: Database, stories: int) -> tuple[int, int, list[int]]:
 async def test_held_rows_are_claimed_together_and_count_as_one_post(database: Database) -> None:
     paced, plain, _ = await _seed(database, 3)
     async with database.sessions.begin() as session:
-        jobs = await deliveries.claim_due(session, NOW, 10)
+        jobs = await outbox.claim_due(session, NOW, 10)
         mine = [job for job in jobs if job.destination_id == paced]
         assert all(job.pace == rules.DeskPace(2, "23:00-07:00", "hold") for job in mine)
         assert all(job.pace is None for job in jobs if job.destination_id == plain)
         later = NOW + timedelta(hours=1)
-        await deliveries.hold_for_roundup(session, [job.id for job in mine], later)
+        await outbox.hold_for_roundup(session, [job.id for job in mine], later)
     async with database.sessions.begin() as session:
-        assert await deliveries.claim_due(session, NOW, 10) == []  # held: not due
-        [first] = await deliveries.claim_due(session, later, 1)
+        assert await outbox.claim_due(session, NOW, 10) == []  # held: not due
+        [first] = await outbox.claim_due(session, later, 1)
         assert first.roundup and first.attempts == 1  # holding cost no attempt
-        members = await deliveries.claim_roundup(session, paced, later)
+        members = await outbox.claim_roundup(session, paced, later)
         assert [job.id for job in mine if job.id != first.id] == [m[0] for m in members]
         sent_at = later + timedelta(seconds=1)
-        await deliveries.mark_sent_many(
+        await outcomes.mark_sent_many(
             session, [(row, -1, 77, sent_at, None) for row in (first.id, *(m[0] for m in members))]
         )
     async with database.sessions() as session:
-        posts = await deliveries.recent_posts(session, [paced, plain], NOW)
+        posts = await outbox.recent_posts(session, [paced, plain], NOW)
         statuses = set(
             await session.scalars(select(Delivery.status).where(Delivery.destination_id == paced))
         )
@@ -99,11 +100,11 @@ async def test_a_story_waiting_at_the_desk_is_never_in_a_roundup_or_a_turn(
             .where(Delivery.destination_id == paced, Delivery.story_id == story_ids[1])
             .values(status=DeliveryStatus.AWAITING)
         )
-        turn = await deliveries.due_turns(session, NOW, chats=10, per_chat=50)
+        turn = await outbox.due_turns(session, NOW, chats=10, per_chat=50)
         mine = [job for job in turn if job.destination_id == paced]
         assert [job.story_id for job in mine] == [story_ids[0], story_ids[2]]
-        await deliveries.claim(session, mine, NOW)
-        await deliveries.hold_for_roundup(session, [job.id for job in mine], NOW)
+        await outbox.claim(session, mine, NOW)
+        await outbox.hold_for_roundup(session, [job.id for job in mine], NOW)
     async with database.sessions.begin() as session:
-        members = await deliveries.claim_roundup(session, paced, NOW)
+        members = await outbox.claim_roundup(session, paced, NOW)
     assert [story for _, story in members] == [story_ids[0], story_ids[2]]

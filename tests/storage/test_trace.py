@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.trace import Outcome, StoryFacts, StoryTrace, trace
-from storage import deliveries, destinations, stories
+from storage import delivery_results, destinations, fan_out, outbox, stories
 from storage import trace as trace_queries
 from storage.db import Database
 from storage.destinations import ChatInfo
@@ -94,12 +94,12 @@ async def test_every_outcome_of_a_story_is_read(database: Database) -> None:
     async with database.sessions.begin() as session:
         # `version` is another edition's version of `story`: a chat gets one of them.
         await session.execute(update(Story).where(Story.id == version).values(group_id=story))
-        await deliveries.fan_out_stories(session, NOW)
+        await fan_out.fan_out_stories(session, NOW)
     sent = await _row(database, story, chats["sent"])
     bundled = await _row(database, story, chats["bundled"])
     bundled_with = await _row(database, other, chats["bundled"])
     async with database.sessions.begin() as session:
-        await deliveries.mark_sent_many(
+        await delivery_results.mark_sent_many(
             session,
             [
                 (sent, 101, 10, NOW, "h"),
@@ -107,16 +107,16 @@ async def test_every_outcome_of_a_story_is_read(database: Database) -> None:
                 (bundled_with, 102, 20, NOW, "h"),
             ],
         )
-        await deliveries.hold_for_roundup(
+        await outbox.hold_for_roundup(
             session, [await _row(database, story, chats["held"])], NOW + timedelta(hours=1)
         )
-        await deliveries.mark_failed(
+        await delivery_results.mark_failed(
             session, await _row(database, story, chats["failed"]), "bad request: too long"
         )
-        await deliveries.mark_failed(
+        await delivery_results.mark_failed(
             session, await _row(database, story, chats["blocked"]), "forbidden: blocked"
         )
-        await deliveries.chat_gone(session, 105, "forbidden: blocked", NOW)
+        await delivery_results.chat_gone(session, 105, "forbidden: blocked", NOW)
 
     async with database.sessions() as session:
         facts = await trace_queries.story_facts(session, story)

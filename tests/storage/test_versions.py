@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from storage import stories
+from storage import versions as version_queries
 from storage.db import Database
 from storage.models import Story
 from tests.fakes.stories import draft, store
@@ -27,8 +27,8 @@ async def test_versions_of_a_group_one_per_edition_with_links(database: Database
             .values(group_id=group)
         )
     async with database.sessions() as session:
-        versions = await stories.versions_of(session, group)
-        alone = await stories.versions_of(session, ids["ru-other"])
+        versions = await version_queries.versions_of(session, group)
+        alone = await version_queries.versions_of(session, ids["ru-other"])
     assert [(v.story_id, v.edition, v.link) for v in versions] == [
         (ids["ru-1"], "ru", "https://example.kz/ru-1"),
         (ids["kk-1"], "kk", "https://example.kz/kk-1"),  # the first in its edition
@@ -66,4 +66,7 @@ async def test_versions_named_by_a_source_before_they_are_stored(database: Datab
 
 async def _versions(database: Database, group: int) -> list[tuple[int | None, str, str]]:
     async with database.sessions() as session:
-        return [(v.story_id, v.edition, v.link) for v in await stories.versions_of(session, group)]
+        return [
+            (v.story_id, v.edition, v.link)
+            for v in await version_queries.versions_of(session, group)
+        ]

@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import Settings
 from bot.setup.core import Core, open_core
 from bot.setup.telegram_side import TelegramSide, telegram_running
-from storage import alerts, deliveries
+from storage import alerts, deliveries, outbox
 from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser
 from tests.fakes.feed_server import FeedServer
 
@@ -74,7 +74,7 @@ class Newsroom:
         while loop.time() < deadline:
             await self.deliver()
             async with self.core.database.sessions() as session:
-                if await deliveries.next_due_at(session) is None:
+                if await outbox.next_due_at(session) is None:
                     return
             await asyncio.sleep(0.2)
         raise AssertionError("deliveries still queued")

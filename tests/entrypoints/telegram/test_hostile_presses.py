@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage import deliveries, destinations, editions
+from storage import destinations, editions, outbox
 from storage.models import Story
 from tests.entrypoints.telegram.conftest import (
     ADMIN,
@@ -170,7 +170,7 @@ async def test_replayed_buttons_change_nothing_in_a_partners_chats(newsroom: New
     for name, message in targets.items():
         assert api.current_message(message.chat_id, message.message_id) == posts_before[name]
     async with newsroom.core.database.sessions() as session:
-        assert await deliveries.next_due_at(session) is None  # the draft was not confirmed
+        assert await outbox.next_due_at(session) is None  # the draft was not confirmed
 
 
 async def test_a_press_on_a_channel_post_is_answered_in_the_pressers_private_chat(

@@ -1,6 +1,6 @@
 """A chat's turn: what it gets when the sender comes to it (pure: no database, no Telegram).
 
-The outbox is drained in fair turns (storage.deliveries.due_turns): each chat with due work
+The outbox is drained in fair turns (storage.outbox.due_turns): each chat with due work
 gets one message per turn, oldest waiting chat first, so a reader falls behind by the time
 it takes to come round to every chat (R chats at 30 a second: R / 30 s), however fast
 stories arrive. When the turn comes and several stories wait, that one message lists them
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from storage.deliveries import DeliveryJob
+from bot.domain.outbox import DeliveryJob
 
 # Stories one turn takes along at most; more wait for the chat's next turn. The message
 # lists the newest that fit (bot/outbound/bundle.py) and counts the rest, so after an outage

@@ -1,10 +1,10 @@
-"""A chat's turn, decided from plain values (bot/delivery/bundling.py): no database."""
+"""A chat's turn, decided from plain values (bot/domain/bundling.py): no database."""
 
 from __future__ import annotations
 
-from bot.delivery.bundling import turns
+from bot.domain.bundling import turns
 from bot.domain.channel_rules import DeskPace
-from storage.deliveries import DeliveryJob
+from bot.domain.outbox import DeliveryJob
 
 
 def job(  # type: ignore[no-untyped-def]
