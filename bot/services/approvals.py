@@ -1,6 +1,6 @@
 """The editors' desk: stories for chats with approval, waiting for an editor's decision.
 
-The fan-out (storage/deliveries.py) opens one approval per story and leaves its deliveries
+The fan-out (storage/fan_out.py) opens one approval per story and leaves its deliveries
 `awaiting`; the dispatcher posts each to the desk chat (bot/delivery/approval_desk.py); an
 editor approves (the deliveries are queued), skips, or edits the headline first (the reply
 to the bot's prompt becomes the headline those chats get, and the story still waits for

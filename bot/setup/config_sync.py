@@ -8,7 +8,9 @@ handed (storage/sections.py, storage/editions.py, storage/feeds.py, storage/chan
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Chat
@@ -66,25 +68,22 @@ def channel_spec(channel: ChannelConfig, chat_id: int) -> channel_rules.ChannelS
         exclude=tuple(channel.exclude),
         include_regex=tuple(channel.include_regex),
         exclude_regex=tuple(channel.exclude_regex),
-        format=channel_rules.DeskFormat(
-            template=channel.template,
-            summary=channel.summary,
-            related=channel.related,
-            image=channel.image,
-            link_preview=channel.link_preview,
-            hashtags=channel.hashtags,
-            read_button=channel.read_button,
-            signature=channel.signature,
-            utm=channel.utm,
-        ),
-        pace=channel_rules.DeskPace(
-            max_posts_per_hour=channel.max_posts_per_hour,
-            quiet_hours=channel.quiet_hours,
-            quiet_mode=channel.quiet_mode,
-        ),
+        format=_from_config(channel_rules.DeskFormat, channel),
+        pace=_from_config(channel_rules.DeskPace, channel),
         approval=channel.approval,
         topics=tuple(channel.topics.items()),
     )
+
+
+Value = TypeVar("Value")
+
+
+def _from_config(kind: type[Value], channel: ChannelConfig) -> Value:
+    """A rules value (DeskFormat, DeskPace) from the config keys of the same names: the
+    config declares each field once with its validation, the domain type once with its
+    default, and nothing repeats the list."""
+    values: dict[str, Any] = {f.name: getattr(channel, f.name) for f in fields(kind)}
+    return kind(**values)
 
 
 async def sync_config_channels(

@@ -13,9 +13,11 @@ from storage import (
     destinations,
     fan_out,
     outbox,
-    outcomes,
     sent_messages,
     stories,
+)
+from storage import (
+    delivery_results as outcomes,
 )
 from storage.db import Database
 from storage.destinations import ChatInfo
