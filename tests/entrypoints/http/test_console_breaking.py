@@ -120,6 +120,13 @@ async def test_send_reaches_each_chat_in_its_edition_and_progress_ends_done(
     assert lines == [f"console: breaking news {alert_id} by editor {EDITOR.id} queued for 3 chats"]
 
 
+async def test_the_session_lists_the_editions_to_write_in(desk: RunningBot) -> None:
+    async with client(desk) as api:
+        answer = await api.get("/console/api/session")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["editions"] == ["kk", "ru", "en"]
+
+
 async def test_bad_bodies_are_422_with_the_reason_and_send_nothing(desk: RunningBot) -> None:
     cases = [
         ({"texts": {"kk": "Жаңалық", "de": "Nachricht"}}, "texts"),

@@ -220,9 +220,13 @@ async def test_every_tab_fits_the_screen_and_stats_draws_its_plot(
     await page.wait_for_selector("textarea[data-edition='kk']")
     assert await page.evaluate("() => document.documentElement.lang") == "kk"
     # A long word and link must wrap, not widen the page.
-    await page.fill("textarea[data-edition='en']", "Breaking " + "x" * 300 + " news")
+    await page.fill("textarea[data-edition='en']", "Breaking <b>" + "x" * 300 + "</b> news")
     await page.fill("input[type='url']", "https://news.example/" + "long-path/" * 30)
     await page.wait_for_selector("#breaking-preview .bubble")
+    # The editor's markup is text: only the renderer's own head is bold.
+    bubble = page.locator("#breaking-preview .bubble").first
+    assert "<b>xxx" in await bubble.inner_text()
+    assert await bubble.locator("b").count() == 1
     assert await width(page) <= WIDTH
 
     tabs = page.locator("#tabs button")

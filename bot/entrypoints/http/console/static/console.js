@@ -245,9 +245,8 @@
         if (!tag) return copy(node, to);
         var made = document.createElement(tag);
         if (tag === "a") {
-          var href = node.getAttribute("href") || "";
-          if (!/^https?:\/\//i.test(href)) return copy(node, to);
-          made.href = href;
+          made.href = node.getAttribute("href") || "";
+          if (made.protocol !== "http:" && made.protocol !== "https:") return copy(node, to);
           made.target = "_blank";
           made.rel = "noopener noreferrer";
         }
@@ -300,7 +299,6 @@
     var link = el("input");
     link.type = "url";
     link.inputMode = "url";
-    link.placeholder = "https://";
     link.value = draft.link;
     link.addEventListener("input", function () { draft.link = link.value; schedule(); });
     linkLabel.appendChild(link);
