@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.destinations import has_any_subscription
@@ -46,15 +46,26 @@ def breaking_audience(sections: Sequence[str] | None = None) -> list[ColumnEleme
     return conditions
 
 
-def _reads(edition: str, index: int) -> Any:
+def _reading(editions: Sequence[str]) -> Any:
+    """Per chat, which of `editions` it reads (reads_0, reads_1, ... as 1 or 0): one pass
+    over destination_editions grouped by chat, not a lookup per chat and edition."""
+    flags = [
+        func.max(case((DestinationEdition.edition == edition, 1), else_=0)).label(f"reads_{index}")
+        for index, edition in enumerate(editions)
+    ]
     return (
-        exists()
-        .where(
-            DestinationEdition.destination_id == Destination.id,
-            DestinationEdition.edition == edition,
-        )
-        .label(f"reads_{index}")
+        select(DestinationEdition.destination_id.label("destination_id"), *flags)
+        .group_by(DestinationEdition.destination_id)
+        .subquery("reading")
     )
+
+
+def _flags(reading: Any, editions: Sequence[str]) -> list[Any]:
+    """The chat's flags; a chat with no edition row reads none of them."""
+    return [
+        func.coalesce(reading.c[f"reads_{index}"], 0).label(f"reads_{index}")
+        for index in range(len(editions))
+    ]
 
 
 async def _groups(
@@ -81,9 +92,11 @@ async def audience_groups(
     session: AsyncSession, editions: Sequence[str], sections: Sequence[str] | None = None
 ) -> list[ReaderGroup]:
     """The chats breaking news would be queued for now, by language and editions read."""
-    flags = [_reads(edition, index) for index, edition in enumerate(editions)]
-    inner = select(Destination.language.label("language"), *flags).where(
-        *breaking_audience(sections)
+    reading = _reading(editions)
+    inner = (
+        select(Destination.language.label("language"), *_flags(reading, editions))
+        .outerjoin(reading, reading.c.destination_id == Destination.id)
+        .where(*breaking_audience(sections))
     )
     return await _groups(session, inner, editions, with_status=False)
 
@@ -92,10 +105,15 @@ async def alert_groups(
     session: AsyncSession, alert_id: int, editions: Sequence[str]
 ) -> list[ReaderGroup]:
     """An alert's outbox rows (ix_deliveries_alert_id) by status, language and editions."""
-    flags = [_reads(edition, index) for index, edition in enumerate(editions)]
+    reading = _reading(editions)
     inner = (
-        select(Destination.language.label("language"), Delivery.status.label("status"), *flags)
+        select(
+            Destination.language.label("language"),
+            Delivery.status.label("status"),
+            *_flags(reading, editions),
+        )
         .join(Destination, Destination.id == Delivery.destination_id)
+        .outerjoin(reading, reading.c.destination_id == Destination.id)
         .where(Delivery.alert_id == alert_id)
     )
     return await _groups(session, inner, editions, with_status=True)

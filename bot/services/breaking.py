@@ -12,6 +12,7 @@ live in bot/domain/breaking.py.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from storage import alerts as alert_queries
 from storage import breaking_reach as reach_queries
 from storage import deliveries as delivery_queries
 from storage import stats as stats_queries
+from storage.breaking_reach import ReaderGroup
 from storage.db import Database
 from storage.deliveries import Progress
 from storage.models import Alert
@@ -42,6 +44,9 @@ from storage.stats import FailureReason
 
 # How far back /failures looks: long enough to cover a night's fan-outs.
 FAILURES_WINDOW = timedelta(hours=24)
+# How long the console's preview reuses the audience it counted, in seconds: an editor's
+# pauses in typing ask again and again, and counting 100k chats is not free.
+AUDIENCE_TTL = 5.0
 
 
 class IdempotencyConflict(Exception):
@@ -84,6 +89,7 @@ class Breaking:
         # The newsroom's editions in its order, and its `language`: how versions are picked.
         self._editions = tuple(editions)
         self._language = language
+        self._audience: tuple[float, list[ReaderGroup]] | None = None
 
     def is_editor(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self._editors
@@ -184,9 +190,14 @@ class Breaking:
         ]
 
     async def reach(self, texts: Mapping[str, str]) -> list[tuple[str, int]]:
-        """How many chats each version would reach now (the chats `_queue` would queue)."""
-        async with self._db.sessions() as session:
-            groups = await reach_queries.audience_groups(session, self._editions)
+        """How many chats each version would reach now (the chats `_queue` would queue,
+        counted at most AUDIENCE_TTL seconds ago)."""
+        moment = time.monotonic()
+        if self._audience is None or moment - self._audience[0] >= AUDIENCE_TTL:
+            async with self._db.sessions() as session:
+                counted = await reach_queries.audience_groups(session, self._editions)
+            self._audience = (moment, counted)
+        groups = self._audience[1]
         readings = (
             (reading_order(group.editions, group.language, self._editions), group.chats)
             for group in groups

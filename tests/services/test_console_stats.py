@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.services.console_stats import ConsoleStats
+from bot.services.console_stats import SERIES_TTL, ConsoleStats
 from storage import alerts, destinations, engagement, stories
 from storage.db import Database
 from storage.destinations import ChatInfo
@@ -100,3 +100,55 @@ async def test_one_day_and_an_empty_outbox(database: Database) -> None:
     assert found.days == ["2026-11-19"]
     assert found.series == [] and found.top == []
     assert found.backlog.depth == 0 and found.backlog.oldest_queued_at is None
+
+
+async def test_a_windows_counts_are_reused_for_a_minute_the_backlog_is_not(
+    database: Database,
+) -> None:
+    moment = [0.0]
+    service = ConsoleStats(database, clock=lambda: NOW, monotonic=lambda: moment[0])
+    assert (await service.stats(7)).series == []
+    async with database.sessions.begin() as session:
+        chat = await destinations.ensure_destination(
+            session, ChatInfo(chat_id=1, kind="private", editions=("en",)), NOW
+        )
+        stored = await stories.store_stories(
+            session,
+            [Draft(identity="guid:1", link="https://n.example/1", edition="en")],
+            feed_id=None,
+            pushable=True,
+            now=NOW,
+        )
+        alert = await alerts.create_sent(
+            session,
+            text="Quake",
+            link=None,
+            sections=None,
+            idempotency_key=None,
+            source="api",
+            now=NOW,
+        )
+        session.add_all(
+            [
+                Delivery(
+                    destination_id=chat.id,
+                    story_id=stored.new_ids[0],
+                    status=DeliveryStatus.SENT,
+                    next_attempt_at=NOW,
+                    created_at=NOW,
+                ),
+                Delivery(
+                    destination_id=chat.id,
+                    alert_id=alert.id,
+                    status=DeliveryStatus.QUEUED,
+                    next_attempt_at=NOW,
+                    created_at=NOW,
+                ),
+            ]
+        )
+    moment[0] = SERIES_TTL - 1
+    soon = await service.stats(7)
+    assert soon.series == [] and soon.backlog.depth == 1
+    moment[0] = SERIES_TTL
+    later = await service.stats(7)
+    assert [(line.edition, line.sent[-1]) for line in later.series] == [("en", 1)]
