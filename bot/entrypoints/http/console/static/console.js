@@ -439,7 +439,9 @@
     var timer = null;
     leaving = function () { clearTimeout(timer); };
 
+    // Every second, or less often when counting a big fan-out takes the server a while.
     function poll() {
+      var asked = Date.now();
       api("api/breaking/" + encodeURIComponent(alertId)).then(function (answer) {
         clear(table);
         Object.keys(answer.editions).forEach(function (edition) {
@@ -460,7 +462,7 @@
           return;
         }
         status.textContent = t("breaking_sending");
-        timer = setTimeout(poll, 1000);
+        timer = setTimeout(poll, Math.max(1000, 5 * (Date.now() - asked)));
       }, function (error) {
         status.textContent = t("failed_to_load", { error: error.message });
         timer = setTimeout(poll, 3000);
