@@ -246,7 +246,7 @@ def build_http_server(
         *cms_routes(
             cms, tokens, [section.slug for section in settings.sections], settings.editions
         ),
-        *console_routes(settings, core.database),
+        *console_routes(settings, core.database, lambda: wake_delivery(scheduler)),
     ]
     if webhook_url and side and secret:
         ledger = UpdateLedger(core.database)

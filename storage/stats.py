@@ -1,14 +1,16 @@
-"""Read-only queries for operations: `newsbot stats`, the metrics endpoint, the CMS API."""
+"""Read-only queries for operations: `newsbot stats`, the metrics endpoint, the CMS API, the
+console's stats (bot/services/console_stats.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Delivery, Story
+from storage.models import Delivery, ReactionCount, Story
 from storage.states import DeliveryStatus
 
 
@@ -123,6 +125,60 @@ async def deliveries_per_day(session: AsyncSession, since: datetime) -> list[Day
         DayCount(str(value), status, int(count))
         for value, status, count in (await session.execute(query)).all()
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class EditionDayCount:
+    day: str  # YYYY-MM-DD, UTC
+    edition: str | None  # the story's; None for breaking news and digests
+    status: str
+    count: int
+
+
+async def finished_per_day(session: AsyncSession, since: datetime) -> list[EditionDayCount]:
+    """Deliveries created since `since` that were sent or failed, counted per UTC day (as
+    `deliveries_per_day`), status and the edition of the story they carried: one GROUP BY
+    in the database, a row per day, edition and status."""
+    day = func.date(Delivery.created_at)
+    query = (
+        select(day, Story.edition, Delivery.status, func.count())
+        .outerjoin(Story, Story.id == Delivery.story_id)
+        .where(
+            Delivery.created_at >= since,
+            Delivery.status.in_((DeliveryStatus.SENT, DeliveryStatus.FAILED)),
+        )
+        .group_by(day, Story.edition, Delivery.status)
+        .order_by(day)
+    )
+    return [
+        EditionDayCount(str(value), edition, str(status), int(count))
+        for value, edition, status, count in (await session.execute(query)).all()
+    ]
+
+
+async def story_reach(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, int]:
+    """How many chats got each of these stories (sent deliveries, alone or in a bundle)."""
+    if not story_ids:
+        return {}
+    query = (
+        select(Delivery.story_id, func.count())
+        .where(Delivery.story_id.in_(list(story_ids)), Delivery.status == DeliveryStatus.SENT)
+        .group_by(Delivery.story_id)
+    )
+    return {int(story): int(count) for story, count in (await session.execute(query)).all()}
+
+
+async def story_reactions(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, int]:
+    """The reactions Telegram last reported on each story's posts, summed per story
+    (ix_reaction_counts_story_id)."""
+    if not story_ids:
+        return {}
+    query = (
+        select(ReactionCount.story_id, func.sum(ReactionCount.total))
+        .where(ReactionCount.story_id.in_(list(story_ids)))
+        .group_by(ReactionCount.story_id)
+    )
+    return {int(story): int(total or 0) for story, total in (await session.execute(query)).all()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,9 +121,17 @@ def delivered_by_version(
 ) -> list[tuple[str, int]]:
     """How many chats got each version, in the order given (a version nobody got shows 0),
     from each chat's reading order."""
+    return count_by_version(texts, ((reading, 1) for reading in readings), newsroom_language)
+
+
+def count_by_version(
+    texts: Mapping[str, str], groups: Iterable[tuple[Sequence[str], int]], newsroom_language: str
+) -> list[tuple[str, int]]:
+    """`delivered_by_version` for chats counted in groups: (reading order, chats) each, as
+    the database counts them (storage/breaking_reach.py) so 100k chats are a few rows."""
     counts = dict.fromkeys(texts, 0)
-    for reading in readings:
+    for reading, chats in groups:
         edition = version_for(texts, reading, newsroom_language)
         if edition is not None:
-            counts[edition] += 1
+            counts[edition] += chats
     return list(counts.items())

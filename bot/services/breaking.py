@@ -1,24 +1,42 @@
 """Breaking news: from editors a draft, an exact preview, one confirmation, one fan-out; from
 the CMS (POST /api/v1/breaking) the same fan-out at once, once per Idempotency-Key.
 
+The console (POST /console/api/breaking) sends through `send_now` too, after its `preview`:
+each version rendered by the composer's own render_breaking, and how many chats it reaches
+counted with the chats the fan-out queues (storage/breaking_reach.py) and the version pick
+the composer makes (bot/domain/breaking.py version_for).
+
 The text rules (versions per edition, the link, which version a chat gets) are pure and
 live in bot/domain/breaking.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.breaking import BreakingText, Draft, delivered_by_version, first_and_versions
+from bot.domain.breaking import (
+    BreakingText,
+    Draft,
+    count_by_version,
+    delivered_by_version,
+    first_and_versions,
+    version_for,
+)
 from bot.domain.editions import reading_order
+from bot.outbound.i18n import Translator
+from bot.outbound.message import OutgoingMessage
+from bot.outbound.render import render_breaking
 from storage import alerts as alert_queries
+from storage import breaking_reach as reach_queries
 from storage import deliveries as delivery_queries
 from storage import stats as stats_queries
+from storage.breaking_reach import ReaderGroup
 from storage.db import Database
 from storage.deliveries import Progress
 from storage.models import Alert
@@ -26,6 +44,9 @@ from storage.stats import FailureReason
 
 # How far back /failures looks: long enough to cover a night's fan-outs.
 FAILURES_WINDOW = timedelta(hours=24)
+# How long the console's preview reuses the audience it counted, in seconds: an editor's
+# pauses in typing ask again and again, and counting 100k chats is not free.
+AUDIENCE_TTL = 5.0
 
 
 class IdempotencyConflict(Exception):
@@ -37,6 +58,19 @@ class BreakingPush:
     id: int
     queued: int
     replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VersionPreview:
+    """One version of breaking news as its chats would get it, and how many chats would."""
+
+    edition: str
+    message: OutgoingMessage
+    chats: int
+
+
+# An alert in one version for everyone reports its progress under this name.
+EVERY_EDITION = "all"
 
 
 class Breaking:
@@ -55,6 +89,7 @@ class Breaking:
         # The newsroom's editions in its order, and its `language`: how versions are picked.
         self._editions = tuple(editions)
         self._language = language
+        self._audience: tuple[float, list[ReaderGroup]] | None = None
 
     def is_editor(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self._editors
@@ -137,6 +172,55 @@ class Breaking:
     async def progress(self, alert_id: int) -> Progress:
         async with self._db.sessions() as session:
             return await delivery_queries.alert_progress(session, alert_id)
+
+    async def preview(
+        self,
+        texts: Mapping[str, str],
+        link: str | None,
+        translator: Callable[[str], Translator],
+    ) -> list[VersionPreview]:
+        """Each version as the composer renders it (in the interface language of its own
+        edition) and the chats that would get it were it sent now; sends nothing."""
+        reach = dict(await self.reach(texts))
+        return [
+            VersionPreview(
+                edition, render_breaking(text, link, t=translator(edition)), reach[edition]
+            )
+            for edition, text in texts.items()
+        ]
+
+    async def reach(self, texts: Mapping[str, str]) -> list[tuple[str, int]]:
+        """How many chats each version would reach now (the chats `_queue` would queue,
+        counted at most AUDIENCE_TTL seconds ago)."""
+        moment = time.monotonic()
+        if self._audience is None or moment - self._audience[0] >= AUDIENCE_TTL:
+            async with self._db.sessions() as session:
+                counted = await reach_queries.audience_groups(session, self._editions)
+            self._audience = (moment, counted)
+        groups = self._audience[1]
+        readings = (
+            (reading_order(group.editions, group.language, self._editions), group.chats)
+            for group in groups
+        )
+        return count_by_version(texts, readings, self._language)
+
+    async def progress_by_edition(self, alert_id: int) -> dict[str, Progress] | None:
+        """The alert's deliveries by state for each version (EVERY_EDITION for an alert in
+        one version), each chat under the version it gets; None for an unknown alert."""
+        async with self._db.sessions() as session:
+            alert = await alert_queries.get(session, alert_id)
+            if alert is None:
+                return None
+            groups = await reach_queries.alert_groups(session, alert_id, self._editions)
+        names = list(alert.texts) if alert.texts else [EVERY_EDITION]
+        counts = {name: dict.fromkeys(Progress.__slots__, 0) for name in names}
+        for group in groups:
+            if group.status not in Progress.__slots__:
+                continue
+            reading = reading_order(group.editions, group.language, self._editions)
+            name = version_for(alert.texts, reading, self._language) or EVERY_EDITION
+            counts[name][group.status] += group.chats
+        return {name: Progress(**states) for name, states in counts.items()}
 
     async def due_reports(self, patience_seconds: float = 60.0) -> list[tuple[Alert, Progress]]:
         """Alerts whose fan-out finished (or has run `patience_seconds`): report them now."""

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bot.domain.breaking import delivered_by_version, first_and_versions, split_link, version_for
+from bot.domain.breaking import (
+    count_by_version,
+    delivered_by_version,
+    first_and_versions,
+    split_link,
+    version_for,
+)
 
 
 def test_control_and_invisible_characters_never_reach_the_draft() -> None:
@@ -43,3 +49,10 @@ def test_versions_delivered_are_counted_in_the_order_given() -> None:
     texts = {"kk": "kk text", "ru": "ru text", "en": "en text"}
     readings = [("ru",), ("ru", "kk"), ("kk",), ("de",)]
     assert delivered_by_version(texts, readings, "kk") == [("kk", 2), ("ru", 2), ("en", 0)]
+
+
+def test_chats_counted_in_groups_add_up_per_version() -> None:
+    texts = {"kk": "kk text", "ru": "ru text"}
+    groups = [(("ru", "kk"), 40), (("kk",), 2), (("en",), 7), ((), 1)]
+    assert count_by_version(texts, groups, "kk") == [("kk", 10), ("ru", 40)]
+    assert count_by_version(texts, [], "kk") == [("kk", 0), ("ru", 0)]

@@ -12,13 +12,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -34,8 +32,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.domain.invisible import strip_invisible
 from bot.entrypoints.http.body import BadBody, read_json
+from bot.entrypoints.http.breaking_body import (
+    ONE_TEXT,
+    PER_EDITION,
+    BreakingText,
+    FieldError,
+    Url,
+    field_errors,
+    versions_of,
+)
 from bot.entrypoints.http.cms import CmsNewsroom
 from bot.entrypoints.http.openapi import openapi_document
 from bot.feeds.text import html_to_text
@@ -44,32 +50,11 @@ from bot.services.intake import StoryIn, StoryRefused
 
 log = logging.getLogger(__name__)
 
-MAX_BREAKING_TEXT = 3000
 MAX_KEY = 255
 # A story's longest fields, each character escaped as \uXXXX, fit well within it.
 MAX_BODY = 256 * 1024
 # Ids are BIGINT: a larger number names no alert and must not reach the database.
 MAX_ID = 2**63 - 1
-
-
-def _web_address(value: str) -> str:
-    """An http(s) URL a browser can open: it has a host, and a port if any in range."""
-    try:
-        parts = urlsplit(value)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError as exc:  # an unclosed [IPv6 bracket, a port out of range
-        raise ValueError(f"not a valid URL: {exc}") from None
-    if not parts.hostname:
-        raise ValueError("URL has no host")
-    if not port_ok:
-        raise ValueError("URL has port 0")
-    return value
-
-
-def _visible(value: object) -> object:
-    """Strip NUL, other control and invisible characters, then spaces, before the length
-    checks (a text of only such characters is empty)."""
-    return strip_invisible(value).strip() if isinstance(value, str) else value
 
 
 def _has_text(value: str) -> str:
@@ -87,21 +72,8 @@ def _within_utc_calendar(value: datetime) -> datetime:
         raise ValueError("is outside years 1 to 9999 once converted to UTC") from None
 
 
-Url = Annotated[
-    str,
-    StringConstraints(pattern=r"^https?://\S+$", max_length=2048),
-    AfterValidator(_web_address),
-]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
-BreakingText = Annotated[
-    str,
-    BeforeValidator(_visible),
-    StringConstraints(min_length=1, max_length=MAX_BREAKING_TEXT),
-]
-# The two forms of breaking news' `text`, told apart by the JSON type. The tags are not
-# field names: error paths leave them out ("text.ru", not "text.object.ru").
-ONE_TEXT, PER_EDITION = "string", "object"
-UNION_TAGS = frozenset({ONE_TEXT, PER_EDITION})
+# The two forms of breaking news' `text`, told apart by the JSON type (tags: breaking_body.py).
 
 
 def _text_form(value: object) -> str:
@@ -210,13 +182,6 @@ class Progress(BaseModel):
     failed: int
 
 
-class FieldError(BaseModel):
-    """One wrong field (dotted path) and what is wrong with it."""
-
-    field: str
-    message: str
-
-
 class Error(BaseModel):
     """Every error answer; `fields` names each wrong field of an invalid request."""
 
@@ -232,32 +197,6 @@ class RequestModels:
 
     breaking: type[BreakingRequest]
     story: type[StoryRequest]
-
-
-def _versions_of(editions: Sequence[str]) -> type:
-    """A `text` object keyed by the configured editions only: another key is refused by
-    name, and the schema lists the editions as its properties."""
-    known = tuple(editions)
-
-    def only_editions(texts: dict[str, str]) -> dict[str, str]:
-        unknown = [key for key in texts if key not in known]
-        if unknown:
-            raise ValueError(f"{unknown[0]!r} is not an edition (editions: {', '.join(known)})")
-        return texts
-
-    text_schema = TypeAdapter(BreakingText).json_schema()
-    schema = {
-        "type": "object",
-        "properties": {edition: text_schema for edition in known},
-        "additionalProperties": False,
-        "minProperties": 1,
-    }
-    return Annotated[  # type: ignore[return-value]
-        dict[str, BreakingText],
-        Field(min_length=1),
-        AfterValidator(only_editions),
-        WithJsonSchema(schema),
-    ]
 
 
 def request_models(sections: Sequence[str], editions: Sequence[str]) -> RequestModels:
@@ -289,7 +228,7 @@ def request_models(sections: Sequence[str], editions: Sequence[str]) -> RequestM
         "BreakingRequest",
         __base__=BreakingRequest,
         __doc__=BreakingRequest.__doc__,
-        text=(_breaking_text(_versions_of(editions)), ...),
+        text=(_breaking_text(versions_of(editions)), ...),
         sections=(Annotated[list[section], Field(min_length=1, max_length=64)] | None, None),
     )
     translations_field = StoryRequest.model_fields["translations"]
@@ -322,17 +261,6 @@ def problem(status: int, error: str, fields: list[FieldError] | None = None) -> 
 
 def invalid(fields: list[FieldError]) -> JSONResponse:
     return problem(422, "invalid request body", fields=fields)
-
-
-def _field_errors(error: ValidationError) -> list[FieldError]:
-    """The dotted field path and pydantic's message for each error, never the input."""
-    return [
-        FieldError(
-            field=".".join(str(part) for part in item["loc"] if part not in UNION_TAGS) or "body",
-            message=item["msg"].removeprefix("Value error, "),
-        )
-        for item in error.errors(include_input=False, include_url=False)
-    ]
 
 
 def _alert_id(raw: str) -> int | None:
@@ -399,7 +327,7 @@ def cms_routes(
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            return invalid(_field_errors(exc))
+            return invalid(field_errors(exc))
 
     async def breaking(request: Request) -> Response:
         body = await body_of(request, models.breaking)

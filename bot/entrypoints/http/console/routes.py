@@ -8,6 +8,7 @@ nothing here answers (docs/console.md).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from starlette.requests import Request
@@ -17,8 +18,12 @@ from starlette.routing import Route
 from bot.config import Settings
 from bot.domain.trace import ChatOutcome, StoryFacts, StoryTrace
 from bot.entrypoints.http.console.auth import NO_STORE, Caller, ConsoleAuth, error
+from bot.entrypoints.http.console.desk import ConsoleDesk
 from bot.entrypoints.http.console.static import PAGE, load_static, serve
+from bot.outbound.i18n import Catalogues
+from bot.services.breaking import Breaking
 from bot.services.console_chats import ConsoleChats
+from bot.services.console_stats import ConsoleStats
 from bot.services.feed_status import FeedBoard
 from bot.services.trace import StoryTraces
 from storage.db import Database
@@ -40,9 +45,12 @@ def interface_language(language_code: str | None) -> str:
     return base if base in INTERFACE_LANGUAGES else FALLBACK_LANGUAGE
 
 
-def console_routes(settings: Settings, database: Database) -> list[Route]:
+def console_routes(
+    settings: Settings, database: Database, wake_delivery: Callable[[], None] = lambda: None
+) -> list[Route]:
     """The console's routes, or none without `console_url` (or without a bot token, which
-    the init data is signed with)."""
+    the init data is signed with). `wake_delivery` starts a delivery tick at once after
+    breaking news is queued (without it, the next tick sends it)."""
     if settings.console_url is None:
         return []
     if settings.telegram_bot_token is None:
@@ -54,7 +62,19 @@ def console_routes(settings: Settings, database: Database) -> list[Route]:
         settings.editors,
     )
     api = _ConsoleApi(
-        ConsoleChats(database, settings.editors), StoryTraces(database), FeedBoard(database)
+        ConsoleChats(database, settings.editors),
+        StoryTraces(database),
+        FeedBoard(database),
+        settings.editions,
+    )
+    breaking = Breaking(
+        database,
+        frozenset(settings.editors),
+        editions=settings.editions,
+        language=settings.language,
+    )
+    desk = ConsoleDesk(
+        breaking, ConsoleStats(database), Catalogues.load(), settings.editions, wake_delivery
     )
     files = load_static()
     log.info("console: served at /console/ for %s", settings.console_url)
@@ -77,7 +97,7 @@ def console_routes(settings: Settings, database: Database) -> list[Route]:
     return [
         Route("/console", to_page, methods=["GET"]),
         Route("/console/", page, methods=["GET"]),
-        Route("/console/static/{name}", static, methods=["GET"]),
+        Route("/console/static/{name:path}", static, methods=["GET"]),
         Route("/console/api/session", auth.guard(api.session, editors_only=False), methods=["GET"]),
         Route("/console/api/stories", auth.guard(api.stories, editors_only=True), methods=["GET"]),
         Route(
@@ -86,6 +106,18 @@ def console_routes(settings: Settings, database: Database) -> list[Route]:
             methods=["GET"],
         ),
         Route("/console/api/feeds", auth.guard(api.feeds, editors_only=True), methods=["GET"]),
+        Route(
+            "/console/api/breaking/preview",
+            auth.guard(desk.preview, editors_only=True),
+            methods=["POST"],
+        ),
+        Route("/console/api/breaking", auth.guard(desk.send, editors_only=True), methods=["POST"]),
+        Route(
+            "/console/api/breaking/{alert_id}",
+            auth.guard(desk.progress, editors_only=True),
+            methods=["GET"],
+        ),
+        Route("/console/api/stats", auth.guard(desk.stats, editors_only=True), methods=["GET"]),
         Route("/console/api/{rest:path}", auth.guard(unknown, editors_only=False)),
     ]
 
@@ -93,10 +125,13 @@ def console_routes(settings: Settings, database: Database) -> list[Route]:
 class _ConsoleApi:
     """The API's handlers: parse, call the use case, shape the JSON."""
 
-    def __init__(self, chats: ConsoleChats, traces: StoryTraces, feeds: FeedBoard) -> None:
+    def __init__(
+        self, chats: ConsoleChats, traces: StoryTraces, feeds: FeedBoard, editions: list[str]
+    ) -> None:
         self._chats = chats
         self._traces = traces
         self._feeds = feeds
+        self._editions = list(editions)
 
     async def session(self, request: Request, caller: Caller) -> Response:
         user = caller.user
@@ -109,6 +144,7 @@ class _ConsoleApi:
                     "language": interface_language(user.language_code),
                 },
                 "editor": caller.editor,
+                "editions": self._editions,
                 "chats": [
                     {"id": chat.chat_id, "title": chat.title, "type": chat.kind} for chat in chats
                 ],

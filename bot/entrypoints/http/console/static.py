@@ -1,9 +1,11 @@
 """The console page and its files, served by the bot itself from this package's static/.
 
-Read once, when the routes are built: a fixed set of names (nothing from the request reaches
-the file system), each with its content type and an ETag so a reopened console revalidates
-instead of downloading again. The page's only outside script is Telegram's own
-telegram-web-app.js; the Content-Security-Policy says so to the browser too.
+Read once, when the routes are built: a fixed set of names, "console.js" or, one folder
+down, "vendor/uPlot.iife.min.js" (bundled libraries, with their licences), looked up in a
+dict: nothing from the request reaches the file system, so no path can climb out of static/.
+Each has its content type and an ETag so a reopened console revalidates instead of
+downloading again. The page's only outside script is Telegram's own telegram-web-app.js;
+the Content-Security-Policy says so to the browser too.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,17 +47,26 @@ class StaticFile:
 
 
 def load_static() -> dict[str, StaticFile]:
-    """Every file of static/ with a known type, by name."""
+    """Every file of static/ and of its folders (one level: vendor/) with a known type, by
+    its name under static/ ("console.js", "vendor/uPlot.min.css")."""
     files: dict[str, StaticFile] = {}
     folder = resources.files(__package__).joinpath("static")
     for entry in folder.iterdir():
-        suffix = "." + entry.name.rpartition(".")[2]
-        if not entry.is_file() or suffix not in CONTENT_TYPES:
-            continue
-        body = entry.read_bytes()
-        etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
-        files[entry.name] = StaticFile(body, CONTENT_TYPES[suffix], etag)
+        if entry.is_dir():
+            for inner in entry.iterdir():
+                _add(files, f"{entry.name}/{inner.name}", inner)
+        else:
+            _add(files, entry.name, entry)
     return files
+
+
+def _add(files: dict[str, StaticFile], name: str, entry: Traversable) -> None:
+    suffix = "." + entry.name.rpartition(".")[2]
+    if not entry.is_file() or suffix not in CONTENT_TYPES:
+        return
+    body = entry.read_bytes()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+    files[name] = StaticFile(body, CONTENT_TYPES[suffix], etag)
 
 
 def serve(request: Request, file: StaticFile) -> Response:

@@ -1,7 +1,9 @@
 /* newsbot console: a Telegram Mini App for the newsroom's editors (docs/console.md).
    Vanilla JS, no build step. Every API call carries the init data Telegram gave the page
    (Authorization: tma <initData>); the server decides who may see what. Text from the
-   server is only ever set as textContent, never parsed as HTML. */
+   server is only ever set as textContent, never inserted as HTML (the breaking preview
+   rebuilds Telegram's few tags from inert parsed markup: breaking.js). The Breaking and
+   Stats tabs are in breaking.js and stats.js. */
 (function () {
   "use strict";
 
@@ -10,10 +12,16 @@
   var view = document.getElementById("view");
   var strings = {};
   var language = "en";
+  var editions = [];
+  // Runs when the tab showing changes (a tab's timers and Telegram's MainButton stop).
+  var leaving = null;
 
-  // The tabs, in order. Breaking and Stats are added here later: {id, label, show}.
+  // The tabs, in order: {id, label, show}. Breaking (breaking.js) and Stats (stats.js) live
+  // in their own files, which hand over their `show` with NewsbotConsole.tab(id, show).
   var TABS = [
+    { id: "breaking", label: "tab_breaking", show: null },
     { id: "stories", label: "tab_stories", show: showStories },
+    { id: "stats", label: "tab_stats", show: null },
     { id: "feeds", label: "tab_feeds", show: showFeeds }
   ];
   var current = TABS[0].id;
@@ -52,20 +60,35 @@
     }
   }
 
-  function api(path) {
-    return fetch(path, {
+  function api(path, body) {
+    var options = {
       headers: { Authorization: "tma " + initData },
       credentials: "same-origin"
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
+    };
+    if (body !== undefined) {
+      options.method = "POST";
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(path, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (answer) {
         if (!response.ok) {
-          var error = new Error(body.error || "HTTP " + response.status);
+          var error = new Error(reasonOf(answer) || "HTTP " + response.status);
           error.status = response.status;
           throw error;
         }
-        return body;
+        return answer;
       });
     });
+  }
+
+  // The server's reason: its error, and for a refused body each wrong field.
+  function reasonOf(answer) {
+    if (!answer || !answer.error) return "";
+    if (!answer.fields || !answer.fields.length) return answer.error;
+    return answer.fields.map(function (field) {
+      return field.field + ": " + field.message;
+    }).join("; ");
   }
 
   function failed(error) {
@@ -107,10 +130,23 @@
   }
 
   function open(id) {
+    if (leaving) leaving();
+    leaving = null;
     current = id;
     renderTabs();
     backButton(null);
-    TABS.filter(function (tab) { return tab.id === id; })[0].show();
+    var tab = TABS.filter(function (each) { return each.id === id; })[0];
+    if (!tab.show) return note(t("failed_to_load", { error: id }));
+    tab.show();
+  }
+
+  // Shows a story's trace from another tab (Stats' top stories).
+  function openTrace(storyId) {
+    if (leaving) leaving();
+    leaving = null;
+    current = "stories";
+    renderTabs();
+    showTrace(storyId);
   }
 
   function showStories() {
@@ -211,12 +247,38 @@
     note(t("loading"));
     api("api/session").then(function (session) {
       pickLanguage(all, session.user.language);
+      editions = session.editions || [];
       if (!session.editor) return note(t("not_editor"));
       open(current);
     }, failed);
   }
 
-  fetch("static/i18n.json")
-    .then(function (response) { return response.json(); })
-    .then(start, function (error) { note(String(error)); });
+  // What breaking.js and stats.js use of the page.
+  window.NewsbotConsole = {
+    tg: tg,
+    view: view,
+    t: t,
+    el: el,
+    clear: clear,
+    note: note,
+    when: when,
+    api: api,
+    failed: failed,
+    open: open,
+    openTrace: openTrace,
+    editions: function () { return editions; },
+    current: function () { return current; },
+    // `stop` runs when the tab showing changes: its timers and Telegram's MainButton stop.
+    onLeave: function (stop) { leaving = stop; },
+    tab: function (id, show) {
+      TABS.forEach(function (tab) { if (tab.id === id) tab.show = show; });
+    }
+  };
+
+  // After every deferred script (breaking.js, stats.js) has run and handed over its tab.
+  document.addEventListener("DOMContentLoaded", function () {
+    fetch("static/i18n.json")
+      .then(function (response) { return response.json(); })
+      .then(start, function (error) { note(String(error)); });
+  });
 })();
