@@ -18,7 +18,7 @@ from starlette.routing import Route
 from bot.config import Settings
 from bot.domain.trace import ChatOutcome, StoryFacts, StoryTrace
 from bot.entrypoints.http.console.auth import NO_STORE, Caller, ConsoleAuth, error
-from bot.entrypoints.http.console.desk import ConsoleDesk
+from bot.entrypoints.http.console.editors import ConsoleEditors
 from bot.entrypoints.http.console.static import PAGE, load_static, serve
 from bot.outbound.i18n import Catalogues
 from bot.services.breaking import Breaking
@@ -73,7 +73,7 @@ def console_routes(
         editions=settings.editions,
         language=settings.language,
     )
-    desk = ConsoleDesk(
+    desk = ConsoleEditors(
         breaking, ConsoleStats(database), Catalogues.load(), settings.editions, wake_delivery
     )
     files = load_static()

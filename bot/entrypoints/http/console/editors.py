@@ -1,4 +1,4 @@
-"""The console's editors' desk: breaking news (preview, send, progress) and the stats.
+"""The console's editors' pages: breaking news (preview, send, progress) and the stats.
 
 Breaking news goes through the same use case as /breaking and the CMS API
 (bot/services/breaking.py `Breaking`): the preview renders with the composer's own code and
@@ -52,7 +52,7 @@ def breaking_body(editions: Sequence[str]) -> type[BaseModel]:
     )
 
 
-class ConsoleDesk:
+class ConsoleEditors:
     """The handlers: parse, call the use case, shape the JSON."""
 
     def __init__(
