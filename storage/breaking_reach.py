@@ -1,11 +1,11 @@
 """Who breaking news reaches, counted by what picks each chat's version: before it is sent
 (the console's preview) and while it goes out (its progress per edition).
 
-`breaking_audience` is the set of chats an alert is queued for (storage/deliveries.py
-queue_alert selects the same chats). Nothing here reads one row per chat: the chats are
-counted by their interface language and which of the newsroom's editions they read (GROUP
-BY), a handful of groups however many chats; bot/domain/breaking.py turns each group into
-the version it gets.
+`breaking_audience` is the set of chats an alert is queued for: storage/deliveries.py
+queue_alert selects with it, so the preview counts exactly whom the send will reach.
+Nothing here reads one row per chat: the chats are counted by their interface language and
+which of the newsroom's editions they read (GROUP BY), a handful of groups however many
+chats; bot/domain/breaking.py turns each group into the version it gets.
 """
 
 from __future__ import annotations

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, or_, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.destinations import has_any_subscription
+from storage.breaking_reach import breaking_audience
 from storage.editions import editions_of_many
-from storage.models import Delivery, Destination, Subscription
+from storage.models import Delivery, Destination
 from storage.states import DeliveryStatus
 
 STORY_PRIORITY = 10
@@ -99,14 +99,7 @@ async def queue_alert(
         literal(0),
         literal(now, type_=Delivery.next_attempt_at.type),
         literal(now, type_=Delivery.created_at.type),
-    ).where(
-        Destination.active.is_(True),
-        Destination.breaking.is_(True),
-        or_(Destination.kind != "private", has_any_subscription()),
-    )
-    if sections:
-        subscribed = select(Subscription.destination_id).where(Subscription.section.in_(sections))
-        targets = targets.where(Destination.id.in_(subscribed))
+    ).where(*breaking_audience(sections))
     statement = _insert(session).from_select(_COLUMNS, targets).on_conflict_do_nothing()
     result = await session.execute(statement)
     return max(result.rowcount or 0, 0)

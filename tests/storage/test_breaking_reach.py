@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from storage import alerts, deliveries, destinations
+from storage import alerts, deliveries, delivery_results, destinations
 from storage.breaking_reach import ReaderGroup, alert_groups, audience_groups
 from storage.db import Database
 from storage.destinations import ChatInfo
@@ -99,7 +99,9 @@ async def test_an_alerts_rows_are_counted_by_status_language_and_editions(
             .where(Delivery.alert_id == alert_id, Destination.chat_id == 1)
         )
         assert russian is not None
-        await deliveries.mark_failed(session, russian, "Forbidden: bot was blocked by the user")
+        await delivery_results.mark_failed(
+            session, russian, "Forbidden: bot was blocked by the user"
+        )
     async with database.sessions() as session:
         groups = await alert_groups(session, alert_id, EDITIONS)
         nothing = await alert_groups(session, alert_id + 1, EDITIONS)
