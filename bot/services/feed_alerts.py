@@ -80,7 +80,12 @@ class FeedAlerts:
                 return False  # another instance took it, or the feed answered meanwhile
         error = describe_error(row.last_status, row.last_error)
         down_for = outage(row.state, now)
-        log.warning("feed %s has failed for %s: %s; telling the editors", row.url, down_for, error)
+        log.warning(
+            "feed %s has failed for %d min: %s; telling the editors",
+            row.url,
+            down_for.total_seconds() // 60,
+            error,
+        )
 
         def render(t: Translator) -> str:
             return render_feed_down(row.title, row.url, error, down_for, t=t)
@@ -99,7 +104,11 @@ class FeedAlerts:
             if not await feed_queries.claim_recovery(session, row.id, since):
                 return False
         was_down = outage(row.state, now)
-        log.info("feed %s works again after %s; telling the editors", row.url, was_down)
+        log.info(
+            "feed %s works again after %d min down; telling the editors",
+            row.url,
+            was_down.total_seconds() // 60,
+        )
 
         def render(t: Translator) -> str:
             return render_feed_recovered(row.title, row.url, was_down, t=t)
