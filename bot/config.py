@@ -243,6 +243,9 @@ class Settings(BaseSettings):
     channels: list[ChannelConfig] = Field(default_factory=list)
     desk_chat: int | None = None
     approval_timeout: Annotated[int, Field(ge=60, le=7 * 86_400)] = 6 * 3600
+    # Seconds a feed fails before its editors hear of it, in desk_chat or else each privately:
+    # once, and once more when it works again (bot/services/feed_alerts.py).
+    feed_alert_after: Annotated[int, Field(ge=60, le=7 * 86_400)] = 30 * 60
 
     @field_validator("timezone")
     @classmethod

@@ -1,4 +1,5 @@
-"""Queries on feeds: syncing them from the config, recording each poll, reporting health."""
+"""Queries on feeds: syncing them from the config, recording each poll, reporting health, and
+claiming the editors' alerts about failing feeds."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.feed_alerts import AlertState
 from storage.limits import fits, max_length
 from storage.models import Feed, MostReadRank, Story
 
@@ -127,7 +129,8 @@ async def claim_feed(
 
 
 async def record_poll(session: AsyncSession, feed_id: int, record: PollRecord) -> None:
-    """Store one poll's outcome: validators and health on success, the error count otherwise.
+    """Store one poll's outcome: validators and health on success, the error count and the
+    start of the run of failures otherwise.
 
     Called in the same transaction as the stories the poll stored, so the warning shown for a
     feed always describes the stories stored from it.
@@ -143,6 +146,7 @@ async def record_poll(session: AsyncSession, feed_id: int, record: PollRecord) -
     if record.succeeded:
         values.update(
             consecutive_errors=0,
+            failing_since=None,
             last_success_at=record.fetched_at,
             # A validator longer than its column cannot be sent back whole: none is kept
             # (the next fetch is unconditional) rather than the poll failing on PostgreSQL.
@@ -158,6 +162,7 @@ async def record_poll(session: AsyncSession, feed_id: int, record: PollRecord) -
             values["last_warning_at"] = record.fetched_at if record.warning else None
     else:
         values["consecutive_errors"] = Feed.consecutive_errors + 1
+        values["failing_since"] = func.coalesce(Feed.failing_since, record.fetched_at)
     await session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
 
 
@@ -200,3 +205,93 @@ async def feed_health(session: AsyncSession) -> list[FeedHealth]:
         )
         for feed, stored, listed in (await session.execute(query)).all()
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """A feed the editors may have to hear about, with what an alert names."""
+
+    id: int
+    url: str
+    title: str | None
+    last_status: str | None
+    last_error: str | None
+    state: AlertState
+
+
+async def alert_rows(session: AsyncSession) -> list[AlertRow]:
+    """Enabled feeds failing now or whose outage the editors were told about (few: a healthy
+    feed has neither)."""
+    query = (
+        select(Feed)
+        .where(
+            Feed.enabled.is_(True),
+            or_(Feed.failing_since.is_not(None), Feed.alerted_since.is_not(None)),
+        )
+        .order_by(Feed.id)
+    )
+    return [
+        AlertRow(
+            id=feed.id,
+            url=feed.url,
+            title=feed.title,
+            last_status=feed.last_status,
+            last_error=feed.last_error,
+            state=AlertState(
+                failing_since=feed.failing_since,
+                alerted_since=feed.alerted_since,
+                last_success_at=feed.last_success_at,
+            ),
+        )
+        for feed in (await session.scalars(query)).all()
+    ]
+
+
+async def claim_down_alert(session: AsyncSession, feed_id: int, failing_since: datetime) -> bool:
+    """Take the alert that a feed failing since `failing_since` is down: True for the one
+    caller whose UPDATE matched (no alert yet, and the same run of failures as was read), so
+    of several instances exactly one sends it."""
+    result = await session.execute(
+        update(Feed)
+        .where(
+            Feed.id == feed_id,
+            Feed.alerted_since.is_(None),
+            Feed.failing_since == failing_since,
+        )
+        .values(alerted_since=failing_since)
+    )
+    return result.rowcount == 1
+
+
+async def claim_recovery(session: AsyncSession, feed_id: int, alerted_since: datetime) -> bool:
+    """Take the message that the outage told of (since `alerted_since`) is over: True for the
+    one caller whose UPDATE matched (still told, and the feed's latest poll succeeded)."""
+    result = await session.execute(
+        update(Feed)
+        .where(
+            Feed.id == feed_id,
+            Feed.alerted_since == alerted_since,
+            Feed.failing_since.is_(None),
+        )
+        .values(alerted_since=None)
+    )
+    return result.rowcount == 1
+
+
+async def release_down_alert(session: AsyncSession, feed_id: int, alerted_since: datetime) -> None:
+    """Give back a claimed alert nobody could be told (the next run tries again)."""
+    await session.execute(
+        update(Feed)
+        .where(Feed.id == feed_id, Feed.alerted_since == alerted_since)
+        .values(alerted_since=None)
+    )
+
+
+async def release_recovery(session: AsyncSession, feed_id: int, alerted_since: datetime) -> None:
+    """Give back a claimed recovery nobody could be told (the next run tries again), unless
+    another alert was claimed meanwhile."""
+    await session.execute(
+        update(Feed)
+        .where(Feed.id == feed_id, Feed.alerted_since.is_(None))
+        .values(alerted_since=alerted_since)
+    )

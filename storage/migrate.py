@@ -32,7 +32,9 @@ def _upgrade(connection: Connection, revision: str) -> None:
 
 
 # Several instances starting at once on PostgreSQL: one migrates and syncs, the others wait.
-STARTUP_LOCK_KEY = 7_245_110_319_002
+# A key of its own, not one of storage/leadership.py's role keys: the long poller holds its
+# role's lock for as long as it runs, and an instance starting meanwhile would wait forever.
+STARTUP_LOCK_KEY = 7_245_110_319_003
 
 
 async def lock_for_startup(connection: AsyncConnection) -> None:

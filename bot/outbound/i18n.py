@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from gettext import NullTranslations
 from importlib import resources
 from io import BytesIO
@@ -29,6 +29,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from babel.units import format_unit
+
+from bot.domain.feed_alerts import duration_parts
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +146,15 @@ class Translator:
     def day(self, moment: datetime, zone: ZoneInfo) -> str:
         """Day and month on the newsroom's calendar: "18 November", "18 ноября", "18 қараша"."""
         return format_skeleton("MMMMd", _local(moment, zone), tzinfo=zone, locale=self._locale)
+
+    def duration(self, length: timedelta) -> str:
+        """A length of time in words, its largest unit and the next (bot/domain/feed_alerts.py
+        duration_parts): "1 hour 35 minutes", "1 час 35 минут", "1 сағат 35 минут" (CLDR's
+        unit names, with each language's plural forms)."""
+        return " ".join(
+            format_unit(count, f"duration-{unit}", length="long", locale=self._locale)
+            for unit, count in duration_parts(length)
+        )
 
 
 def plural_id(key: str) -> str:

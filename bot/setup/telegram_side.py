@@ -20,6 +20,7 @@ from bot.delivery.approval_desk import DeskPoster
 from bot.delivery.compose import Composer
 from bot.delivery.corrections import Corrector
 from bot.delivery.dispatcher import Dispatcher, TickObserver
+from bot.delivery.editor_notices import EditorNotices
 from bot.delivery.pacer import Limits, Pacer
 from bot.delivery.sender import Sender
 from bot.entrypoints.telegram.application import (
@@ -36,15 +37,23 @@ from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
 from bot.services.channel_settings import ChannelScreens
 from bot.services.digest import Digest, add_digest_jobs
+from bot.services.feed_alerts import FEED_ALERTS_SECONDS, FeedAlerts
 from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
 from bot.services.related import RelatedStories
 from bot.setup.config_sync import resolve_config_usernames
 from bot.setup.core import Core
-from bot.setup.scheduling import add_delivery_job, add_updates_job, wake_delivery
+from bot.setup.scheduling import (
+    add_delivery_job,
+    add_heartbeat_job,
+    add_updates_job,
+    wake_delivery,
+)
 from storage.leadership import Leadership, updates_leadership
 
 log = logging.getLogger(__name__)
+
+FEED_ALERTS_JOB_ID = "feed-alerts"
 
 
 @dataclass
@@ -58,6 +67,8 @@ class TelegramSide:
     polling: LongPolling
     # Queues each digest slot in the outbox; the sender sends it like any story.
     digest: Digest
+    # Tells the editors of a feed that has failed for long, and of its recovery.
+    feed_alerts: FeedAlerts
 
 
 def build_telegram(
@@ -122,7 +133,12 @@ def build_telegram(
     )
     polling = LongPolling(application, updates_leadership(database), settings.long_poll_timeout)
     digest = Digest(database, settings, wake_delivery=lambda: wake_delivery(scheduler))
-    return TelegramSide(application, services, sender, dispatcher, polling, digest)
+    feed_alerts = FeedAlerts(
+        database,
+        EditorNotices(database, bot, settings, catalogues),
+        timedelta(seconds=settings.feed_alert_after),
+    )
+    return TelegramSide(application, services, sender, dispatcher, polling, digest, feed_alerts)
 
 
 def delivery_limits(settings: Settings) -> Limits:
@@ -175,8 +191,9 @@ async def bring_up(side: TelegramSide, *, polling: bool) -> None:
 async def start_sending(
     core: Core, side: TelegramSide, scheduler: AsyncIOScheduler, *, polling: bool
 ) -> None:
-    """Once Telegram answers: the updates and delivery jobs, the digests, and the deliveries
-    a previous stop interrupted. Before that nothing is sent, so nothing fails for nothing."""
+    """Once Telegram answers: the updates and delivery jobs, the digests, the feed alerts,
+    and the deliveries a previous stop interrupted. Before that nothing is sent, so nothing
+    fails for nothing (and no feed alert is marked sent)."""
     if polling:
         add_updates_job(scheduler, side.polling.follow, UPDATES_RETRY_SECONDS)
     requeued = await side.sender.recover()
@@ -185,6 +202,13 @@ async def start_sending(
     await resolve_config_usernames(core.settings, core.database, side.application.bot)
     add_delivery_job(scheduler, side.dispatcher.tick)
     add_digest_jobs(scheduler, side.digest, core.settings)
+    add_heartbeat_job(
+        scheduler,
+        FEED_ALERTS_JOB_ID,
+        "tell the editors of failing feeds",
+        side.feed_alerts.run,
+        FEED_ALERTS_SECONDS,
+    )
     log.info("Telegram bot @%s is up", side.application.bot.username)
 
 

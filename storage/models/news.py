@@ -60,6 +60,11 @@ class Feed(Base):
     last_warning: Mapped[str | None] = mapped_column(Text)
     last_warning_at: Mapped[datetime | None]
     consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
+    # When the current run of failed polls began (None once a poll succeeds), and the start
+    # of the outage the editors were alerted about (None: none, or told it ended; claimed
+    # once across instances, bot/services/feed_alerts.py).
+    failing_since: Mapped[datetime | None]
+    alerted_since: Mapped[datetime | None]
     next_poll_at: Mapped[datetime | None]
     # False until the first successful poll: that poll's items are backlog, never pushed.
     backlog_done: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -7,7 +7,7 @@ import re
 import shutil
 import string
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -307,6 +307,18 @@ def test_day_and_time(catalogues: Catalogues) -> None:
     days = {language: catalogues.translator(language).day(MOMENT, ALMATY) for language in SUPPORTED}
     assert days == {"en": "18 November", "ru": "18 ноября", "kk": "18 қараша"}
     assert catalogues.translator("kk").time(MOMENT, ALMATY) == "17:38"
+
+
+def test_durations_read_in_each_language_with_its_plural_forms(catalogues: Catalogues) -> None:
+    def duration(language: str, length: timedelta) -> str:
+        return catalogues.translator(language).duration(length)
+
+    hour_five = timedelta(hours=1, minutes=5)
+    assert duration("en", hour_five) == "1 hour 5 minutes"
+    assert duration("ru", hour_five) == "1 час 5 минут"
+    assert duration("kk", hour_five) == "1 сағат 5 минут"
+    assert duration("ru", timedelta(days=2, hours=3, minutes=9)) == "2 дня 3 часа"
+    assert duration("en", timedelta(minutes=31)) == "31 minutes"
 
 
 def test_the_newsroom_day_is_not_the_utc_day(catalogues: Catalogues) -> None:

@@ -368,3 +368,58 @@ async def test_0012_copies_each_story_s_time_group_and_section_and_round_trips(
         ]
     finally:
         await db.dispose()
+
+
+async def test_0014_adds_feed_alert_state_and_round_trips(database_url: str) -> None:
+    """A 0013 database's failing feed is taken to fail since its latest poll (a healthy one
+    since never); alerts can be recorded; down to 0013 drops the columns and keeps the feeds,
+    and up again matches the models."""
+    db = create_database(database_url)
+    try:
+        await upgrade(db, "0013")
+        now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+        polled = now - timedelta(minutes=5)
+        base = {
+            "poll_interval": 600,
+            "enabled": True,
+            "backlog_done": True,
+            "created_at": now - timedelta(days=1),
+            "last_fetched_at": polled,
+        }
+        async with db.sessions.begin() as session:
+            await session.execute(
+                insert(Feed.__table__),
+                [
+                    {**base, "url": "https://example.kz/down", "consecutive_errors": 3},
+                    {**base, "url": "https://example.kz/up", "consecutive_errors": 0},
+                    {
+                        **base,
+                        "url": "https://example.kz/new",
+                        "consecutive_errors": 0,
+                        "last_fetched_at": None,
+                    },
+                ],
+            )
+        await upgrade(db)
+        assert await current_revision(db) == head_revision()
+        async with db.sessions.begin() as session:
+            rows = await session.execute(select(Feed.url, Feed.failing_since).order_by(Feed.id))
+            assert rows.all() == [
+                ("https://example.kz/down", polled),
+                ("https://example.kz/up", None),
+                ("https://example.kz/new", None),
+            ]
+            await session.execute(update(Feed).values(alerted_since=polled))
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0013")
+            columns = await connection.run_sync(
+                lambda sync: {column["name"] for column in inspect(sync).get_columns("feeds")}
+            )
+        assert not {"failing_since", "alerted_since"} & columns and "url" in columns
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+        async with db.sessions() as session:
+            assert len((await session.scalars(select(Feed.url))).all()) == 3
+    finally:
+        await db.dispose()
