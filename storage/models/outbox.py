@@ -62,6 +62,9 @@ class Delivery(Base):
         ),
         Index("ix_deliveries_due", "status", "priority", "next_attempt_at"),
         Index("ix_deliveries_alert_id", "alert_id"),
+        # The console reads a story's deliveries and a day's (migration 0015).
+        Index("ix_deliveries_story_id", "story_id"),
+        Index("ix_deliveries_created_at", "created_at"),
         Index("ix_deliveries_chat_message", "chat_id", "message_id"),
         # Each chat gets one version of a story group (NULL for alerts and digests).
         Index("uq_deliveries_destination_group", "destination_id", "group_id", unique=True),

@@ -423,3 +423,26 @@ async def test_0014_adds_feed_alert_state_and_round_trips(database_url: str) -> 
             assert len((await session.scalars(select(Feed.url))).all()) == 3
     finally:
         await db.dispose()
+
+
+def _delivery_indexes(connection: Connection) -> set[str]:
+    return {index["name"] for index in inspect(connection).get_indexes("deliveries")}
+
+
+async def test_0015_indexes_deliveries_by_story_and_day_and_round_trips(database_url: str) -> None:
+    """The console's reads by story and by day get their indexes; down to 0014 drops them."""
+    db = create_database(database_url)
+    wanted = {"ix_deliveries_story_id", "ix_deliveries_created_at"}
+    try:
+        await upgrade(db, "0014")
+        async with db.engine.connect() as connection:
+            assert not wanted & await connection.run_sync(_delivery_indexes)
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert wanted <= await connection.run_sync(_delivery_indexes)
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0014")
+            assert not wanted & await connection.run_sync(_delivery_indexes)
+        assert await current_revision(db) == "0014"
+    finally:
+        await db.dispose()
