@@ -8,7 +8,7 @@ them in groups of three versions (kk, ru, en: one story, one group_id), and of d
 edition or two), with a most-read list of 100 places per language (as the poller keeps a
 role = "popular" feed's order, blended into /popular), then times what the Telegram handlers
 await, through the same services (bot/entrypoints/telegram/handlers/readers.py -> bot/services ->
-storage), each list with one group per line in the reader's editions (newsdesk.reading):
+storage), each list with one group per line in the reader's editions (editions.reading):
 
     python benchmarks/intelligence.py [--stories 1000000] [--destinations 100000]
         [--queries 300] [--sqlite PATH] [--postgres-url URL] [--reuse]
@@ -59,7 +59,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from bot.config import SectionConfig, Settings
-from bot.services.newsdesk import Newsdesk, Reading, reading
+from bot.domain.editions import Reading, reading
+from bot.services.newsdesk import Newsdesk
 from bot.services.readers import Readers
 from bot.services.related import RelatedStories
 from storage import most_read, stories
@@ -450,7 +451,7 @@ async def measure(
     database: Database, total: int, runs: int, now: datetime, only: list[str] | None = None
 ) -> list[Result]:
     """Each command as its handler runs it: the chat's state, what it reads in preference
-    order (newsdesk.reading), then the service call. `only`: the labels to time (substrings;
+    order (editions.reading), then the service call. `only`: the labels to time (substrings;
     None: all)."""
 
     def wanted(label: str) -> bool:

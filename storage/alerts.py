@@ -86,15 +86,18 @@ async def create_sent(
     source: str,
     now: datetime,
     texts: dict[str, str] | None = None,
+    editor_id: int = 0,
 ) -> Alert:
-    """An alert confirmed at creation: the CMS is the editor's confirmation.
+    """An alert confirmed at creation: the CMS's request (or the console's confirmation) is
+    the editor's.
 
-    It has no editor chat to report to (editor ids 0), so it is born reported; the CMS
-    follows its progress with GET /api/v1/deliveries/{id}. The unique idempotency key makes
+    It has no editor chat to report to (editor_chat_id 0; editor_id 0 for the CMS), so it is
+    born reported; the CMS follows its progress with GET /api/v1/deliveries/{id}, the
+    console with GET /console/api/breaking/{id}. The unique idempotency key makes
     a concurrent retry fail here rather than create a second alert.
     """
     alert = Alert(
-        editor_id=0,
+        editor_id=editor_id,
         editor_chat_id=0,
         text=text,
         texts=texts or None,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.feed_alerts import AlertState
@@ -162,7 +162,9 @@ async def record_poll(session: AsyncSession, feed_id: int, record: PollRecord) -
             values["last_warning_at"] = record.fetched_at if record.warning else None
     else:
         values["consecutive_errors"] = Feed.consecutive_errors + 1
-        values["failing_since"] = func.coalesce(Feed.failing_since, record.fetched_at)
+        # Typed as the column, so PostgreSQL stores UTC whatever its session time zone.
+        since = literal(record.fetched_at, type_=Feed.failing_since.type)
+        values["failing_since"] = func.coalesce(Feed.failing_since, since)
     await session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
 
 

@@ -31,7 +31,7 @@ from bot.delivery.audience import Pool, narrowed_chats, pick, pool_of
 from bot.delivery.related import RelatedIndex
 from bot.domain.breaking import version_for
 from bot.domain.channel_rules import DEFAULT_FORMAT, DeskFormat
-from bot.domain.editions import reading_order
+from bot.domain.editions import reading, reading_order
 from bot.domain.filters import DeskFilters
 from bot.outbound.bundle import Bundle, render_bundle
 from bot.outbound.i18n import Catalogues, language_name
@@ -179,11 +179,8 @@ class Composer:
         rendered once per language and edition order."""
         language = self.language_of(language)
         newsroom = self.settings.editions
-        # As a chat's lists read (bot/services/newsdesk.reading): a newsroom of one edition
-        # needs no filter, every story is in it.
-        order = (
-            reading_order(editions or newsroom, language, newsroom) if len(newsroom) > 1 else None
-        )
+        # As a chat's lists read: a newsroom of one edition needs no filter.
+        order = reading(editions or newsroom, language, newsroom)
         key = ("digest", slot, f"{language}:{','.join(order or ())}")
         return await self._cached(key, lambda: self._render_digest(slot, language, order))
 

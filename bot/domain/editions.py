@@ -19,3 +19,17 @@ def reading_order(
         order.remove(language)
         order.insert(0, language)
     return tuple(order)
+
+
+# A chat's lists' filter: its editions in preference order, or None for "every story".
+Reading = Sequence[str] | None
+
+
+def reading(editions: Iterable[str], language: str | None, newsroom: Sequence[str]) -> Reading:
+    """What a chat's lists filter by: its editions in preference order (reading_order), or
+    None in a newsroom of one edition, where every story is in it (start-up puts stories
+    in other languages there) and lists need no filter."""
+    reads = set(editions)
+    if len(newsroom) < 2 or not reads:
+        return None
+    return reading_order(reads, language, newsroom)

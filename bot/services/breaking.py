@@ -119,23 +119,37 @@ class Breaking:
             return await _queue(session, alert_id, now, None)
 
     async def send_now(
-        self, text: BreakingText, link: str | None, sections: list[str] | None, key: str | None
+        self,
+        text: BreakingText,
+        link: str | None,
+        sections: list[str] | None,
+        key: str | None,
+        *,
+        source: str = "api",
+        editor_id: int = 0,
     ) -> BreakingPush:
-        """Create the alert (confirmed: the CMS's request is its confirmation) and queue its
-        fan-out in one transaction, once per key.
+        """Create the alert (confirmed: the CMS's request, or the console's confirmation, is
+        the editor's) and queue its fan-out in one transaction, once per key. `source` and
+        `editor_id` record who sent it ("api" and 0 for the CMS, "console" and the editor).
 
         A retry with the same key (the CMS timed out, or its job runner repeated) answers the
         first alert's id and the number it queued, and queues nothing.
         """
         try:
-            return await self._create_and_queue(text, link, sections, key)
+            return await self._create_and_queue(text, link, sections, key, source, editor_id)
         except IntegrityError:
             # A concurrent request with the same key won the insert (PostgreSQL).
             assert key is not None
             return await self._replay(key, text, link, sections)
 
     async def _create_and_queue(
-        self, text: BreakingText, link: str | None, sections: list[str] | None, key: str | None
+        self,
+        text: BreakingText,
+        link: str | None,
+        sections: list[str] | None,
+        key: str | None,
+        source: str,
+        editor_id: int,
     ) -> BreakingPush:
         now = self._clock()
         async with self._db.writing(), self._db.sessions.begin() as session:
@@ -151,7 +165,8 @@ class Breaking:
                 link=link,
                 sections=sections,
                 idempotency_key=key,
-                source="api",
+                source=source,
+                editor_id=editor_id,
                 now=now,
             )
             queued = await _queue(session, alert.id, now, sections)
@@ -171,6 +186,13 @@ class Breaking:
 
     async def progress(self, alert_id: int) -> Progress:
         async with self._db.sessions() as session:
+            return await delivery_queries.alert_progress(session, alert_id)
+
+    async def progress_of(self, alert_id: int) -> Progress | None:
+        """`progress`, or None for an alert that does not exist (an API's 404)."""
+        async with self._db.sessions() as session:
+            if await alert_queries.get(session, alert_id) is None:
+                return None
             return await delivery_queries.alert_progress(session, alert_id)
 
     async def preview(

@@ -88,7 +88,7 @@ class Digest:
         start, end = day_bounds(day, self._settings.zone)
         ranked: dict[int, tuple[int, float]] = {}  # group -> (0 popular / 1 newest, -score)
         newsroom = self._settings.editions
-        # One edition: every story is in it (see newsdesk.reading), no filter needed.
+        # One edition: every story is in it (see bot/domain/editions.py reading), no filter needed.
         each: list[tuple[str] | None] = [(e,) for e in newsroom] if len(newsroom) > 1 else [None]
         async with self._db.sessions() as session:
             for edition in each:

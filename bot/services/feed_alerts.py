@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.delivery.editor_notices import EditorNotices
 from bot.domain.feed_alerts import FeedAlert, describe_error, next_alert, outage
+from bot.domain.identity import without_credentials
 from bot.outbound.i18n import Translator
 from bot.outbound.reports import render_feed_down, render_feed_recovered
 from storage import feeds as feed_queries
@@ -69,7 +70,9 @@ class FeedAlerts:
                 elif due is FeedAlert.RECOVERED:
                     sent += await self._recovered(row, now)
             except Exception:  # one feed's trouble (a database hiccup) must not stop the rest
-                log.exception("feed alert for %s failed; trying again at the next check", row.url)
+                log.exception(
+                    "feed alert for %s failed; trying again at the next check", _shown(row.url)
+                )
         return sent
 
     async def _down(self, row: AlertRow, now: datetime) -> bool:
@@ -82,15 +85,15 @@ class FeedAlerts:
         down_for = outage(row.state, now)
         log.warning(
             "feed %s has failed for %d min: %s; telling the editors",
-            row.url,
+            _shown(row.url),
             down_for.total_seconds() // 60,
             error,
         )
 
         def render(t: Translator) -> str:
-            return render_feed_down(row.title, row.url, error, down_for, t=t)
+            return render_feed_down(row.title, _shown(row.url), error, down_for, t=t)
 
-        told = await self._notices.tell(render, f"that feed {row.url} is down")
+        told = await self._notices.tell(render, f"that feed {_shown(row.url)} is down")
         if told.retry:
             async with self._db.writing(), self._db.sessions.begin() as session:
                 await feed_queries.release_down_alert(session, row.id, since)
@@ -106,16 +109,22 @@ class FeedAlerts:
         was_down = outage(row.state, now)
         log.info(
             "feed %s works again after %d min down; telling the editors",
-            row.url,
+            _shown(row.url),
             was_down.total_seconds() // 60,
         )
 
         def render(t: Translator) -> str:
-            return render_feed_recovered(row.title, row.url, was_down, t=t)
+            return render_feed_recovered(row.title, _shown(row.url), was_down, t=t)
 
-        told = await self._notices.tell(render, f"that feed {row.url} works again")
+        told = await self._notices.tell(render, f"that feed {_shown(row.url)} works again")
         if told.retry:
             async with self._db.writing(), self._db.sessions.begin() as session:
                 await feed_queries.release_recovery(session, row.id, since)
             return False
         return told.told > 0
+
+
+def _shown(url: str) -> str:
+    """A feed's address as editors may see it: a user:password in it (httpx's basic auth)
+    never reaches Telegram or the log."""
+    return without_credentials(url) or url

@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.editions import reading_order
+from bot.domain.editions import Reading, reading
 from bot.services.related import RelatedStories
 from storage import destinations as destination_queries
 from storage import digests as digest_queries
@@ -28,19 +28,6 @@ POPULAR_FALLBACK_DAYS = 7
 
 # A reader's editions in preference order: its interface language's first, then the
 # newsroom's order. None: every story, as before editions (tools and tests).
-Reading = Sequence[str] | None
-
-
-def reading(editions: Iterable[str], language: str | None, newsroom: Sequence[str]) -> Reading:
-    """What a chat's lists filter by: its editions in preference order (reading_order), or
-    None in a newsroom of one edition, where every story is in it (start-up puts stories
-    in other languages there) and lists need no filter."""
-    reads = set(editions)
-    if len(newsroom) < 2 or not reads:
-        return None
-    return reading_order(reads, language, newsroom)
-
-
 @dataclass(frozen=True, slots=True)
 class Found:
     """Search results; `elsewhere` when none was in the reader's editions and these come

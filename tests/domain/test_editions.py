@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.editions import reading_order
+from bot.domain.editions import reading, reading_order
 
 NEWSROOM = ("ru", "kk", "en")
 
@@ -24,3 +24,12 @@ def test_an_edition_no_longer_configured_comes_last() -> None:
 
 def test_nothing_read_is_nothing() -> None:
     assert reading_order((), "ru", NEWSROOM) == ()
+
+
+def test_a_newsroom_of_one_edition_needs_no_filter() -> None:
+    assert reading(["ru"], "ru", ["ru"]) is None
+    assert reading([], "en", ["kk", "ru", "en"]) is None
+
+
+def test_lists_read_the_chats_editions_in_its_order() -> None:
+    assert reading({"ru", "en"}, "en", ["kk", "ru", "en"]) == ("en", "ru")

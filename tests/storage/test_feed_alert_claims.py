@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
+
 from storage import feeds
 from storage.db import Database
 
@@ -110,3 +112,24 @@ async def test_a_claim_nobody_got_is_given_back(database: Database) -> None:
     row = await _row(database)
     assert row is not None and row.state.alerted_since == NOW
     assert await _claim_recovery(database, feed_id, NOW)
+
+
+async def test_a_failure_run_starts_in_utc_whatever_the_servers_time_zone(
+    database: Database,
+) -> None:
+    """PostgreSQL converts a zone-aware value into a plain timestamp by the session's time
+    zone: the start of a failure run is stored as UTC even on a server set to Almaty."""
+    feed_id = await _feed(database)
+    record = feeds.PollRecord(
+        fetched_at=NOW,
+        status="http_5xx",
+        error="HTTP 503",
+        next_poll_at=NOW + MINUTE,
+        succeeded=False,
+    )
+    async with database.sessions.begin() as session:
+        if session.bind.dialect.name == "postgresql":
+            await session.execute(text("SET LOCAL TIME ZONE 'Asia/Almaty'"))
+        await feeds.record_poll(session, feed_id, record)
+        rows = await feeds.alert_rows(session)
+    assert [row.state.failing_since for row in rows] == [NOW]

@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from bot.domain.breaking import BreakingText
 from bot.services.breaking import Breaking, BreakingPush
 from bot.services.intake import CmsStories, StoredStory, StoryIn
-from storage import alerts as alert_queries
-from storage import deliveries as delivery_queries
 from storage.db import Database
 from storage.deliveries import Progress
 
@@ -31,7 +29,6 @@ class CmsNewsroom:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         edition_of: Callable[[str | None], str | None] = lambda language: language,
     ) -> None:
-        self._db = database
         self._wake = wake_delivery
         # No editors: the API's bearer token is the CMS's authority, checked by the routes.
         self._breaking = Breaking(database, frozenset(), clock)
@@ -62,7 +59,4 @@ class CmsNewsroom:
         return await self._stories.store(story)
 
     async def progress(self, alert_id: int) -> Progress | None:
-        async with self._db.sessions() as session:
-            if await alert_queries.get(session, alert_id) is None:
-                return None
-            return await delivery_queries.alert_progress(session, alert_id)
+        return await self._breaking.progress_of(alert_id)

@@ -118,6 +118,9 @@ async def test_send_reaches_each_chat_in_its_edition_and_progress_ends_done(
     assert ["сілкінісі" in text for text in got(desk, CHANNEL.id)] == [True]
     lines = [r.getMessage() for r in caplog.records if "console: breaking news" in r.getMessage()]
     assert lines == [f"console: breaking news {alert_id} by editor {EDITOR.id} queued for 3 chats"]
+    async with desk.database.sessions() as session:
+        alert = await session.get(Alert, alert_id)
+    assert alert is not None and (alert.source, alert.editor_id) == ("console", EDITOR.id)
 
 
 async def test_the_session_lists_the_editions_to_write_in(desk: RunningBot) -> None:

@@ -6,11 +6,12 @@ signature and age). Answers:
   expired or dated ahead; the reason never echoes the init data or its hash.
 - 429 `{"error": ...}` with `Retry-After` when one client address has failed too often: each
   address has a bucket of FAILURE_BURST failures that refills at FAILURES_PER_MINUTE; once it
-  is empty, every call from that address (a valid one too, which may share a NAT with the
-  guesser) is answered 429 before any check, until a failure's worth has refilled. Only
-  failures spend the bucket; valid calls are never slowed. Behind a reverse proxy the
-  address is the client's only if uvicorn trusts the proxy's X-Forwarded-For (it does for
-  127.0.0.1 by default, `FORWARDED_ALLOW_IPS` otherwise: docs/console.md).
+  is empty, every failing call from that address is answered 429 (no reason given) until a
+  failure's worth has refilled. Only failures spend the bucket and only failures are
+  slowed: valid init data from the same address (a NAT, a proxy) still signs in. Behind a
+  reverse proxy the address is the client's only if uvicorn trusts the proxy's
+  X-Forwarded-For (it does for 127.0.0.1 by default, `FORWARDED_ALLOW_IPS` otherwise:
+  docs/console.md).
 - 403 `{"error": ...}` on an editors' path for a valid user who is not in `editors`.
 Init data and hashes are never logged; refusals log the address and the reason.
 """
@@ -113,13 +114,10 @@ class ConsoleAuth:
         self._clock = clock
 
     def sign_in(self, request: Request) -> Caller | Response:
-        """The caller, or the answer refusing them (401, 429)."""
+        """The caller, or the answer refusing them (401, or 429 once their address has
+        failed too often). Valid init data always signs in: a guesser sharing an address
+        (a NAT, a proxy) with the editors slows only its own failures, never them."""
         address = request.client.host if request.client else "unknown"
-        wait = self._throttle.retry_after(address)
-        if wait is not None:
-            return error(
-                429, "too many failed sign-ins; try again later", {"Retry-After": str(wait)}
-            )
         try:
             user = validate_init_data(
                 _init_data(request.headers.get("authorization")),
@@ -128,6 +126,11 @@ class ConsoleAuth:
                 ttl=self._ttl,
             )
         except InitDataRefused as refused:
+            wait = self._throttle.retry_after(address)
+            if wait is not None:
+                return error(
+                    429, "too many failed sign-ins; try again later", {"Retry-After": str(wait)}
+                )
             log.info("console: sign-in refused from %s: %s", address, refused.reason)
             if self._throttle.failed(address):
                 log.warning("console: slowing sign-ins from %s after repeated failures", address)

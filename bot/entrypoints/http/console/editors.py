@@ -107,7 +107,9 @@ class ConsoleEditors:
         body = await self._read(request)
         if isinstance(body, Response):
             return body
-        push = await self._breaking.send_now(dict(body.texts), body.link, None, None)
+        push = await self._breaking.send_now(
+            dict(body.texts), body.link, None, None, source="console", editor_id=caller.user.user_id
+        )
         log.info(
             "console: breaking news %d by editor %d queued for %d chats",
             push.id,

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
+from bot.domain.identity import without_credentials
 from bot.domain.trace import ChatOutcome, StoryFacts, StoryTrace
 from bot.entrypoints.http.console.auth import NO_STORE, Caller, ConsoleAuth, error
 from bot.entrypoints.http.console.editors import ConsoleEditors
@@ -153,7 +154,12 @@ class _ConsoleApi:
 
     async def stories(self, request: Request, caller: Caller) -> Response:
         raw = request.query_params.get("limit", str(DEFAULT_STORIES))
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_STORIES:
+        if (
+            not raw.isascii()
+            or not raw.isdigit()
+            or len(raw) > 3
+            or not 1 <= int(raw) <= MAX_STORIES
+        ):
             return error(422, f"limit must be a whole number from 1 to {MAX_STORIES}")
         stories = await self._traces.recent(int(raw))
         return _json({"stories": [_story(story) for story in stories]})
@@ -172,7 +178,7 @@ class _ConsoleApi:
             {
                 "feeds": [
                     {
-                        "url": feed.url,
+                        "url": without_credentials(feed.url) or feed.url,
                         "title": feed.title,
                         "section": feed.section,
                         "language": feed.language,

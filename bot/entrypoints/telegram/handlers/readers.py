@@ -8,6 +8,7 @@ from datetime import datetime, time
 from telegram import Chat, Update
 from telegram.ext import ContextTypes
 
+from bot.domain.editions import Reading, reading
 from bot.entrypoints.telegram import keyboards
 from bot.entrypoints.telegram.handlers.common import (
     MAX_ARGUMENT_CHARS,
@@ -22,7 +23,6 @@ from bot.entrypoints.telegram.handlers.presses import Press, Presses, press_of
 from bot.entrypoints.telegram.handlers.services import BotServices
 from bot.outbound.i18n import SUPPORTED, Translator, language_name
 from bot.outbound.lists import render_story_list
-from bot.services.newsdesk import Reading, reading
 from bot.services.readers import ChatState, EditionToggle
 
 Context = ContextTypes.DEFAULT_TYPE
