@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import gzip
 import logging
+import os
 import re
 import statistics
 import sys
@@ -506,7 +507,9 @@ async def measure(
                     await story_index(database, create=False)
                 others: list[Timing | None] = [None] * (len(plain) - len(indexed))
                 columns.append(("with index", [*others, *indexed]))
+            load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
             title = f"{backend}, {chats:,} chats, {rows:,} deliveries, {args.calls} calls each"
+            title += f" (load average {load} on {os.cpu_count()} cores)"
             print_timings(title, columns)
     finally:
         await server.stop()

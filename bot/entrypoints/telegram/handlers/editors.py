@@ -99,11 +99,11 @@ class EditorHandlers:
     async def console(self, update: Update, context: Context) -> None:
         """/console - the console's button (registered only with `console_url`). Its web_app
         button works in private chats only; part 2 opens the console to channel admins."""
-        t = await self._t(update)
         url = self.s.settings.console_url
-        user, chat = update.effective_user, update.effective_chat
         if url is None:
             return
+        t = await self._t(update)
+        user, chat = update.effective_user, update.effective_chat
         if chat is None or chat.type != Chat.PRIVATE:
             await reply_plain(update, t("console_private_only"))
             return
