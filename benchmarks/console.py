@@ -1,33 +1,27 @@
 """Console benchmark: the page's first load, and every console API call at 100k chats and 1M
 deliveries (issue 23's budgets: first load < 150 KB transferred, every API call p95 < 100 ms).
 
-The console is served as `newsbot run` serves it (its routes on the bot's own HTTP server,
-uvicorn on loopback) and asked over HTTP, signed in as an editor (`Authorization: tma`).
+The console is served as `newsbot run` serves it (its routes on the bot's HTTP server, uvicorn
+on loopback) and asked over HTTP as a signed-in editor (`Authorization: tma`).
 
-(a) First load: GET /console/ and every file the page loads from the bot (its scripts and
-styles, and what the script fetches, found by following `static/...` references), each once as
-a browser without a cache asks: bytes of the bodies and of the answer headers, plainly and with
-`Accept-Encoding: gzip`. When the server does not compress, the gzip column is what gzip would
-make of the same bytes. Telegram's own telegram-web-app.js comes from telegram.org, not the
-bot, and is not counted.
+(a) GET /console/ and every file it loads from the bot (following `static/...` references),
+once each as a browser without a cache: body and header bytes, and with gzip (what gzip would
+make of them when the server does not compress). Telegram's telegram-web-app.js is not counted.
 
-(b) The API: a database seeded with bulk INSERTs (one statement per story for the outbox): N
-chats (one in a hundred a channel) all reading the `politics` section in English, one in a
-in 97 also `economy`; 1,000 stories; the newest M / N `politics` stories fanned out to every
-chat (97% sent, 2% failed, 1% still queued), one `economy` story to its chats, one `politics`
-story not fanned out yet, and 50 feeds. Each API call is timed --calls times (after 3 warm-up
-calls), p50/p95/max. The trace is timed for three stories: one meant for every chat, all with
-an outbox row; a small one; one meant for every chat with no outbox row yet.
+(b) A database seeded in bulk: N chats (one in a hundred a channel) reading `politics` in
+English, one in 97 also `economy`; 1,000 stories, the newest M / N `politics` ones sent to
+every chat (97% sent, 2% failed, 1% queued; one INSERT ... SELECT each), one `economy` story
+to its chats, one `politics` story not sent yet; 50 feeds. Each API call is timed --calls
+times after 3 warm-up calls; the trace for a story with every chat's outbox row, a small one,
+and one meant for every chat with no outbox row yet.
 
     python benchmarks/console.py [--chats 100000] [--deliveries 1000000] [--calls 30]
                                  [--database-url URL] [--reuse] [--with-story-index]
 
-SQLite (a temporary file) by default; --database-url postgresql://... uses its own schema
-there (console_bench, dropped afterwards unless --reuse). --reuse keeps the seeded database
-and reuses it when it already holds what was asked for (a sqlite:///PATH URL to keep a file).
-`deliveries` has no index on story_id (the trace reads a story's outbox rows by it); with
---with-story-index the trace calls are timed again after the script creates one
-(temporarily: it is dropped at the end), so the two columns show what the index buys.
+SQLite (a temporary file) by default; PostgreSQL in its own schema (console_bench, dropped
+unless --reuse, which keeps and reuses what was seeded; sqlite:///PATH keeps a file).
+`deliveries` has no index on story_id; --with-story-index times the traces again with one the
+script creates (and drops at the end), so the two columns show what it buys.
 """
 
 from __future__ import annotations
@@ -134,11 +128,19 @@ async def counts(database: Database) -> tuple[int, int]:
     return int(chats or 0), int(rows or 0)
 
 
-def chat_of(n: int) -> tuple[int, str, str | None]:
-    """The n-th chat: one in a hundred a channel (with a title), the rest readers."""
-    if n % 100 == 50:
-        return FIRST_CHANNEL - n, "channel", f"Channel {n}"
-    return FIRST_CHAT + n, "private", None
+def chat_row(n: int, created: datetime) -> dict[str, Any]:
+    """The n-th chat: one in a hundred a channel (with a title), one in a hundred inactive."""
+    channel, inactive = n % 100 == 50, n % 100 == 99
+    return {
+        "chat_id": FIRST_CHANNEL - n if channel else FIRST_CHAT + n,
+        "kind": "channel" if channel else "private",
+        "title": f"Channel {n}" if channel else None,
+        "language": "en",
+        "active": not inactive,
+        "inactive_reason": "bot was blocked by the user" if inactive else None,
+        "created_at": created,
+        "updated_at": created,
+    }
 
 
 async def seed(database: Database, chats: int, deliveries: int, now: datetime) -> None:
@@ -193,26 +195,10 @@ async def seed(database: Database, chats: int, deliveries: int, now: datetime) -
                 }
             )
         await session.execute(Story.__table__.insert(), stories)
-        rows = []
-        for n in range(chats):
-            chat_id, kind, title = chat_of(n)
-            rows.append(
-                {
-                    "chat_id": chat_id,
-                    "kind": kind,
-                    "title": title,
-                    "language": "en",
-                    "active": n % 100 != 99,
-                    "inactive_reason": "bot was blocked by the user" if n % 100 == 99 else None,
-                    "breaking": True,
-                    "digest": False,
-                    "created_at": now - timedelta(days=60),
-                    "updated_at": now - timedelta(days=60),
-                }
-            )
+        earlier = now - timedelta(days=60)
+        rows = [chat_row(n, earlier) for n in range(chats)]
         await session.execute(Destination.__table__.insert(), rows)
         ids = (await session.scalars(select(Destination.id).order_by(Destination.id))).all()
-        earlier = now - timedelta(days=60)
         await session.execute(
             Subscription.__table__.insert(),
             [{"destination_id": i, "section": "politics", "created_at": earlier} for i in ids]
@@ -230,16 +216,14 @@ async def seed(database: Database, chats: int, deliveries: int, now: datetime) -
                 select(Story.id).order_by(Story.published_at.desc()).limit(fanned + 1)
             )
         ).all()
-    print(
-        f"seeded {chats:,} chats and {STORIES:,} stories in {time.perf_counter() - started:.0f} s"
-    )
+    seconds = time.perf_counter() - started
+    print(f"seeded {chats:,} chats and {STORIES:,} stories in {seconds:.0f} s")
     for number, story_id in enumerate(story_ids):
         started = time.perf_counter()
         async with database.sessions.begin() as session:
             await session.execute(_fan_out(story_id, economy=number == fanned))
-        print(
-            f"  story {story_id}: outbox rows in {time.perf_counter() - started:.1f} s", flush=True
-        )
+        seconds = time.perf_counter() - started
+        print(f"  story {story_id}: outbox rows in {seconds:.1f} s", flush=True)
 
 
 def _fan_out(story_id: int, *, economy: bool) -> Any:
@@ -251,40 +235,26 @@ def _fan_out(story_id: int, *, economy: bool) -> Any:
     failed = and_(bucket >= 97, bucket < 99)
     source = (
         select(
-            Destination.id,
-            Story.id,
-            Story.group_id,
-            literal(10),
-            status,
-            case((bucket < 99, 1), else_=0),
-            Story.published_at,
-            case((failed, "Forbidden: bot was blocked by the user"), else_=None),
-            case((sent, Destination.chat_id), else_=None),
-            case((sent, Story.id), else_=None),
-            Story.published_at,
-            case((sent, Story.published_at), else_=None),
-            false(),
+            Destination.id.label("destination_id"),
+            Story.id.label("story_id"),
+            Story.group_id.label("group_id"),
+            literal(10).label("priority"),
+            status.label("status"),
+            case((bucket < 99, 1), else_=0).label("attempts"),
+            Story.published_at.label("next_attempt_at"),
+            case((failed, "Forbidden: bot was blocked by the user")).label("last_error"),
+            case((sent, Destination.chat_id)).label("chat_id"),
+            case((sent, Story.id)).label("message_id"),
+            Story.published_at.label("created_at"),
+            case((sent, Story.published_at)).label("sent_at"),
+            false().label("roundup"),
         )
         .select_from(Destination)
         .join(Subscription, Subscription.destination_id == Destination.id)
         .join(Story, Story.id == story_id)
         .where(Subscription.section == ("economy" if economy else "politics"))
     )
-    columns = [
-        "destination_id",
-        "story_id",
-        "group_id",
-        "priority",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-        "chat_id",
-        "message_id",
-        "created_at",
-        "sent_at",
-        "roundup",
-    ]
+    columns = [column.name for column in source.selected_columns]
     return Delivery.__table__.insert().from_select(columns, source)
 
 
@@ -474,10 +444,7 @@ async def measure(
     database: Database, backend: str, chats: int, rows: int, args: argparse.Namespace
 ) -> None:
     settings = Settings(
-        telegram_bot_token=TOKEN,
-        console_url=CONSOLE_URL,
-        http_port=8080,
-        editors=[EDITOR["id"]],
+        telegram_bot_token=TOKEN, console_url=CONSOLE_URL, http_port=8080, editors=[EDITOR["id"]]
     )
     server = HttpServer(build_app(console_routes(settings, database)), "127.0.0.1", 0)
     await server.start()
@@ -523,11 +490,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=30, help="timed calls per API path")
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
-    parser.add_argument(
-        "--with-story-index",
-        action="store_true",
-        help="also time the traces with a temporary index on deliveries.story_id",
-    )
+    index_help = "also time the traces with a temporary index on deliveries.story_id"
+    parser.add_argument("--with-story-index", action="store_true", help=index_help)
     asyncio.run(run(parser.parse_args()))
 
 
