@@ -28,6 +28,7 @@ from bot.entrypoints.telegram.application import (
     publish_commands,
     register_handlers,
 )
+from bot.entrypoints.telegram.console_entry import publish_console_buttons
 from bot.entrypoints.telegram.handlers.services import BotServices
 from bot.entrypoints.telegram.polling import UPDATES_RETRY_SECONDS, LongPolling
 from bot.entrypoints.telegram.request import RequestObserver
@@ -174,14 +175,17 @@ async def telegram_running(
 
 
 async def bring_up(side: TelegramSide, *, polling: bool) -> None:
-    """getMe, the command menus, the update processor and long polling.
+    """getMe, the command menus, the editors' console menu buttons (with `console_url`),
+    the update processor and long polling.
 
-    Each step skips what an interrupted attempt already did (PTB's initialize, the menus
-    and `follow` are idempotent; start is guarded), so a failed start can simply be retried.
+    Each step skips what an interrupted attempt already did (PTB's initialize, the menus,
+    the menu buttons and `follow` are idempotent; start is guarded), so a failed start can
+    simply be retried.
     """
     application = side.application
     await application.initialize()
     await publish_commands(application, side.services)
+    await publish_console_buttons(application.bot, side.services)
     if not application.running:
         await application.start()
     if polling:

@@ -63,9 +63,14 @@ def build_app(routes: Sequence[BaseRoute]) -> Starlette:
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    """Bind ourselves so a busy port is an OSError here, not uvicorn's sys.exit in a task."""
+    """Bind ourselves so a busy port is an OSError here, not uvicorn's sys.exit in a task.
+
+    The protocol is named (IPPROTO_TCP, not 0): asyncio turns Nagle's algorithm off
+    (TCP_NODELAY) only on connections whose socket says TCP, and with it on, every answer
+    after the first on a kept-alive connection waited about 40 ms for the client's delayed
+    ACK (benchmarks/console.py)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

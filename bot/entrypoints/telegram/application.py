@@ -81,6 +81,8 @@ READER_COMMANDS = (
     "channels",
 )
 EDITOR_COMMANDS = ("breaking", "failures")
+# With `console_url`, editors also get /console (and only then is it a command at all).
+CONSOLE_COMMAND = "console"
 # The handler group of replies to the desk's headline prompts (see register_handlers).
 DESK_REPLIES = 1
 # The handler group of admins' answers to a chat setting's question (before group 0).
@@ -89,6 +91,8 @@ SETTING_ANSWERS = -2
 FORUM_WATCH = -3
 # The handler group that makes whoever sends a command in a private chat reachable there.
 PRIVATE_CONTACT = -1
+# The handler group that gives an editor's /start the console's menu button, after the welcome.
+CONSOLE_MENU = 2
 
 
 # PTB 22 warns on every RetryAfter (even at its construction) that `retry_after` becomes a
@@ -171,6 +175,9 @@ def register_handlers(application: Application, services: BotServices) -> None:
         "breaking": editors.breaking,
         "failures": editors.failures,
     }
+    console = services.settings.console_url is not None
+    if console:
+        commands[CONSOLE_COMMAND] = editors.console
     # Group FORUM_WATCH, first of all: every supergroup update says whether it is a forum.
     application.add_handler(TypeHandler(Update, topics.observe), group=FORUM_WATCH)
     # Group SETTING_ANSWERS, next: a reply in a private chat is looked up by the message it
@@ -242,6 +249,13 @@ def register_handlers(application: Application, services: BotServices) -> None:
         ),
         group=DESK_REPLIES,
     )
+    # Group CONSOLE_MENU: an editor's /start (welcomed in group 0) also sets the console's
+    # menu button, which start-up could not set before they had started the bot.
+    if console:
+        application.add_handler(
+            CommandHandler("start", editors.console_menu, filters=filters.ChatType.PRIVATE),
+            group=CONSOLE_MENU,
+        )
     application.add_error_handler(_error_handler(services))
     lanes = application.update_processor
     if isinstance(lanes, UserLanes):
@@ -301,12 +315,18 @@ async def _language(services: BotServices, update: Update) -> str:
 
 
 async def publish_commands(application: Application, services: BotServices) -> None:
-    """The command menu in each language; editors also see /breaking and /failures."""
+    """The command menu in each language; editors also see /breaking and /failures, and
+    /console with `console_url`."""
     bot = application.bot
+    editor_commands = (
+        (*EDITOR_COMMANDS, CONSOLE_COMMAND)
+        if services.settings.console_url is not None
+        else EDITOR_COMMANDS
+    )
 
     def menu(language: str, *, editor: bool) -> list[BotCommand]:
         t = services.translator(language)
-        names = [*READER_COMMANDS, *EDITOR_COMMANDS] if editor else list(READER_COMMANDS)
+        names = [*READER_COMMANDS, *editor_commands] if editor else list(READER_COMMANDS)
         return [BotCommand(name, t(f"cmd_{name}")) for name in names]
 
     try:

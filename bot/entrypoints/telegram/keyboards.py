@@ -21,13 +21,14 @@ button built here must fit it) and carries no rights. Formats (`:`-separated):
                             in the presser's private chat (re-verified)
   bk:<ok|no>:<alert_id>     confirm or cancel a breaking-news draft (editors only)
   ap:<ok|no|hl>:<approval_id>  approve, skip or edit the headline of a story at the desk
+A web_app button (`open_console`) carries no callback data: Telegram opens its URL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.config import SectionConfig
 from bot.outbound.callbacks import parse_callback
@@ -152,6 +153,14 @@ def languages(current: str) -> InlineKeyboardMarkup:
         for code, name in LANGUAGE_NAMES.items()
     ]
     return InlineKeyboardMarkup([buttons])
+
+
+def open_console(url: str, t: Translator) -> InlineKeyboardMarkup:
+    """/console's answer: the console as a Mini App, opened with signed init data (an inline
+    web_app button; one on a reply keyboard would get none). Private chats only."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t("console_button"), web_app=WebAppInfo(url))]]
+    )
 
 
 def confirm_breaking(alert_id: int, t: Translator) -> InlineKeyboardMarkup:

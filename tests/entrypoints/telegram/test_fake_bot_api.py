@@ -21,7 +21,11 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MenuButtonCommands,
+    MenuButtonDefault,
+    MenuButtonWebApp,
     Update,
+    WebAppInfo,
 )
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -480,6 +484,39 @@ async def test_commands_are_stored_per_scope_and_language(bot: Bot, fake: FakeBo
     )
     await bot.send_chat_action(USER.id, "typing")
     assert fake.chat_actions == [(USER.id, "typing")]
+
+
+async def test_menu_button_per_private_chat_like_telegram(bot: Bot, fake: FakeBotAPI) -> None:
+    console = MenuButtonWebApp("Console", WebAppInfo("https://news.example/console/"))
+    assert await bot.get_chat_menu_button(USER.id) == MenuButtonCommands()
+    assert await bot.set_chat_menu_button(USER.id, console)
+    assert await bot.get_chat_menu_button(USER.id) == console
+    assert fake.menu_buttons[USER.id]["web_app"] == {"url": "https://news.example/console/"}
+    assert await bot.get_chat_menu_button(OTHER.id) == MenuButtonCommands()  # per chat
+    # Mini Apps open over https only; a button needs a text; a group has no menu button.
+    plain_http = MenuButtonWebApp("Console", WebAppInfo("http://news.example/console/"))
+    with pytest.raises(BadRequest, match="only https links are allowed"):
+        await bot.set_chat_menu_button(USER.id, plain_http)
+    with pytest.raises(BadRequest, match="text must be non-empty"):
+        await bot.set_chat_menu_button(USER.id, MenuButtonWebApp(" ", console.web_app))
+    fake.register_chat(GROUP)
+    with pytest.raises(BadRequest, match="Invalid chat_id specified"):
+        await bot.set_chat_menu_button(GROUP.id, console)
+    assert await bot.get_chat_menu_button(USER.id) == console  # refusals changed nothing
+    # "default" hands the chat back to the bot's default button.
+    await bot.set_chat_menu_button(USER.id, MenuButtonDefault())
+    assert await bot.get_chat_menu_button(USER.id) == MenuButtonCommands()
+
+
+async def test_menu_button_needs_a_user_who_wrote_to_the_bot() -> None:
+    with FakeBotAPI(strict_private_chats=True) as fake:
+        async with Bot(fake.token, base_url=f"{fake.base_url}/bot") as bot:
+            console = MenuButtonWebApp("Console", WebAppInfo("https://news.example/console/"))
+            with pytest.raises(BadRequest, match="User not found"):
+                await bot.set_chat_menu_button(USER.id, console)
+            fake.send_message(USER, "/start")
+            assert await bot.set_chat_menu_button(USER.id, console)
+            assert fake.menu_buttons == {USER.id: console.to_dict()}
 
 
 async def test_raw_http_shapes(fake: FakeBotAPI) -> None:

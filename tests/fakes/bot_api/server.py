@@ -112,6 +112,8 @@ class FakeBotAPI(
         self.inline_answers: list[dict[str, Any]] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.descriptions: dict[tuple[str, str], str] = {}
+        # The menu button per private chat (None: the bot's default), as MenuButton JSON.
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.chat_actions: list[tuple[int, str]] = []
         self.deleted: list[tuple[int, int]] = []
         # Forum topics the bot created: (chat_id, message_thread_id, name).

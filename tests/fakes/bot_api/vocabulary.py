@@ -53,7 +53,7 @@ _BOOL_FIELDS = _words(
 )
 _JSON_FIELDS = _words(
     "reply_markup entities caption_entities link_preview_options allowed_updates ",
-    "commands scope results reply_parameters button media reaction message_ids",
+    "commands scope results reply_parameters button media reaction message_ids menu_button",
 )
 _BUTTON_ACTIONS = (
     "url",

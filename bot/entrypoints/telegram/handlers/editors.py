@@ -1,4 +1,5 @@
-"""Editors: /breaking with an exact preview, Confirm or Cancel, then a delivery report."""
+"""Editors: /breaking with an exact preview, Confirm or Cancel, then a delivery report;
+/console and the console's menu button (with `console_url`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.domain.breaking import split_link
 from bot.entrypoints.telegram import keyboards
+from bot.entrypoints.telegram.console_entry import set_console_button
 from bot.entrypoints.telegram.handlers.common import (
     edit_html,
     plain,
@@ -93,6 +95,32 @@ class EditorHandlers:
         await reply_html(
             update, plain(t("failures_title")) + "\n" + render_failure_reasons(reasons, t)
         )
+
+    async def console(self, update: Update, context: Context) -> None:
+        """/console - the console's button (registered only with `console_url`). Its web_app
+        button works in private chats only; part 2 opens the console to channel admins."""
+        url = self.s.settings.console_url
+        if url is None:
+            return
+        t = await self._t(update)
+        user, chat = update.effective_user, update.effective_chat
+        if chat is None or chat.type != Chat.PRIVATE:
+            await reply_plain(update, t("console_private_only"))
+            return
+        if not self.s.breaking.is_editor(user.id if user else None):
+            await reply_plain(update, t("console_not_editor"))
+            return
+        await reply_plain(update, t("console_open"), keyboards.open_console(url, t))
+
+    async def console_menu(self, update: Update, context: Context) -> None:
+        """/start from an editor (a handler group after the welcome): the console's menu
+        button again, in the language the chat now has. Start-up's attempt fails for an
+        editor who had never started the bot; this is when they can get it."""
+        user, url = update.effective_user, self.s.settings.console_url
+        if user is None or url is None or not self.s.breaking.is_editor(user.id):
+            return
+        t = await self._t(update)
+        await set_console_button(context.bot, user.id, url, t("console_button"))
 
     async def on_decision(self, update: Update, context: Context) -> None:
         """bk:ok:<id> / bk:no:<id> - only an editor's press counts, and only once."""

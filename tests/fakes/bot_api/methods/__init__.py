@@ -1,7 +1,7 @@
 """The Bot API methods the fake answers, one module per group (updates and webhooks, the
-bot's own settings, chats and members, forum topics, a send's parameters, sending, editing
-and deleting, answers to callback and inline queries), each a mixin of
-:class:`~tests.fakes.bot_api.server.FakeBotAPI`.
+bot's own settings: commands, descriptions and menu button; chats and members, forum topics,
+a send's parameters, sending, editing and deleting, answers to callback and inline queries),
+each a mixin of :class:`~tests.fakes.bot_api.server.FakeBotAPI`.
 
 A handler takes the typed parameters and returns the ``result`` or raises ``ApiError``;
 the table below is how the server finds it."""
@@ -34,6 +34,8 @@ _METHODS: dict[str, tuple[str, str]] = {
         "getMyDescription": "_api_get_my_description",
         "setMyShortDescription": "_api_set_my_short_description",
         "getMyShortDescription": "_api_get_my_short_description",
+        "setChatMenuButton": "_api_set_chat_menu_button",
+        "getChatMenuButton": "_api_get_chat_menu_button",
         "getChat": "_api_get_chat",
         "getChatMember": "_api_get_chat_member",
         "getChatAdministrators": "_api_get_chat_administrators",

@@ -1,4 +1,5 @@
-"""The bot's own settings: getMe, its commands per scope and language, its descriptions."""
+"""The bot's own settings: getMe, its commands per scope and language, its descriptions, its
+menu button (the default one and one per private chat)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from tests.fakes.bot_api.vocabulary import _COMMAND_RE
 
 
 class BotMethods:
-    """getMe, logOut/close, set/get/deleteMyCommands, set/getMy(Short)Description.
+    """getMe, logOut/close, set/get/deleteMyCommands, set/getMy(Short)Description,
+    set/getChatMenuButton.
 
     Mixed into :class:`~tests.fakes.bot_api.server.FakeBotAPI`, whose ``__init__`` holds
     the state these methods use (under ``self._lock``).
@@ -100,3 +102,66 @@ class BotMethods:
     def _api_get_my_short_description(self, params: dict[str, Any]) -> dict[str, str]:
         key = ("short_description", params.get("language_code") or "")
         return {"short_description": self.descriptions.get(key, "")}
+
+    # ---------------------------------------------------------------- the menu button
+
+    def _menu_chat(self, params: dict[str, Any]) -> int | None:
+        """The private chat a menu-button call names (None: the bot's default button).
+
+        Telegram takes a user's id only, and only a user the bot knows: with
+        ``strict_private_chats``, one who has written to it (else any positive id is a user).
+        """
+        raw = params.get("chat_id")
+        if raw is None or raw == "":
+            return None
+        try:
+            chat_id = int(raw)
+        except (TypeError, ValueError):
+            raise _bad("invalid chat_id specified") from None
+        if chat_id <= 0:
+            raise _bad("invalid chat_id specified")
+        state = self._chats.get(chat_id)
+        if state is not None and state.chat.type != "private":
+            raise _bad("invalid chat_id specified")
+        if self.strict_private_chats and (state is None or not state.started):
+            raise _bad("user not found")
+        return chat_id
+
+    def _api_set_chat_menu_button(self, params: dict[str, Any]) -> bool:
+        """MenuButton: commands, default, or web_app with a text and an https URL."""
+        chat_id = self._menu_chat(params)
+        button = params.get("menu_button") or {"type": "default"}
+        if not isinstance(button, dict):
+            raise _bad("can't parse menu button: MenuButton must be an Object")
+        kind = button.get("type")
+        if kind in {"commands", "default"}:
+            cleaned: dict[str, Any] = {"type": kind}
+        elif kind == "web_app":
+            text, web_app = button.get("text"), button.get("web_app")
+            url = web_app.get("url") if isinstance(web_app, dict) else None
+            if not isinstance(text, str) or not text.strip():
+                raise _bad("menu button text must be non-empty")
+            if not isinstance(url, str) or not url:
+                raise _bad("can't parse menu button: Web App URL must be non-empty")
+            if not url.startswith("https://") or any(ch.isspace() for ch in url):
+                raise _bad(
+                    f"menu button Web App URL '{url}' is invalid: Only HTTPS links are allowed"
+                )
+            cleaned = {"type": "web_app", "text": text, "web_app": {"url": url}}
+        else:
+            raise _bad("can't parse menu button: unsupported menu button type")
+        if chat_id is not None and kind == "default":
+            self.menu_buttons.pop(chat_id, None)  # the chat follows the default again
+        else:
+            self.menu_buttons[chat_id] = cleaned
+        return True
+
+    def _api_get_chat_menu_button(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The chat's own button, else the default one, else Telegram's: the commands list."""
+        chat_id = self._menu_chat(params)
+        button = self.menu_buttons.get(chat_id) if chat_id is not None else None
+        if button is None:
+            button = self.menu_buttons.get(None, {"type": "commands"})
+        if button["type"] == "default":
+            button = {"type": "commands"}
+        return copy.deepcopy(button)
