@@ -96,6 +96,10 @@ def create_database(url: str, *, echo: bool = False) -> Database:
         options["connect_args"] = {"timeout": 30}
     else:
         options.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # No JIT compilation: newsbot's queries are short, and PostgreSQL's JIT spent about
+        # 0.45 s compiling each of the console's counting queries over a big outbox
+        # (benchmarks/console.py), many times what running them costs.
+        options["connect_args"] = {"server_settings": {"jit": "off"}}
     engine = create_async_engine(target, **options)
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
