@@ -16,12 +16,12 @@ times after 3 warm-up calls; the trace for a story with every chat's outbox row,
 and one meant for every chat with no outbox row yet.
 
     python benchmarks/console.py [--chats 100000] [--deliveries 1000000] [--calls 30]
-                                 [--database-url URL] [--reuse] [--with-story-index]
+                                 [--database-url URL] [--reuse]
 
 SQLite (a temporary file) by default; PostgreSQL in its own schema (console_bench, dropped
 unless --reuse, which keeps and reuses what was seeded; sqlite:///PATH keeps a file).
-`deliveries` has no index on story_id; --with-story-index times the traces again with one the
-script creates (and drops at the end), so the two columns show what it buys.
+The schema is the migrations' (0015 indexes deliveries by story and by day); connections run
+without PostgreSQL's JIT, as storage/db.py opens them.
 """
 
 from __future__ import annotations
@@ -68,7 +68,6 @@ TOKEN = "123456:BENCH-console-token"
 EDITOR = {"id": 111111111, "first_name": "Aigerim", "language_code": "kk"}
 CONSOLE_URL = "https://console.news.example/console/"
 BENCH_SCHEMA = "console_bench"
-STORY_INDEX = "bench_deliveries_story_id"
 STORIES = 1000
 FEEDS = 50
 FIRST_CHAT = 10_000_000
@@ -104,7 +103,7 @@ async def open_database(url: str | None, scratch: str, *, reuse: bool) -> Databa
             async_url(url),
             pool_size=10,
             max_overflow=10,
-            connect_args={"server_settings": {"search_path": BENCH_SCHEMA}},
+            connect_args={"server_settings": {"search_path": BENCH_SCHEMA, "jit": "off"}},
         )
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         database = Database(engine, sessions, is_sqlite=False)
@@ -268,17 +267,6 @@ async def analyze(database: Database, statement: str = "ANALYZE deliveries") -> 
         await connection.execute(text(statement))
 
 
-async def story_index(database: Database, *, create: bool) -> None:
-    statement = (
-        f"CREATE INDEX IF NOT EXISTS {STORY_INDEX} ON deliveries (story_id)"
-        if create
-        else f"DROP INDEX IF EXISTS {STORY_INDEX}"
-    )
-    async with database.sessions.begin() as session:
-        await session.execute(text(statement))
-    await analyze(database)
-
-
 # ---- the measurements ------------------------------------------------------------------
 
 
@@ -429,7 +417,6 @@ async def run(args: argparse.Namespace) -> None:
             else:
                 print(f"{backend}: seeding {args.chats:,} chats, {args.deliveries:,} deliveries")
                 await seed(database, args.chats, args.deliveries, now)
-            await story_index(database, create=False)  # a run stopped half-way left it
             await analyze(database, f"VACUUM ANALYZE {', '.join(SEEDED)}")
             chats, rows = await counts(database)
             print(f"{backend}: {chats:,} chats, {rows:,} outbox rows")
@@ -462,18 +449,7 @@ async def measure(
                 trace = (await client.get(f"/console/api/stories/{story_id}/trace")).json()
                 print(f"trace of {label}: {trace['counts']}, {len(trace['chats'])} listed")
             plain = await api_calls(client, stories, args.calls)
-            columns: list[tuple[str, list[Timing | None]]] = [
-                ("no story index" if args.with_story_index else "", list(plain))
-            ]
-            if args.with_story_index:
-                started = time.perf_counter()
-                await story_index(database, create=True)
-                print(f"created {STORY_INDEX} in {time.perf_counter() - started:.1f} s")
-                try:
-                    indexed = await api_calls(client, stories, args.calls, traces_only=True)
-                finally:
-                    await story_index(database, create=False)
-                columns.append(("with index", [None] * (len(plain) - len(indexed)) + indexed))
+            columns: list[tuple[str, list[Timing | None]]] = [("", list(plain))]
             load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
             title = f"{backend}, {chats:,} chats, {rows:,} deliveries, {args.calls} calls each"
             title += f" (load average {load} on {os.cpu_count()} cores)"
@@ -490,8 +466,6 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=30, help="timed calls per API path")
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
-    index_help = "also time the traces with a temporary index on deliveries.story_id"
-    parser.add_argument("--with-story-index", action="store_true", help=index_help)
     asyncio.run(run(parser.parse_args()))
 
 
