@@ -1,8 +1,8 @@
 """The console's approvals queue over real HTTP, with the fake Bot API: a channel with
 `approval` gets its stories held; the queue lists them; approve (the story reaches the
 channel and the desk message shows the decision) and skip (it never does) go through the
-desk's own use case; deciding twice is 409, an unknown id 404, a bad body 422, and the queue
-is for editors only."""
+desk's own use case; deciding twice is 409 (in the console, or once at the desk's button and
+once here), an unknown id 404, a bad body 422, and the queue is for editors only."""
 
 from __future__ import annotations
 
@@ -120,7 +120,9 @@ async def test_the_queue_lists_held_stories_and_approve_sends_one_to_the_channel
             lambda m: m.chat_id == CHANNEL.id and APPROVED["title"] in m.text, timeout=10
         )
         # The desk message in Telegram was edited to name the decision's editor.
-        await desk.api.wait_until(lambda: desk_shows(desk, EDITOR.first_name), timeout=10)
+        await desk.api.wait_until(
+            lambda: desk_shows(desk, f"Approved by {EDITOR.first_name}"), timeout=10
+        )
         # Decided: no longer in the queue, and a second decision is refused.
         queue = await api.get("/console/api/approvals")
         assert all(a["id"] != item["id"] for a in queue.json()["approvals"])
@@ -141,7 +143,9 @@ async def test_skip_keeps_the_story_from_the_channel(desk: RunningBot) -> None:
         answer = await api.post(f"/console/api/approvals/{item['id']}", json={"decision": "skip"})
         assert answer.status_code == 200, answer.text
         assert answer.json()["approval"]["status"] == "skipped"
-        await desk.api.wait_until(lambda: desk_shows(desk, EDITOR.first_name), timeout=10)
+        await desk.api.wait_until(
+            lambda: desk_shows(desk, f"Skipped by {EDITOR.first_name}"), timeout=10
+        )
         twice = await api.post(f"/console/api/approvals/{item['id']}", json={"decision": "skip"})
         assert twice.status_code == 409, twice.text
     # A later story approved reaches the channel; the skipped one never did.
@@ -181,3 +185,32 @@ async def test_bad_bodies_unknown_ids_and_non_editors(desk: RunningBot) -> None:
         queue = await api.get("/console/api/approvals")
     assert [a["status"] for a in queue.json()["approvals"] if a["id"] == item["id"]] == ["pending"]
     assert not in_channel(desk, APPROVED["title"])
+
+
+async def test_the_desk_and_the_console_decide_once_between_them(desk: RunningBot) -> None:
+    """Approved at the desk chat's button, the console refuses; skipped in the console, the
+    desk's button is answered "already decided"."""
+    item = await held(desk, APPROVED)
+    preview = next(m for m in desk.api.messages_to(DESK.id) if APPROVED["title"] in (m.text or ""))
+    desk.api.press_button(EDITOR, preview, f"ap:ok:{item['id']}")
+    await desk.api.wait_for(
+        lambda m: m.chat_id == CHANNEL.id and APPROVED["title"] in m.text, timeout=10
+    )
+    async with client(desk) as api:
+        answer = await until(
+            lambda: api.post(f"/console/api/approvals/{item['id']}", json={"decision": "skip"}),
+            lambda answer: answer.status_code == 409,
+        )
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["approval"]["status"] == "approved"
+
+    other = await held(desk, SKIPPED)
+    async with client(desk) as api:
+        skipped = await api.post(f"/console/api/approvals/{other['id']}", json={"decision": "skip"})
+    assert skipped.status_code == 200, skipped.text
+    preview = next(m for m in desk.api.messages_to(DESK.id) if SKIPPED["title"] in (m.text or ""))
+    before = len(desk.api.callback_answers)
+    desk.api.press_button(EDITOR, preview, f"ap:ok:{other['id']}")
+    await desk.api.wait_until(lambda: len(desk.api.callback_answers) > before, timeout=10)
+    assert desk.api.callback_answers[-1]["show_alert"]
+    assert not in_channel(desk, SKIPPED["title"])
