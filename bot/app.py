@@ -241,12 +241,20 @@ def build_http_server(
         edition_of=settings.edition_of,
     )
     tokens = TokenCheck([token.get_secret_value() for token in settings.api_tokens])
+    services = side.services if side is not None else None
+    desk = (
+        (services.approvals, services.desk_poster)
+        if services is not None
+        and services.approvals is not None
+        and services.desk_poster is not None
+        else None
+    )
     routes: list[BaseRoute] = [
         *ops_routes(readiness, metrics, core.database),
         *cms_routes(
             cms, tokens, [section.slug for section in settings.sections], settings.editions
         ),
-        *console_routes(settings, core.database, lambda: wake_delivery(scheduler)),
+        *console_routes(settings, core.database, lambda: wake_delivery(scheduler), desk),
     ]
     if webhook_url and side and secret:
         ledger = UpdateLedger(core.database)

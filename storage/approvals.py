@@ -38,6 +38,8 @@ class Waiting:
     decided_by: int | None
     decided_by_name: str | None
     decided_at: datetime | None
+    # When the story started waiting (the fan-out opened its approval).
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,7 @@ def _waiting(row: Approval) -> Waiting:
         decided_by=row.decided_by,
         decided_by_name=row.decided_by_name,
         decided_at=row.decided_at,
+        created_at=row.created_at,
     )
 
 
@@ -115,6 +118,17 @@ async def unposted(session: AsyncSession, limit: int = 20) -> list[Waiting]:
     rows = await session.scalars(
         select(Approval)
         .where(Approval.status == ApprovalStatus.PENDING, Approval.desk_message_id.is_(None))
+        .order_by(Approval.id)
+        .limit(limit)
+    )
+    return [_waiting(row) for row in rows]
+
+
+async def pending(session: AsyncSession, limit: int) -> list[Waiting]:
+    """Every pending approval, posted to the desk or not (oldest first): the console's queue."""
+    rows = await session.scalars(
+        select(Approval)
+        .where(Approval.status == ApprovalStatus.PENDING)
         .order_by(Approval.id)
         .limit(limit)
     )

@@ -7,7 +7,8 @@ to the bot's prompt becomes the headline those chats get, and the story still wa
 Approve: an edit is not a decision, so a second editor sees the new headline before it goes
 out). A story nobody decides on within `approval_timeout` expires. Only `editors` decide: a
 press on the desk is one use case here (Approvals.press: who may, the decision, the desk
-message, waking the sender), for the Telegram handler and any other front door alike.
+message, waking the sender), for the Telegram handler; its Approve and Skip are
+Approvals.settle, which the console's Approvals tab calls too.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from storage.states import ApprovalStatus
 MAX_HEADLINE = 250
 # The chats a preview names; the rest are counted.
 NAMED_CHATS = 5
+# The most stories the console's queue lists at once.
+QUEUE_LIMIT = 100
 # A press on a desk message: ap:<action>:<approval id>.
 ACTIONS = ("ok", "no", "hl")
 # How a press is answered: a catalogue key, and whether it shows as an alert.
@@ -113,6 +116,14 @@ class Approvals:
             views = [await self._view(session, a) for a in await approval_queries.unposted(session)]
         return [view for view in views if view is not None]
 
+    async def queue(self, limit: int = QUEUE_LIMIT) -> list[DeskView]:
+        """Every story waiting for a decision, oldest first (the console's Approvals tab)."""
+        async with self._db.sessions() as session:
+            views = [
+                await self._view(session, a) for a in await approval_queries.pending(session, limit)
+            ]
+        return [view for view in views if view is not None]
+
     async def posted(self, approval_id: int, chat_id: int, message_id: int) -> None:
         async with self._db.writing(), self._db.sessions.begin() as session:
             await approval_queries.record_post(session, approval_id, chat_id, message_id)
@@ -156,21 +167,47 @@ class Approvals:
         if view is None or action not in ACTIONS or view.approval.desk_message_id is None:
             await answer("stale_button", True)
             return None
+        if action == "hl" and view.approval.status is ApprovalStatus.PENDING:
+            return view
+        await self.settle(
+            editor, view, action == "ok", desk=desk, wake_delivery=wake_delivery, answer=answer
+        )
+        return None
+
+    async def settle(
+        self,
+        editor: Editor,
+        view: DeskView,
+        approve: bool,
+        *,
+        desk: DeskPoster,
+        wake_delivery: Callable[[], None],
+        answer: Answer,
+    ) -> DeskView | None:
+        """An editor's Approve or Skip, from the desk's buttons (press) or the console.
+
+        Only `editors` decide. A decided (or expired) approval is answered
+        "desk_already_decided" and its desk message shown as it stands; otherwise the
+        decision is recorded once (two at once decide once), answered, the recorded desk
+        message updated, and an approval wakes the sender. Returns the decided approval, or
+        None when nothing was decided.
+        """
+        if not self.is_editor(editor.id):
+            await answer("desk_not_editor", True)
+            return None
         if view.approval.status is not ApprovalStatus.PENDING:
             await answer("desk_already_decided", True)
             await desk.show(view)
             return None
-        if action == "hl":
-            return view
-        decided = await self.decide(view.approval.id, action == "ok", editor)
+        decided = await self.decide(view.approval.id, approve, editor)
         if decided is None:
             await answer("desk_already_decided", True)
             return None
-        await answer("desk_approved_answer" if action == "ok" else "desk_skipped", False)
+        await answer("desk_approved_answer" if approve else "desk_skipped", False)
         await desk.show(decided)
-        if action == "ok":
+        if approve:
             wake_delivery()
-        return None
+        return decided
 
     async def expire_due(self) -> list[DeskView]:
         """Pending approvals past `expires_at`: expired, their deliveries skipped."""

@@ -6,7 +6,8 @@ leaves loopback: every other outside request is refused and counted.
 The page loads with no JavaScript errors, calls the API with `tma` init data and gets 2xx,
 draws the stats plot (a uPlot canvas), is never wider than the screen, and an editor sends
 breaking news through it: Telegram's MainButton, the confirmation, each chat's edition at
-the fake Bot API, the progress view until done.
+the fake Bot API, the progress view until done. In the Approvals tab an editor approves one
+held story (it reaches its channel) and skips another after Telegram's confirmation.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from playwright.async_api import Browser, Page, Response, Route, async_playwrigh
 
 from tests.entrypoints.http.conftest import READER, RunningBot, running_bot
 from tests.entrypoints.http.console_helpers import as_user, console_settings
+from tests.entrypoints.http.test_console_approvals import APPROVED, SKIPPED, held, in_channel
+from tests.entrypoints.http.test_console_approvals import desk as desk
 from tests.entrypoints.http.test_console_breaking import audience, got
 from tests.entrypoints.telegram.conftest import CHANNEL, EDITOR, ENGLISH_READER
 from tests.fakes.bot_api import FakeBotAPI
@@ -230,7 +233,7 @@ async def test_every_tab_fits_the_screen_and_stats_draws_its_plot(
     assert await width(page) <= WIDTH
 
     tabs = page.locator("#tabs button")
-    assert await tabs.count() == 4
+    assert await tabs.count() == 5
     await tabs.nth(2).click()  # Stats
     canvas = page.locator("#stats-chart canvas").first
     await canvas.wait_for()
@@ -245,10 +248,14 @@ async def test_every_tab_fits_the_screen_and_stats_draws_its_plot(
         await tabs.nth(index).click()
         await page.wait_for_function("() => !document.querySelector('#view .note')")
         assert await width(page) <= WIDTH
+    await tabs.nth(4).click()  # Approvals: nothing waits
+    await page.wait_for_selector("#approvals-empty")
+    assert await width(page) <= WIDTH
     assert_clean(watch)
     paths = {path for _, path, _, _ in watch.api}
     assert {"/console/api/session", "/console/api/breaking/preview"} <= paths
     assert {"/console/api/stats", "/console/api/stories", "/console/api/feeds"} <= paths
+    assert "/console/api/approvals" in paths
 
 
 async def test_an_editor_sends_breaking_news_through_the_page(
@@ -290,3 +297,40 @@ async def test_an_editor_sends_breaking_news_through_the_page(
     assert_clean(watch)
     sends = [entry for entry in watch.api if entry[:2] == ("POST", "/console/api/breaking")]
     assert [status for _, _, status, _ in sends] == [201]
+
+
+async def test_an_editor_approves_and_skips_in_the_approvals_tab(
+    desk: RunningBot, browser: Browser
+) -> None:
+    approved = await held(desk, APPROVED)
+    skipped = await held(desk, SKIPPED)
+    page, watch = await open_console(browser, desk)
+    tabs = page.locator("#tabs button")
+    await page.wait_for_selector("textarea[data-edition]")
+    await tabs.nth(4).click()
+    first = page.locator(f"[data-approval='{approved['id']}']")
+    await first.locator("button.approve").wait_for()
+    assert APPROVED["title"] in await first.inner_text()
+    assert "parliament" in await first.inner_text()
+    assert await page.locator("#approvals [data-approval]").count() == 2
+    await snapshot(page, "approvals")
+    assert await width(page) <= WIDTH
+
+    await first.locator("button.approve").click()
+    await page.wait_for_selector("#approvals-outcome.good")
+    await desk.api.wait_for(
+        lambda m: m.chat_id == CHANNEL.id and APPROVED["title"] in m.text, timeout=10
+    )
+    # The list reloaded: the approved story left it.
+    assert await page.locator(f"[data-approval='{approved['id']}']").count() == 0
+
+    second = page.locator(f"[data-approval='{skipped['id']}']")
+    await second.locator("button.skip").click()
+    await page.wait_for_selector("#approvals-empty")
+    confirms: Any = await page.evaluate("() => window.__tg.confirms")
+    assert len(confirms) == 1 and SKIPPED["title"] in confirms[0]
+    assert not in_channel(desk, SKIPPED["title"])
+    assert await width(page) <= WIDTH
+    assert_clean(watch)
+    decisions = [entry[2] for entry in watch.api if entry[0] == "POST"]
+    assert decisions == [200, 200]

@@ -16,12 +16,15 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
+from bot.delivery.approval_desk import DeskPoster
 from bot.domain.identity import without_credentials
 from bot.domain.trace import ChatOutcome, StoryFacts, StoryTrace
+from bot.entrypoints.http.console.approvals import ConsoleApprovals
 from bot.entrypoints.http.console.auth import NO_STORE, Caller, ConsoleAuth, error
 from bot.entrypoints.http.console.editors import ConsoleEditors
 from bot.entrypoints.http.console.static import PAGE, load_static, serve
 from bot.outbound.i18n import Catalogues
+from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
 from bot.services.console_chats import ConsoleChats
 from bot.services.console_stats import ConsoleStats
@@ -47,11 +50,16 @@ def interface_language(language_code: str | None) -> str:
 
 
 def console_routes(
-    settings: Settings, database: Database, wake_delivery: Callable[[], None] = lambda: None
+    settings: Settings,
+    database: Database,
+    wake_delivery: Callable[[], None] = lambda: None,
+    editors_desk: tuple[Approvals, DeskPoster] | None = None,
 ) -> list[Route]:
     """The console's routes, or none without `console_url` (or without a bot token, which
     the init data is signed with). `wake_delivery` starts a delivery tick at once after
-    breaking news is queued (without it, the next tick sends it)."""
+    breaking news is queued or a story approved (without it, the next tick sends it).
+    `editors_desk` is the bot's editors' desk (its approvals and the poster that keeps the
+    desk chat's messages): without it, the approvals paths are not served."""
     if settings.console_url is None:
         return []
     if settings.telegram_bot_token is None:
@@ -95,6 +103,22 @@ def console_routes(
     async def unknown(request: Request, caller: Caller) -> Response:
         return error(404, "no such console API path")
 
+    approval_routes: list[Route] = []
+    if editors_desk is not None:
+        queue = ConsoleApprovals(*editors_desk, wake_delivery)
+        approval_routes = [
+            Route(
+                "/console/api/approvals",
+                auth.guard(queue.queue, editors_only=True),
+                methods=["GET"],
+            ),
+            Route(
+                "/console/api/approvals/{approval_id}",
+                auth.guard(queue.decide, editors_only=True),
+                methods=["POST"],
+            ),
+        ]
+
     return [
         Route("/console", to_page, methods=["GET"]),
         Route("/console/", page, methods=["GET"]),
@@ -119,6 +143,7 @@ def console_routes(
             methods=["GET"],
         ),
         Route("/console/api/stats", auth.guard(desk.stats, editors_only=True), methods=["GET"]),
+        *approval_routes,
         Route("/console/api/{rest:path}", auth.guard(unknown, editors_only=False)),
     ]
 

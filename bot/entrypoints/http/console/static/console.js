@@ -2,8 +2,8 @@
    Vanilla JS, no build step. Every API call carries the init data Telegram gave the page
    (Authorization: tma <initData>); the server decides who may see what. Text from the
    server is only ever set as textContent, never inserted as HTML (the breaking preview
-   rebuilds Telegram's few tags from inert parsed markup: breaking.js). The Breaking and
-   Stats tabs are in breaking.js and stats.js. */
+   rebuilds Telegram's few tags from inert parsed markup: breaking.js). The Breaking, Stats
+   and Approvals tabs are in breaking.js, stats.js and approvals.js. */
 (function () {
   "use strict";
 
@@ -16,13 +16,14 @@
   // Runs when the tab showing changes (a tab's timers and Telegram's MainButton stop).
   var leaving = null;
 
-  // The tabs, in order: {id, label, show}. Breaking (breaking.js) and Stats (stats.js) live
-  // in their own files, which hand over their `show` with NewsbotConsole.tab(id, show).
+  // The tabs, in order: {id, label, show}. Breaking (breaking.js), Stats (stats.js) and
+  // Approvals (approvals.js) live in their own files, which hand over their `show` with NewsbotConsole.tab(id, show).
   var TABS = [
     { id: "breaking", label: "tab_breaking", show: null },
     { id: "stories", label: "tab_stories", show: showStories },
     { id: "stats", label: "tab_stats", show: null },
-    { id: "feeds", label: "tab_feeds", show: showFeeds }
+    { id: "feeds", label: "tab_feeds", show: showFeeds },
+    { id: "approvals", label: "tab_approvals", show: null }
   ];
   var current = TABS[0].id;
 
@@ -253,7 +254,7 @@
     }, failed);
   }
 
-  // What breaking.js and stats.js use of the page.
+  // What breaking.js, stats.js and approvals.js use of the page.
   window.NewsbotConsole = {
     tg: tg,
     view: view,
