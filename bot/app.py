@@ -246,7 +246,12 @@ def build_http_server(
         *cms_routes(
             cms, tokens, [section.slug for section in settings.sections], settings.editions
         ),
-        *console_routes(settings, core.database, lambda: wake_delivery(scheduler)),
+        *console_routes(
+            settings,
+            core.database,
+            lambda: wake_delivery(scheduler),
+            side.application.bot if side else None,
+        ),
     ]
     if webhook_url and side and secret:
         ledger = UpdateLedger(core.database)
