@@ -45,9 +45,11 @@ from storage import destinations as destination_queries
 from storage import editions as edition_queries
 from storage import prompts as prompt_queries
 from storage import stories as story_queries
+from storage import topics as topic_queries
 from storage.db import Database
 from storage.models import Destination, Story
 from storage.prompts import SettingPrompt
+from storage.topics import Topic
 
 TERM_LISTS = ("include", "exclude")
 PATTERN_LISTS = ("include_regex", "exclude_regex")
@@ -305,12 +307,13 @@ class ChannelScreens:
         passed = [story for story in stories if judge(story)]
         return passed, [story for story in stories if not judge(story)]
 
-    async def audience(self, destination_id: int) -> tuple[list[str], list[str]]:
-        """The chat's (sections, editions), sorted."""
+    async def audience(self, destination_id: int) -> tuple[list[str], list[str], dict[str, Topic]]:
+        """The chat's sections and editions (sorted) and its forum topics by section."""
         async with self._db.sessions() as session:
             sections = sorted(await destination_queries.sections_of(session, destination_id))
             editions = sorted(await edition_queries.editions_of(session, destination_id))
-        return sections, editions
+            topics = await topic_queries.topics_of(session, destination_id)
+        return sections, editions, topics
 
     async def _newest(self, destination_id: int, limit: int) -> list[Story]:
         """The chat's newest stories (of its sections and editions)."""

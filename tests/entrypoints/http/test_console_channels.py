@@ -127,6 +127,7 @@ async def test_an_admin_demoted_during_a_session_is_refused_within_a_minute(
         body = first.json()
         assert body["managed_by_config"] is False and body["sections"] == ["parliament"]
         assert body["filters"]["include"] == [] and body["pace"]["quiet_mode"] == "silent"
+        assert body["forum"] is False and body["topics"] == {}
         admins.api.set_member(CHANNEL, ADMIN, "member")
         # Telegram's answer is trusted for the minute it is cached...
         assert (await api.get(SETTINGS)).status_code == 200
@@ -236,3 +237,17 @@ async def test_a_config_managed_chat_is_read_only(admins: RunningBot) -> None:
     assert read.status_code == 200 and read.json()["managed_by_config"] is True
     assert write.status_code == 409 and "config" in write.json()["error"]
     assert (await stored(admins, MANAGED.id)).format.summary is True
+
+
+async def test_the_next_story_arrives_in_the_saved_layout(
+    admins: RunningBot, feed_server: FeedServer
+) -> None:
+    async with client(admins, ADMIN) as api:
+        saved = await api.put(SETTINGS, json={"template": "<b>NEW: {{ title }}</b>"})
+    assert saved.status_code == 200, saved.text
+    fresh = Item("new-1", "Astana opens a new bridge", datetime.now(UTC))
+    feed_server.add("/rss/en.xml", rss([fresh, *BACKLOG]), etag='"v2"')
+    (sent,) = await admins.api.wait_for(
+        lambda m: m.chat_id == CHANNEL.id and "Astana opens" in (m.text or ""), timeout=30
+    )
+    assert "<b>NEW: Astana opens a new bridge</b>" in sent.text

@@ -151,7 +151,7 @@ class ConsoleChannels:
         )
 
     async def _view(self, chat: Destination, settings: DeskSettings) -> dict[str, object]:
-        sections, editions = await self._screens.audience(chat.id)
+        sections, editions, topics = await self._screens.audience(chat.id)
         rules, look, pace = settings.filters, settings.format, settings.pace
         return {
             "chat": {"id": chat.chat_id, "title": chat.title, "type": chat.kind},
@@ -182,7 +182,12 @@ class ConsoleChannels:
             },
             "approval": settings.approval,
             "approval_offered": self._screens.approval_offered,
+            "forum": chat.is_forum,
             "breaking_topic": settings.breaking_topic,
+            "topics": {
+                section: {"thread_id": topic.usable, "name": topic.name, "source": topic.source}
+                for section, topic in sorted(topics.items())
+            },
         }
 
 
