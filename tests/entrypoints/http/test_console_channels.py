@@ -207,7 +207,9 @@ async def test_a_good_put_is_stored_logged_and_answered(
         f" template of chat {CHANNEL.id}"
     ]
     async with client(admins, ADMIN) as api:
+        same = await api.put(SETTINGS, json={})
         cleared = await api.put(SETTINGS, json={"template": None})
+    assert same.status_code == 200 and same.json() == body
     assert cleared.json()["template"] is None
     assert (await stored(admins)).format.template is None
 

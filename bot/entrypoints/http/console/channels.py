@@ -83,8 +83,11 @@ class ConsoleChannels:
         body = await self._body(request)
         if isinstance(body, Response):
             return body
-        if (await self._screens.settings_of(chat.id)).managed_by_config:
+        now = await self._screens.settings_of(chat.id)
+        if now.managed_by_config:
             return error(409, CONFIG_MANAGED)
+        if not body:  # nothing to change: no new version, no log line
+            return _json(await self._view(chat, now))
         try:
             changed = await self._form.update(chat.id, body)
         except SettingRefused as refused:
@@ -92,7 +95,7 @@ class ConsoleChannels:
         log.info(
             "console: user %d changed %s of chat %d",
             caller.user.user_id,
-            ", ".join(sorted(body)) or "nothing",
+            ", ".join(sorted(body)),
             chat.chat_id,
             extra={"user_id": caller.user.user_id, "chat_id": chat.chat_id},
         )
