@@ -254,7 +254,13 @@ def build_http_server(
         *cms_routes(
             cms, tokens, [section.slug for section in settings.sections], settings.editions
         ),
-        *console_routes(settings, core.database, lambda: wake_delivery(scheduler), desk),
+        *console_routes(
+            settings,
+            core.database,
+            lambda: wake_delivery(scheduler),
+            editors_desk=desk,
+            bot=side.application.bot if side else None,
+        ),
     ]
     if webhook_url and side and secret:
         ledger = UpdateLedger(core.database)

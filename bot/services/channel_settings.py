@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from bot.config import ChannelConfig, Settings
 from bot.delivery.compose import Composer
-from bot.domain.channel_rules import DeskSettings, StoryText
+from bot.domain.channel_rules import DeskRules, DeskSettings, StoryText
 from bot.domain.filters import CompiledFilter, FilterError, StoryWords, check_pattern_budget
 from bot.outbound.i18n import Catalogues
 from bot.outbound.message import OutgoingMessage
@@ -45,9 +45,11 @@ from storage import destinations as destination_queries
 from storage import editions as edition_queries
 from storage import prompts as prompt_queries
 from storage import stories as story_queries
+from storage import topics as topic_queries
 from storage.db import Database
 from storage.models import Destination, Story
 from storage.prompts import SettingPrompt
+from storage.topics import Topic
 
 TERM_LISTS = ("include", "exclude")
 PATTERN_LISTS = ("include_regex", "exclude_regex")
@@ -67,6 +69,8 @@ PREVIEW_CANDIDATES = 200
 # How many of a chat's newest stories a template is tried on before it is saved (with the
 # built-in samples, bot/outbound/templates.py), all within the check's one second.
 TEMPLATE_TRIALS = 10
+# How many of a chat's newest stories the console's filter tester sorts.
+FILTER_TRIALS = 50
 
 _TERM_SEPARATORS = re.compile(r"[\n,]")
 
@@ -224,6 +228,12 @@ class ChannelScreens:
             await rule_queries.write_rules(session, destination_id, changed, self._clock())
         return changed
 
+    async def change(
+        self, destination_id: int, change: Callable[[DeskSettings], DeskSettings]
+    ) -> DeskSettings:
+        """Store checked values (the console's form) on top of the settings as they are now."""
+        return await self._write(destination_id, change)
+
     async def toggle(self, destination_id: int, switch: str) -> DeskSettings:
         if switch == APPROVAL and not self.approval_offered:
             raise ValueError("approval needs desk_chat")
@@ -255,19 +265,55 @@ class ChannelScreens:
         """Read and check the answer (SettingRefused), keep it with the question until
         Confirm, and pick the story that previews it. The checks run off the event loop
         (a template in the sandbox's worker, patterns compiled by re2)."""
-        stories: list[TemplateFields] = []
-        if prompt.setting == "template":
-            recent = await self._newest(prompt.destination_id, TEMPLATE_TRIALS)
-            stories = [_trial_fields(story) for story in recent]
-        value = await asyncio.to_thread(parse_setting, prompt.setting, text, stories)
-        if prompt.setting in PATTERN_LISTS:
-            proposed = apply(await self.settings_of(prompt.destination_id), prompt.setting, value)
-            await asyncio.to_thread(_check_pattern_budget, prompt.setting, proposed)
+        value = await self.check(prompt.destination_id, prompt.setting, text)
         async with self._db.writing(), self._db.sessions.begin() as session:
             await prompt_queries.set_value(
                 session, prompt.chat_id, prompt.message_id, encode(value)
             )
         return await self.preview(prompt.destination_id, prompt.setting, value)
+
+    async def check(self, destination_id: int, setting: str, text: str) -> Value:
+        """An answer read and checked as the chat prompts check it (SettingRefused), off the
+        event loop: a template tried on the chat's recent stories in the sandbox's worker,
+        patterns against re2's budget with the chat's other list."""
+        stories: list[TemplateFields] = []
+        if setting == "template":
+            recent = await self._newest(destination_id, TEMPLATE_TRIALS)
+            stories = [_trial_fields(story) for story in recent]
+        value = await asyncio.to_thread(parse_setting, setting, text, stories)
+        if setting in PATTERN_LISTS:
+            proposed = apply(await self.settings_of(destination_id), setting, value)
+            await asyncio.to_thread(check_patterns_of, setting, proposed)
+        return value
+
+    async def filter_test(
+        self, destination_id: int, lists: dict[str, list[str]], limit: int = FILTER_TRIALS
+    ) -> tuple[list[Story], list[Story]]:
+        """(let through, stopped) of the chat's `limit` newest stories under a filter not
+        saved: each list checked as the config checks it, the patterns compiled by re2 (and
+        within its budget) off the event loop (SettingRefused)."""
+        values = {
+            setting: await asyncio.to_thread(parse_setting, setting, "\n".join(items))
+            for setting, items in lists.items()
+        }
+        rules = DeskRules(destination_id, 0, **{k: tuple(v or ()) for k, v in values.items()})
+        proposed = DeskSettings(filters=rules)
+        await asyncio.to_thread(check_patterns_of, "include_regex", proposed)
+        try:
+            judge = await asyncio.to_thread(_judge, proposed)
+        except FilterError as exc:
+            raise SettingRefused("include_regex", str(exc)) from None
+        stories = await self._newest(destination_id, limit)
+        passed = [story for story in stories if judge(story)]
+        return passed, [story for story in stories if not judge(story)]
+
+    async def audience(self, destination_id: int) -> tuple[list[str], list[str], dict[str, Topic]]:
+        """The chat's sections and editions (sorted) and its forum topics by section."""
+        async with self._db.sessions() as session:
+            sections = sorted(await destination_queries.sections_of(session, destination_id))
+            editions = sorted(await edition_queries.editions_of(session, destination_id))
+            topics = await topic_queries.topics_of(session, destination_id)
+        return sections, editions, topics
 
     async def _newest(self, destination_id: int, limit: int) -> list[Story]:
         """The chat's newest stories (of its sections and editions)."""
@@ -281,10 +327,14 @@ class ChannelScreens:
     async def preview(self, destination_id: int, setting: str, value: Value) -> Preview:
         """The chat's settings with `value`, and its newest recent story they admit, rendered
         by the sender's own composer in the chat's language and the new format."""
+        return await self.preview_with(destination_id, lambda now: apply(now, setting, value))
+
+    async def preview_with(
+        self, destination_id: int, change: Callable[[DeskSettings], DeskSettings]
+    ) -> Preview:
+        """`preview` of the chat's settings changed by `change` (several unsaved values)."""
         async with self._db.sessions() as session:
-            proposed = apply(
-                await rule_queries.settings_of(session, destination_id), setting, value
-            )
+            proposed = change(await rule_queries.settings_of(session, destination_id))
             destination = await session.get(Destination, destination_id)
             sections = sorted(await destination_queries.sections_of(session, destination_id))
             editions = sorted(await edition_queries.editions_of(session, destination_id))
@@ -337,7 +387,7 @@ def _judge(settings: DeskSettings) -> Callable[[Story], bool]:
     return admitted
 
 
-def _check_pattern_budget(setting: str, settings: DeskSettings) -> None:
+def check_patterns_of(setting: str, settings: DeskSettings) -> None:
     """SettingRefused when the chat's patterns, both lists together, are over re2's budget."""
     rules = settings.filters
     try:

@@ -14,6 +14,7 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from telegram import Bot
 
 from bot.config import Settings
 from bot.delivery.approval_desk import DeskPoster
@@ -21,14 +22,19 @@ from bot.domain.identity import without_credentials
 from bot.domain.trace import ChatOutcome, StoryFacts, StoryTrace
 from bot.entrypoints.http.console.approvals import ConsoleApprovals
 from bot.entrypoints.http.console.auth import NO_STORE, Caller, ConsoleAuth, error
+from bot.entrypoints.http.console.channels import ConsoleChannels
 from bot.entrypoints.http.console.editors import ConsoleEditors
 from bot.entrypoints.http.console.static import PAGE, load_static, serve
 from bot.outbound.i18n import Catalogues
+from bot.services.admins import Admins
 from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
+from bot.services.channel_settings import ChannelScreens
+from bot.services.chat_admins import ChatAdmins
 from bot.services.console_chats import ConsoleChats
 from bot.services.console_stats import ConsoleStats
 from bot.services.feed_status import FeedBoard
+from bot.services.related import RelatedStories
 from bot.services.trace import StoryTraces
 from storage.db import Database
 
@@ -54,12 +60,15 @@ def console_routes(
     database: Database,
     wake_delivery: Callable[[], None] = lambda: None,
     editors_desk: tuple[Approvals, DeskPoster] | None = None,
+    bot: Bot | None = None,
 ) -> list[Route]:
     """The console's routes, or none without `console_url` (or without a bot token, which
     the init data is signed with). `wake_delivery` starts a delivery tick at once after
     breaking news is queued or a story approved (without it, the next tick sends it).
     `editors_desk` is the bot's editors' desk (its approvals and the poster that keeps the
-    desk chat's messages): without it, the approvals paths are not served."""
+    desk chat's messages): without it, the approvals paths are not served. `bot` asks
+    Telegram who administers a chat: without it, no user administers any (the chats' paths
+    answer 403)."""
     if settings.console_url is None:
         return []
     if settings.telegram_bot_token is None:
@@ -70,8 +79,12 @@ def console_routes(
         settings.console_session_ttl,
         settings.editors,
     )
+    catalogues = Catalogues.load()
+    admins = ChatAdmins(database, Admins(database, bot)) if bot is not None else None
+    screens = ChannelScreens(database, settings, catalogues, RelatedStories(database))
+    channels = ConsoleChannels(admins, screens)
     api = _ConsoleApi(
-        ConsoleChats(database, settings.editors),
+        ConsoleChats(database, settings.editors, admins),
         StoryTraces(database),
         FeedBoard(database),
         settings.editions,
@@ -83,7 +96,7 @@ def console_routes(
         language=settings.language,
     )
     desk = ConsoleEditors(
-        breaking, ConsoleStats(database), Catalogues.load(), settings.editions, wake_delivery
+        breaking, ConsoleStats(database), catalogues, settings.editions, wake_delivery
     )
     files = load_static()
     log.info("console: served at /console/ for %s", settings.console_url)
@@ -144,6 +157,26 @@ def console_routes(
         ),
         Route("/console/api/stats", auth.guard(desk.stats, editors_only=True), methods=["GET"]),
         *approval_routes,
+        Route(
+            "/console/api/chats/{chat_id}/settings",
+            auth.guard(channels.settings, editors_only=False),
+            methods=["GET"],
+        ),
+        Route(
+            "/console/api/chats/{chat_id}/settings",
+            auth.guard(channels.update, editors_only=False),
+            methods=["PUT"],
+        ),
+        Route(
+            "/console/api/chats/{chat_id}/preview",
+            auth.guard(channels.preview, editors_only=False),
+            methods=["POST"],
+        ),
+        Route(
+            "/console/api/chats/{chat_id}/filter-test",
+            auth.guard(channels.filter_test, editors_only=False),
+            methods=["POST"],
+        ),
         Route("/console/api/{rest:path}", auth.guard(unknown, editors_only=False)),
     ]
 
