@@ -134,6 +134,11 @@ def outcome_of(story: StoryFacts, facts: Facts) -> Outcome:
     """What became of `story` for a chat with these facts."""
     if facts.status is None:
         return _without_row(story, facts)
+    return _with_row(facts)
+
+
+def _with_row(facts: Facts) -> Outcome:
+    """A chat with an outbox row for the story: its status (and the chat's state) decide."""
     if facts.status == _SENT:
         return Outcome.BUNDLED if facts.bundled else Outcome.SENT
     if facts.status in (_QUEUED, _SENDING):
@@ -146,6 +151,16 @@ def outcome_of(story: StoryFacts, facts: Facts) -> Outcome:
         # The refusal switched the chat off (blocked, kicked, chat gone).
         return Outcome.BLOCKED
     return Outcome.FAILED
+
+
+def delivery_outcome(chat: ChatFacts) -> tuple[Outcome, str | None, datetime | None]:
+    """The outcome of one outbox row (a chat's delivery history), with its reason and time,
+    in the trace's words. The row's facts alone decide it (ValueError without a status)."""
+    if chat.facts.status is None:
+        raise ValueError("a delivery's outcome needs its row's status")
+    outcome = _with_row(chat.facts)
+    reason, at = _reason(None, chat, outcome)
+    return outcome, reason, at
 
 
 def _without_row(story: StoryFacts, facts: Facts) -> Outcome:
@@ -171,7 +186,7 @@ def classify(story: StoryFacts, chat: ChatFacts) -> ChatOutcome:
 
 
 def _reason(
-    story: StoryFacts, chat: ChatFacts, outcome: Outcome
+    story: StoryFacts | None, chat: ChatFacts, outcome: Outcome
 ) -> tuple[str | None, datetime | None]:
     """Why, in a few words an editor can act on, and when (sent, or due)."""
     row = chat.facts.status is not None
@@ -192,7 +207,7 @@ def _reason(
             return "the chat's desk filters leave it out", None
         case Outcome.BLOCKED:
             return chat.last_error or chat.inactive_reason, None
-        case Outcome.SKIPPED if not row:
+        case Outcome.SKIPPED if not row and story is not None:
             return _not_queued(story, chat), None
         case Outcome.FAILED if chat.facts.status not in _STATUSES:
             return f"unknown status {chat.facts.status}", None

@@ -189,6 +189,8 @@ class Preview:
 
     settings: DeskSettings
     message: OutgoingMessage | None = None
+    # The story rendered (None with no message): the console's test send names it.
+    story: Story | None = None
 
 
 class ChannelScreens:
@@ -351,7 +353,7 @@ class ChannelScreens:
         message = await composer.story(
             story.id, destination.language, proposed.format, str(destination.chat_id)
         )
-        return Preview(proposed, message)
+        return Preview(proposed, message, story if message is not None else None)
 
     async def confirm(self, prompt: SettingPrompt) -> DeskSettings | None:
         """Save the waiting answer on top of the settings as they are now and forget the

@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.domain.trace import ChatFacts, Facts, Outcome, StoryFacts, classify, outcome_of, trace
+import pytest
+
+from bot.domain.trace import (
+    ChatFacts,
+    Facts,
+    Outcome,
+    StoryFacts,
+    classify,
+    delivery_outcome,
+    outcome_of,
+    trace,
+)
 
 NOW = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)
 STORY = StoryFacts(
@@ -50,6 +61,22 @@ def test_outbox_rows() -> None:
     gone = replace(row("failed", active=False), last_error="forbidden: bot was blocked")
     assert outcome(gone) == (Outcome.BLOCKED, "forbidden: bot was blocked")
     assert outcome(row("lost")) == (Outcome.FAILED, "unknown status lost")
+
+
+def test_a_delivery_reads_as_in_the_trace_without_its_story() -> None:
+    """A chat's history classifies its outbox rows alone, in the trace's words."""
+    for chat in (
+        replace(row("sent"), sent_at=NOW),
+        replace(row("sent", bundled=True), message_rows=3),
+        replace(row("queued", held=True), next_attempt_at=NOW),
+        replace(row("failed"), last_error="bad request: message is too long"),
+        replace(row("failed", active=False), last_error="forbidden: bot was blocked"),
+        replace(row("skipped"), last_error="approval expired"),
+    ):
+        found = classify(STORY, chat)
+        assert delivery_outcome(chat) == (found.outcome, found.reason, found.at)
+    with pytest.raises(ValueError):
+        delivery_outcome(CHAT)
 
 
 def test_chats_without_a_row() -> None:

@@ -41,7 +41,9 @@ class ConsoleChannels:
         self._screens = screens
         self._form = ChannelForm(screens)
 
-    async def _chat(self, request: Request, caller: Caller) -> Destination | Response:
+    async def chat(self, request: Request, caller: Caller) -> Destination | Response:
+        """The path's chat if the caller administers it now, else the 403 to answer (alike
+        for every reason; chat_activity.py's paths check through here too)."""
         raw = request.path_params["chat_id"]
         digits = raw.removeprefix("-")
         if not raw.isascii() or not digits.isdigit() or len(digits) > 19:
@@ -71,13 +73,13 @@ class ConsoleChannels:
         return data
 
     async def settings(self, request: Request, caller: Caller) -> Response:
-        chat = await self._chat(request, caller)
+        chat = await self.chat(request, caller)
         if isinstance(chat, Response):
             return chat
         return _json(await self._view(chat, await self._screens.settings_of(chat.id)))
 
     async def update(self, request: Request, caller: Caller) -> Response:
-        chat = await self._chat(request, caller)
+        chat = await self.chat(request, caller)
         if isinstance(chat, Response):
             return chat
         body = await self._body(request)
@@ -102,7 +104,7 @@ class ConsoleChannels:
         return _json(await self._view(chat, changed))
 
     async def preview(self, request: Request, caller: Caller) -> Response:
-        chat = await self._chat(request, caller)
+        chat = await self.chat(request, caller)
         if isinstance(chat, Response):
             return chat
         body = await self._body(request)
@@ -129,7 +131,7 @@ class ConsoleChannels:
         )
 
     async def filter_test(self, request: Request, caller: Caller) -> Response:
-        chat = await self._chat(request, caller)
+        chat = await self.chat(request, caller)
         if isinstance(chat, Response):
             return chat
         body = await self._body(request)

@@ -23,6 +23,7 @@ from bot.domain.trace import ChatOutcome, StoryFacts, StoryTrace
 from bot.entrypoints.http.console.approvals import ConsoleApprovals
 from bot.entrypoints.http.console.auth import NO_STORE, Caller, ConsoleAuth, error
 from bot.entrypoints.http.console.channels import ConsoleChannels
+from bot.entrypoints.http.console.chat_activity import ConsoleChatActivity
 from bot.entrypoints.http.console.editors import ConsoleEditors
 from bot.entrypoints.http.console.static import PAGE, load_static, serve
 from bot.outbound.i18n import Catalogues
@@ -31,6 +32,8 @@ from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
 from bot.services.channel_settings import ChannelScreens
 from bot.services.chat_admins import ChatAdmins
+from bot.services.chat_history import ChatHistory
+from bot.services.chat_test import ChatTests
 from bot.services.console_chats import ConsoleChats
 from bot.services.console_stats import ConsoleStats
 from bot.services.feed_status import FeedBoard
@@ -83,6 +86,8 @@ def console_routes(
     admins = ChatAdmins(database, Admins(database, bot)) if bot is not None else None
     screens = ChannelScreens(database, settings, catalogues, RelatedStories(database))
     channels = ConsoleChannels(admins, screens)
+    tests = ChatTests(database, screens, bot) if bot is not None else None
+    activity = ConsoleChatActivity(channels, tests, ChatHistory(database))
     api = _ConsoleApi(
         ConsoleChats(database, settings.editors, admins),
         StoryTraces(database),
@@ -176,6 +181,16 @@ def console_routes(
             "/console/api/chats/{chat_id}/filter-test",
             auth.guard(channels.filter_test, editors_only=False),
             methods=["POST"],
+        ),
+        Route(
+            "/console/api/chats/{chat_id}/test",
+            auth.guard(activity.test, editors_only=False),
+            methods=["POST"],
+        ),
+        Route(
+            "/console/api/chats/{chat_id}/history",
+            auth.guard(activity.history, editors_only=False),
+            methods=["GET"],
         ),
         Route("/console/api/{rest:path}", auth.guard(unknown, editors_only=False)),
     ]
