@@ -11,9 +11,15 @@ from datetime import UTC, datetime
 from playwright.async_api import Browser
 
 from tests.entrypoints.http.conftest import RunningBot
-from tests.entrypoints.http.test_console_browser import WIDTH, open_console, pytestmark, width
+from tests.entrypoints.http.test_console_browser import (
+    WIDTH,
+    open_console,
+    pytestmark,
+    snapshot,
+    width,
+)
 from tests.entrypoints.http.test_console_browser import browser as browser
-from tests.entrypoints.http.test_console_channels import BACKLOG, SENATE
+from tests.entrypoints.http.test_console_channels import ALMATY, BACKLOG, SENATE
 from tests.entrypoints.http.test_console_channels import admins as admins
 from tests.entrypoints.http.test_console_channels import feed_urls as feed_urls
 from tests.entrypoints.telegram.conftest import ADMIN, CHANNEL
@@ -50,6 +56,7 @@ async def test_an_admin_changes_the_template_and_the_next_story_follows_it(
     await page.wait_for_selector("#channel-preview .bubble b")
     assert "MINE: " + SENATE in await preview.inner_text()
     assert await page.locator("#channel-template-error").is_hidden()
+    await snapshot(page, "channels")
     assert await page.evaluate("() => Telegram.WebApp.MainButton.isVisible")
     assert await width(page) <= WIDTH
 
@@ -64,6 +71,15 @@ async def test_an_admin_changes_the_template_and_the_next_story_follows_it(
         lambda m: m.chat_id == CHANNEL.id and "Astana opens" in (m.text or ""), timeout=30
     )
     assert "<b>MINE: Astana opens a new bridge</b>" in sent.text
+
+    # The filter tester sorts the newest stories by the boxes' filters, saving nothing.
+    await page.fill("[data-field='include']", "Almaty")
+    await page.click("#channel-filter-test")
+    passed = page.locator("#channel-filter-result [data-outcome='passed']")
+    await passed.wait_for()
+    assert ALMATY in await passed.inner_text()
+    stopped = await page.inner_text("#channel-filter-result [data-outcome='stopped']")
+    assert SENATE in stopped and "Astana opens" in stopped
     assert await width(page) <= WIDTH
     # Chromium logs the refused preview's status; any other console error or page error fails.
     expected = "console: Failed to load resource: the server responded with a status of 422"

@@ -66,7 +66,11 @@
     c.backButton(function () { stopChat(); showChannels(); });
     api(chatPath(chat, "settings")).then(function (settings) {
       renderChat(chat, settings);
-    }, c.failed);
+    }, function (failure) {
+      // An editor's session lists the newsroom's config chats too; only their admins open them.
+      if (failure.status === 403) return note(t("channel_not_yours"));
+      c.failed(failure);
+    });
   }
 
   var stopChat = function () {};
