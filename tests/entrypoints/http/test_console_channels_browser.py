@@ -2,7 +2,8 @@
 harness of test_console_browser.py: a channel's admin who is no editor sees only My channels,
 opens their channel, edits the template and sees the live preview change (a broken template
 shows its reason in place), saves through Telegram's MainButton, and the next story the feed
-publishes reaches the channel in that layout."""
+publishes reaches the channel in that layout; then the filter tester, and the config's channel
+read-only."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.entrypoints.http.test_console_browser import (
     width,
 )
 from tests.entrypoints.http.test_console_browser import browser as browser
-from tests.entrypoints.http.test_console_channels import ALMATY, BACKLOG, SENATE
+from tests.entrypoints.http.test_console_channels import ALMATY, BACKLOG, MANAGED, SENATE
 from tests.entrypoints.http.test_console_channels import admins as admins
 from tests.entrypoints.http.test_console_channels import feed_urls as feed_urls
 from tests.entrypoints.telegram.conftest import ADMIN, CHANNEL
@@ -81,6 +82,13 @@ async def test_an_admin_changes_the_template_and_the_next_story_follows_it(
     stopped = await page.inner_text("#channel-filter-result [data-outcome='stopped']")
     assert SENATE in stopped and "Astana opens" in stopped
     assert await width(page) <= WIDTH
+
+    # The config's channel opens read-only, saying so, with no Save.
+    await page.click("#view button.back")
+    await page.click(f"#channels [data-chat='{MANAGED.id}']")
+    await page.wait_for_selector("[data-field='template'][disabled]")
+    assert "config" in await page.inner_text("#view")
+    assert not await page.evaluate("() => Telegram.WebApp.MainButton.isVisible")
     # Chromium logs the refused preview's status; any other console error or page error fails.
     expected = "console: Failed to load resource: the server responded with a status of 422"
     assert [error for error in watch.errors if not error.startswith(expected)] == []
