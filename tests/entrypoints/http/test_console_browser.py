@@ -30,7 +30,7 @@ from tests.entrypoints.http.test_console_approvals import APPROVED, SKIPPED, hel
 from tests.entrypoints.http.test_console_approvals import desk as desk
 from tests.entrypoints.http.test_console_breaking import audience, got
 from tests.entrypoints.telegram.conftest import CHANNEL, EDITOR, ENGLISH_READER
-from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI, FakeUser
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.init_data import sign_init_data
 
@@ -146,10 +146,12 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-async def open_console(browser: Browser, bot: RunningBot) -> tuple[Page, Watch]:
-    """The console as the editor opens it in Telegram, watched."""
-    init_data = sign_init_data(bot.api.token, auth_date=int(time.time()), user=as_user(EDITOR))
-    unsafe = {"user": as_user(EDITOR), "auth_date": int(time.time())}
+async def open_console(
+    browser: Browser, bot: RunningBot, user: FakeUser = EDITOR
+) -> tuple[Page, Watch]:
+    """The console as the user (the editor unless told) opens it in Telegram, watched."""
+    init_data = sign_init_data(bot.api.token, auth_date=int(time.time()), user=as_user(user))
+    unsafe = {"user": as_user(user), "auth_date": int(time.time())}
     stub = STUB % {
         "theme": json.dumps(THEME),
         "init_data": json.dumps(init_data),
@@ -233,7 +235,8 @@ async def test_every_tab_fits_the_screen_and_stats_draws_its_plot(
     assert await width(page) <= WIDTH
 
     tabs = page.locator("#tabs button")
-    assert await tabs.count() == 5
+    # The editor administers the config's channel too (the fake Bot API says so): My channels.
+    assert await tabs.count() == 6
     await tabs.nth(2).click()  # Stats
     canvas = page.locator("#stats-chart canvas").first
     await canvas.wait_for()
@@ -250,6 +253,9 @@ async def test_every_tab_fits_the_screen_and_stats_draws_its_plot(
         assert await width(page) <= WIDTH
     await tabs.nth(4).click()  # Approvals: nothing waits
     await page.wait_for_selector("#approvals-empty")
+    assert await width(page) <= WIDTH
+    await tabs.nth(5).click()  # My channels: the list of the chats the editor administers
+    await page.wait_for_selector(f"#channels [data-chat='{CHANNEL.id}']")
     assert await width(page) <= WIDTH
     assert_clean(watch)
     paths = {path for _, path, _, _ in watch.api}

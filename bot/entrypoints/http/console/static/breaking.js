@@ -16,36 +16,7 @@
 
   var draft = { texts: {}, link: "" };
 
-  // Telegram's HTML (the subset it renders) as DOM nodes: text stays text, only these tags
-  // are rebuilt, links only when http(s). The markup comes from our server's renderer, but
-  // nothing from it is ever inserted as HTML.
-  var TELEGRAM_TAGS = {
-    B: "b", STRONG: "b", I: "i", EM: "i", U: "u", INS: "u", S: "s", STRIKE: "s", DEL: "s",
-    CODE: "code", PRE: "pre", BLOCKQUOTE: "blockquote", A: "a"
-  };
-
-  function telegramHtml(html) {
-    var parsed = new DOMParser().parseFromString("<body>" + html + "</body>", "text/html");
-    var out = document.createDocumentFragment();
-    (function copy(from, to) {
-      Array.prototype.forEach.call(from.childNodes, function (node) {
-        if (node.nodeType === 3) return to.appendChild(document.createTextNode(node.nodeValue));
-        if (node.nodeType !== 1) return;
-        var tag = TELEGRAM_TAGS[node.tagName];
-        if (!tag) return copy(node, to);
-        var made = document.createElement(tag);
-        if (tag === "a") {
-          made.href = node.getAttribute("href") || "";
-          if (made.protocol !== "http:" && made.protocol !== "https:") return copy(node, to);
-          made.target = "_blank";
-          made.rel = "noopener noreferrer";
-        }
-        copy(node, made);
-        to.appendChild(made);
-      });
-    })(parsed.body, out);
-    return out;
-  }
+  var telegramHtml = c.telegramHtml;
 
   function mainButton() {
     return tg && tg.MainButton && typeof tg.MainButton.setText === "function" ? tg.MainButton : null;

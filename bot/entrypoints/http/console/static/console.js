@@ -2,8 +2,10 @@
    Vanilla JS, no build step. Every API call carries the init data Telegram gave the page
    (Authorization: tma <initData>); the server decides who may see what. Text from the
    server is only ever set as textContent, never inserted as HTML (the breaking preview
-   rebuilds Telegram's few tags from inert parsed markup: breaking.js). The Breaking, Stats
-   and Approvals tabs are in breaking.js, stats.js and approvals.js. */
+   rebuilds Telegram's few tags from inert parsed markup: telegramHtml). The Breaking, Stats,
+   Approvals and My channels tabs are in breaking.js, stats.js, approvals.js and channels.js.
+   Editors see every tab (My channels when they administer a chat); a channel admin who is
+   no editor sees only My channels. */
 (function () {
   "use strict";
 
@@ -13,6 +15,9 @@
   var strings = {};
   var language = "en";
   var editions = [];
+  var chats = [];
+  // The tabs this user may open (set from the session).
+  var visible = [];
   // Runs when the tab showing changes (a tab's timers and Telegram's MainButton stop).
   var leaving = null;
 
@@ -23,7 +28,8 @@
     { id: "stories", label: "tab_stories", show: showStories },
     { id: "stats", label: "tab_stats", show: null },
     { id: "feeds", label: "tab_feeds", show: showFeeds },
-    { id: "approvals", label: "tab_approvals", show: null }
+    { id: "approvals", label: "tab_approvals", show: null },
+    { id: "channels", label: "tab_channels", show: null }
   ];
   var current = TABS[0].id;
 
@@ -61,13 +67,14 @@
     }
   }
 
-  function api(path, body) {
+  // GET without a body, POST with one (or `method`, e.g. "PUT").
+  function api(path, body, method) {
     var options = {
       headers: { Authorization: "tma " + initData },
       credentials: "same-origin"
     };
     if (body !== undefined) {
-      options.method = "POST";
+      options.method = method || "POST";
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
@@ -96,6 +103,37 @@
     note(error.status === 401 ? t("open_in_telegram") : t("failed_to_load", { error: error.message }));
   }
 
+  // Telegram's HTML (the subset it renders) as DOM nodes: text stays text, only these tags
+  // are rebuilt, links only when http(s). The markup comes from our server's renderer, but
+  // nothing from it is ever inserted as HTML (breaking news' and a chat's previews).
+  var TELEGRAM_TAGS = {
+    B: "b", STRONG: "b", I: "i", EM: "i", U: "u", INS: "u", S: "s", STRIKE: "s", DEL: "s",
+    CODE: "code", PRE: "pre", BLOCKQUOTE: "blockquote", A: "a"
+  };
+
+  function telegramHtml(html) {
+    var parsed = new DOMParser().parseFromString("<body>" + html + "</body>", "text/html");
+    var out = document.createDocumentFragment();
+    (function copy(from, to) {
+      Array.prototype.forEach.call(from.childNodes, function (node) {
+        if (node.nodeType === 3) return to.appendChild(document.createTextNode(node.nodeValue));
+        if (node.nodeType !== 1) return;
+        var tag = TELEGRAM_TAGS[node.tagName];
+        if (!tag) return copy(node, to);
+        var made = document.createElement(tag);
+        if (tag === "a") {
+          made.href = node.getAttribute("href") || "";
+          if (made.protocol !== "http:" && made.protocol !== "https:") return copy(node, to);
+          made.target = "_blank";
+          made.rel = "noopener noreferrer";
+        }
+        copy(node, made);
+        to.appendChild(made);
+      });
+    })(parsed.body, out);
+    return out;
+  }
+
   function pickLanguage(all, code) {
     var base = String(code || "").split("-")[0].toLowerCase();
     language = all[base] ? base : "en";
@@ -120,7 +158,8 @@
 
   function renderTabs() {
     var nav = clear(document.getElementById("tabs"));
-    TABS.forEach(function (tab) {
+    if (visible.length < 2) return;  // one tab needs no tab bar
+    visible.forEach(function (tab) {
       var button = el("button", "", t(tab.label));
       button.type = "button";
       button.setAttribute("role", "tab");
@@ -249,12 +288,17 @@
     api("api/session").then(function (session) {
       pickLanguage(all, session.user.language);
       editions = session.editions || [];
-      if (!session.editor) return note(t("not_editor"));
-      open(current);
+      chats = session.chats || [];
+      visible = TABS.filter(function (tab) {
+        if (tab.id === "channels") return chats.length > 0;
+        return session.editor;
+      });
+      if (!visible.length) return note(t("not_editor"));
+      open(visible[0].id);
     }, failed);
   }
 
-  // What breaking.js, stats.js and approvals.js use of the page.
+  // What breaking.js, stats.js, approvals.js and channels.js use of the page.
   window.NewsbotConsole = {
     tg: tg,
     view: view,
@@ -265,9 +309,12 @@
     when: when,
     api: api,
     failed: failed,
+    telegramHtml: telegramHtml,
+    backButton: backButton,
     open: open,
     openTrace: openTrace,
     editions: function () { return editions; },
+    chats: function () { return chats; },
     current: function () { return current; },
     // `stop` runs when the tab showing changes: its timers and Telegram's MainButton stop.
     onLeave: function (stop) { leaving = stop; },
@@ -276,7 +323,7 @@
     }
   };
 
-  // After every deferred script (breaking.js, stats.js) has run and handed over its tab.
+  // After every deferred script (breaking.js ... channels.js) has run and handed over its tab.
   document.addEventListener("DOMContentLoaded", function () {
     fetch("static/i18n.json")
       .then(function (response) { return response.json(); })

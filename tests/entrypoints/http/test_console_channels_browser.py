@@ -1,0 +1,100 @@
+"""The My channels tab in headless Chromium at 360 px (issue 24's acceptance), with the
+harness of test_console_browser.py: a channel's admin who is no editor sees only My channels,
+opens their channel, edits the template and sees the live preview change (a broken template
+shows its reason in place), saves through Telegram's MainButton, and the next story the feed
+publishes reaches the channel in that layout; then the filter tester, and the config's channel
+read-only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from playwright.async_api import Browser
+
+from tests.entrypoints.http.conftest import RunningBot
+from tests.entrypoints.http.test_console_browser import (
+    WIDTH,
+    open_console,
+    pytestmark,
+    snapshot,
+    width,
+)
+from tests.entrypoints.http.test_console_browser import browser as browser
+from tests.entrypoints.http.test_console_channels import ALMATY, BACKLOG, MANAGED, SENATE
+from tests.entrypoints.http.test_console_channels import admins as admins
+from tests.entrypoints.http.test_console_channels import feed_urls as feed_urls
+from tests.entrypoints.telegram.conftest import ADMIN, CHANNEL
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.rss import Item, rss
+
+__all__ = ["pytestmark"]  # Chromium or skip, as the harness's tests
+TEMPLATE = "<b>MINE: {{ title }}</b>"
+
+
+async def test_an_admin_changes_the_template_and_the_next_story_follows_it(
+    admins: RunningBot, browser: Browser, feed_server: FeedServer
+) -> None:
+    page, watch = await open_console(browser, admins, ADMIN)
+    # No editor: no tab bar, the chats at once.
+    item = page.locator(f"#channels [data-chat='{CHANNEL.id}']")
+    await item.wait_for()
+    assert await page.locator("#tabs button").count() == 0
+    await item.click()
+    template = page.locator("[data-field='template']")
+    await template.wait_for()
+    preview = page.locator("#channel-preview .bubble")
+    await page.wait_for_function(
+        "text => (document.querySelector('#channel-preview .bubble') || {}).textContent"
+        " && document.querySelector('#channel-preview .bubble').textContent.includes(text)",
+        arg=SENATE,
+    )
+    assert "MINE:" not in await preview.inner_text()
+
+    await template.fill("<b>{{ title }}")  # unclosed: the reason in place, no preview
+    await page.wait_for_selector("#channel-template-error:not([hidden])")
+    assert await preview.count() == 0
+    await template.fill(TEMPLATE)
+    await page.wait_for_selector("#channel-preview .bubble b")
+    assert "MINE: " + SENATE in await preview.inner_text()
+    assert await page.locator("#channel-template-error").is_hidden()
+    await snapshot(page, "channels")
+    assert await page.evaluate("() => Telegram.WebApp.MainButton.isVisible")
+    assert await width(page) <= WIDTH
+
+    await page.evaluate("() => window.__tg.click()")
+    await page.wait_for_selector("#channel-outcome.good")
+    assert await page.locator("[data-field='template']").input_value() == TEMPLATE
+    assert not await page.evaluate("() => Telegram.WebApp.MainButton.isVisible")
+
+    fresh = Item("new-1", "Astana opens a new bridge", datetime.now(UTC))
+    feed_server.add("/rss/en.xml", rss([fresh, *BACKLOG]), etag='"v2"')
+    (sent,) = await admins.api.wait_for(
+        lambda m: m.chat_id == CHANNEL.id and "Astana opens" in (m.text or ""), timeout=30
+    )
+    assert "<b>MINE: Astana opens a new bridge</b>" in sent.text
+
+    # The filter tester sorts the newest stories by the boxes' filters, saving nothing.
+    await page.fill("[data-field='include']", "Almaty")
+    await page.click("#channel-filter-test")
+    passed = page.locator("#channel-filter-result [data-outcome='passed']")
+    await passed.wait_for()
+    assert ALMATY in await passed.inner_text()
+    stopped = await page.inner_text("#channel-filter-result [data-outcome='stopped']")
+    assert SENATE in stopped and "Astana opens" in stopped
+    assert await width(page) <= WIDTH
+
+    # The config's channel opens read-only, saying so, with no Save.
+    await page.click("#view button.back")
+    await page.click(f"#channels [data-chat='{MANAGED.id}']")
+    await page.wait_for_selector("[data-field='template'][disabled]")
+    assert "config" in await page.inner_text("#view")
+    assert not await page.evaluate("() => Telegram.WebApp.MainButton.isVisible")
+    # Chromium logs the refused preview's status; any other console error or page error fails.
+    expected = "console: Failed to load resource: the server responded with a status of 422"
+    assert [error for error in watch.errors if not error.startswith(expected)] == []
+    assert watch.outside == []
+    refused = [entry for entry in watch.api if not 200 <= entry[2] < 300]
+    # Only the broken template's preview was refused (422); nothing else failed.
+    assert {(method, status) for method, path, status, _ in refused} <= {("POST", 422)}
+    puts = [entry[2] for entry in watch.api if entry[0] == "PUT"]
+    assert puts == [200]
