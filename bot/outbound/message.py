@@ -11,22 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.domain.related import Subject
 
-class StoryLike(Protocol):
-    """What rendering reads from a story: `storage.models.Story` fits, so does a test double."""
 
-    @property
-    def id(self) -> int: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def summary(self) -> str: ...
-    @property
-    def link(self) -> str | None: ...
+class StoryLike(Subject, Protocol):
+    """What rendering reads from a story: what related stories are ranked by (its id, title,
+    summary, link and section) and more. `storage.models.Story` fits, so does a test double."""
+
     @property
     def image_url(self) -> str | None: ...
-    @property
-    def section(self) -> str | None: ...
     @property
     def published_at(self) -> datetime: ...
     @property
