@@ -3,14 +3,20 @@ harness of test_console_browser.py: a channel's admin who is no editor sees only
 opens their channel, edits the template and sees the live preview change (a broken template
 shows its reason in place), saves through Telegram's MainButton, and the next story the feed
 publishes reaches the channel in that layout; then the filter tester, and the config's channel
-read-only."""
+read-only. Then "Send a test": the channel receives the story, the page says so (and how long
+to wait for another), and the delivery history lists the channel's deliveries."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from playwright.async_api import Browser
+from sqlalchemy import select
 
+from storage import destinations
+from storage.models import Delivery, Story
+from storage.states import DeliveryStatus
 from tests.entrypoints.http.conftest import RunningBot
 from tests.entrypoints.http.test_console_browser import (
     WIDTH,
@@ -98,3 +104,64 @@ async def test_an_admin_changes_the_template_and_the_next_story_follows_it(
     assert {(method, status) for method, path, status, _ in refused} <= {("POST", 422)}
     puts = [entry[2] for entry in watch.api if entry[0] == "PUT"]
     assert puts == [200]
+
+
+async def test_an_admin_sends_a_test_and_sees_the_delivery_history(
+    admins: RunningBot, browser: Browser
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with admins.database.writing(), admins.database.sessions.begin() as session:
+        chat = await destinations.get_by_chat(session, CHANNEL.id)
+        assert chat is not None
+        ids = {story.title: story.id for story in (await session.scalars(select(Story))).all()}
+        session.add(
+            Delivery(
+                destination_id=chat.id,
+                story_id=ids[ALMATY],
+                status=DeliveryStatus.SENT,
+                next_attempt_at=now,
+                created_at=now - timedelta(minutes=5),
+                sent_at=now - timedelta(minutes=4),
+                chat_id=CHANNEL.id,
+                message_id=9001,
+            )
+        )
+        await session.flush()
+        session.add(
+            Delivery(
+                destination_id=chat.id,
+                story_id=ids[SENATE],
+                status=DeliveryStatus.FAILED,
+                attempts=1,
+                next_attempt_at=now,
+                created_at=now - timedelta(minutes=2),
+                last_error="Bad Request: message is too long",
+            )
+        )
+    page, watch = await open_console(browser, admins, ADMIN)
+    await page.click(f"#channels [data-chat='{CHANNEL.id}']")
+    history = page.locator("#channel-history [data-outcome]")
+    await history.first.wait_for()
+    assert await history.count() == 2
+    failed, sent = await history.all_inner_texts()
+    assert SENATE in failed and "Failed" in failed and "message is too long" in failed
+    assert ALMATY in sent and "Sent" in sent
+
+    await page.click("#channel-test")
+    await page.wait_for_selector("#channel-test-outcome.good")
+    (message,) = await admins.api.wait_for(lambda m: m.chat_id == CHANNEL.id, timeout=30)
+    assert SENATE in (message.text or "")
+    confirms: Any = await page.evaluate("() => window.__tg.confirms")
+    assert len(confirms) == 1
+    assert await history.count() == 2  # a test is no delivery
+    # Again within the minute: the page says how long to wait.
+    await page.click("#channel-test")
+    await page.wait_for_selector("#channel-test-outcome.bad")
+    assert " s" in await page.inner_text("#channel-test-outcome")
+    await snapshot(page, "channels-test")
+    assert await width(page) <= WIDTH
+    expected = "console: Failed to load resource: the server responded with a status of 429"
+    assert [error for error in watch.errors if not error.startswith(expected)] == []
+    assert watch.outside == []
+    refused = [entry for entry in watch.api if not 200 <= entry[2] < 300]
+    assert [(method, status) for method, path, status, _ in refused] == [("POST", 429)]

@@ -2,7 +2,8 @@
    (the session's `chats`: Telegram's word, asked by the server); one opens as a form of its
    settings, with a live preview of its newest story as the form stands (unsaved), the filter
    tester and Save (Telegram's MainButton, or the page's own button outside Telegram), which
-   PUTs only the fields changed. The server checks every value; the page only shows its
+   PUTs only the fields changed; "Send a test" (after a confirmation) and the chat's last 30
+   deliveries, refreshed after a test. The server checks every value; the page only shows its
    reasons. Uses console.js's helpers (window.NewsbotConsole). */
 (function () {
   "use strict";
@@ -186,13 +187,79 @@
       fallback.addEventListener("click", function () { save(); });
       view.appendChild(fallback);
     }
-    // Here go "send a test" (POST .../test) and the delivery history (GET .../history)
-    // once their API is in.
+    var testButton = el("button", "chip", t("channel_test"));
+    testButton.type = "button";
+    testButton.id = "channel-test";
+    view.appendChild(testButton);
+    var testOutcome = el("p", "reason");
+    testOutcome.id = "channel-test-outcome";
+    view.appendChild(testOutcome);
 
     view.appendChild(el("h2", "", t("channel_preview")));
     var preview = el("div", "preview");
     preview.id = "channel-preview";
     view.appendChild(preview);
+
+    view.appendChild(el("h2", "", t("channel_history")));
+    var history = el("div", "list");
+    history.id = "channel-history";
+    view.appendChild(history);
+
+    function showHistory() {
+      api(chatPath(chat, "history?limit=30")).then(function (answer) {
+        clear(history);
+        if (!answer.deliveries.length) return history.appendChild(el("p", "note", t("channel_history_none")));
+        answer.deliveries.forEach(function (row) {
+          var item = el("div", "item");
+          item.setAttribute("data-outcome", row.outcome);
+          var title = row.headline || (row.digest ? t("channel_history_digest", { slot: row.digest }) : "");
+          item.appendChild(el("div", "headline", title));
+          var word = t("outcome_" + row.outcome);
+          var meta = [word === "outcome_" + row.outcome ? row.outcome : word, c.when(row.sent || row.queued)];
+          item.appendChild(el("div", "meta", meta.join(" · ")));
+          if (row.reason) item.appendChild(el("div", "reason", row.reason));
+          history.appendChild(item);
+        });
+      }, function (failure) {
+        clear(history).appendChild(el("p", "reason bad", t("failed_to_load", { error: failure.message })));
+      });
+    }
+
+    function confirmThen(message, then) {
+      if (tg && typeof tg.showConfirm === "function") {
+        try {
+          return tg.showConfirm(message, function (ok) { if (ok) then(); });
+        } catch (e) { /* outside Telegram's client the method may refuse: ask the browser */ }
+      }
+      if (window.confirm(message)) then();
+    }
+
+    function sendTest() {
+      testButton.disabled = true;
+      testOutcome.className = "reason";
+      testOutcome.textContent = t("loading");
+      api(chatPath(chat, "test"), {}).then(function () {
+        testButton.disabled = false;
+        testOutcome.className = "reason good";
+        testOutcome.textContent = t("channel_test_sent");
+        showHistory();
+      }, function (failure) {
+        testButton.disabled = false;
+        testOutcome.className = "reason bad";
+        if (failure.status === 429) {
+          testOutcome.textContent = t("channel_test_wait", { n: failure.retryAfter || 60 });
+        } else if (failure.status === 404) {
+          testOutcome.textContent = t("channel_test_no_story");
+        } else {
+          testOutcome.textContent = t("channel_test_failed", { reason: failure.message });
+        }
+        showHistory();
+      });
+    }
+
+    testButton.addEventListener("click", function () {
+      confirmThen(t("channel_test_confirm"), sendTest);
+    });
 
     function current() {
       var fields = {};
@@ -324,6 +391,7 @@
     c.onLeave(function () { stopChat(); });
     offer();
     refresh();
+    showHistory();
   }
 
   c.tab("channels", showChannels);

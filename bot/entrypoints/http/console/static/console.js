@@ -83,6 +83,7 @@
         if (!response.ok) {
           var error = new Error(reasonOf(answer) || "HTTP " + response.status);
           error.status = response.status;
+          error.retryAfter = Number(response.headers.get("Retry-After")) || 0;
           throw error;
         }
         return answer;
