@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,8 @@ async def test_the_queue_lists_held_stories_and_approve_sends_one_to_the_channel
     assert item["waited_seconds"] >= 0
     assert item["waiting_since"].endswith("Z") and item["expires_at"].endswith("Z")
     assert isinstance(item["story_id"], int) and "edition" in item
+    # The story as the desk chat shows it: its headline escaped in Telegram's HTML.
+    assert f"<b>{escape(APPROVED['title'])}</b>" in item["preview"]
     assert not in_channel(desk, APPROVED["title"])
 
     caplog.set_level(logging.INFO, logger="bot.entrypoints.http.console.approvals")

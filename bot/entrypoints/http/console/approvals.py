@@ -59,7 +59,16 @@ class ConsoleApprovals:
     async def queue(self, request: Request, caller: Caller) -> Response:
         now = self._approvals.clock()
         views = await self._approvals.queue()
-        return _json({"approvals": [_approval(view, now) for view in views]})
+        # Each story as the desk chat shows it (the desk's language): the same renderer.
+        t = await self._desk.translator()
+        return _json(
+            {
+                "approvals": [
+                    {**_approval(view, now), "preview": self._desk.render(view, t).text}
+                    for view in views
+                ]
+            }
+        )
 
     async def decide(self, request: Request, caller: Caller) -> Response:
         raw = request.path_params["approval_id"]

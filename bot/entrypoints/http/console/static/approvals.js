@@ -72,6 +72,11 @@
     var box = el("div", "item approval");
     box.setAttribute("data-approval", String(item.id));
     box.appendChild(el("div", "headline", item.headline));
+    if (item.preview) {
+      var bubble = el("div", "bubble");
+      bubble.appendChild(c.telegramHtml(item.preview));
+      box.appendChild(bubble);
+    }
     var meta = [item.section, item.edition].filter(Boolean).join(" · ");
     if (meta) box.appendChild(el("div", "meta", meta));
     box.appendChild(el("div", "reason", chatsLine(item)));
