@@ -8,6 +8,8 @@
 
   var c = window.NewsbotConsole;
   var tg = c.tg;
+  var confirmThen = c.confirmThen;
+  var haptic = c.haptic;
   var view = c.view;
   var t = c.t;
   var el = c.el;
@@ -23,21 +25,6 @@
     if (seconds < 120) return t("seconds", { n: Math.round(seconds) });
     if (seconds < 7200) return t("minutes", { n: Math.round(seconds / 60) });
     return t("hours", { n: Math.round(seconds / 3600) });
-  }
-
-  function confirmThen(message, then) {
-    if (tg && typeof tg.showConfirm === "function") {
-      try {
-        return tg.showConfirm(message, function (ok) { if (ok) then(); });
-      } catch (e) { /* outside Telegram's client the method may refuse: ask the browser */ }
-    }
-    if (window.confirm(message)) then();
-  }
-
-  function haptic(kind) {
-    try {
-      if (tg && tg.HapticFeedback) tg.HapticFeedback.notificationOccurred(kind);
-    } catch (e) { /* not every client has haptics */ }
   }
 
   function chatsLine(item) {

@@ -7,6 +7,8 @@
 
   var c = window.NewsbotConsole;
   var tg = c.tg;
+  var confirmThen = c.confirmThen;
+  var haptic = c.haptic;
   var view = c.view;
   var t = c.t;
   var el = c.el;
@@ -20,21 +22,6 @@
 
   function mainButton() {
     return tg && tg.MainButton && typeof tg.MainButton.setText === "function" ? tg.MainButton : null;
-  }
-
-  function confirmThen(message, then) {
-    if (tg && typeof tg.showConfirm === "function") {
-      try {
-        return tg.showConfirm(message, function (ok) { if (ok) then(); });
-      } catch (e) { /* outside Telegram's client the method may refuse: ask the browser */ }
-    }
-    if (window.confirm(message)) then();
-  }
-
-  function haptic(kind) {
-    try {
-      if (tg && tg.HapticFeedback) tg.HapticFeedback.notificationOccurred(kind);
-    } catch (e) { /* not every client has haptics */ }
   }
 
   function showBreaking() {

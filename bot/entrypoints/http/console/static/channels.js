@@ -10,6 +10,7 @@
 
   var c = window.NewsbotConsole;
   var tg = c.tg;
+  var confirmThen = c.confirmThen;
   var view = c.view;
   var t = c.t;
   var el = c.el;
@@ -223,15 +224,6 @@
       }, function (failure) {
         clear(history).appendChild(el("p", "reason bad", t("failed_to_load", { error: failure.message })));
       });
-    }
-
-    function confirmThen(message, then) {
-      if (tg && typeof tg.showConfirm === "function") {
-        try {
-          return tg.showConfirm(message, function (ok) { if (ok) then(); });
-        } catch (e) { /* outside Telegram's client the method may refuse: ask the browser */ }
-      }
-      if (window.confirm(message)) then();
     }
 
     function sendTest() {

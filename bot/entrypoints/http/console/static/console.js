@@ -299,6 +299,23 @@
     }, failed);
   }
 
+  // Ask before an action: Telegram's own dialog, else the browser's.
+  function confirmThen(message, then) {
+    if (tg && typeof tg.showConfirm === "function") {
+      try {
+        return tg.showConfirm(message, function (ok) { if (ok) then(); });
+      } catch (e) { /* outside Telegram's client the method may refuse: ask the browser */ }
+    }
+    if (window.confirm(message)) then();
+  }
+
+  // A tap's feel, where the client has it.
+  function haptic(kind) {
+    try {
+      if (tg && tg.HapticFeedback) tg.HapticFeedback.notificationOccurred(kind);
+    } catch (e) { /* not every client has haptics */ }
+  }
+
   // What breaking.js, stats.js, approvals.js and channels.js use of the page.
   window.NewsbotConsole = {
     tg: tg,
@@ -311,6 +328,8 @@
     api: api,
     failed: failed,
     telegramHtml: telegramHtml,
+    confirmThen: confirmThen,
+    haptic: haptic,
     backButton: backButton,
     open: open,
     openTrace: openTrace,
