@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,6 +18,8 @@ import httpx
 import pytest
 
 from bot.entrypoints.http.console.routes import interface_language
+from bot.services import chat_admins
+from storage import destinations
 from tests.entrypoints.http.conftest import READER, RunningBot, running_bot
 from tests.entrypoints.http.console_helpers import console_settings, tma
 from tests.entrypoints.telegram.conftest import ADMIN, CHANNEL, EDITOR, ENGLISH_READER
@@ -67,16 +70,37 @@ async def until(get: Any, ready: Any, timeout: float = 10.0) -> Any:  # noqa: AS
         await asyncio.sleep(0.1)
 
 
-async def test_the_session_names_the_user_and_the_newsroom_chats(console: RunningBot) -> None:
+async def test_the_session_lists_the_newsroom_channel_only_to_its_admins(
+    console: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Being an editor opens no chat: the session lists what Telegram says the user
+    administers, so the editor sees the newsroom's channel once they are its admin."""
+    console.api.add_bot_to_channel(ADMIN, CHANNEL)
+
+    async def joined() -> bool:
+        async with console.database.sessions() as session:
+            chat = await destinations.get_by_chat(session, CHANNEL.id)
+            return chat is not None and chat.active
+
+    assert await until(joined, bool)
     async with client(console) as api:
         answer = await api.get("/console/api/session")
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["cache-control"] == "no-store"
-    body = answer.json()
-    assert body["user"] == {"id": EDITOR.id, "first_name": "Aigerim", "language": "kk"}
-    assert body["editor"] is True
-    assert [(chat["id"], chat["type"]) for chat in body["chats"]] == [(CHANNEL.id, "channel")]
-    assert set(body["chats"][0]) == {"id", "title", "type"}
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["cache-control"] == "no-store"
+        body = answer.json()
+        assert body["user"] == {"id": EDITOR.id, "first_name": "Aigerim", "language": "kk"}
+        assert body["editor"] is True
+        assert body["chats"] == []
+        assert (await api.get(f"/console/api/chats/{CHANNEL.id}/settings")).status_code == 403
+
+        console.api.set_member(CHANNEL, EDITOR, "administrator", can_post_messages=True)
+        # Telegram is asked again once its refusal above is a minute old.
+        later = time.monotonic() + 61
+        monkeypatch.setattr(chat_admins, "monotonic", lambda: later)
+        answer = await api.get("/console/api/session")
+    chats = answer.json()["chats"]
+    assert [(chat["id"], chat["type"]) for chat in chats] == [(CHANNEL.id, "channel")]
+    assert set(chats[0]) == {"id", "title", "type"}
 
 
 async def test_recent_stories_and_the_limit(console: RunningBot) -> None:

@@ -221,6 +221,9 @@ def assert_clean(watch: Watch) -> None:
 async def test_every_tab_fits_the_screen_and_stats_draws_its_plot(
     console: RunningBot, browser: Browser
 ) -> None:
+    # The editor added the bot to the newsroom's channel: My channels lists it.
+    console.api.add_bot_to_channel(EDITOR, CHANNEL)
+    await console.api.wait_for(lambda m: m.chat_id == EDITOR.id and "/channels" in m.text)
     page, watch = await open_console(browser, console)
     await page.wait_for_selector("textarea[data-edition='kk']")
     assert await page.evaluate("() => document.documentElement.lang") == "kk"

@@ -89,7 +89,7 @@ def console_routes(
     tests = ChatTests(database, screens, bot) if bot is not None else None
     activity = ConsoleChatActivity(channels, tests, ChatHistory(database))
     api = _ConsoleApi(
-        ConsoleChats(database, settings.editors, admins),
+        ConsoleChats(settings.editors, admins),
         StoryTraces(database),
         FeedBoard(database),
         settings.editions,

@@ -69,7 +69,7 @@
     api(chatPath(chat, "settings")).then(function (settings) {
       renderChat(chat, settings);
     }, function (failure) {
-      // An editor's session lists the newsroom's config chats too; only their admins open them.
+      // Telegram says the user no longer administers it (rights are asked again each minute).
       if (failure.status === 403) return note(t("channel_not_yours"));
       c.failed(failure);
     });
