@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.domain.trace import ChatFacts, Facts
 from storage.models import Alert, Delivery, Destination, Story
@@ -37,19 +36,12 @@ async def history_of(
     session: AsyncSession, destination: Destination, limit: int, now: datetime
 ) -> list[HistoryRow]:
     """The chat's `limit` newest outbox rows (by id), newest first."""
-    other = aliased(Delivery)
-    shared = (
-        select(func.count(other.id))
-        .where(other.chat_id == Delivery.chat_id, other.message_id == Delivery.message_id)
-        .scalar_subquery()
-    )
     query = (
         select(
             Delivery,
             Story.title,
             Alert.text,
             and_(Delivery.roundup, Delivery.next_attempt_at > now).label("held"),
-            shared.label("shared"),
         )
         .outerjoin(Story, Story.id == Delivery.story_id)
         .outerjoin(Alert, Alert.id == Delivery.alert_id)
@@ -58,8 +50,9 @@ async def history_of(
         .limit(limit)
     )
     rows: list[HistoryRow] = []
-    for delivery, title, alert_text, held, shared_count in (await session.execute(query)).all():
-        message_rows = int(shared_count or 0) if delivery.message_id is not None else 1
+    for delivery, title, alert_text, held in (await session.execute(query)).all():
+        # How many rows its message carried, recorded when it was sent (NULL: only this one).
+        message_rows = delivery.message_rows or 1
         facts = Facts(
             status=str(delivery.status),
             active=destination.active,

@@ -6,6 +6,7 @@ dead sender's lease, `sending` rows go back to the queue.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -23,9 +24,13 @@ SentRecord = tuple[int, int, int, datetime, str | None]
 
 
 async def mark_sent_many(session: AsyncSession, sent: Sequence[SentRecord]) -> None:
-    """Record a batch of sent messages in one statement (executemany), not one each."""
+    """Record a batch of sent messages in one statement (executemany), not one each.
+
+    A message that carries several rows (a bundle, a roundup) is recorded in one batch, so
+    each of its rows learns here how many the message carries (`message_rows`)."""
     if not sent:
         return
+    carried = Counter((chat_id, message_id) for _, chat_id, message_id, _, _ in sent)
     columns = Delivery.__table__.c
 
     def value(name: str) -> BindParameter[Any]:
@@ -38,6 +43,7 @@ async def mark_sent_many(session: AsyncSession, sent: Sequence[SentRecord]) -> N
             status=DeliveryStatus.SENT,
             chat_id=value("chat_id"),
             message_id=value("message_id"),
+            message_rows=value("message_rows"),
             sent_at=value("sent_at"),
             last_error=None,
             lease_until=None,
@@ -51,6 +57,7 @@ async def mark_sent_many(session: AsyncSession, sent: Sequence[SentRecord]) -> N
                 "b_id": delivery_id,
                 "b_chat_id": chat_id,
                 "b_message_id": message_id,
+                "b_message_rows": carried[(chat_id, message_id)],
                 "b_sent_at": at,
                 "b_content_hash": content_hash,
             }

@@ -1,33 +1,30 @@
 """What the database knows of where a story went: the facts bot/domain/trace.py classifies.
 
-Read-only. A story's chats are the ones with an outbox row for it, and the subscribers of its
-section reading its edition that have none (filtered out, inactive, or given another version
-of the story's group): the outbox never records those, so they are read from the chats.
+Read-only. A story's chats are the ones with an outbox row for it (`StoryChats`, here), and
+the subscribers of its section reading its edition that have none: filtered out, inactive,
+given another version of the story's group, or come since. The outbox never records those,
+so they are read from the chats (storage/trace_rowless.py).
 
-A story may be meant for 100k chats, so nothing here reads one row per chat: `fact_counts`
-counts the chats by their `Facts` (GROUP BY), and `fact_samples` reads at most `per_group`
-chats of each facts group (a window function), enough for any listing of that many.
+A story may be meant for 100k chats and the console's trace answers within 100 ms (issue 23),
+so nothing here reads a row per chat: the rows are counted by status from `ix_deliveries_story`
+alone and the bundled ones from the partial `ix_deliveries_bundled` (migration 0016); only the
+failed and the waiting rows, a few, are joined to their chat or read. A listing then reads,
+for each facts group, at most its quota (the domain's `listing_quota`) in chat order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, func, literal, select
+from sqlalchemy import and_, func, not_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.domain.trace import ChatFacts, Facts, StoryFacts
-from storage.models import (
-    ChannelRule,
-    Delivery,
-    Destination,
-    DestinationEdition,
-    Story,
-    Subscription,
-)
+from storage.models import Delivery, Destination, Story
+from storage.states import DeliveryStatus
+from storage.trace_rowless import Rowless
 
 _STORY_COLUMNS = (
     Story.id,
@@ -38,8 +35,13 @@ _STORY_COLUMNS = (
     Story.pushable,
     Story.fanned_out_at,
 )
-# The facts columns of both sides, in Facts' order.
-_FACTS = ("status", "active", "filtered", "held", "bundled", "other_version")
+_SENT = DeliveryStatus.SENT.value
+_FAILED = DeliveryStatus.FAILED.value
+# Rows whose facts need more than their status: a failed row's chat (did the refusal switch
+# it off?), a waiting row's hold (is it kept for the chat's roundup?).
+_WAITING = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value)
+_REFINED = (_FAILED, *_WAITING)
+_BUNDLED = Delivery.message_rows > 1
 
 
 def _story(row: Any) -> StoryFacts:
@@ -67,165 +69,130 @@ async def story_facts(session: AsyncSession, story_id: int) -> StoryFacts | None
     return None if row is None else _story(row)
 
 
-def _facts(row: Any) -> Facts:
-    return Facts(
-        status=None if row.status is None else str(row.status),
-        active=bool(row.active),
-        filtered=bool(row.filtered),
-        held=bool(row.held),
-        bundled=bool(row.bundled),
-        other_version=bool(row.other_version),
-    )
+def _held(now: datetime) -> Any:
+    """Kept for the chat's roundup, due after now (its pace or quiet hours hold it)."""
+    return and_(Delivery.roundup, Delivery.next_attempt_at > now)
 
 
-async def fact_counts(session: AsyncSession, story: StoryFacts, now: datetime) -> dict[Facts, int]:
-    """How many chats `story` was meant for, by their facts."""
-    counts: dict[Facts, int] = {}
-    for side in await _sides(session, story, now):
-        facts = side.subquery()
-        columns = [facts.c[name] for name in _FACTS]
-        query = select(*columns, func.count().label("chats")).group_by(*columns)
-        for row in (await session.execute(query)).all():
-            key = _facts(row)
-            counts[key] = counts.get(key, 0) + int(row.chats)
-    return counts
+class StoryChats:
+    """One story's chats, read in two steps: `counts` (every chat, by its facts), then
+    `samples` (the listed chats, a quota of each facts group). Use within one session."""
 
+    def __init__(self, session: AsyncSession, story: StoryFacts, now: datetime) -> None:
+        self._session = session
+        self._story = story
+        self._now = now
+        self._rowless: Rowless | None = None
 
-async def fact_samples(
-    session: AsyncSession, story: StoryFacts, now: datetime, per_group: int
-) -> list[ChatFacts]:
-    """At most `per_group` chats of each facts group, oldest outbox row (or chat) first."""
-    samples: list[ChatFacts] = []
-    for side in await _sides(session, story, now):
-        inner = side.subquery()
-        columns = [inner.c[name] for name in _FACTS]
-        ranked = select(
-            inner,
-            func.row_number().over(partition_by=columns, order_by=inner.c.ordinal).label("rank"),
-        ).subquery()
-        query = select(ranked).where(ranked.c.rank <= per_group).order_by(ranked.c.ordinal)
-        rows = (await session.execute(query)).all()
-        shared = await _message_rows(session, [row.delivery_id for row in rows if row.bundled])
-        samples.extend(
+    async def counts(self) -> dict[Facts, int]:
+        """How many chats the story was meant for, by their facts."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            # asyncpg prepares each statement; from its sixth run PostgreSQL may keep a plan
+            # made for no story in particular, which is twice as slow for a story meant for
+            # 100k chats without a row yet than for one sent to them. Plan for this story.
+            await self._session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        counts = await self._row_counts()
+        if self._story.section is not None:
+            self._rowless = await Rowless.of(self._session, self._story)
+            for facts, count in (await self._rowless.counts()).items():
+                counts[facts] = counts.get(facts, 0) + count
+        return counts
+
+    async def samples(self, quota: Mapping[Facts, int]) -> list[ChatFacts]:
+        """At most `quota[facts]` chats of each facts group (in chat order); `counts` first."""
+        found: list[ChatFacts] = []
+        for facts, wanted in quota.items():
+            if wanted <= 0:
+                continue
+            if facts.status is not None:
+                found.extend(await self._row_samples(facts, wanted))
+            elif self._rowless is not None:
+                found.extend(await self._rowless.samples(facts, wanted))
+        return found
+
+    async def _row_counts(self) -> dict[Facts, int]:
+        story = Delivery.story_id == self._story.id
+        by_status = {
+            str(status): int(count)
+            for status, count in await self._session.execute(
+                select(Delivery.status, func.count()).where(story).group_by(Delivery.status)
+            )
+        }
+        counts: dict[Facts, int] = {}
+        for status, count in by_status.items():
+            if status not in _REFINED:
+                counts[Facts(status=status)] = count
+        if by_status.get(_SENT):
+            bundled = await self._session.scalar(
+                select(func.count()).where(story, _BUNDLED, Delivery.status == _SENT)
+            )
+            bundled = int(bundled or 0)
+            counts[Facts(status=_SENT)] = by_status[_SENT] - bundled
+            if bundled:
+                counts[Facts(status=_SENT, bundled=True)] = bundled
+        if any(by_status.get(status) for status in _REFINED):
+            query = (
+                select(
+                    Delivery.status,
+                    Destination.active,
+                    _held(self._now).label("held"),
+                    func.count(),
+                )
+                .join(Destination, Destination.id == Delivery.destination_id)
+                .where(story, Delivery.status.in_(_REFINED))
+                .group_by(Delivery.status, Destination.active, "held")
+            )
+            for status, active, held, count in await self._session.execute(query):
+                facts = _refined(str(status), bool(active), bool(held))
+                counts[facts] = counts.get(facts, 0) + int(count)
+        return {facts: count for facts, count in counts.items() if count}
+
+    async def _row_samples(self, facts: Facts, limit: int) -> list[ChatFacts]:
+        """The first `limit` chats (by chat) whose row for the story has these facts."""
+        query = (
+            select(
+                Destination.chat_id,
+                Destination.kind,
+                Destination.title,
+                Destination.inactive_reason,
+                Delivery.last_error,
+                Delivery.next_attempt_at,
+                Delivery.sent_at,
+                Delivery.message_rows,
+            )
+            .join(Destination, Destination.id == Delivery.destination_id)
+            .where(Delivery.story_id == self._story.id, Delivery.status == facts.status)
+            .order_by(Delivery.destination_id)
+            .limit(limit)
+        )
+        if facts.status == _SENT:
+            bundled = (
+                _BUNDLED if facts.bundled else or_(Delivery.message_rows.is_(None), not_(_BUNDLED))
+            )
+            query = query.where(bundled)
+        elif facts.status == _FAILED:
+            query = query.where(Destination.active.is_(facts.active))
+        elif facts.status in _WAITING:
+            held = _held(self._now)
+            query = query.where(held if facts.held else not_(held))
+        return [
             ChatFacts(
                 chat_id=row.chat_id,
                 kind=row.kind,
                 title=row.title,
-                facts=_facts(row),
+                facts=facts,
                 inactive_reason=row.inactive_reason,
                 last_error=row.last_error,
                 next_attempt_at=row.next_attempt_at,
                 sent_at=row.sent_at,
-                message_rows=shared.get(row.delivery_id, 1),
-                other_version=row.other_story_id,
+                message_rows=max(row.message_rows or 1, 1),
             )
-            for row in rows
-        )
-    return samples
+            for row in await self._session.execute(query)
+        ]
 
 
-async def _sides(session: AsyncSession, story: StoryFacts, now: datetime) -> list[Select[Any]]:
-    """One row per chat, with its facts and details: the chats with an outbox row, then
-    the subscribers without one."""
-    with_row = _with_row(story.id, now)
-    if story.section is None:
-        return [with_row]
-    group_id = await session.scalar(select(Story.group_id).where(Story.id == story.id))
-    return [with_row, _without_row(story, story.id if group_id is None else group_id)]
-
-
-def _with_row(story_id: int, now: datetime) -> Select[Any]:
-    other = aliased(Delivery)
-    shares_message = exists().where(
-        other.chat_id == Delivery.chat_id,
-        other.message_id == Delivery.message_id,
-        other.id != Delivery.id,
-    )
-    return (
-        select(
-            Delivery.id.label("ordinal"),
-            Delivery.id.label("delivery_id"),
-            Delivery.status.label("status"),
-            Destination.active.label("active"),
-            func.coalesce(ChannelRule.filtered, false()).label("filtered"),
-            and_(Delivery.roundup, Delivery.next_attempt_at > now).label("held"),
-            and_(Delivery.message_id.is_not(None), shares_message).label("bundled"),
-            false().label("other_version"),
-            Destination.chat_id,
-            Destination.kind,
-            Destination.title,
-            Destination.inactive_reason,
-            Delivery.last_error,
-            Delivery.next_attempt_at,
-            Delivery.sent_at,
-            literal(None, Delivery.story_id.type).label("other_story_id"),
-        )
-        .join(Destination, Destination.id == Delivery.destination_id)
-        .outerjoin(ChannelRule, ChannelRule.destination_id == Destination.id)
-        .where(Delivery.story_id == story_id)
-    )
-
-
-def _without_row(story: StoryFacts, group_id: int) -> Select[Any]:
-    """Subscribers of the story's section reading its edition (active or not) with no
-    outbox row for it, and the version of its group each got instead, if any."""
-    other = aliased(Delivery)
-    query = (
-        select(
-            Destination.id.label("ordinal"),
-            literal(None, Delivery.id.type).label("delivery_id"),
-            literal(None, Delivery.status.type).label("status"),
-            Destination.active.label("active"),
-            func.coalesce(ChannelRule.filtered, false()).label("filtered"),
-            false().label("held"),
-            false().label("bundled"),
-            other.id.is_not(None).label("other_version"),
-            Destination.chat_id,
-            Destination.kind,
-            Destination.title,
-            Destination.inactive_reason,
-            literal(None, Delivery.last_error.type).label("last_error"),
-            literal(None, Delivery.next_attempt_at.type).label("next_attempt_at"),
-            literal(None, Delivery.sent_at.type).label("sent_at"),
-            other.story_id.label("other_story_id"),
-        )
-        .join(Subscription, Subscription.destination_id == Destination.id)
-        .outerjoin(ChannelRule, ChannelRule.destination_id == Destination.id)
-        .outerjoin(
-            other,
-            and_(
-                other.destination_id == Destination.id,
-                other.group_id == group_id,
-                other.story_id != story.id,
-            ),
-        )
-        .where(
-            Subscription.section == story.section,
-            Destination.id.not_in(
-                select(Delivery.destination_id).where(Delivery.story_id == story.id)
-            ),
-        )
-    )
-    if story.edition is not None:
-        readers = select(DestinationEdition.destination_id).where(
-            DestinationEdition.edition == story.edition
-        )
-        query = query.where(Destination.id.in_(readers))
-    return query
-
-
-async def _message_rows(session: AsyncSession, delivery_ids: Sequence[int]) -> dict[int, int]:
-    """{delivery id: outbox rows sharing its message} for these sent rows."""
-    if not delivery_ids:
-        return {}
-    other = aliased(Delivery)
-    query = (
-        select(Delivery.id, func.count(other.id))
-        .join(
-            other,
-            and_(other.chat_id == Delivery.chat_id, other.message_id == Delivery.message_id),
-        )
-        .where(Delivery.id.in_(list(delivery_ids)))
-        .group_by(Delivery.id)
-    )
-    return {delivery_id: int(count) for delivery_id, count in (await session.execute(query)).all()}
+def _refined(status: str, active: bool, held: bool) -> Facts:
+    """A failed row's facts name its chat's state; a waiting row's, its hold."""
+    if status == _FAILED:
+        return Facts(status=status, active=active)
+    return Facts(status=status, held=held)

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 
 class Outcome(StrEnum):
@@ -57,6 +58,8 @@ _QUEUED, _SENDING, _SENT, _FAILED, _AWAITING, _SKIPPED = (
     "skipped",
 )
 _STATUSES = frozenset({_QUEUED, _SENDING, _SENT, _FAILED, _AWAITING, _SKIPPED})
+
+Key = TypeVar("Key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +236,7 @@ def trace(
     at most `limit` of `samples` listed, grouped by outcome; when they do not all fit, rarer
     outcomes are listed in full first and the commoner ones share what is left, so failures
     are never crowded out by thousands of "sent". `samples` must hold, of each facts group,
-    its chats or at least `limit` of them (storage/trace.py reads them so)."""
+    at least its `listing_quota` (storage/trace.py reads exactly that)."""
     by_outcome: Counter[Outcome] = Counter()
     for facts, count in counts.items():
         by_outcome[outcome_of(story, facts)] += count
@@ -253,15 +256,29 @@ def trace(
     )
 
 
-def _fair_share(counts: Counter[Outcome], limit: int) -> dict[Outcome, int]:
-    """How many chats of each outcome to list, `limit` in all: the rarest first in full, the
-    rest shared evenly among the commoner ones."""
-    quota: dict[Outcome, int] = {}
+def listing_quota(story: StoryFacts, counts: Mapping[Facts, int], limit: int) -> dict[Facts, int]:
+    """How many chats of each facts group a trace of `limit` chats lists: each outcome's
+    share (`trace`'s), shared in turn among the facts groups that lead to it. Storage reads
+    exactly these (a few queries with LIMIT), never every chat of a 100k-chat story."""
+    by_outcome: dict[Outcome, dict[Facts, int]] = {}
+    for facts, count in counts.items():
+        by_outcome.setdefault(outcome_of(story, facts), {})[facts] = count
+    totals = {outcome: sum(groups.values()) for outcome, groups in by_outcome.items()}
+    quota: dict[Facts, int] = {}
+    for outcome, share in _fair_share(totals, limit).items():
+        quota.update(_fair_share(by_outcome[outcome], share))
+    return {facts: wanted for facts, wanted in quota.items() if wanted > 0}
+
+
+def _fair_share(counts: Mapping[Key, int], limit: int) -> dict[Key, int]:
+    """How many of each kind to list, `limit` in all: the rarest first in full, the rest
+    shared evenly among the commoner ones (in a stable order: equal counts by first seen)."""
+    quota: dict[Key, int] = {}
     left = max(limit, 0)
-    pending = sorted(counts, key=lambda outcome: counts[outcome])
+    pending = sorted(counts, key=lambda key: counts[key])
     while pending:
         share = left // len(pending)
-        outcome = pending.pop(0)
-        quota[outcome] = min(counts[outcome], share if pending else left)
-        left -= quota[outcome]
+        key = pending.pop(0)
+        quota[key] = min(counts[key], share if pending else left)
+        left -= quota[key]
     return quota

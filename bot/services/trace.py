@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.domain.trace import StoryFacts, StoryTrace, trace
+from bot.domain.trace import StoryFacts, StoryTrace, listing_quota, trace
 from storage import trace as trace_queries
 from storage.db import Database
 
@@ -40,6 +40,7 @@ class StoryTraces:
             story = await trace_queries.story_facts(session, story_id)
             if story is None:
                 return None
-            counts = await trace_queries.fact_counts(session, story, now)
-            samples = await trace_queries.fact_samples(session, story, now, self._listed)
+            chats = trace_queries.StoryChats(session, story, now)
+            counts = await chats.counts()
+            samples = await chats.samples(listing_quota(story, counts, self._listed))
         return trace(story, counts, samples, self._listed)

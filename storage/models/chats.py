@@ -58,7 +58,8 @@ class Subscription(Base):
     """A destination takes the stories of one section."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (Index("ix_subscriptions_section", "section"),)
+    # A section's subscribers in chat order, from the index alone (the story trace).
+    __table_args__ = (Index("ix_subscriptions_section", "section", "destination_id"),)
 
     destination_id: Mapped[int] = mapped_column(
         ForeignKey("destinations.id", ondelete="CASCADE"), primary_key=True
@@ -71,7 +72,7 @@ class DestinationEdition(Base):
     """A chat reads one edition (of the newsroom's languages); at least one per chat."""
 
     __tablename__ = "destination_editions"
-    __table_args__ = (Index("ix_destination_editions_edition", "edition"),)
+    __table_args__ = (Index("ix_destination_editions_edition", "edition", "destination_id"),)
 
     destination_id: Mapped[int] = mapped_column(
         ForeignKey("destinations.id", ondelete="CASCADE"), primary_key=True

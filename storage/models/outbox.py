@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,8 +63,15 @@ class Delivery(Base):
         ),
         Index("ix_deliveries_due", "status", "priority", "next_attempt_at"),
         Index("ix_deliveries_alert_id", "alert_id"),
-        # The console reads a story's deliveries and a day's (migration 0015).
-        Index("ix_deliveries_story_id", "story_id"),
+        # The console reads a story's deliveries and a day's (migrations 0015, 0016): a
+        # story's chats in chat order with their status, from the index alone (its trace).
+        Index("ix_deliveries_story", "story_id", "destination_id", "status"),
+        Index(
+            "ix_deliveries_bundled",
+            "story_id",
+            sqlite_where=text("message_rows > 1"),
+            postgresql_where=text("message_rows > 1"),
+        ),
         Index("ix_deliveries_created_at", "created_at"),
         Index("ix_deliveries_chat_message", "chat_id", "message_id"),
         # Each chat gets one version of a story group (NULL for alerts and digests).
@@ -89,6 +97,8 @@ class Delivery(Base):
     # Where the message landed (after any migration), for edits and reaction counts.
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # How many outbox rows that message carries (> 1: a bundle or a roundup); NULL: only this.
+    message_rows: Mapped[int | None] = mapped_column(Integer)
     # The story's content hash when sent: a later correction differs, and is edited in place.
     content_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]

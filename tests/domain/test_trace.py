@@ -14,6 +14,7 @@ from bot.domain.trace import (
     StoryFacts,
     classify,
     delivery_outcome,
+    listing_quota,
     outcome_of,
     trace,
 )
@@ -113,3 +114,21 @@ def test_counts_are_complete_and_the_list_keeps_rare_outcomes() -> None:
     few = trace(STORY, {sent: 10, failed: 3, filtered: 1}, samples, limit=500)
     assert not few.truncated and len(few.chats) == 14
     assert trace(STORY, {}, [], limit=10).counts == {}
+
+
+def test_the_listing_quota_asks_storage_for_each_facts_group_s_share() -> None:
+    """Storage reads exactly these many chats of each facts group: rare outcomes in full,
+    an outcome's share split among the facts groups that lead to it, `limit` in all."""
+    sent, bundled = Facts(status="sent"), Facts(status="sent", bundled=True)
+    failed, blocked = Facts(status="failed"), Facts(status="failed", active=False)
+    gone, version = Facts(active=False), Facts(other_version=True)
+    counts = {sent: 97_000, bundled: 40, failed: 5, blocked: 1_900, gone: 1_000, version: 2}
+    quota = listing_quota(STORY, counts, limit=100)
+    assert sum(quota.values()) == 100
+    assert all(quota[facts] <= counts[facts] for facts in quota)
+    # Failed (5) and skipped (2) are listed in full; blocked is shared by its two groups.
+    assert quota[failed] == 5 and quota[version] == 2
+    assert quota[blocked] + quota[gone] == 31 and min(quota[blocked], quota[gone]) == 15
+    assert quota[sent] + quota[bundled] == 31 + 31 and quota[bundled] == 31
+    assert listing_quota(STORY, counts, limit=0) == {}
+    assert listing_quota(STORY, {sent: 3}, limit=500) == {sent: 3}

@@ -10,7 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import column, delete, insert, inspect, select, table, update
 from sqlalchemy.engine import Connection
 
+from storage import destinations, stories
 from storage.db import Database, create_database
+from storage.destinations import ChatInfo
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import (
     Base,
@@ -24,6 +26,7 @@ from storage.models import (
     Story,
     StoryEngagement,
 )
+from tests.storage.test_deliveries import Draft
 
 
 def _not_search_index(obj: object, name: str | None, kind: str, reflected: bool, _: object) -> bool:
@@ -437,12 +440,87 @@ async def test_0015_indexes_deliveries_by_story_and_day_and_round_trips(database
         await upgrade(db, "0014")
         async with db.engine.connect() as connection:
             assert not wanted & await connection.run_sync(_delivery_indexes)
-        await upgrade(db)
+        await upgrade(db, "0015")
         async with db.engine.connect() as connection:
             assert wanted <= await connection.run_sync(_delivery_indexes)
         async with db.engine.begin() as connection:
             await connection.run_sync(_downgrade, "0014")
             assert not wanted & await connection.run_sync(_delivery_indexes)
         assert await current_revision(db) == "0014"
+    finally:
+        await db.dispose()
+
+
+async def test_0016_records_each_sent_row_s_bundle_size_and_round_trips(database_url: str) -> None:
+    """A 0015 outbox's bundles learn their size (a message of its own stays NULL: one); the
+    story trace's indexes replace 0015's; down to 0015 and up again matches the models."""
+    db = create_database(database_url)
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    try:
+        await upgrade(db, "0015")
+        async with db.sessions.begin() as session:
+            chat = await destinations.ensure_destination(
+                session, ChatInfo(chat_id=501, kind="private", title=None, editions=("en",)), now
+            )
+            result = await stories.store_stories(
+                session,
+                [
+                    Draft(identity=f"guid:{n}", link=f"https://kazinform.kz/{n}", title=f"S{n}")
+                    for n in range(3)
+                ],
+                feed_id=None,
+                pushable=True,
+                now=now,
+            )
+            # The 0015 outbox: the columns it had, typed as the models type them.
+            outbox_rows = table(
+                "deliveries",
+                *(
+                    column(name, Delivery.__table__.c[name].type)
+                    for name in (
+                        *("destination_id", "story_id", "group_id", "status", "attempts"),
+                        *("priority", "next_attempt_at", "created_at", "chat_id", "message_id"),
+                        "roundup",
+                    )
+                ),
+            )
+            await session.execute(
+                insert(outbox_rows),
+                [
+                    {
+                        "destination_id": chat.id,
+                        "story_id": story_id,
+                        "group_id": story_id,
+                        "status": "sent",
+                        "attempts": 1,
+                        "priority": 10,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                        "chat_id": 501,
+                        # The first two went in one bundle (message 7), the third alone.
+                        "message_id": 7 if number < 2 else 8,
+                        "roundup": False,
+                    }
+                    for number, story_id in enumerate(result.new_ids)
+                ],
+            )
+        await upgrade(db)
+        async with db.sessions() as session:
+            sizes = await session.scalars(select(Delivery.message_rows).order_by(Delivery.id))
+            assert sizes.all() == [2, 2, None]
+        async with db.engine.connect() as connection:
+            indexes = await connection.run_sync(_delivery_indexes)
+        assert {"ix_deliveries_story", "ix_deliveries_bundled"} <= indexes
+        assert "ix_deliveries_story_id" not in indexes
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0015")
+            columns = await connection.run_sync(
+                lambda sync: {column["name"] for column in inspect(sync).get_columns("deliveries")}
+            )
+            assert "message_rows" not in columns and "message_id" in columns
+            assert "ix_deliveries_story_id" in await connection.run_sync(_delivery_indexes)
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
     finally:
         await db.dispose()

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.trace import Outcome, StoryFacts, StoryTrace, trace
-from storage import delivery_results, destinations, fan_out, outbox, stories
+from bot.domain.trace import Outcome, StoryFacts, StoryTrace, listing_quota, trace
+from storage import delivery_results, destinations, fan_out, outbox, stories, trace_rowless
 from storage import trace as trace_queries
 from storage.db import Database
 from storage.destinations import ChatInfo
@@ -57,13 +58,23 @@ async def _row(database: Database, story_id: int, destination_id: int) -> int:
     return found
 
 
-async def _trace(session: AsyncSession, story: StoryFacts, per_group: int = 100) -> StoryTrace:
-    counts = await trace_queries.fact_counts(session, story, NOW)
-    samples = await trace_queries.fact_samples(session, story, NOW, per_group)
-    return trace(story, counts, samples, limit=100)
+async def _trace(session: AsyncSession, story: StoryFacts, limit: int = 100) -> StoryTrace:
+    chats = trace_queries.StoryChats(session, story, NOW)
+    counts = await chats.counts()
+    samples = await chats.samples(listing_quota(story, counts, limit))
+    return trace(story, counts, samples, limit)
 
 
-async def test_every_outcome_of_a_story_is_read(database: Database) -> None:
+@pytest.fixture(params=["few", "many"])
+def rowless_read(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways chats without a row are read: classified one by one (a story fanned out),
+    and counted as sets with their exceptions read (before the fan-out: 100k chats)."""
+    if request.param == "many":
+        monkeypatch.setattr(trace_rowless, "FEW", 0)
+    return str(request.param)
+
+
+async def test_every_outcome_of_a_story_is_read(database: Database, rowless_read: str) -> None:
     chats = {
         name: await subscribed_chat(database, chat_id)
         for name, chat_id in [
@@ -127,9 +138,10 @@ async def test_every_outcome_of_a_story_is_read(database: Database) -> None:
         assert version_facts is not None
         versions = await _trace(session, version_facts)
         recent = await trace_queries.recent_stories(session, 2)
-        # Counted in full, sampled at most `per_group` chats of each facts group.
-        counts = await trace_queries.fact_counts(session, version_facts, NOW)
-        capped = await trace_queries.fact_samples(session, version_facts, NOW, 1)
+        # Counted in full, listed by quota: one chat of each facts group here.
+        reader = trace_queries.StoryChats(session, version_facts, NOW)
+        counts = await reader.counts()
+        capped = await reader.samples({facts: 1 for facts in counts})
 
     outcomes = {chat.chat_id: (chat.outcome, chat.reason) for chat in found.chats}
     assert outcomes == {
@@ -158,5 +170,6 @@ async def test_every_outcome_of_a_story_is_read(database: Database) -> None:
         str(story) in (chat.reason or "") for chat in versions.chats if chat.chat_id in skipped
     )
     assert [item.id for item in recent] == [other, version]
-    assert sorted(counts.values()) == [1, 1, 1, 5]  # 105 is inactive now: its own group
-    assert len(capped) == 4 and {chat.facts for chat in capped} == set(counts)
+    # The six holders of `story` (whatever their state), 107 inactive, the filtered channel.
+    assert sorted(counts.values()) == [1, 1, 6]
+    assert len(capped) == 3 and {chat.facts for chat in capped} == set(counts)
