@@ -23,6 +23,7 @@ from storage.models import (
     ReactionCount,
     Story,
     StoryEngagement,
+    Subscription,
 )
 
 
@@ -444,5 +445,49 @@ async def test_0015_indexes_deliveries_by_story_and_day_and_round_trips(database
             await connection.run_sync(_downgrade, "0014")
             assert not wanted & await connection.run_sync(_delivery_indexes)
         assert await current_revision(db) == "0014"
+    finally:
+        await db.dispose()
+
+
+def _destination_columns(sync: Connection) -> set[str]:
+    return {column["name"] for column in inspect(sync).get_columns("destinations")}
+
+
+async def test_0016_keeps_each_chat_s_last_test_and_round_trips(database_url: str) -> None:
+    """Chats gain `last_test_at` (none sent yet); down to 0015 drops it and keeps the chats
+    and what they subscribe to; up again matches the models."""
+    db = create_database(database_url)
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    chat = {
+        "chat_id": -1001,
+        "kind": "channel",
+        "active": True,
+        "breaking": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        await upgrade(db, "0015")
+        async with db.sessions.begin() as session:
+            chat_id = (
+                await session.execute(
+                    insert(Destination.__table__).values(chat).returning(Destination.id)
+                )
+            ).scalar_one()
+            subscribed = {"destination_id": chat_id, "section": "parliament", "created_at": now}
+            await session.execute(insert(Subscription.__table__).values(subscribed))
+        await upgrade(db)
+        async with db.sessions.begin() as session:
+            assert await session.scalar(select(Destination.last_test_at)) is None
+            await session.execute(update(Destination).values(last_test_at=now))
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0015")
+            assert "last_test_at" not in await connection.run_sync(_destination_columns)
+        async with db.engine.connect() as connection:
+            found = await connection.execute(select(Subscription.__table__.c.section))
+            assert found.scalars().all() == ["parliament"]
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
     finally:
         await db.dispose()
