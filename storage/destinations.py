@@ -115,6 +115,12 @@ async def set_breaking(session: AsyncSession, destination_id: int, enabled: bool
     )
 
 
+async def takes_breaking(session: AsyncSession, destination_id: int) -> bool:
+    """Whether the chat takes breaking news (its switch; False for no such chat)."""
+    query = select(Destination.breaking).where(Destination.id == destination_id)
+    return bool(await session.scalar(query))
+
+
 async def sections_of(session: AsyncSession, destination_id: int) -> set[str]:
     query = select(Subscription.section).where(Subscription.destination_id == destination_id)
     return set((await session.scalars(query)).all())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from telegram import Bot, ChatMember, ChatMemberAdministrator, ChatMemberOwner
@@ -122,6 +122,13 @@ class Admins:
     ) -> TopicPick:
         """An admin picks the forum topic a section posts into (None: the bot's own again),
         verified with Telegram now; a chat the config manages takes its topics from there."""
+        return await self.pick_topics(chat_id, user_id, {section: thread_id})
+
+    async def pick_topics(
+        self, chat_id: int, user_id: int, picks: Mapping[str, int | None]
+    ) -> TopicPick:
+        """Several sections' picks at once (the console's form), as `pick_topic` makes one:
+        the admin verified once with Telegram now, every pick stored in one write."""
         chat = await self.verified_chat(chat_id, user_id)
         if chat is None:
             return TopicPick.NOT_ADMIN
@@ -130,5 +137,6 @@ class Admins:
         async with self._db.writing(), self._db.sessions.begin() as session:
             # Only a forum has topics to pick in: it is one, whatever was known before.
             await topic_queries.set_forum(session, chat_id, is_forum=True)
-            await topic_queries.pick_topic(session, chat.id, section, thread_id, self._clock())
+            for section, thread_id in picks.items():
+                await topic_queries.pick_topic(session, chat.id, section, thread_id, self._clock())
         return TopicPick.PICKED

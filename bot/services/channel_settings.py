@@ -193,6 +193,17 @@ class Preview:
     story: Story | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """A chat's sections and editions (sorted), whether it takes breaking news, and its
+    forum topics by section."""
+
+    sections: list[str]
+    editions: list[str]
+    breaking: bool
+    topics: dict[str, Topic]
+
+
 class ChannelScreens:
     """Reads and writes a chat's channel settings for the admin screens (admins verified by
     the caller, with Telegram, before every change)."""
@@ -309,13 +320,15 @@ class ChannelScreens:
         passed = [story for story in stories if judge(story)]
         return passed, [story for story in stories if not judge(story)]
 
-    async def audience(self, destination_id: int) -> tuple[list[str], list[str], dict[str, Topic]]:
-        """The chat's sections and editions (sorted) and its forum topics by section."""
+    async def audience(self, destination_id: int) -> Audience:
+        """Who the chat is in the newsroom's eyes: what /channels and /topic change."""
         async with self._db.sessions() as session:
-            sections = sorted(await destination_queries.sections_of(session, destination_id))
-            editions = sorted(await edition_queries.editions_of(session, destination_id))
-            topics = await topic_queries.topics_of(session, destination_id)
-        return sections, editions, topics
+            return Audience(
+                sections=sorted(await destination_queries.sections_of(session, destination_id)),
+                editions=sorted(await edition_queries.editions_of(session, destination_id)),
+                breaking=await destination_queries.takes_breaking(session, destination_id),
+                topics=await topic_queries.topics_of(session, destination_id),
+            )
 
     async def _newest(self, destination_id: int, limit: int) -> list[Story]:
         """The chat's newest stories (of its sections and editions)."""

@@ -6,31 +6,30 @@ The story and its message are the preview's (bot/services/channel_settings.py
 through the sender's one-message path (bot/outbound/send.py `deliver`), into the story's forum
 topic when the chat has one for its section (else the chat itself, a forum's General). It is
 not a delivery: no outbox row is written, so the story is not marked delivered and will still
-reach the chat the usual way. Once a minute per chat at most: the last test's time is kept
-in this process (per instance; two instances could each send one in the same minute).
+reach the chat the usual way. Once a minute per chat at most, whichever instance is asked:
+the last test's time is kept on the chat's row and the slot taken by one conditional UPDATE
+(storage/chat_tests.py), so of two instances asked in the same minute exactly one sends.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from time import monotonic
+from datetime import UTC, datetime, timedelta
 
 from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.outbound.send import deliver
 from bot.services.channel_settings import ChannelScreens
+from storage import chat_tests as test_queries
 from storage import topics as topic_queries
 from storage.db import Database
 from storage.models import Destination
 
 # At most one test per chat in this many seconds (issue 24: once a minute).
-TEST_INTERVAL = 60.0
-# Chats whose last test time is remembered at most (the oldest forgotten first).
-MAX_CHATS = 10_000
+TEST_INTERVAL = timedelta(seconds=60)
 
 
 class TooSoon(Exception):
@@ -60,35 +59,34 @@ class SentTest:
 
 
 class ChatTests:
-    """Sends a chat's test message, at most one per chat per TEST_INTERVAL (this process)."""
+    """Sends a chat's test message, at most one per chat per TEST_INTERVAL (all instances)."""
 
     def __init__(
         self,
         database: Database,
         screens: ChannelScreens,
         bot: Bot,
-        clock: Callable[[], float] = lambda: monotonic(),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._db = database
         self._screens = screens
         self._bot = bot
         self._clock = clock
-        # destination id -> when its last test was started (clock seconds)
-        self._last: dict[int, float] = {}
-        self._lock = asyncio.Lock()
 
-    async def _reserve(self, destination_id: int) -> float:
+    async def _reserve(self, destination_id: int) -> datetime:
         """Take the chat's slot for a test now (TooSoon when its last was too recent)."""
-        async with self._lock:
-            now = self._clock()
-            last = self._last.get(destination_id)
-            if last is not None and now - last < TEST_INTERVAL:
-                raise TooSoon(max(1, math.ceil(TEST_INTERVAL - (now - last))))
-            self._last.pop(destination_id, None)
-            self._last[destination_id] = now
-            while len(self._last) > MAX_CHATS:
-                del self._last[next(iter(self._last))]
-            return now
+        now = self._clock()
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            last = await test_queries.reserve_test(session, destination_id, now, TEST_INTERVAL)
+        if last is not None:
+            # Another instance's clock may run ahead: never more than the interval to wait.
+            wait = min(TEST_INTERVAL, TEST_INTERVAL - (now - last)).total_seconds()
+            raise TooSoon(max(1, math.ceil(wait)))
+        return now
+
+    async def _release(self, destination_id: int, taken: datetime) -> None:
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await test_queries.release_test(session, destination_id, taken)
 
     async def send(self, chat: Destination) -> SentTest:
         """Send the chat's latest story (TooSoon, NoStory, TelegramRefused). A refused send
@@ -96,8 +94,7 @@ class ChatTests:
         taken = await self._reserve(chat.id)
         preview = await self._screens.preview_with(chat.id, lambda settings: settings)
         if preview.message is None or preview.story is None:
-            if self._last.get(chat.id) == taken:
-                del self._last[chat.id]
+            await self._release(chat.id, taken)
             raise NoStory
         thread_id = None
         if chat.is_forum and preview.story.section:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -35,6 +35,10 @@ class EditionToggle(StrEnum):
     OFF = "off"
     # Refused: it was the chat's last edition, and a chat reads at least one.
     LAST = "last"
+
+
+# Why a chat's editions may not be emptied (a press on its last one, or an empty list).
+AT_LEAST_ONE_EDITION = "a chat reads at least one edition"
 
 
 class Readers:
@@ -145,6 +149,32 @@ class Readers:
         await self.subscribe(state, slug)
         return True
 
+    def sections(self, language: str) -> list[tuple[str, str]]:
+        """The newsroom's sections as (slug, title in `language`), in the config's order."""
+        return [(section.slug, section.title_in(language)) for section in self._settings.sections]
+
+    def sections_in(self, slugs: Iterable[str]) -> frozenset[str]:
+        """The sections `slugs` name (ValueError with the reason for one that is none)."""
+        found = frozenset(slugs)
+        for slug in sorted(found):
+            if not self.is_section(slug):
+                raise ValueError(f"{slug} is not a section")
+        return found
+
+    async def set_sections(self, state: ChatState, slugs: Iterable[str]) -> frozenset[str]:
+        """The chat takes exactly these sections (the console's form: the whole list at once,
+        as many toggles would leave it), in one write; ValueError for one that is none."""
+        wanted = self.sections_in(slugs)
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            now = await destination_queries.sections_of(session, state.destination_id)
+            for slug in sorted(now - wanted):
+                await destination_queries.unsubscribe(session, state.destination_id, slug)
+            for slug in sorted(wanted - now):
+                await destination_queries.subscribe(
+                    session, state.destination_id, slug, self._clock()
+                )
+        return wanted
+
     async def set_language(self, state: ChatState, language: str) -> None:
         async with self._db.writing(), self._db.sessions.begin() as session:
             await destination_queries.set_language(session, state.destination_id, language)
@@ -160,6 +190,28 @@ class Readers:
 
     def is_edition(self, code: str | None) -> bool:
         return code is not None and code in self._settings.editions
+
+    def editions_in(self, codes: Iterable[str]) -> list[str]:
+        """The editions `codes` name, in the newsroom's order of preference (ValueError with
+        the reason: one that is none, or none at all, as `toggle_edition` refuses the last)."""
+        found = set(codes)
+        for code in sorted(found):
+            if not self.is_edition(code):
+                raise ValueError(f"{code} is not an edition")
+        if not found:
+            raise ValueError(AT_LEAST_ONE_EDITION)
+        return self._ordered(found)
+
+    def _ordered(self, editions: set[str]) -> list[str]:
+        return [code for code in self._settings.editions if code in editions]
+
+    async def set_editions(self, state: ChatState, codes: Iterable[str]) -> list[str]:
+        """The chat reads exactly these editions (the console's form: the whole list at
+        once); ValueError as `editions_in` says."""
+        ordered = self.editions_in(codes)
+        async with self._db.writing(), self._db.sessions.begin() as session:
+            await edition_queries.set_editions(session, state.destination_id, ordered)
+        return ordered
 
     async def read_only(self, state: ChatState, edition: str) -> None:
         """The chat reads this one edition and no other (`/editions ru`, `start=ru`)."""
@@ -186,6 +238,7 @@ class Readers:
             else:
                 reading.add(edition)
                 outcome = EditionToggle.ON
-            ordered = [code for code in self._settings.editions if code in reading]
-            await edition_queries.set_editions(session, state.destination_id, ordered)
+            await edition_queries.set_editions(
+                session, state.destination_id, self._ordered(reading)
+            )
         return outcome

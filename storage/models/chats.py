@@ -50,6 +50,9 @@ class Destination(Base):
     # bot creates itself when it may manage topics.
     is_forum: Mapped[bool] = mapped_column(Boolean, server_default=false())
     can_manage_topics: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # When an admin last sent the chat a test from the console (storage/chat_tests.py):
+    # shared by every instance, so the once-a-minute limit holds across them.
+    last_test_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -10,9 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import column, delete, insert, inspect, select, table, update
 from sqlalchemy.engine import Connection
 
-from storage import destinations, stories
+from storage import stories
 from storage.db import Database, create_database
-from storage.destinations import ChatInfo
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import (
     Base,
@@ -25,6 +24,7 @@ from storage.models import (
     ReactionCount,
     Story,
     StoryEngagement,
+    Subscription,
 )
 from tests.storage.test_deliveries import Draft
 
@@ -459,9 +459,15 @@ async def test_0016_records_each_sent_row_s_bundle_size_and_round_trips(database
     try:
         await upgrade(db, "0015")
         async with db.sessions.begin() as session:
-            chat = await destinations.ensure_destination(
-                session, ChatInfo(chat_id=501, kind="private", title=None, editions=("en",)), now
-            )
+            chat_id = (
+                await session.execute(
+                    insert(Destination.__table__)
+                    .values(
+                        chat_id=501, kind="private", active=True, created_at=now, updated_at=now
+                    )
+                    .returning(Destination.id)
+                )
+            ).scalar_one()
             result = await stories.store_stories(
                 session,
                 [
@@ -488,7 +494,7 @@ async def test_0016_records_each_sent_row_s_bundle_size_and_round_trips(database
                 insert(outbox_rows),
                 [
                     {
-                        "destination_id": chat.id,
+                        "destination_id": chat_id,
                         "story_id": story_id,
                         "group_id": story_id,
                         "status": "sent",
@@ -519,6 +525,50 @@ async def test_0016_records_each_sent_row_s_bundle_size_and_round_trips(database
             )
             assert "message_rows" not in columns and "message_id" in columns
             assert "ix_deliveries_story_id" in await connection.run_sync(_delivery_indexes)
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        await db.dispose()
+
+
+def _destination_columns(sync: Connection) -> set[str]:
+    return {column["name"] for column in inspect(sync).get_columns("destinations")}
+
+
+async def test_0017_keeps_each_chat_s_last_test_and_round_trips(database_url: str) -> None:
+    """Chats gain `last_test_at` (none sent yet); down to 0016 drops it and keeps the chats
+    and what they subscribe to; up again matches the models."""
+    db = create_database(database_url)
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    chat = {
+        "chat_id": -1001,
+        "kind": "channel",
+        "active": True,
+        "breaking": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        await upgrade(db, "0016")
+        async with db.sessions.begin() as session:
+            chat_id = (
+                await session.execute(
+                    insert(Destination.__table__).values(chat).returning(Destination.id)
+                )
+            ).scalar_one()
+            subscribed = {"destination_id": chat_id, "section": "parliament", "created_at": now}
+            await session.execute(insert(Subscription.__table__).values(subscribed))
+        await upgrade(db)
+        async with db.sessions.begin() as session:
+            assert await session.scalar(select(Destination.last_test_at)) is None
+            await session.execute(update(Destination).values(last_test_at=now))
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0016")
+            assert "last_test_at" not in await connection.run_sync(_destination_columns)
+        async with db.engine.connect() as connection:
+            found = await connection.execute(select(Subscription.__table__.c.section))
+            assert found.scalars().all() == ["parliament"]
         await upgrade(db)
         async with db.engine.connect() as connection:
             assert await connection.run_sync(_differences) == []

@@ -2,9 +2,10 @@
 harness of test_console_browser.py: a channel's admin who is no editor sees only My channels,
 opens their channel, edits the template and sees the live preview change (a broken template
 shows its reason in place), saves through Telegram's MainButton, and the next story the feed
-publishes reaches the channel in that layout; then the filter tester, and the config's channel
-read-only. Then "Send a test": the channel receives the story, the page says so (and how long
-to wait for another), and the delivery history lists the channel's deliveries."""
+publishes reaches the channel in that layout; then the filter tester, a section ticked and
+saved, and the config's channel read-only. Then "Send a test": the channel receives the
+story, the page says so (and how long to wait for another), and the delivery history lists
+the channel's deliveries."""
 
 from __future__ import annotations
 
@@ -89,6 +90,23 @@ async def test_an_admin_changes_the_template_and_the_next_story_follows_it(
     assert SENATE in stopped and "Astana opens" in stopped
     assert await width(page) <= WIDTH
 
+    # Sections are ticked in the form and saved with the rest (here: alone).
+    await page.fill("[data-field='include']", "")
+    economy = page.locator("[data-field='sections'] [data-value='economy']")
+    assert not await economy.is_checked()
+    await economy.check()
+    assert await page.evaluate("() => Telegram.WebApp.MainButton.isVisible")
+    await page.evaluate("() => window.__tg.click()")
+    await page.wait_for_function(
+        "() => document.querySelector('#channel-outcome.good').textContent !== ''"
+    )
+    assert await page.locator("[data-field='sections'] [data-value='economy']").is_checked()
+    async with admins.database.sessions() as session:
+        chat = await destinations.get_by_chat(session, CHANNEL.id)
+        assert chat is not None
+        assert await destinations.sections_of(session, chat.id) == {"parliament", "economy"}
+    assert await width(page) <= WIDTH
+
     # The config's channel opens read-only, saying so, with no Save.
     await page.click("#view button.back")
     await page.click(f"#channels [data-chat='{MANAGED.id}']")
@@ -103,7 +121,7 @@ async def test_an_admin_changes_the_template_and_the_next_story_follows_it(
     # Only the broken template's preview was refused (422); nothing else failed.
     assert {(method, status) for method, path, status, _ in refused} <= {("POST", 422)}
     puts = [entry[2] for entry in watch.api if entry[0] == "PUT"]
-    assert puts == [200]
+    assert puts == [200, 200]
 
 
 async def test_an_admin_sends_a_test_and_sees_the_delivery_history(

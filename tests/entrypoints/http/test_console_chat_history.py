@@ -7,15 +7,13 @@ deliveries with their reasons, newest first, its limit checked."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from bot.services import chat_test
 from storage import destinations
-from storage.models import Delivery, Story
+from storage.models import Delivery, Destination, Story
 from storage.states import DeliveryStatus
 from tests.entrypoints.http.conftest import READER, RunningBot
 from tests.entrypoints.http.test_console_channels import (
@@ -39,7 +37,7 @@ async def deliveries(bot: RunningBot) -> int:
 
 
 async def test_a_test_sends_the_latest_story_once_a_minute(
-    admins: RunningBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    admins: RunningBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = await deliveries(admins)
     async with client(admins, ADMIN) as api:
@@ -63,9 +61,13 @@ async def test_a_test_sends_the_latest_story_once_a_minute(
         assert story is not None and story.title == SENATE
         assert again.status_code == 429 and again.json()["error"]
         assert 1 <= int(again.headers["Retry-After"]) <= 60
-        # A minute later, another test goes.
-        later = time.monotonic() + 61
-        monkeypatch.setattr(chat_test, "monotonic", lambda: later)
+        # A minute later (the stored test time 61 s back), another test goes.
+        async with admins.database.sessions.begin() as session:
+            await session.execute(
+                update(Destination)
+                .where(Destination.chat_id == CHANNEL.id)
+                .values(last_test_at=datetime.now(UTC) - timedelta(seconds=61))
+            )
         third = await api.post(TEST)
     assert third.status_code == 200, third.text
     # A test is no delivery: the outbox is as it was.

@@ -4,9 +4,11 @@ Who may: whoever Telegram says administers the chat, asked with getChatMember an
 at most a minute (bot/services/chat_admins.py); the init data only says who the user is. A
 chat the user does not administer and a chat the bot does not serve get the same 403, so the
 answer reveals neither. Every value is checked by the chat prompts' own code
-(bot/services/channel_form.py over bot/services/channel_settings.py): a refused one is a 422
-`{"error": reason}` and nothing is stored. A chat the config's [[channels]] manages is
-read-only here (409). Each save logs one line naming the user and the fields, never values.
+(bot/services/channel_form.py over bot/services/channel_settings.py), and its sections,
+editions, breaking news and forum topics by the /channels screens' and /topic's use cases
+(bot/services/readers.py, admins.py): a refused one is a 422 `{"error": reason}` and nothing
+is stored. A chat the config's [[channels]] manages is read-only here (409). Each save logs
+one line naming the user and the fields, never values.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from starlette.responses import JSONResponse, Response
 from bot.domain.channel_rules import DeskSettings
 from bot.entrypoints.http.body import BadBody, read_json
 from bot.entrypoints.http.console.auth import NO_STORE, Caller, error
-from bot.services.channel_form import ChannelForm
+from bot.services.admins import TopicPick
+from bot.services.channel_form import ChannelForm, TopicsRefused
 from bot.services.channel_settings import FILTERS, ChannelScreens, SettingRefused
 from bot.services.chat_admins import ChatAdmins
 from storage.models import Destination
@@ -36,10 +39,12 @@ MAX_CHAT_ID = 2**63 - 1
 class ConsoleChannels:
     """The handlers: check the admin, parse, call the use case, shape the JSON."""
 
-    def __init__(self, admins: ChatAdmins | None, screens: ChannelScreens) -> None:
+    def __init__(
+        self, admins: ChatAdmins | None, screens: ChannelScreens, form: ChannelForm
+    ) -> None:
         self._admins = admins
         self._screens = screens
-        self._form = ChannelForm(screens)
+        self._form = form
 
     async def chat(self, request: Request, caller: Caller) -> Destination | Response:
         """The path's chat if the caller administers it now, else the 403 to answer (alike
@@ -76,7 +81,7 @@ class ConsoleChannels:
         chat = await self.chat(request, caller)
         if isinstance(chat, Response):
             return chat
-        return _json(await self._view(chat, await self._screens.settings_of(chat.id)))
+        return _json(await self._view(chat, caller, await self._screens.settings_of(chat.id)))
 
     async def update(self, request: Request, caller: Caller) -> Response:
         chat = await self.chat(request, caller)
@@ -89,11 +94,15 @@ class ConsoleChannels:
         if now.managed_by_config:
             return error(409, CONFIG_MANAGED)
         if not body:  # nothing to change: no new version, no log line
-            return _json(await self._view(chat, now))
+            return _json(await self._view(chat, caller, now))
         try:
-            changed = await self._form.update(chat.id, body)
+            changed = await self._form.update(chat, caller.user.user_id, body)
         except SettingRefused as refused:
             return error(422, _reason(refused))
+        except TopicsRefused as refused:  # Telegram, asked again by the topics' use case
+            if refused.pick is TopicPick.CONFIG_MANAGED:
+                return error(409, CONFIG_MANAGED)
+            return error(403, NOT_YOURS)
         log.info(
             "console: user %d changed %s of chat %d",
             caller.user.user_id,
@@ -101,7 +110,7 @@ class ConsoleChannels:
             chat.chat_id,
             extra={"user_id": caller.user.user_id, "chat_id": chat.chat_id},
         )
-        return _json(await self._view(chat, changed))
+        return _json(await self._view(chat, caller, changed))
 
     async def preview(self, request: Request, caller: Caller) -> Response:
         chat = await self.chat(request, caller)
@@ -155,14 +164,21 @@ class ConsoleChannels:
             }
         )
 
-    async def _view(self, chat: Destination, settings: DeskSettings) -> dict[str, object]:
-        sections, editions, topics = await self._screens.audience(chat.id)
+    async def _view(
+        self, chat: Destination, caller: Caller, settings: DeskSettings
+    ) -> dict[str, object]:
+        audience = await self._screens.audience(chat.id)
+        sections, editions = self._form.offered(_language(caller))
         rules, look, pace = settings.filters, settings.format, settings.pace
         return {
             "chat": {"id": chat.chat_id, "title": chat.title, "type": chat.kind},
             "managed_by_config": settings.managed_by_config,
-            "sections": sections,
-            "editions": editions,
+            "sections": audience.sections,
+            "editions": audience.editions,
+            "breaking": audience.breaking,
+            # What the form may tick (the /channels screen's choices).
+            "sections_offered": [{"slug": slug, "title": title} for slug, title in sections],
+            "editions_offered": list(editions),
             "filters": {
                 "include": list(rules.include),
                 "exclude": list(rules.exclude),
@@ -191,9 +207,14 @@ class ConsoleChannels:
             "breaking_topic": settings.breaking_topic,
             "topics": {
                 section: {"thread_id": topic.usable, "name": topic.name, "source": topic.source}
-                for section, topic in sorted(topics.items())
+                for section, topic in sorted(audience.topics.items())
             },
         }
+
+
+def _language(caller: Caller) -> str:
+    """The caller's Telegram language ("en-GB" -> "en"): the sections' titles are in it."""
+    return (caller.user.language_code or "en").split("-")[0].lower()
 
 
 def _reason(refused: SettingRefused) -> str:

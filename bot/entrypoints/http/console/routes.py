@@ -30,6 +30,7 @@ from bot.outbound.i18n import Catalogues
 from bot.services.admins import Admins
 from bot.services.approvals import Approvals
 from bot.services.breaking import Breaking
+from bot.services.channel_form import ChannelForm
 from bot.services.channel_settings import ChannelScreens
 from bot.services.chat_admins import ChatAdmins
 from bot.services.chat_history import ChatHistory
@@ -37,6 +38,7 @@ from bot.services.chat_test import ChatTests
 from bot.services.console_chats import ConsoleChats
 from bot.services.console_stats import ConsoleStats
 from bot.services.feed_status import FeedBoard
+from bot.services.readers import Readers
 from bot.services.related import RelatedStories
 from bot.services.trace import StoryTraces
 from storage.db import Database
@@ -83,9 +85,11 @@ def console_routes(
         settings.editors,
     )
     catalogues = Catalogues.load()
-    admins = ChatAdmins(database, Admins(database, bot)) if bot is not None else None
+    rights = Admins(database, bot) if bot is not None else None
+    admins = ChatAdmins(database, rights) if rights is not None else None
     screens = ChannelScreens(database, settings, catalogues, RelatedStories(database))
-    channels = ConsoleChannels(admins, screens)
+    form = ChannelForm(screens, Readers(database, settings), rights)
+    channels = ConsoleChannels(admins, screens, form)
     tests = ChatTests(database, screens, bot) if bot is not None else None
     activity = ConsoleChatActivity(channels, tests, ChatHistory(database))
     api = _ConsoleApi(

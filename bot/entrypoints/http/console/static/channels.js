@@ -1,6 +1,6 @@
 /* newsbot console: the My channels tab (docs/console.md). The chats the user administers
    (the session's `chats`: Telegram's word, asked by the server); one opens as a form of its
-   settings, with a live preview of its newest story as the form stands (unsaved), the filter
+   settings (its sections, editions and breaking news ticked as /channels ticks them), with a live preview of its newest story as the form stands (unsaved), the filter
    tester and Save (Telegram's MainButton, or the page's own button outside Telegram), which
    PUTs only the fields changed; "Send a test" (after a confirmation) and the chat's last 30
    deliveries, refreshed after a test. The server checks every value; the page only shows its
@@ -21,6 +21,8 @@
   var SWITCHES = ["summary", "related", "image", "link_preview", "hashtags"];
   var LISTS = ["include", "exclude", "include_regex", "exclude_regex"];
   var TEXTS = ["read_button", "signature"];
+  // Ticked from the offered choices; PUT as the chat's whole new lists (sorted, as GET has them).
+  var CHOICES = ["sections", "editions"];
 
   function mainButton() {
     return tg && tg.MainButton && typeof tg.MainButton.setText === "function" ? tg.MainButton : null;
@@ -56,11 +58,24 @@
       quiet_hours: settings.pace.quiet_hours,
       max_posts_per_hour: settings.pace.max_posts_per_hour,
       quiet_mode: settings.pace.quiet_mode,
-      approval: settings.approval
+      approval: settings.approval,
+      breaking: settings.breaking,
+      sections: settings.sections.slice().sort(),
+      editions: settings.editions.slice().sort()
     };
     SWITCHES.concat(TEXTS).forEach(function (name) { fields[name] = settings.format[name]; });
     LISTS.forEach(function (name) { fields[name] = settings.filters[name] || []; });
     return fields;
+  }
+
+  // An edition's language by name in the interface's language ("English (en)"), else its code.
+  function languageName(code) {
+    try {
+      var name = new Intl.DisplayNames([c.language()], { type: "language" }).of(code);
+      return name && name !== code ? name + " (" + code + ")" : code;
+    } catch (e) {
+      return code;
+    }
   }
 
   function showChat(chat) {
@@ -83,6 +98,7 @@
     var readOnly = settings.managed_by_config;
     var stored = fieldsOf(settings);
     var inputs = {};
+    var ticks = { sections: [], editions: [] }; // name -> its checkboxes (data-value: slug or code)
 
     var back = el("button", "back", t("back"));
     back.type = "button";
@@ -136,6 +152,37 @@
       wrap.appendChild(input);
       wrap.appendChild(el("span", "", label));
       form.appendChild(wrap);
+    }
+
+    // What /channels changes: sections, breaking news and (with several) editions.
+    function choices(name, label, offered) {
+      var group = el("fieldset", "choices");
+      group.setAttribute("data-field", name);
+      group.appendChild(el("legend", "field-name", label));
+      offered.forEach(function (choice) {
+        var wrap = el("label", "switch");
+        var input = el("input");
+        input.type = "checkbox";
+        input.checked = stored[name].indexOf(choice.value) >= 0;
+        input.setAttribute("data-value", choice.value);
+        input.disabled = readOnly;
+        input.addEventListener("change", changed);
+        ticks[name].push(input);
+        wrap.appendChild(input);
+        wrap.appendChild(el("span", "", choice.label));
+        group.appendChild(wrap);
+      });
+      form.appendChild(group);
+    }
+    choices("sections", t("channel_sections"), (settings.sections_offered || []).map(function (section) {
+      return { value: section.slug, label: section.title };
+    }));
+    toggle("breaking", t("channel_breaking"), stored.breaking);
+    var editions = settings.editions_offered || [];
+    if (editions.length > 1 || settings.editions.length > 1) {
+      choices("editions", t("channel_editions"), editions.map(function (code) {
+        return { value: code, label: languageName(code) };
+      }));
     }
 
     area("template", t("channel_template"), stored.template || "", 4);
@@ -255,6 +302,11 @@
 
     function current() {
       var fields = {};
+      CHOICES.forEach(function (name) {
+        if (!ticks[name].length) return;
+        fields[name] = ticks[name].filter(function (input) { return input.checked; })
+          .map(function (input) { return input.getAttribute("data-value"); }).sort();
+      });
       Object.keys(inputs).forEach(function (name) {
         var input = inputs[name];
         if (input.type === "checkbox") {

@@ -334,6 +334,8 @@
     open: open,
     openTrace: openTrace,
     editions: function () { return editions; },
+    // The interface's language ("en", "ru", "kk").
+    language: function () { return language; },
     chats: function () { return chats; },
     current: function () { return current; },
     // `stop` runs when the tab showing changes: its timers and Telegram's MainButton stop.
