@@ -2,26 +2,28 @@
 deliveries (issue 23's budgets: first load < 150 KB transferred, every API call p95 < 100 ms).
 
 The console is served as `newsbot run` serves it (its routes on the bot's HTTP server, uvicorn
-on loopback) and asked over HTTP as a signed-in editor (`Authorization: tma`).
+on loopback, Telegram being the fake Bot API on loopback: who administers a chat, the desk's
+messages) and asked over HTTP as a signed-in editor (`Authorization: tma`) who administers
+one of the channels.
 
 (a) GET /console/ and every file it loads from the bot (following `static/...` references),
 once each as a browser without a cache: body and header bytes, and with gzip (what gzip would
 make of them when the server does not compress). Telegram's telegram-web-app.js is not counted.
 
-(b) A database seeded in bulk: N chats (one in a hundred a channel) reading `politics` in
-English, one in 97 also `economy`; 1,000 stories, the newest M / N `politics` ones sent to
-every chat (97% sent, 2% failed, 1% queued; one INSERT ... SELECT each), one `economy` story
-to its chats, one `politics` story not sent yet; 50 feeds. Each API call is timed --calls
-times after 3 warm-up calls; the trace for a story with every chat's outbox row, a small one,
-and one meant for every chat with no outbox row yet.
+(b) A database seeded in bulk (benchmarks/console_seed.py: 100k chats reading one to three
+editions, 1M deliveries, breaking news to every chat, 20 stories waiting for the desk). Each
+API call is timed --calls times after 3 warm-up calls: the reads, the previews, the trace of
+a story with every chat's outbox row, of a small one, of one not fanned out yet and of a
+version whose readers all hold another; the stats once cold and then as cached. Sending
+breaking news is timed once (it queues a row per chat before answering).
 
     python benchmarks/console.py [--chats 100000] [--deliveries 1000000] [--calls 30]
                                  [--database-url URL] [--reuse]
 
 SQLite (a temporary file) by default; PostgreSQL in its own schema (console_bench, dropped
 unless --reuse, which keeps and reuses what was seeded; sqlite:///PATH keeps a file).
-The schema is the migrations' (0015 indexes deliveries by story and by day); connections run
-without PostgreSQL's JIT, as storage/db.py opens them.
+The schema is the migrations'; connections run without PostgreSQL's JIT, as storage/db.py
+opens them.
 """
 
 from __future__ import annotations
@@ -38,233 +40,48 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, case, false, func, literal, select, text
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy import delete, select
+from telegram import Bot
+from telegram.request import HTTPXRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.console_seed import (
+    BENCH_CHANNEL,
+    BREAKING,
+    SEEDED,
+    analyze,
+    counts,
+    drop_schema,
+    open_database,
+    seed,
+)
 from bot.config import Settings
+from bot.delivery.approval_desk import DeskPoster
 from bot.entrypoints.http.console.routes import console_routes
 from bot.entrypoints.http.server import HttpServer, build_app
+from bot.outbound.i18n import Catalogues
+from bot.services.approvals import Approvals
 from bot.setup.logs import configure_logging
-from storage.db import Database, async_url, create_database
-from storage.migrate import upgrade
-from storage.models import (
-    Delivery,
-    Destination,
-    DestinationEdition,
-    Feed,
-    Story,
-    Subscription,
-)
+from storage.db import Database
+from storage.models import Alert, Delivery, Story
+from tests.fakes.bot_api import FakeBotAPI, FakeChat, FakeUser
 from tests.fakes.init_data import sign_init_data
 
 TOKEN = "123456:BENCH-console-token"
 EDITOR = {"id": 111111111, "first_name": "Aigerim", "language_code": "kk"}
 CONSOLE_URL = "https://console.news.example/console/"
-BENCH_SCHEMA = "console_bench"
-STORIES = 1000
-FEEDS = 50
-FIRST_CHAT = 10_000_000
-FIRST_CHANNEL = -1_001_000_000_000
+DESK_CHAT = -1002000000001
 BUDGET_BYTES = 150 * 1024
 BUDGET_MS = 100.0
 WARM_UP = 3
-SEEDED = ("feeds", "stories", "destinations", "subscriptions", "destination_editions", "deliveries")
 # What the page loads from the bot: paths relative to /console/ (index.html, console.js).
 REFERENCE = re.compile(r"""["'(](static/[A-Za-z0-9_.-]+)["')]""")
-
-
-# ---- the database ----------------------------------------------------------------------
-
-
-async def open_database(url: str | None, scratch: str, *, reuse: bool) -> Database:
-    """SQLite in `scratch` by default; PostgreSQL in its own schema (dropped unless reuse)."""
-    if url is None:
-        database = create_database(f"sqlite:///{scratch}/console.db")
-    elif url.startswith("sqlite"):
-        database = create_database(url)
-    else:
-        import asyncpg
-
-        connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-        try:
-            if not reuse:
-                await connection.execute(f"DROP SCHEMA IF EXISTS {BENCH_SCHEMA} CASCADE")
-            await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {BENCH_SCHEMA}")
-        finally:
-            await connection.close()
-        engine = create_async_engine(
-            async_url(url),
-            pool_size=10,
-            max_overflow=10,
-            connect_args={"server_settings": {"search_path": BENCH_SCHEMA, "jit": "off"}},
-        )
-        sessions = async_sessionmaker(engine, expire_on_commit=False)
-        database = Database(engine, sessions, is_sqlite=False)
-    await upgrade(database)
-    return database
-
-
-async def drop_schema(url: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await connection.execute(f"DROP SCHEMA IF EXISTS {BENCH_SCHEMA} CASCADE")
-    finally:
-        await connection.close()
-
-
-async def counts(database: Database) -> tuple[int, int]:
-    async with database.sessions() as session:
-        chats = await session.scalar(select(func.count()).select_from(Destination))
-        rows = await session.scalar(select(func.count()).select_from(Delivery))
-    return int(chats or 0), int(rows or 0)
-
-
-def chat_row(n: int, created: datetime) -> dict[str, Any]:
-    """The n-th chat: one in a hundred a channel (with a title), one in a hundred inactive."""
-    channel, inactive = n % 100 == 50, n % 100 == 99
-    return {
-        "chat_id": FIRST_CHANNEL - n if channel else FIRST_CHAT + n,
-        "kind": "channel" if channel else "private",
-        "title": f"Channel {n}" if channel else None,
-        "language": "en",
-        "active": not inactive,
-        "inactive_reason": "bot was blocked by the user" if inactive else None,
-        "created_at": created,
-        "updated_at": created,
-    }
-
-
-async def seed(database: Database, chats: int, deliveries: int, now: datetime) -> None:
-    """Chats, stories, feeds and the outbox, in bulk (see the module docstring)."""
-    started = time.perf_counter()
-    fanned = max(1, deliveries // chats)
-    async with database.sessions.begin() as session:
-        await session.execute(
-            Feed.__table__.insert(),
-            [
-                {
-                    "url": f"https://news{n}.example/rss",
-                    "title": f"Feed {n}",
-                    "section": "politics" if n % 2 else "economy",
-                    "poll_interval": 300,
-                    "enabled": True,
-                    "last_fetched_at": now - timedelta(minutes=n % 5),
-                    "last_success_at": now - timedelta(minutes=n % 5 + (60 if n % 10 == 0 else 0)),
-                    "last_status": "error" if n % 10 == 0 else "ok",
-                    "last_error": "HTTP 503" if n % 10 == 0 else None,
-                    "consecutive_errors": 12 if n % 10 == 0 else 0,
-                    "next_poll_at": now + timedelta(minutes=5),
-                    "backlog_done": True,
-                    "created_at": now - timedelta(days=30),
-                }
-                for n in range(FEEDS)
-            ],
-        )
-        feed_ids = (await session.scalars(select(Feed.id).order_by(Feed.id))).all()
-        # Story 0..fanned-1: politics, fanned out to every chat; `fanned`: economy, to its
-        # chats; `fanned`+1: politics, not fanned out yet; the rest older, never pushed.
-        stories = []
-        for n in range(STORIES):
-            published = now - timedelta(minutes=5 * n + 1)
-            section = "economy" if n == fanned else "politics"
-            stories.append(
-                {
-                    "identity": f"bench-{n}",
-                    "link": f"https://news.example/story/{n}",
-                    "feed_id": feed_ids[n % len(feed_ids)],
-                    "title": f"Benchmark story {n}: the senate passes the digital platforms law",
-                    "summary": "Senators approved the law in its second reading.",
-                    "language": "en",
-                    "edition": "en",
-                    "section": section,
-                    "published_at": published,
-                    "first_seen_at": published,
-                    "updated_at": published,
-                    "content_hash": f"{n:064x}",
-                    "pushable": n <= fanned + 1,
-                    "fanned_out_at": published if n <= fanned else None,
-                }
-            )
-        await session.execute(Story.__table__.insert(), stories)
-        earlier = now - timedelta(days=60)
-        rows = [chat_row(n, earlier) for n in range(chats)]
-        await session.execute(Destination.__table__.insert(), rows)
-        ids = (await session.scalars(select(Destination.id).order_by(Destination.id))).all()
-        await session.execute(
-            Subscription.__table__.insert(),
-            [{"destination_id": i, "section": "politics", "created_at": earlier} for i in ids]
-            + [
-                {"destination_id": i, "section": "economy", "created_at": earlier}
-                for i in ids[::97]
-            ],
-        )
-        await session.execute(
-            DestinationEdition.__table__.insert(),
-            [{"destination_id": i, "edition": "en"} for i in ids],
-        )
-        story_ids = (
-            await session.scalars(
-                select(Story.id).order_by(Story.published_at.desc()).limit(fanned + 1)
-            )
-        ).all()
-    seconds = time.perf_counter() - started
-    print(f"seeded {chats:,} chats and {STORIES:,} stories in {seconds:.0f} s")
-    for number, story_id in enumerate(story_ids):
-        started = time.perf_counter()
-        async with database.sessions.begin() as session:
-            await session.execute(_fan_out(story_id, economy=number == fanned))
-        seconds = time.perf_counter() - started
-        print(f"  story {story_id}: outbox rows in {seconds:.1f} s", flush=True)
-
-
-def _fan_out(story_id: int, *, economy: bool) -> Any:
-    """INSERT ... SELECT: the story's outbox rows for every chat reading its section, 97% sent,
-    2% failed (blocked), 1% queued, as the sender leaves them."""
-    bucket = Destination.id % 100
-    status = case((bucket < 97, "sent"), (bucket < 99, "failed"), else_="queued")
-    sent = bucket < 97
-    failed = and_(bucket >= 97, bucket < 99)
-    source = (
-        select(
-            Destination.id.label("destination_id"),
-            Story.id.label("story_id"),
-            Story.group_id.label("group_id"),
-            literal(10).label("priority"),
-            status.label("status"),
-            case((bucket < 99, 1), else_=0).label("attempts"),
-            Story.published_at.label("next_attempt_at"),
-            case((failed, "Forbidden: bot was blocked by the user")).label("last_error"),
-            case((sent, Destination.chat_id)).label("chat_id"),
-            case((sent, Story.id)).label("message_id"),
-            Story.published_at.label("created_at"),
-            case((sent, Story.published_at)).label("sent_at"),
-            false().label("roundup"),
-        )
-        .select_from(Destination)
-        .join(Subscription, Subscription.destination_id == Destination.id)
-        .join(Story, Story.id == story_id)
-        .where(Subscription.section == ("economy" if economy else "politics"))
-    )
-    columns = [column.name for column in source.selected_columns]
-    return Delivery.__table__.insert().from_select(columns, source)
-
-
-async def analyze(database: Database, statement: str = "ANALYZE deliveries") -> None:
-    """PostgreSQL's statistics and visibility map, as autovacuum keeps them (fresh: slower)."""
-    if database.is_sqlite:
-        return
-    async with database.engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(statement))
 
 
 # ---- the measurements ------------------------------------------------------------------
@@ -356,34 +173,105 @@ async def timed(label: str, call: Callable[[], Awaitable[httpx.Response]], n: in
     return Timing(label, statistics.median(samples), p95, samples[-1])
 
 
-async def api_calls(
-    client: httpx.AsyncClient, stories: dict[str, int], n: int, *, traces_only: bool = False
-) -> list[Timing]:
-    """Every console API path; the trace for each story in `stories` (label -> id)."""
-    calls: dict[str, Callable[[], Awaitable[httpx.Response]]] = {}
-    if not traces_only:
-        calls["session"] = lambda: client.get("/console/api/session")
-        calls["stories?limit=30"] = lambda: client.get("/console/api/stories?limit=30")
-        calls["stories?limit=100"] = lambda: client.get("/console/api/stories?limit=100")
-        calls["feeds (50)"] = lambda: client.get("/console/api/feeds")
-    for label, story_id in stories.items():
-        calls[f"trace: {label}"] = lambda s=story_id: client.get(f"/console/api/stories/{s}/trace")
-    return [await timed(label, call, n) for label, call in calls.items()]
+async def timed_once(label: str, call: Callable[[], Awaitable[httpx.Response]]) -> Timing:
+    """One call, as a user makes it the first time (nothing cached)."""
+    started = time.perf_counter()
+    (await call()).raise_for_status()
+    once = (time.perf_counter() - started) * 1000
+    return Timing(label, once, once, once)
 
 
-async def trace_stories(database: Database, chats: int, deliveries: int) -> dict[str, int]:
-    fanned = max(1, deliveries // chats)
+@dataclass(frozen=True)
+class Subjects:
+    """What the calls are about: stories to trace (label -> id), the breaking news, a
+    waiting approval."""
+
+    stories: dict[str, int]
+    alert_id: int
+
+
+async def subjects(database: Database, chats: int) -> Subjects:
+    def newest(*conditions: Any) -> Any:
+        query = select(Story.id).where(*conditions).order_by(Story.published_at.desc())
+        return query.limit(1)
+
     async with database.sessions() as session:
-        newest = (
-            await session.scalars(
-                select(Story.id).order_by(Story.published_at.desc()).limit(fanned + 2)
+        sent = await session.scalar(
+            newest(
+                Story.edition == "en", Story.section == "politics", Story.fanned_out_at.is_not(None)
             )
-        ).all()
-    return {
-        f"{chats:,} chats, all with outbox rows": newest[0],
-        f"{-(-chats // 97):,} chats (economy)": newest[fanned],
-        f"{chats:,} chats, not fanned out yet": newest[fanned + 1],
+        )
+        economy = await session.scalar(
+            newest(Story.section == "economy", Story.fanned_out_at.is_not(None))
+        )
+        waiting = await session.scalar(
+            newest(Story.pushable.is_(True), Story.fanned_out_at.is_(None))
+        )
+        version = await session.scalar(newest(Story.identity == "bench-kk-version"))
+        alert_id = await session.scalar(
+            select(Alert.id).where(Alert.link == "https://news.example/breaking")
+        )
+    assert None not in (sent, economy, waiting, version, alert_id)
+    return Subjects(
+        stories={
+            f"{chats:,} chats, all with outbox rows": sent,
+            f"{-(-chats // 97):,} chats (economy)": economy,
+            f"{chats:,} chats, not fanned out yet": waiting,
+            "kk version: its readers hold the en one": version,
+        },
+        alert_id=alert_id,
+    )
+
+
+async def api_calls(client: httpx.AsyncClient, about: Subjects, n: int) -> list[Timing]:
+    """Every console API path but sending breaking news (`send_once`)."""
+    chat = f"/console/api/chats/{BENCH_CHANNEL}"
+    template = "<b>{{ title }}</b>\n{{ summary }}\n{{ link }}"
+    draft = {"texts": BREAKING, "link": "https://news.example/breaking"}
+    calls: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
+        "session": lambda: client.get("/console/api/session"),
+        "stories?limit=30": lambda: client.get("/console/api/stories?limit=30"),
+        "stories?limit=100": lambda: client.get("/console/api/stories?limit=100"),
+        "feeds (50)": lambda: client.get("/console/api/feeds"),
+        "breaking/preview (3 editions)": lambda: client.post(
+            "/console/api/breaking/preview", json=draft
+        ),
+        "breaking/{id}: progress of 99k chats": lambda: client.get(
+            f"/console/api/breaking/{about.alert_id}"
+        ),
+        "approvals (20 stories x 1,000 channels)": lambda: client.get("/console/api/approvals"),
+        "chats/{id}/settings": lambda: client.get(f"{chat}/settings"),
+        "chats/{id}/preview (a template)": lambda: client.post(
+            f"{chat}/preview", json={"template": template}
+        ),
+        "chats/{id}/filter-test (50 stories)": lambda: client.post(
+            f"{chat}/filter-test", json={"include": ["senate"], "exclude_regex": ["second"]}
+        ),
+        "chats/{id}/history": lambda: client.get(f"{chat}/history"),
     }
+    for label, story_id in about.stories.items():
+        calls[f"trace: {label}"] = lambda s=story_id: client.get(f"/console/api/stories/{s}/trace")
+    # Counted once and then reused for a while (the reach, the series): the first call too.
+    found = [
+        await timed_once("stats?days=7 (first call)", stats(client)),
+        await timed_once("breaking/preview (first call)", calls["breaking/preview (3 editions)"]),
+    ]
+    found += [await timed(label, call, n) for label, call in calls.items()]
+    found.append(await timed("stats?days=7 (cached)", stats(client), n))
+    return found
+
+
+def stats(client: httpx.AsyncClient) -> Callable[[], Awaitable[httpx.Response]]:
+    return lambda: client.get("/console/api/stats?days=7")
+
+
+async def send_once(client: httpx.AsyncClient) -> Timing:
+    """POST /console/api/breaking: the alert and a row for every chat that takes it, queued
+    in one transaction before the 201 (the same use case as /breaking and the CMS)."""
+    draft = {"texts": BREAKING, "link": "https://news.example/breaking-2"}
+    return await timed_once(
+        "POST breaking: queue 99k chats", lambda: client.post("/console/api/breaking", json=draft)
+    )
 
 
 def print_timings(title: str, columns: list[tuple[str, list[Timing | None]]]) -> None:
@@ -428,13 +316,34 @@ async def run(args: argparse.Namespace) -> None:
                 await drop_schema(args.database_url)
 
 
+def fake_telegram() -> FakeBotAPI:
+    """The fake Bot API on loopback: the benchmark's editor owns BENCH_CHANNEL."""
+    api = FakeBotAPI(token=TOKEN)
+    editor = FakeUser(EDITOR["id"], EDITOR["first_name"], EDITOR["language_code"])
+    api.set_member(FakeChat(BENCH_CHANNEL, "channel", "Channel 50"), editor, "creator")
+    api.register_chat(FakeChat(DESK_CHAT, "supergroup", "Editors' desk"))
+    api.start()
+    return api
+
+
 async def measure(
     database: Database, backend: str, chats: int, rows: int, args: argparse.Namespace
 ) -> None:
     settings = Settings(
-        telegram_bot_token=TOKEN, console_url=CONSOLE_URL, http_port=8080, editors=[EDITOR["id"]]
+        telegram_bot_token=TOKEN,
+        console_url=CONSOLE_URL,
+        http_port=8080,
+        editors=[EDITOR["id"]],
+        editions=["kk", "ru", "en"],
+        desk_chat=DESK_CHAT,
     )
-    server = HttpServer(build_app(console_routes(settings, database)), "127.0.0.1", 0)
+    telegram = fake_telegram()
+    bot = Bot(TOKEN, base_url=telegram.ptb_base_url, request=HTTPXRequest(connection_pool_size=8))
+    await bot.initialize()
+    approvals = Approvals(database, settings)
+    desk = (approvals, DeskPoster(bot, approvals, settings, Catalogues.load()))
+    routes = console_routes(settings, database, editors_desk=desk, bot=bot)
+    server = HttpServer(build_app(routes), "127.0.0.1", 0)
     await server.start()
     try:
         init_data = sign_init_data(TOKEN, auth_date=int(time.time()), user=EDITOR)
@@ -444,18 +353,30 @@ async def measure(
             timeout=60,
         ) as client:
             print_first_load(await first_load(client))
-            stories = await trace_stories(database, chats, rows)
-            for label, story_id in stories.items():
+            about = await subjects(database, chats)
+            for label, story_id in about.stories.items():
                 trace = (await client.get(f"/console/api/stories/{story_id}/trace")).json()
                 print(f"trace of {label}: {trace['counts']}, {len(trace['chats'])} listed")
-            plain = await api_calls(client, stories, args.calls)
-            columns: list[tuple[str, list[Timing | None]]] = [("", list(plain))]
+            timings = await api_calls(client, about, args.calls)
+            timings.append(await send_once(client))
             load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
             title = f"{backend}, {chats:,} chats, {rows:,} deliveries, {args.calls} calls each"
             title += f" (load average {load} on {os.cpu_count()} cores)"
-            print_timings(title, columns)
+            print_timings(title, [("", list(timings))])
     finally:
         await server.stop()
+        await forget_sent(database, about.alert_id if "about" in locals() else None)
+        await bot.shutdown()
+        telegram.stop()
+
+
+async def forget_sent(database: Database, seeded_alert: int | None) -> None:
+    """Drop what `send_once` queued, so that a reused database is measured alike."""
+    if seeded_alert is None:
+        return
+    async with database.sessions.begin() as session:
+        await session.execute(delete(Delivery).where(Delivery.alert_id > seeded_alert))
+        await session.execute(delete(Alert).where(Alert.id > seeded_alert))
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ def breaking_audience(sections: Sequence[str] | None = None) -> list[ColumnEleme
     return conditions
 
 
-def _reading(editions: Sequence[str]) -> Any:
+def reading_flags(editions: Sequence[str]) -> Any:
     """Per chat, which of `editions` it reads (reads_0, reads_1, ... as 1 or 0): one pass
     over destination_editions grouped by chat, not a lookup per chat and edition."""
     flags = [
@@ -92,7 +92,7 @@ async def audience_groups(
     session: AsyncSession, editions: Sequence[str], sections: Sequence[str] | None = None
 ) -> list[ReaderGroup]:
     """The chats breaking news would be queued for now, by language and editions read."""
-    reading = _reading(editions)
+    reading = reading_flags(editions)
     inner = (
         select(Destination.language.label("language"), *_flags(reading, editions))
         .outerjoin(reading, reading.c.destination_id == Destination.id)
@@ -105,7 +105,7 @@ async def alert_groups(
     session: AsyncSession, alert_id: int, editions: Sequence[str]
 ) -> list[ReaderGroup]:
     """An alert's outbox rows (ix_deliveries_alert_id) by status, language and editions."""
-    reading = _reading(editions)
+    reading = reading_flags(editions)
     inner = (
         select(
             Destination.language.label("language"),

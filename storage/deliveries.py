@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.breaking_reach import breaking_audience
+from bot.domain.breaking import VersionRule
+from storage.breaking_reach import breaking_audience, reading_flags
 from storage.editions import editions_of_many
 from storage.models import Delivery, Destination
 from storage.states import DeliveryStatus
@@ -83,14 +84,17 @@ async def queue_alert(
     alert_id: int,
     now: datetime,
     sections: Sequence[str] | None = None,
+    versions: Sequence[VersionRule] = (),
+    newsroom: Sequence[str] = (),
 ) -> int:
     """Queue breaking news for every active destination that takes it, ahead of stories.
 
     Readers take it once they subscribe to at least one section; channels and groups take it
     unless their admins switched it off. With `sections` (the CMS API may target them), only
-    destinations subscribed to one of those sections take it.
+    destinations subscribed to one of those sections take it. With `versions` (the domain's
+    table over the `newsroom` editions), each row records the version its chat gets.
     """
-    targets = select(
+    columns: list[Any] = [
         Destination.id,
         literal(None),
         literal(alert_id),
@@ -99,10 +103,46 @@ async def queue_alert(
         literal(0),
         literal(now, type_=Delivery.next_attempt_at.type),
         literal(now, type_=Delivery.created_at.type),
-    ).where(*breaking_audience(sections))
-    statement = _insert(session).from_select(_COLUMNS, targets).on_conflict_do_nothing()
+    ]
+    names = list(_COLUMNS)
+    targets = select(*columns).where(*breaking_audience(sections))
+    if versions:
+        reading = reading_flags(newsroom)
+        targets = targets.add_columns(_version_of(reading, versions, newsroom)).outerjoin(
+            reading, reading.c.destination_id == Destination.id
+        )
+        names.append("version")
+    statement = _insert(session).from_select(names, targets).on_conflict_do_nothing()
     result = await session.execute(statement)
     return max(result.rowcount or 0, 0)
+
+
+def _version_of(reading: Any, versions: Sequence[VersionRule], newsroom: Sequence[str]) -> Any:
+    """The domain's version table as one CASE over the chat's reading flags and language:
+    the first rule that matches the chat (each set's languages come before its "any")."""
+    flags = [func.coalesce(reading.c[f"reads_{index}"], 0) for index in range(len(newsroom))]
+    branches = []
+    for rule in versions:
+        matches = [
+            flag == (1 if edition in rule.editions else 0)
+            for flag, edition in zip(flags, newsroom, strict=True)
+        ]
+        if rule.language is not None:
+            matches.append(Destination.language == rule.language)
+        branches.append((and_(*matches), literal(rule.version)))
+    return case(*branches, else_=null())
+
+
+async def alert_versions(session: AsyncSession, alert_id: int) -> list[tuple[str | None, str, int]]:
+    """(version, status, rows) of an alert's outbox rows, from ix_deliveries_alert_id alone."""
+    query = (
+        select(Delivery.version, Delivery.status, func.count())
+        .where(Delivery.alert_id == alert_id)
+        .group_by(Delivery.version, Delivery.status)
+    )
+    return [
+        (version, str(status), int(rows)) for version, status, rows in await session.execute(query)
+    ]
 
 
 async def alert_progress(session: AsyncSession, alert_id: int) -> Progress:

@@ -45,6 +45,7 @@ def _job_query(now: datetime) -> Select[Any]:
             Delivery.digest_slot,
             Delivery.approval_id,
             Delivery.roundup,
+            Delivery.version,
             *_PACE_COLUMNS,
             Destination.is_forum,
             *FORMAT_COLUMNS,
@@ -174,6 +175,7 @@ async def _jobs(session: AsyncSession, rows: Sequence[Any]) -> list[DeliveryJob]
             chat_ref=chat_ref(row.config_ref, row.chat_id),
             section=row.section,
             queued_at=row.created_at,
+            version=row.version,
         )
         for row in rows
     ]

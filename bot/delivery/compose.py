@@ -151,16 +151,26 @@ class Composer:
             return (await approval_queries.headlines(session, [approval_id])).get(approval_id)
 
     async def alert(
-        self, alert_id: int, language: str | None, editions: frozenset[str] = frozenset()
+        self,
+        alert_id: int,
+        language: str | None,
+        editions: frozenset[str] = frozenset(),
+        *,
+        version: str | None = None,
     ) -> OutgoingMessage | None:
         """The alert's version for a chat reading `editions`, in its interface `language`:
-        rendered once per (alert, version, interface language)."""
+        rendered once per (alert, version, interface language). `version`: the one looked up
+        for the chat when it was queued (its progress counts it there), kept if the alert
+        has it; else picked now."""
         alert = await self._alert(alert_id)
         if alert is None:
             return None
         interface = self.language_of(language)
-        order = reading_order(editions, language, self.settings.editions)
-        edition = version_for(alert.texts, order, self.settings.language)
+        if alert.texts and version in alert.texts:
+            edition: str | None = version
+        else:
+            order = reading_order(editions, language, self.settings.editions)
+            edition = version_for(alert.texts, order, self.settings.language)
         key = ("alert", alert_id, f"{edition or ''}/{interface}")
         return await self._cached(key, lambda: self._render_alert(alert, edition, interface))
 

@@ -428,7 +428,9 @@ class Sender:
 
     async def _message_for(self, job: DeliveryJob) -> OutgoingMessage | None:
         if job.alert_id is not None:
-            return await self._composer.alert(job.alert_id, job.language, job.editions)
+            return await self._composer.alert(
+                job.alert_id, job.language, job.editions, version=job.version
+            )
         if job.story_id is not None:
             message = await self._composer.story(
                 job.story_id,

@@ -1,8 +1,9 @@
 """Breaking news as text: an editor's /breaking split into its link and its versions per
 edition, the CMS's text (one for all, or one per edition), and which version a chat gets.
 
-Pure: the breaking service (bot/services/breaking.py) drafts and counts with it, the
-composer (bot/delivery/compose.py) picks each chat's version with it.
+Pure: the breaking service (bot/services/breaking.py) drafts and counts with it and hands
+the fan-out each chat's version as a table (`version_table`), which the composer
+(bot/delivery/compose.py) follows when it renders.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
+from bot.domain.editions import reading_order
 from bot.domain.invisible import strip_invisible
 
 LINK = re.compile(r"https?://\S+")
@@ -103,6 +106,44 @@ def version_for(
         if edition in texts:
             return edition
     return next(iter(texts))
+
+
+# Beyond this many newsroom editions the table would be too long to hand to the database
+# (2^n reading sets): versions are then picked at send time only.
+MAX_TABLE_EDITIONS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRule:
+    """Chats reading exactly `editions` of the newsroom's, with the interface `language`
+    (None: one that is none of them), get `version`."""
+
+    editions: frozenset[str]
+    language: str | None
+    version: str
+
+
+def version_table(
+    texts: Mapping[str, str], newsroom: Sequence[str], newsroom_language: str
+) -> list[VersionRule]:
+    """`version_for` for every chat there can be, as a table: each set of the newsroom's
+    editions a chat may read, each language among them first, then any other language. The
+    fan-out hands it to the database, which looks each chat's version up while it queues
+    breaking news (so progress per version is a count of rows, not a reading of every chat);
+    the rule stays here. Empty when there is nothing to pick (one version for all) or too
+    many editions for a table (MAX_TABLE_EDITIONS)."""
+    if not texts or len(newsroom) > MAX_TABLE_EDITIONS:
+        return []
+    table: list[VersionRule] = []
+    for size in range(len(newsroom) + 1):
+        for chosen in combinations(newsroom, size):
+            reads = frozenset(chosen)
+            for language in (*chosen, None):
+                order = reading_order(reads, language, newsroom)
+                version = version_for(texts, order, newsroom_language)
+                assert version is not None
+                table.append(VersionRule(reads, language, version))
+    return table
 
 
 # Breaking news' text from the CMS: one for every chat, or one per edition ({"kk": "…", "ru": "…"}).

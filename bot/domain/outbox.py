@@ -50,6 +50,8 @@ class DeliveryJob:
     section: str | None = None
     # When the row was queued (how long the chat waited for it: the lag metrics).
     queued_at: datetime | None = None
+    # Breaking news in versions: the one this chat gets, looked up when it was queued.
+    version: str | None = None
 
 
 def chat_ref(config_ref: str | None, chat_id: int) -> str:

@@ -27,6 +27,7 @@ from bot.domain.breaking import (
     delivered_by_version,
     first_and_versions,
     version_for,
+    version_table,
 )
 from bot.domain.editions import reading_order
 from bot.outbound.i18n import Translator
@@ -106,6 +107,22 @@ class Breaking:
                 now=self._clock(),
             )
 
+    async def _queue(
+        self,
+        session: AsyncSession,
+        alert_id: int,
+        texts: Mapping[str, str] | None,
+        now: datetime,
+        sections: list[str] | None,
+    ) -> int:
+        """The alert's fan-out: every destination, or those following one of `sections`;
+        each row with the version its chat gets when there are several."""
+        newsroom = list(self._editions)
+        versions = version_table(texts, newsroom, self._language) if texts and newsroom else []
+        return await delivery_queries.queue_alert(
+            session, alert_id, now, sections or None, versions=versions, newsroom=newsroom
+        )
+
     async def get(self, alert_id: int) -> Alert | None:
         async with self._db.sessions() as session:
             return await alert_queries.get(session, alert_id)
@@ -116,7 +133,9 @@ class Breaking:
         async with self._db.writing(), self._db.sessions.begin() as session:
             if not await alert_queries.confirm(session, alert_id, now):
                 return None
-            return await _queue(session, alert_id, now, None)
+            alert = await alert_queries.get(session, alert_id)
+            texts = alert.texts if alert is not None else None
+            return await self._queue(session, alert_id, texts, now, None)
 
     async def send_now(
         self,
@@ -169,7 +188,7 @@ class Breaking:
                 editor_id=editor_id,
                 now=now,
             )
-            queued = await _queue(session, alert.id, now, sections)
+            queued = await self._queue(session, alert.id, versions, now, sections)
             return BreakingPush(alert.id, queued, replayed=False)
 
     async def _replay(
@@ -233,9 +252,20 @@ class Breaking:
             alert = await alert_queries.get(session, alert_id)
             if alert is None:
                 return None
-            groups = await reach_queries.alert_groups(session, alert_id, self._editions)
+            rows = await delivery_queries.alert_versions(session, alert_id)
+            # Rows queued before their version was recorded (migration 0016): read who
+            # their chats are, as then.
+            legacy = bool(alert.texts) and any(version is None for version, _, _ in rows)
+            if legacy:
+                groups = await reach_queries.alert_groups(session, alert_id, self._editions)
         names = list(alert.texts) if alert.texts else [EVERY_EDITION]
         counts = {name: dict.fromkeys(Progress.__slots__, 0) for name in names}
+        if not legacy:
+            for version, status, chats in rows:
+                name = version if version in counts else names[0]
+                if status in counts[name]:
+                    counts[name][status] += chats
+            return {name: Progress(**states) for name, states in counts.items()}
         for group in groups:
             if group.status not in Progress.__slots__:
                 continue
@@ -282,15 +312,6 @@ class Breaking:
     async def reported(self, alert_id: int) -> None:
         async with self._db.writing(), self._db.sessions.begin() as session:
             await alert_queries.mark_reported(session, alert_id, self._clock())
-
-
-async def _queue(
-    session: AsyncSession, alert_id: int, now: datetime, sections: list[str] | None
-) -> int:
-    """The alert's fan-out: every destination, or those following one of `sections`."""
-    if sections:
-        return await delivery_queries.queue_alert(session, alert_id, now, sections)
-    return await delivery_queries.queue_alert(session, alert_id, now)
 
 
 async def _replayed(

@@ -62,7 +62,8 @@ class Delivery(Base):
             "destination_id", "digest_slot", name="uq_deliveries_destination_digest_slot"
         ),
         Index("ix_deliveries_due", "status", "priority", "next_attempt_at"),
-        Index("ix_deliveries_alert_id", "alert_id"),
+        # An alert's rows by state and version, from the index alone (its progress).
+        Index("ix_deliveries_alert_id", "alert_id", "status", "version"),
         # The console reads a story's deliveries and a day's (migrations 0015, 0016): a
         # story's chats in chat order with their status, from the index alone (its trace).
         Index("ix_deliveries_story", "story_id", "destination_id", "status"),
@@ -73,6 +74,13 @@ class Delivery(Base):
             postgresql_where=text("message_rows > 1"),
         ),
         Index("ix_deliveries_created_at", "created_at"),
+        # The rows a story waiting for the editors' desk goes to (few: only those).
+        Index(
+            "ix_deliveries_approval_id",
+            "approval_id",
+            sqlite_where=text("approval_id IS NOT NULL"),
+            postgresql_where=text("approval_id IS NOT NULL"),
+        ),
         Index("ix_deliveries_chat_message", "chat_id", "message_id"),
         # Each chat gets one version of a story group (NULL for alerts and digests).
         Index("uq_deliveries_destination_group", "destination_id", "group_id", unique=True),
@@ -99,6 +107,9 @@ class Delivery(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     # How many outbox rows that message carries (> 1: a bundle or a roundup); NULL: only this.
     message_rows: Mapped[int | None] = mapped_column(Integer)
+    # Breaking news in versions: the edition whose version the chat gets, looked up when it
+    # was queued (bot/domain/breaking.py version_table); NULL: one version for all.
+    version: Mapped[str | None] = mapped_column(String(8))
     # The story's content hash when sent: a later correction differs, and is edited in place.
     content_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
 from bot.domain.breaking import (
+    MAX_TABLE_EDITIONS,
     count_by_version,
     delivered_by_version,
     first_and_versions,
     split_link,
     version_for,
+    version_table,
 )
+from bot.domain.editions import reading_order
 
 
 def test_control_and_invisible_characters_never_reach_the_draft() -> None:
@@ -56,3 +61,24 @@ def test_chats_counted_in_groups_add_up_per_version() -> None:
     groups = [(("ru", "kk"), 40), (("kk",), 2), (("en",), 7), ((), 1)]
     assert count_by_version(texts, groups, "kk") == [("kk", 10), ("ru", 40)]
     assert count_by_version(texts, [], "kk") == [("kk", 0), ("ru", 0)]
+
+
+def test_the_version_table_agrees_with_version_for_for_every_chat() -> None:
+    """Each chat's version looked up in the table (the first rule of its reading set whose
+    language is its own, else the set's "any") is version_for's, for every reading set, each
+    language among the newsroom's and one outside them."""
+    newsroom = ["kk", "ru", "en"]
+    for texts in ({"kk": "a", "ru": "b"}, {"en": "c"}, {"ru": "b", "en": "c", "kk": "a"}):
+        table = version_table(texts, newsroom, "kk")
+        for size in range(4):
+            for reads in combinations(newsroom, size):
+                for language in (*newsroom, "de", None):
+                    rule = next(
+                        rule
+                        for rule in table
+                        if rule.editions == frozenset(reads) and rule.language in (language, None)
+                    )
+                    order = reading_order(reads, language, newsroom)
+                    assert rule.version == version_for(texts, order, "kk"), (texts, reads, language)
+    assert version_table({}, newsroom, "kk") == []
+    assert version_table({"a": "x"}, [f"e{n}" for n in range(MAX_TABLE_EDITIONS + 1)], "a") == []

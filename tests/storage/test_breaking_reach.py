@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from storage import alerts, deliveries, delivery_results, destinations
+from bot.domain.breaking import version_for, version_table
+from bot.domain.editions import reading_order
+from storage import alerts, deliveries, delivery_results, destinations, editions
 from storage.breaking_reach import ReaderGroup, alert_groups, audience_groups
 from storage.db import Database
 from storage.destinations import ChatInfo
@@ -113,3 +115,47 @@ async def test_an_alerts_rows_are_counted_by_status_language_and_editions(
         ("queued", "en", ["en", "kk"], 1),
     ]
     assert nothing == []
+
+
+async def test_each_row_records_the_version_its_chat_gets(database: Database) -> None:
+    """The fan-out looks each chat's version up in the domain's table while it queues: the
+    same as version_for on the chat's own editions and language, for every kind of chat
+    (one edition, two, the language among them or not, none of the versions read)."""
+    await population(database)
+    await chat(database, 9, "private", ("en", "ru"), language="ru", sections=("economy",))
+    await chat(database, 10, "private", ("en",), language="kk", sections=("economy",))
+    await chat(database, 11, "private", ("kk", "ru", "en"), sections=("economy",))
+    texts = {"ru": "Новость", "en": "News"}
+    async with database.sessions.begin() as session:
+        alert = await alerts.create_sent(
+            session,
+            text="Новость",
+            texts=texts,
+            link=None,
+            sections=None,
+            idempotency_key=None,
+            source="api",
+            now=NOW,
+        )
+        table = version_table(texts, EDITIONS, "kk")
+        count = await deliveries.queue_alert(
+            session, alert.id, NOW, versions=table, newsroom=EDITIONS
+        )
+    async with database.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Destination.id, Destination.chat_id, Destination.language, Delivery.version)
+                .join(Destination, Destination.id == Delivery.destination_id)
+                .where(Delivery.alert_id == alert.id)
+            )
+        ).all()
+        reads = await editions.editions_of_many(session, [row.id for row in rows])
+        by_version = await deliveries.alert_versions(session, alert.id)
+    assert len(rows) == count == 8
+    for row in rows:
+        order = reading_order(reads[row.id], row.language, EDITIONS)
+        assert row.version == version_for(texts, order, "kk"), (row.chat_id, reads[row.id])
+    got = {row.chat_id: row.version for row in rows}
+    assert got[9] == "ru" and got[10] == "en" and got[2] == "en" and got[5] == "ru"
+    assert sum(chats for _, _, chats in by_version) == 8
+    assert {version for version, status, _ in by_version} == {"ru", "en"}

@@ -516,7 +516,11 @@ async def test_0016_records_each_sent_row_s_bundle_size_and_round_trips(database
             assert sizes.all() == [2, 2, None]
         async with db.engine.connect() as connection:
             indexes = await connection.run_sync(_delivery_indexes)
-        assert {"ix_deliveries_story", "ix_deliveries_bundled"} <= indexes
+        assert {
+            "ix_deliveries_story",
+            "ix_deliveries_bundled",
+            "ix_deliveries_approval_id",
+        } <= indexes
         assert "ix_deliveries_story_id" not in indexes
         async with db.engine.begin() as connection:
             await connection.run_sync(_downgrade, "0015")
