@@ -16,14 +16,15 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, literal, select, text
+from sqlalchemy import and_, case, false, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from bot.domain.breaking import version_table
+from storage import alerts, deliveries
 from storage.approvals import open_approval
 from storage.db import Database, async_url, create_database
 from storage.migrate import upgrade
 from storage.models import (
-    Alert,
     Delivery,
     Destination,
     DestinationEdition,
@@ -31,7 +32,6 @@ from storage.models import (
     Story,
     Subscription,
 )
-from storage.states import AlertStatus
 
 BENCH_SCHEMA = "console_bench"
 STORIES = 1000
@@ -42,6 +42,7 @@ FIRST_CHANNEL = -1_001_000_000_000
 # The channel the benchmark's editor administers (its settings, preview, history).
 BENCH_CHANNEL = FIRST_CHANNEL - 50
 LANGUAGES = ("kk", "ru", "en")
+EDITIONS = ["kk", "ru", "en"]
 BREAKING = {
     "kk": "Сенат цифрлық платформалар туралы заңды қабылдады",
     "ru": "Сенат принял закон о цифровых платформах",
@@ -235,22 +236,35 @@ async def _versions_and_breaking(database: Database, newest: int, now: datetime)
                 }
             ],
         )
-        alert = Alert(
-            editor_id=111111111,
-            editor_chat_id=111111111,
+        # Queued as the product queues it (each row with its chat's version), then left as
+        # the sender would: 97% sent, 2% failed, 1% queued.
+        alert = await alerts.create_sent(
+            session,
             text=BREAKING["en"],
             texts=BREAKING,
             link="https://news.example/breaking",
-            status=AlertStatus.SENT,
+            sections=None,
+            idempotency_key=None,
             source="console",
-            created_at=now - timedelta(minutes=3),
-            confirmed_at=now - timedelta(minutes=3),
+            editor_id=111111111,
+            now=now - timedelta(minutes=3),
         )
-        session.add(alert)
-        await session.flush()
         started = time.perf_counter()
-        takes_it = Destination.breaking.is_(True)
-        await session.execute(_fan_out(takes_it, alert_id=alert.id, at=now - timedelta(minutes=3)))
+        table = version_table(BREAKING, EDITIONS, "kk")
+        await deliveries.queue_alert(
+            session, alert.id, now - timedelta(minutes=3), versions=table, newsroom=EDITIONS
+        )
+        bucket = Delivery.destination_id % 100
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.alert_id == alert.id)
+            .values(
+                status=case((bucket < 97, "sent"), (bucket < 99, "failed"), else_="queued"),
+                sent_at=case((bucket < 97, now)),
+                chat_id=case((bucket < 97, Delivery.destination_id)),
+                message_id=case((bucket < 97, Delivery.id)),
+            )
+        )
     print(f"  breaking news {alert.id}: outbox rows in {time.perf_counter() - started:.1f} s")
 
 
@@ -292,52 +306,34 @@ async def _waiting_for_the_desk(database: Database, now: datetime) -> None:
     print(f"  {len(older)} stories waiting for the desk, each for {len(channels):,} channels")
 
 
-def _fan_out(
-    which: Any, economy: bool = False, alert_id: int | None = None, at: datetime | None = None
-) -> Any:
-    """INSERT ... SELECT: a story's outbox rows for every chat reading its section (`which`
-    picks the story), or an alert's for every chat `which` picks; 97% sent, 2% failed,
-    1% queued, as the sender leaves them."""
+def _fan_out(which: Any, economy: bool = False) -> Any:
+    """INSERT ... SELECT: a story's outbox rows (`which` picks the story) for every chat
+    reading its section; 97% sent, 2% failed, 1% queued, as the sender leaves them."""
     bucket = Destination.id % 100
     status = case((bucket < 97, "sent"), (bucket < 99, "failed"), else_="queued")
     sent = bucket < 97
     failed = and_(bucket >= 97, bucket < 99)
-    columns: list[Any] = [
-        literal(10).label("priority"),
-        status.label("status"),
-        case((bucket < 99, 1), else_=0).label("attempts"),
-        case((failed, "Forbidden: bot was blocked by the user")).label("last_error"),
-        case((sent, Destination.chat_id)).label("chat_id"),
-        false().label("roundup"),
-    ]
-    if alert_id is None:
-        source = (
-            select(
-                Destination.id.label("destination_id"),
-                Story.id.label("story_id"),
-                Story.group_id.label("group_id"),
-                *columns,
-                Story.published_at.label("next_attempt_at"),
-                case((sent, Story.id)).label("message_id"),
-                Story.published_at.label("created_at"),
-                case((sent, Story.published_at)).label("sent_at"),
-            )
-            .select_from(Destination)
-            .join(Subscription, Subscription.destination_id == Destination.id)
-            .join(Story, which)
-            .where(Subscription.section == ("economy" if economy else "politics"))
-        )
-    else:
-        moment = literal(at, type_=Delivery.created_at.type)
-        source = select(
+    source = (
+        select(
             Destination.id.label("destination_id"),
-            literal(alert_id).label("alert_id"),
-            *columns,
-            moment.label("next_attempt_at"),
-            case((sent, literal(alert_id) + 1_000_000)).label("message_id"),
-            moment.label("created_at"),
-            case((sent, moment)).label("sent_at"),
-        ).where(which)
+            Story.id.label("story_id"),
+            Story.group_id.label("group_id"),
+            literal(10).label("priority"),
+            status.label("status"),
+            case((bucket < 99, 1), else_=0).label("attempts"),
+            case((failed, "Forbidden: bot was blocked by the user")).label("last_error"),
+            case((sent, Destination.chat_id)).label("chat_id"),
+            false().label("roundup"),
+            Story.published_at.label("next_attempt_at"),
+            case((sent, Story.id)).label("message_id"),
+            Story.published_at.label("created_at"),
+            case((sent, Story.published_at)).label("sent_at"),
+        )
+        .select_from(Destination)
+        .join(Subscription, Subscription.destination_id == Destination.id)
+        .join(Story, which)
+        .where(Subscription.section == ("economy" if economy else "politics"))
+    )
     names = [column.name for column in source.selected_columns]
     return Delivery.__table__.insert().from_select(names, source)
 
