@@ -24,8 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, literal, select, text
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.domain.trace import ChatFacts, Facts, StoryFacts
 from storage.models import (
@@ -82,20 +83,20 @@ class Rowless:
         return cls(session, story, list(versions))
 
     async def counts(self) -> dict[Facts, int]:
-        rowless = await self._sets.counted(self._sets.rowless())
-        if rowless.ids is not None:
-            self._few = await self._classify(rowless.ids)
+        rowless = self._sets.rowless()
+        few = await self._sets.first(rowless, FEW + 1)
+        if len(few) <= FEW:
+            self._few = await self._classify(few)
             return {facts: len(chats) for facts, chats in self._few.items()}
+        total, self._holders = await self._sets.tally(self._versions)
         counts: dict[Facts, int] = {}
-        for version in self._versions:
-            holders = await self._sets.counted(self._sets.rowless(holding=version))
-            if holders.count:
-                self._holders[version] = holders
-                counts[OTHER_VERSION] = counts.get(OTHER_VERSION, 0) + holders.count
+        holding = sum(holders.count for holders in self._holders.values())
+        if holding:
+            counts[OTHER_VERSION] = holding
         for active, filtered, count in await self._session.execute(self._exception_counts()):
             if count:
                 counts[Facts(active=bool(active), filtered=bool(filtered))] = int(count)
-        plain = rowless.count - sum(counts.values())
+        plain = total - sum(counts.values())
         if plain > 0:
             counts[PLAIN] = plain
         return counts
@@ -265,11 +266,40 @@ class _Sets:
             return _compound(self._story, self._versions, holding, plain)
         return _semi_joins(self._story, self._versions, holding, plain)
 
-    async def counted(self, ids: Any) -> _Counted:
+    async def tally(self, versions: Sequence[int]) -> tuple[int, dict[int, _Counted]]:
+        """How many chats lack a row, and of them the holders of each version that has any
+        (all their ids when at most FEW). SQLite merges one set per count; PostgreSQL counts
+        them in one pass, the set joined to each version's rows (hash joins)."""
+        if self._sqlite:
+            total = await self._count(self.rowless())
+            holders = {
+                version: await self._counted(self.rowless(holding=version)) for version in versions
+            }
+        else:
+            base = self.rowless().order_by(None).subquery()
+            rows = [aliased(Delivery) for _ in versions]
+            query = select(func.count(), *(func.count(row.destination_id) for row in rows))
+            source: Any = base
+            for row, version in zip(rows, versions, strict=True):
+                source = source.outerjoin(
+                    row, and_(row.destination_id == base.c.destination_id, row.story_id == version)
+                )
+            found = (await self._session.execute(query.select_from(source))).one()
+            total = int(found[0])
+            holders = {
+                version: _Counted(int(count), None)
+                for version, count in zip(versions, found[1:], strict=True)
+            }
+        return total, {version: counted for version, counted in holders.items() if counted.count}
+
+    async def _counted(self, ids: Any) -> _Counted:
         """All of the set's ids if at most FEW, else how many."""
         first = await self.first(ids, FEW + 1)
         if len(first) <= FEW:
             return _Counted(len(first), first)
+        return _Counted(await self._count(ids), None)
+
+    async def _count(self, ids: Any) -> int:
         if self._sqlite:
             sql, params = ids
             count = await self._session.scalar(text(f"SELECT count(*) FROM ({sql})"), params)
@@ -277,7 +307,7 @@ class _Sets:
             count = await self._session.scalar(
                 select(func.count()).select_from(ids.order_by(None).subquery())
             )
-        return _Counted(int(count or 0), None)
+        return int(count or 0)
 
     async def first(self, ids: Any, limit: int) -> list[int]:
         if self._sqlite:

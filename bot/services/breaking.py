@@ -12,7 +12,6 @@ live in bot/domain/breaking.py.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +32,7 @@ from bot.domain.editions import reading_order
 from bot.outbound.i18n import Translator
 from bot.outbound.message import OutgoingMessage
 from bot.outbound.render import render_breaking
+from bot.services.recount import Recounted
 from storage import alerts as alert_queries
 from storage import breaking_reach as reach_queries
 from storage import deliveries as delivery_queries
@@ -45,8 +45,9 @@ from storage.stats import FailureReason
 
 # How far back /failures looks: long enough to cover a night's fan-outs.
 FAILURES_WINDOW = timedelta(hours=24)
-# How long the console's preview reuses the audience it counted, in seconds: an editor's
-# pauses in typing ask again and again, and counting 100k chats is not free.
+# How old the audience the console's preview shows may be before it is counted again, in
+# seconds (in the background: bot/services/recount.py): an editor's pauses in typing ask
+# again and again, and counting 100k chats takes a fifth of a second.
 AUDIENCE_TTL = 5.0
 
 
@@ -90,7 +91,11 @@ class Breaking:
         # The newsroom's editions in its order, and its `language`: how versions are picked.
         self._editions = tuple(editions)
         self._language = language
-        self._audience: tuple[float, list[ReaderGroup]] | None = None
+        self._audience = Recounted(self._count_audience, AUDIENCE_TTL)
+
+    async def _count_audience(self) -> list[ReaderGroup]:
+        async with self._db.sessions() as session:
+            return await reach_queries.audience_groups(session, self._editions)
 
     def is_editor(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self._editors
@@ -232,13 +237,8 @@ class Breaking:
 
     async def reach(self, texts: Mapping[str, str]) -> list[tuple[str, int]]:
         """How many chats each version would reach now (the chats `_queue` would queue,
-        counted at most AUDIENCE_TTL seconds ago)."""
-        moment = time.monotonic()
-        if self._audience is None or moment - self._audience[0] >= AUDIENCE_TTL:
-            async with self._db.sessions() as session:
-                counted = await reach_queries.audience_groups(session, self._editions)
-            self._audience = (moment, counted)
-        groups = self._audience[1]
+        counted lately: at most AUDIENCE_TTL seconds before, or while a recount runs)."""
+        groups = await self._audience.get()
         readings = (
             (reading_order(group.editions, group.language, self._editions), group.chats)
             for group in groups

@@ -5,9 +5,10 @@ Every figure is counted by the database (storage/stats.py, storage/engagement.py
 lays the counts out as series, a value for every day of the window (days without deliveries
 are zeros), so a plot needs no gaps filled.
 
-Counting a window's deliveries reads every outbox row in it (a million in a busy week), so
-the series and the top stories are counted at most once per SERIES_TTL for each window and
-shared by every editor who looks meanwhile; the backlog is read fresh on each call (an
+Counting a window's deliveries reads every outbox row in it (a million in a busy week: a
+second), so the series and the top stories are kept per window and shared by every editor
+who looks: counted again in the background once they are SERIES_TTL old, never while a call
+waits but the first (bot/services/recount.py). The backlog is read fresh on each call (an
 indexed count of the waiting rows).
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from bot.services.recount import Recounted
 from storage import engagement as engagement_queries
 from storage import stats as stats_queries
 from storage.db import Database
@@ -76,30 +78,29 @@ class ConsoleStats:
         self._db = database
         self._clock = clock
         self._monotonic = monotonic
-        # (days, first day) -> (when counted, what): the windows counted lately.
-        self._counted: dict[tuple[int, str], tuple[float, _Counted]] = {}
+        # (days, first day) -> that window's counts, recounted in the background once they
+        # are SERIES_TTL old (bot/services/recount.py); a new day's window replaces it.
+        self._windows: dict[tuple[int, str], Recounted[_Counted]] = {}
 
     async def stats(self, days: int) -> DeliveryStats:
         """The last `days` UTC days, today included."""
         now = self._clock()
         first = (now - timedelta(days=days - 1)).date()
         key = (days, first.isoformat())
-        moment = self._monotonic()
-        cached = self._counted.get(key)
-        if cached is None or moment - cached[0] >= SERIES_TTL:
-            cached = (moment, await self._count(days, first, now))
-            self._counted = {
-                other: value
-                for other, value in self._counted.items()
-                if moment - value[0] < SERIES_TTL
+        window = self._windows.get(key)
+        if window is None:
+            self._windows = {
+                other: kept for other, kept in self._windows.items() if other[1] == key[1]
             }
-            self._counted[key] = cached
+            window = Recounted(lambda: self._count(days, first), SERIES_TTL, self._monotonic)
+            self._windows[key] = window
+        counted = await window.get()
         async with self._db.sessions() as session:
             backlog = await stats_queries.outbox(session, now)
-        counted = cached[1]
         return DeliveryStats(counted.days, counted.series, backlog, counted.top)
 
-    async def _count(self, days: int, first: date, now: datetime) -> _Counted:
+    async def _count(self, days: int, first: date) -> _Counted:
+        now = self._clock()
         since = datetime(first.year, first.month, first.day, tzinfo=UTC)
         names = [(first + timedelta(days=offset)).isoformat() for offset in range(days)]
         async with self._db.sessions() as session:
