@@ -110,6 +110,7 @@ class ChannelConfig(_Strict):
     max_posts_per_hour: Annotated[int, Field(ge=1, le=3600)] | None = None
     quiet_hours: Annotated[str, Field(pattern=f"^{_CLOCK}-{_CLOCK}$")] | None = None
     quiet_mode: Literal["silent", "hold"] = "silent"
+    roundup: bool = True
     approval: bool = False
     topics: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
 

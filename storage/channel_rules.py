@@ -147,7 +147,7 @@ def _settings(row: ChannelRule) -> DeskSettings:
     return DeskSettings(
         filters=_rules(row),
         format=_format(row),
-        pace=DeskPace(row.max_posts_per_hour, row.quiet_hours, row.quiet_mode),
+        pace=DeskPace(row.max_posts_per_hour, row.quiet_hours, row.quiet_mode, row.roundup),
         approval=row.approval,
         breaking_topic=row.breaking_topic,
         managed_by_config=row.managed_by_config,
@@ -289,6 +289,7 @@ def _columns(spec: ChannelSpec | DeskSettings) -> dict[str, object]:
         "max_posts_per_hour": pace.max_posts_per_hour,
         "quiet_hours": pace.quiet_hours,
         "quiet_mode": pace.quiet_mode,
+        "roundup": pace.roundup,
         "approval": spec.approval,
         "breaking_topic": breaking_topic,
     }

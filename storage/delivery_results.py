@@ -66,6 +66,23 @@ async def mark_sent_many(session: AsyncSession, sent: Sequence[SentRecord]) -> N
     )
 
 
+async def leave_out(session: AsyncSession, delivery_ids: Sequence[int], reason: str) -> None:
+    """Claimed deliveries that will not be sent, on purpose (`skipped`, saying why): the
+    claim's attempt refunded, as nothing was tried."""
+    if not delivery_ids:
+        return
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(list(delivery_ids)))
+        .values(
+            status=DeliveryStatus.SKIPPED,
+            last_error=reason,
+            lease_until=None,
+            attempts=Delivery.attempts - 1,
+        )
+    )
+
+
 async def requeue(
     session: AsyncSession,
     delivery_ids: Sequence[int],

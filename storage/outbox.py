@@ -181,12 +181,18 @@ async def _jobs(session: AsyncSession, rows: Sequence[Any]) -> list[DeliveryJob]
     ]
 
 
-_PACE_COLUMNS = (ChannelRule.max_posts_per_hour, ChannelRule.quiet_hours, ChannelRule.quiet_mode)
+_PACE_COLUMNS = (
+    ChannelRule.max_posts_per_hour,
+    ChannelRule.quiet_hours,
+    ChannelRule.quiet_mode,
+    # Not the row's own `roundup` (held for one): whether the chat takes roundups at all.
+    ChannelRule.roundup.label("takes_roundups"),
+)
 
 
 def _pace(row: Any) -> DeskPace | None:
     """The chat's pace from a claimed row, or None when it has no pace rule."""
-    return pace_rule(row.max_posts_per_hour, row.quiet_hours, row.quiet_mode)
+    return pace_rule(row.max_posts_per_hour, row.quiet_hours, row.quiet_mode, row.takes_roundups)
 
 
 async def recent_posts(

@@ -53,6 +53,9 @@ SENT_BATCH = 20
 CLAIM_SECONDS = 0.25
 BOOK_AHEAD_SECONDS = 1.0
 LOOK_AGAIN_SECONDS = 0.01
+# Why a story over a capped chat's pace was not sent (the chat takes no roundups): the trace
+# and the chat's history show it.
+OVER_THE_CAP = "over the chat's pace (max_posts_per_hour) and it takes no roundups"
 
 
 class Sender:
@@ -280,15 +283,17 @@ class Sender:
         return ready
 
     async def _paced(self, session: AsyncSession, jobs: list[DeliveryJob]) -> list[DeliveryJob]:
-        """Stories for chats with a pace rule: sent now, sent silently, or held for the
-        chat's roundup (bot/domain/pace.py), before a chat's one-at-a-time turn: held ones
-        need none. One query for the batch's capped chats' recent posts."""
+        """Stories for chats with a pace rule: sent now, sent silently, held for the chat's
+        roundup, or left out over the cap of a chat that takes no roundups
+        (bot/domain/pace.py), before a chat's one-at-a-time turn: held and left out ones need
+        none. One query for the batch's capped chats' recent posts."""
         now = self._clock()
         capped = {job.destination_id for job in jobs if job.pace and job.pace.max_posts_per_hour}
         posts = await outbox_queries.recent_posts(session, capped, now - WINDOW)
         zone = self._composer.settings.zone
         kept: list[DeliveryJob] = []
         held: dict[datetime, list[int]] = {}
+        left_out: list[int] = []
         for job in jobs:
             if job.pace is None:
                 kept.append(job)
@@ -300,11 +305,14 @@ class Sender:
             decision = plan(job.pace, now, zone, list(recent.values()))
             if decision.hold_until is not None:
                 held.setdefault(decision.hold_until, []).append(job.id)
+            elif decision.leave_out:
+                left_out.append(job.id)
             else:
                 kept.append(replace(job, silent=decision.silent))
         for at, ids in held.items():
             await outbox_queries.hold_for_roundup(session, ids, at)
             self._held += len(ids)
+        await outcome_queries.leave_out(session, left_out, OVER_THE_CAP)
         return kept
 
     async def _with_members(self, session: AsyncSession, job: DeliveryJob) -> DeliveryJob:

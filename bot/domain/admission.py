@@ -80,10 +80,14 @@ class ApprovalDesk:
 
 
 def pace_rule(
-    max_posts_per_hour: int | None, quiet_hours: str | None, quiet_mode: str | None
+    max_posts_per_hour: int | None,
+    quiet_hours: str | None,
+    quiet_mode: str | None,
+    roundup: bool | None = True,
 ) -> DeskPace | None:
     """A chat's pace from its rules, or None when it has no pace rule (neither a cap nor
-    quiet hours); quiet hours without a mode are "silent"."""
+    quiet hours); quiet hours without a mode are "silent", a cap without a word has its
+    roundup."""
     if max_posts_per_hour is None and quiet_hours is None:
         return None
-    return DeskPace(max_posts_per_hour, quiet_hours, quiet_mode or "silent")
+    return DeskPace(max_posts_per_hour, quiet_hours, quiet_mode or "silent", roundup is not False)

@@ -66,11 +66,14 @@ DEFAULT_FORMAT = DeskFormat()
 @dataclass(frozen=True, slots=True)
 class DeskPace:
     """How often a chat may be posted to: at most `max_posts_per_hour` in a rolling hour,
-    and `quiet_hours` ("23:00-07:00", the newsroom's clock) in `quiet_mode` silent or hold."""
+    and `quiet_hours` ("23:00-07:00", the newsroom's clock) in `quiet_mode` silent or hold.
+    `roundup`: the stories over the cap wait for one "More news" roundup post (the default);
+    without it they are left out (the chat gets at most its cap, the newest first come)."""
 
     max_posts_per_hour: int | None = None
     quiet_hours: str | None = None
     quiet_mode: str = "silent"
+    roundup: bool = True
 
     @property
     def paced(self) -> bool:

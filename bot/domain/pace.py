@@ -2,9 +2,10 @@
 
 The sender (bot/delivery/sender.py) asks `plan` about each story it claims for a chat with
 a pace rule (bot.domain.channel_rules.DeskPace): send it now, send it silently (quiet hours,
-mode "silent": Telegram's disable_notification), or hold it for the chat's "More news"
+mode "silent": Telegram's disable_notification), hold it for the chat's "More news"
 roundup until a given time (over `max_posts_per_hour` in the rolling hour, or quiet hours in
-mode "hold"). Breaking news never comes here: it is never held, bundled or silenced.
+mode "hold"), or leave it out (over the cap of a chat that takes no roundups). Breaking news
+never comes here: it is never held, bundled or silenced.
 
 Quiet hours are read on the newsroom's clock (Settings.zone) each day: "23:00-07:00" spans
 midnight, "12:00-14:00" does not; a start equal to its end is no quiet period at all. Times
@@ -37,12 +38,14 @@ class QuietPeriod:
 class Plan:
     """What to do with one story (or roundup) for a paced chat now.
 
-    `hold_until` set: keep it (as a roundup member) until then; otherwise send it, without
-    notification sound when `silent`.
+    `hold_until` set: keep it (as a roundup member) until then; `leave_out`: over the cap of
+    a chat without roundups, never send it; otherwise send it, without notification sound
+    when `silent`.
     """
 
     hold_until: datetime | None = None
     silent: bool = False
+    leave_out: bool = False
 
 
 def parse_quiet_hours(spec: str) -> tuple[time, time]:
@@ -91,7 +94,8 @@ def plan(pace: DeskPace, now: datetime, zone: ZoneInfo, posts: Sequence[datetime
 
     Quiet hours in "hold" keep every story until they end (then one roundup goes, which
     itself counts against the cap); otherwise a full hour holds it until the window has
-    room; what goes during quiet hours in "silent" goes without sound.
+    room, or leaves it out when the chat takes no roundups; what goes during quiet hours in
+    "silent" goes without sound.
     """
     quiet = quiet_period(pace.quiet_hours, now, zone)
     if quiet is not None and pace.quiet_mode == HOLD:
@@ -99,5 +103,5 @@ def plan(pace: DeskPace, now: datetime, zone: ZoneInfo, posts: Sequence[datetime
     if pace.max_posts_per_hour is not None:
         free = next_allowed(posts, pace.max_posts_per_hour, now)
         if free > now:
-            return Plan(hold_until=free)
+            return Plan(hold_until=free) if pace.roundup else Plan(leave_out=True)
     return Plan(silent=quiet is not None)

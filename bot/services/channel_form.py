@@ -31,6 +31,7 @@ from bot.services.channel_settings import (
     FORMAT_SWITCHES,
     QUIET_MODE,
     QUIET_MODES,
+    ROUNDUP,
     TEXT_SETTINGS,
     ChannelScreens,
     Preview,
@@ -46,7 +47,7 @@ from storage.models import Destination
 # The fields /channels and /topic change (each through its own use case).
 AUDIENCE = ("sections", "editions", "breaking", "topics")
 # Every field the form may change.
-FIELDS = (*TEXT_SETTINGS, *FORMAT_SWITCHES, QUIET_MODE, APPROVAL, *AUDIENCE)
+FIELDS = (*TEXT_SETTINGS, *FORMAT_SWITCHES, QUIET_MODE, ROUNDUP, APPROVAL, *AUDIENCE)
 # Forum topics' thread ids are stored as BIGINT.
 MAX_THREAD_ID = 2**63 - 1
 
@@ -70,6 +71,8 @@ def switched(setting: str, on: bool) -> Change:
     def change(settings: DeskSettings) -> DeskSettings:
         if setting == APPROVAL:
             return replace(settings, approval=on)
+        if setting == ROUNDUP:
+            return replace(settings, pace=replace(settings.pace, roundup=on))
         return replace(settings, format=replace(settings.format, **{setting: on}))
 
     return change

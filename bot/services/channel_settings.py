@@ -57,11 +57,13 @@ FILTERS = TERM_LISTS + PATTERN_LISTS
 FORMAT_TEXTS = ("template", "read_button", "signature", "utm")
 PACE_TEXTS = ("max_posts_per_hour", "quiet_hours")
 TEXT_SETTINGS = FILTERS + FORMAT_TEXTS + PACE_TEXTS
-# Format switches (DeskFormat fields), then the two that are not: quiet mode and approval.
+# Format switches (DeskFormat fields), then those that are not: quiet mode, the roundup over
+# the cap (DeskPace's) and approval (last: offered only with a desk chat).
 FORMAT_SWITCHES = ("summary", "related", "image", "link_preview", "hashtags")
 QUIET_MODE = "quiet_mode"
+ROUNDUP = "roundup"
 APPROVAL = "approval"
-SWITCHES = (*FORMAT_SWITCHES, QUIET_MODE, APPROVAL)
+SWITCHES = (*FORMAT_SWITCHES, QUIET_MODE, ROUNDUP, APPROVAL)
 QUIET_MODES = ("silent", "hold")
 
 # How many of a chat's newest stories the preview looks through for one its filters admit.
@@ -159,6 +161,8 @@ def toggled(settings: DeskSettings, switch: str) -> DeskSettings:
     if switch == QUIET_MODE:
         mode = "hold" if settings.pace.quiet_mode == "silent" else "silent"
         return replace(settings, pace=replace(settings.pace, quiet_mode=mode))
+    if switch == ROUNDUP:
+        return replace(settings, pace=replace(settings.pace, roundup=not settings.pace.roundup))
     if switch == APPROVAL:
         return replace(settings, approval=not settings.approval)
     raise ValueError(f"not a switch: {switch}")

@@ -121,6 +121,8 @@ class ChannelRule(Base):
     max_posts_per_hour: Mapped[int | None] = mapped_column(Integer)
     quiet_hours: Mapped[str | None] = mapped_column(String(11))
     quiet_mode: Mapped[str] = mapped_column(String(8), server_default="silent")
+    # Over the cap, stories wait for one "More news" roundup (else they are left out).
+    roundup: Mapped[bool] = mapped_column(Boolean, server_default=true())
     # Stories wait for the editors' desk (approvals) before they go to this chat.
     approval: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # The forum topic breaking news goes to (None: General).

@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain import channel_rules as rules
+from bot.domain.trace import Outcome
+from bot.services.trace import StoryTraces
 from storage import channel_rules as desk
 from storage import destinations
 from storage.destinations import ChatInfo
@@ -175,6 +177,41 @@ async def test_over_the_cap_stories_go_in_one_roundup_when_the_hour_allows(
         ).all()
     assert {status for *_, status in rows} == {DeliveryStatus.SENT}
     assert len({message_id for _, message_id, _ in rows}) == 3  # the roundup's 3 rows: one id
+
+
+async def test_without_roundups_the_stories_over_the_cap_are_left_out_saying_why(
+    newsroom: Newsroom, clock: Clock
+) -> None:
+    """A capped chat that takes no roundups gets its cap and no more: the rest are skipped
+    (never held, never sent later), and the trace says why."""
+    await paced_channel(
+        newsroom, RU_CHANNEL, "ru", rules.DeskPace(max_posts_per_hour=2, roundup=False)
+    )
+    await publish(newsroom, TITLES)
+    await deliver_due(newsroom, clock)
+    assert len(newsroom.api.messages_to(RU_CHANNEL.id)) == 2
+    assert await held(newsroom, RU_CHANNEL) == []
+    clock.offset += timedelta(hours=2)
+    await deliver_due(newsroom, clock)
+    messages = newsroom.api.messages_to(RU_CHANNEL.id)
+    assert len(messages) == 2 and not roundups(messages, "ru")
+    async with newsroom.core.database.sessions() as session:
+        destination = await destinations.get_by_chat(session, RU_CHANNEL.id)
+        assert destination is not None
+        rows = (
+            await session.execute(
+                select(
+                    Delivery.story_id, Delivery.status, Delivery.last_error, Delivery.attempts
+                ).where(Delivery.destination_id == destination.id)
+            )
+        ).all()
+    skipped = [row for row in rows if row.status == DeliveryStatus.SKIPPED]
+    assert len(skipped) == 3 and {row.attempts for row in skipped} == {0}
+    assert all("takes no roundups" in (row.last_error or "") for row in skipped)
+    found = await StoryTraces(newsroom.core.database).trace(skipped[0].story_id)
+    assert found is not None
+    [chat] = [chat for chat in found.chats if chat.chat_id == RU_CHANNEL.id]
+    assert chat.outcome is Outcome.SKIPPED and "pace" in (chat.reason or "")
 
 
 async def test_a_roundup_counts_as_one_post(newsroom: Newsroom, clock: Clock) -> None:

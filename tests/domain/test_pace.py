@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.channel_rules import DeskPace
-from bot.domain.pace import next_allowed, plan, quiet_period
+from bot.domain.pace import Plan, next_allowed, plan, quiet_period
 
 ALMATY = ZoneInfo("Asia/Almaty")  # UTC+5
 
@@ -65,3 +65,15 @@ def test_plan_holds_sends_silently_or_sends() -> None:
     assert not plan(silent, day, ALMATY).silent
     posted = [night - timedelta(minutes=20)]
     assert plan(silent, night, ALMATY, posted).hold_until == night + timedelta(minutes=40)
+
+
+def test_without_roundups_a_full_hour_leaves_the_story_out_but_quiet_hours_still_hold() -> None:
+    night, day = almaty(1, 23, 30), almaty(2, 12)
+    capped = DeskPace(max_posts_per_hour=1, roundup=False)
+    posted = [day - timedelta(minutes=20)]
+    assert plan(capped, day, ALMATY, posted) == Plan(leave_out=True)
+    assert plan(capped, day + timedelta(minutes=41), ALMATY, posted) == Plan()
+    held = DeskPace(
+        max_posts_per_hour=1, quiet_hours="23:00-07:00", quiet_mode="hold", roundup=False
+    )
+    assert plan(held, night, ALMATY).hold_until == almaty(2, 7)

@@ -127,6 +127,7 @@ async def test_an_admin_demoted_during_a_session_is_refused_within_a_minute(
         body = first.json()
         assert body["managed_by_config"] is False and body["sections"] == ["parliament"]
         assert body["filters"]["include"] == [] and body["pace"]["quiet_mode"] == "silent"
+        assert body["pace"]["roundup"] is True
         assert body["forum"] is False and body["topics"] == {}
         admins.api.set_member(CHANNEL, ADMIN, "member")
         # Telegram's answer is trusted for the minute it is cached...
@@ -188,6 +189,7 @@ async def test_a_good_put_is_stored_logged_and_answered(
         "summary": False,
         "quiet_mode": "hold",
         "max_posts_per_hour": 5,
+        "roundup": False,
     }
     with caplog.at_level(logging.INFO, logger="bot.entrypoints.http.console.channels"):
         async with client(admins, ADMIN) as api:
@@ -197,14 +199,15 @@ async def test_a_good_put_is_stored_logged_and_answered(
     assert body["template"] == change["template"]
     assert body["filters"]["include"] == ["Almaty", "Astana"]
     assert body["format"]["summary"] is False and body["pace"]["quiet_mode"] == "hold"
-    assert body["pace"]["max_posts_per_hour"] == 5
+    assert body["pace"]["max_posts_per_hour"] == 5 and body["pace"]["roundup"] is False
     settings = await stored(admins)
+    assert settings.pace.roundup is False
     assert settings.format.template == change["template"]
     assert settings.filters.include == ("Almaty", "Astana")
     lines = [r.getMessage() for r in caplog.records if "changed" in r.getMessage()]
     assert lines == [
-        f"console: user {ADMIN.id} changed include, max_posts_per_hour, quiet_mode, summary,"
-        f" template of chat {CHANNEL.id}"
+        f"console: user {ADMIN.id} changed include, max_posts_per_hour, quiet_mode, roundup,"
+        f" summary, template of chat {CHANNEL.id}"
     ]
     async with client(admins, ADMIN) as api:
         same = await api.put(SETTINGS, json={})

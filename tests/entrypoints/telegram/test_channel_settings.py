@@ -131,6 +131,9 @@ async def test_admin_opens_settings_and_a_switch_is_stored(desk: Newsroom) -> No
     assert (await _settings(desk)).format.summary is False
     await _press(desk, ADMIN, screen, f"sw:{CHANNEL.id}:quiet_mode")
     assert (await _settings(desk)).pace.quiet_mode == "hold"
+    roundup = await _press(desk, ADMIN, screen, f"sw:{CHANNEL.id}:roundup")
+    assert roundup["text"] == "Off: More news roundup over the cap"
+    assert (await _settings(desk)).pace.roundup is False
     await desk.api.wait_until(lambda: "▫️ Summary" in str(_edits(desk, ADMIN)[-1].reply_markup))
     # The chat's next story comes without its summary.
     await _subscribe_channel(desk, ADMIN)

@@ -200,6 +200,7 @@ class ConsoleChannels:
                 "max_posts_per_hour": pace.max_posts_per_hour,
                 "quiet_hours": pace.quiet_hours,
                 "quiet_mode": pace.quiet_mode,
+                "roundup": pace.roundup,
             },
             "approval": settings.approval,
             "approval_offered": self._screens.approval_offered,

@@ -29,6 +29,7 @@ from bot.services.channel_settings import (
     FORMAT_SWITCHES,
     FORMAT_TEXTS,
     QUIET_MODE,
+    ROUNDUP,
     SWITCHES,
     TEXT_SETTINGS,
     Preview,
@@ -86,6 +87,7 @@ class ChannelSettingsHandlers(ChannelHandlers):
         found = [(name, _label(t, name), bool(getattr(look, name))) for name in FORMAT_SWITCHES]
         mode = settings.pace.quiet_mode
         found.append((QUIET_MODE, t(f"desk_quiet_{mode}"), mode == "hold"))
+        found.append((ROUNDUP, _label(t, ROUNDUP), settings.pace.roundup))
         if self.s.channel_settings.approval_offered:
             found.append((APPROVAL, _label(t, APPROVAL), settings.approval))
         return found
@@ -132,7 +134,10 @@ class ChannelSettingsHandlers(ChannelHandlers):
     def _switched(self, t: Translator, name: str, settings: DeskSettings) -> str:
         if name == QUIET_MODE:
             return t(f"desk_quiet_{settings.pace.quiet_mode}")
-        on = settings.approval if name == APPROVAL else getattr(settings.format, name)
+        if name == ROUNDUP:
+            on = settings.pace.roundup
+        else:
+            on = settings.approval if name == APPROVAL else getattr(settings.format, name)
         return t("desk_switch_on" if on else "desk_switch_off", setting=_label(t, name))
 
     async def on_clear(self, update: Update, context: Context) -> None:

@@ -58,6 +58,7 @@
       quiet_hours: settings.pace.quiet_hours,
       max_posts_per_hour: settings.pace.max_posts_per_hour,
       quiet_mode: settings.pace.quiet_mode,
+      roundup: settings.pace.roundup,
       approval: settings.approval,
       breaking: settings.breaking,
       sections: settings.sections.slice().sort(),
@@ -207,6 +208,7 @@
     form.appendChild(el("h2", "", t("channel_pace")));
     var pace = text("max_posts_per_hour", t("channel_max_posts_per_hour"), stored.max_posts_per_hour);
     pace.inputMode = "numeric";
+    toggle("roundup", t("channel_roundup"), stored.roundup);
     text("quiet_hours", t("channel_quiet_hours"), stored.quiet_hours).placeholder = "23:00-07:00";
     var mode = el("select");
     ["silent", "hold"].forEach(function (value) {
