@@ -15,6 +15,7 @@ from storage.db import Database, create_database
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import (
     Base,
+    ChannelRule,
     Delivery,
     Destination,
     DigestSlot,
@@ -573,6 +574,59 @@ async def test_0017_keeps_each_chat_s_last_test_and_round_trips(database_url: st
         async with db.engine.connect() as connection:
             found = await connection.execute(select(Subscription.__table__.c.section))
             assert found.scalars().all() == ["parliament"]
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        await db.dispose()
+
+
+FILTER_LISTS = ("include", "exclude", "include_regex", "exclude_regex")
+
+
+async def test_0018_gives_every_chat_its_roundup_and_round_trips(database_url: str) -> None:
+    """Chats with rules keep their roundup (true, as before 0018); down to 0017 drops the
+    column and keeps the rules; up again matches the models."""
+    db = create_database(database_url)
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    try:
+        await upgrade(db, "0017")
+        async with db.sessions.begin() as session:
+            chat_id = (
+                await session.execute(
+                    insert(Destination.__table__)
+                    .values(
+                        chat_id=-1001, kind="channel", active=True, created_at=now, updated_at=now
+                    )
+                    .returning(Destination.id)
+                )
+            ).scalar_one()
+            # The 0017 rules row: the columns it had, typed as the models type them.
+            names = ("destination_id", "max_posts_per_hour", "updated_at", "version", *FILTER_LISTS)
+            rules = table(
+                "channel_rules", *(column(n, ChannelRule.__table__.c[n].type) for n in names)
+            )
+            row = {
+                "destination_id": chat_id,
+                "max_posts_per_hour": 6,
+                "updated_at": now,
+                "version": 1,
+            }
+            await session.execute(
+                insert(rules).values(**row, **{name: [] for name in FILTER_LISTS})
+            )
+        await upgrade(db)
+        async with db.sessions() as session:
+            found = await session.execute(
+                select(ChannelRule.max_posts_per_hour, ChannelRule.roundup)
+            )
+            assert found.all() == [(6, True)]
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0017")
+            columns = await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_columns("channel_rules")}
+            )
+        assert "roundup" not in columns and "max_posts_per_hour" in columns
         await upgrade(db)
         async with db.engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
