@@ -24,7 +24,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -147,10 +158,11 @@ class Rowless:
                 (Delivery.destination_id == Destination.id) & Delivery.story_id.in_(self._versions),
             )
         seen: set[int] = set()
+        order = [Destination.id, *([Delivery.story_id] if self._versions else [])]
         for row in await self._session.execute(
-            query.where(Destination.id.in_(ids)).order_by(Destination.id)
+            query.where(Destination.id.in_(ids)).order_by(*order)
         ):
-            if row[0] in seen:  # a chat holding two versions: counted once
+            if row[0] in seen:  # a chat holding two versions: under the first (`_before`)
                 continue
             seen.add(row[0])
             version = row[3] if self._versions else None
@@ -278,7 +290,22 @@ class _Sets:
         else:
             base = self.rowless().order_by(None).subquery()
             rows = [aliased(Delivery) for _ in versions]
-            query = select(func.count(), *(func.count(row.destination_id) for row in rows))
+            # Each chat under the first version it holds (see `_before`).
+            held = [
+                func.count(
+                    case(
+                        (
+                            and_(
+                                row.destination_id.is_not(None),
+                                *(earlier.destination_id.is_(None) for earlier in rows[:number]),
+                            ),
+                            1,
+                        )
+                    )
+                )
+                for number, row in enumerate(rows)
+            ]
+            query = select(func.count(), *held)
             source: Any = base
             for row, version in zip(rows, versions, strict=True):
                 source = source.outerjoin(
@@ -319,6 +346,12 @@ class _Sets:
         return [int(chat) for chat in await self._session.scalars(ids.limit(limit))]
 
 
+def _before(versions: tuple[int, ...], version: int) -> tuple[int, ...]:
+    """The versions listed before `version`: a chat holding rows for two versions (stories
+    grouped after both went out) is counted and listed under the first one only."""
+    return versions[: versions.index(version)]
+
+
 def _compound(
     story: StoryFacts, versions: tuple[int, ...], holding: int | None, plain: bool
 ) -> tuple[str, dict[str, Any]]:
@@ -334,6 +367,11 @@ def _compound(
     if holding is not None:
         params["holding"] = holding
         arms.append("INTERSECT SELECT destination_id FROM deliveries WHERE story_id = :holding")
+        for number, version in enumerate(_before(versions, holding)):
+            params[f"before_{number}"] = version
+            arms.append(
+                f"EXCEPT SELECT destination_id FROM deliveries WHERE story_id = :before_{number}"
+            )
     arms.append("EXCEPT SELECT destination_id FROM deliveries WHERE story_id = :story")
     if plain:
         for number, version in enumerate(versions):
@@ -364,7 +402,9 @@ def _semi_joins(
             )
         )
     if holding is not None:
-        query = query.where(row_for(holding))
+        query = query.where(
+            row_for(holding), *(~row_for(version) for version in _before(versions, holding))
+        )
     if plain:
         query = query.where(
             *(~row_for(version) for version in versions),

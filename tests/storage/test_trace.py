@@ -173,3 +173,37 @@ async def test_every_outcome_of_a_story_is_read(database: Database, rowless_read
     # The six holders of `story` (whatever their state), 107 inactive, the filtered channel.
     assert sorted(counts.values()) == [1, 1, 6]
     assert len(capped) == 3 and {chat.facts for chat in capped} == set(counts)
+
+
+async def test_a_chat_holding_two_other_versions_is_counted_and_listed_once(
+    database: Database, rowless_read: str
+) -> None:
+    """Stories grouped after two of them went out: a chat may hold rows for both versions.
+    It is one chat, skipped for the first version it holds, in both ways of reading."""
+    double = await subscribed_chat(database, 201)
+    await subscribed_chat(database, 202)
+    await subscribed_chat(database, 203)
+    story, first, second = await _stories(database, 3)
+    async with database.sessions.begin() as session:
+        for version in (first, second):
+            session.add(
+                Delivery(
+                    destination_id=double,
+                    story_id=version,
+                    group_id=version,
+                    next_attempt_at=NOW,
+                    created_at=NOW,
+                )
+            )
+        await session.flush()
+        await session.execute(
+            update(Story).where(Story.id.in_([first, second])).values(group_id=story)
+        )
+    async with database.sessions() as session:
+        facts = await trace_queries.story_facts(session, story)
+        assert facts is not None
+        found = await _trace(session, facts)
+    assert found.counts == {Outcome.WAITING: 2, Outcome.SKIPPED: 1}
+    [skipped] = [chat for chat in found.chats if chat.outcome is Outcome.SKIPPED]
+    assert skipped.chat_id == 201 and f"story {first}" in (skipped.reason or "")
+    assert len(found.chats) == 3
