@@ -237,7 +237,8 @@ class Breaking:
 
     async def reach(self, texts: Mapping[str, str]) -> list[tuple[str, int]]:
         """How many chats each version would reach now (the chats `_queue` would queue,
-        counted lately: at most AUDIENCE_TTL seconds before, or while a recount runs)."""
+        counted lately: a count older than AUDIENCE_TTL is served while the next is made
+        behind it, one older than ten of them is waited for; bot/services/recount.py)."""
         groups = await self._audience.get()
         readings = (
             (reading_order(group.editions, group.language, self._editions), group.chats)

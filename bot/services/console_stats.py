@@ -78,19 +78,21 @@ class ConsoleStats:
         self._db = database
         self._clock = clock
         self._monotonic = monotonic
-        # (days, first day) -> that window's counts, recounted in the background once they
-        # are SERIES_TTL old (bot/services/recount.py); a new day's window replaces it.
+        # (days, today) -> that window's counts, recounted in the background once they are
+        # SERIES_TTL old (bot/services/recount.py); a new day's windows replace them.
         self._windows: dict[tuple[int, str], Recounted[_Counted]] = {}
 
     async def stats(self, days: int) -> DeliveryStats:
         """The last `days` UTC days, today included."""
         now = self._clock()
         first = (now - timedelta(days=days - 1)).date()
-        key = (days, first.isoformat())
+        today = now.date().isoformat()
+        key = (days, today)
         window = self._windows.get(key)
         if window is None:
+            # Yesterday's windows go; today's other lengths (7, 30, 90 days) stay.
             self._windows = {
-                other: kept for other, kept in self._windows.items() if other[1] == key[1]
+                other: kept for other, kept in self._windows.items() if other[1] == today
             }
             window = Recounted(lambda: self._count(days, first), SERIES_TTL, self._monotonic)
             self._windows[key] = window

@@ -5,7 +5,7 @@ for every day of the window, the backlog now, and the top stories with reach and
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.services.console_stats import SERIES_TTL, ConsoleStats
 from storage import alerts, destinations, engagement, stories
@@ -161,3 +161,20 @@ async def test_a_windows_counts_are_reused_for_a_minute_the_backlog_is_not(
             break
         await asyncio.sleep(0.01)
     assert [(line.edition, line.sent[-1]) for line in later.series] == [("en", 1)]
+
+
+async def test_switching_between_windows_keeps_each_counted(database: Database) -> None:
+    """Editors on the 7, 30 and 90 day tabs share each window's count: switching between
+    them counts nothing again within the minute."""
+    service = ConsoleStats(database, clock=lambda: NOW, monotonic=lambda: 0.0)
+    counted: list[int] = []
+    count = service._count
+
+    async def counting(days: int, first: date) -> object:
+        counted.append(days)
+        return await count(days, first)
+
+    service._count = counting  # type: ignore[method-assign]
+    for days in (7, 30, 7, 90, 30, 7):
+        assert len((await service.stats(days)).days) == days
+    assert counted == [7, 30, 90]

@@ -89,3 +89,16 @@ async def test_a_first_count_that_fails_fails_its_callers() -> None:
         await value.get()
     count.fail = False
     assert await value.get() == 1
+
+
+async def test_a_count_older_than_its_max_age_is_waited_for() -> None:
+    """After a quiet spell nobody is shown an old figure: the call waits for a new count."""
+    clock = [0.0]
+    count = Counter()
+    value = Recounted(count, ttl=5.0, clock=lambda: clock[0])
+    assert await value.get() == 1
+    clock[0] = 49.0
+    assert await value.get() == 1  # stale: a recount behind
+    await settle(value)
+    clock[0] = 49.0 + 50.0
+    assert await value.get() == 3 and count.made == 3
