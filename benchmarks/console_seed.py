@@ -254,6 +254,8 @@ async def _versions_and_breaking(database: Database, newest: int, now: datetime)
         await deliveries.queue_alert(
             session, alert.id, now - timedelta(minutes=3), versions=table, newsroom=EDITIONS
         )
+        alert.audience = 99_000
+        alert.fanned_out_at = now - timedelta(minutes=3)
         bucket = Delivery.destination_id % 100
         await session.execute(
             update(Delivery)

@@ -69,6 +69,25 @@ async def mark_reported(session: AsyncSession, alert_id: int, now: datetime) -> 
     await session.execute(update(Alert).where(Alert.id == alert_id).values(reported_at=now))
 
 
+async def unfinished(session: AsyncSession) -> list[int]:
+    """Sent alerts whose chats are not all queued yet (oldest first)."""
+    query = (
+        select(Alert.id)
+        .where(Alert.status == AlertStatus.SENT, Alert.fanned_out_at.is_(None))
+        .order_by(Alert.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def take_unfinished(session: AsyncSession, alert_id: int) -> Alert | None:
+    """The alert, if its fan-out still goes on, locked for this transaction on PostgreSQL
+    (another instance taking the same chunk skips it: SKIP LOCKED); None otherwise."""
+    query = select(Alert).where(Alert.id == alert_id, Alert.fanned_out_at.is_(None))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return await session.scalar(query)
+
+
 # ---- Breaking news from the newsroom's CMS (POST /api/v1/breaking) ---------------------
 
 

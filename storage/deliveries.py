@@ -86,13 +86,16 @@ async def queue_alert(
     sections: Sequence[str] | None = None,
     versions: Sequence[VersionRule] = (),
     newsroom: Sequence[str] = (),
+    after: int | None = None,
+    through: int | None = None,
 ) -> int:
     """Queue breaking news for every active destination that takes it, ahead of stories.
 
     Readers take it once they subscribe to at least one section; channels and groups take it
     unless their admins switched it off. With `sections` (the CMS API may target them), only
     destinations subscribed to one of those sections take it. With `versions` (the domain's
-    table over the `newsroom` editions), each row records the version its chat gets.
+    table over the `newsroom` editions), each row records the version its chat gets. With
+    `after` / `through`, only the destinations whose id is past / up to them (a chunk).
     """
     columns: list[Any] = [
         Destination.id,
@@ -105,7 +108,7 @@ async def queue_alert(
         literal(now, type_=Delivery.created_at.type),
     ]
     names = list(_COLUMNS)
-    targets = select(*columns).where(*breaking_audience(sections))
+    targets = select(*columns).where(*breaking_audience(sections), *_between(after, through))
     if versions:
         reading = reading_flags(newsroom)
         targets = targets.add_columns(_version_of(reading, versions, newsroom)).outerjoin(
@@ -115,6 +118,37 @@ async def queue_alert(
     statement = _insert(session).from_select(names, targets).on_conflict_do_nothing()
     result = await session.execute(statement)
     return max(result.rowcount or 0, 0)
+
+
+def _between(after: int | None, through: int | None) -> list[Any]:
+    bounds = []
+    if after is not None:
+        bounds.append(Destination.id > after)
+    if through is not None:
+        bounds.append(Destination.id <= through)
+    return bounds
+
+
+async def alert_audience(session: AsyncSession, sections: Sequence[str] | None = None) -> int:
+    """How many chats breaking news would be queued for now (`queue_alert`'s)."""
+    query = select(func.count()).select_from(Destination).where(*breaking_audience(sections))
+    return int(await session.scalar(query) or 0)
+
+
+async def chunk_end(
+    session: AsyncSession, after: int | None, size: int, sections: Sequence[str] | None = None
+) -> int | None:
+    """The id of the `size`-th chat breaking news goes to past `after` (the end of the next
+    chunk); None when fewer remain (the next chunk is the last)."""
+    query = (
+        select(Destination.id)
+        .where(*breaking_audience(sections), *_between(after, None))
+        .order_by(Destination.id)
+        .offset(size - 1)
+        .limit(1)
+    )
+    found = await session.scalar(query)
+    return None if found is None else int(found)
 
 
 def _version_of(reading: Any, versions: Sequence[VersionRule], newsroom: Sequence[str]) -> Any:

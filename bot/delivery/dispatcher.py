@@ -40,10 +40,12 @@ class TickObserver(Protocol):
 
 
 class AlertReports(Protocol):
-    """What the tick needs of breaking news to report it to its editor (the breaking service,
-    bot/services/breaking.py, is one): the alerts due a report and what to say."""
+    """What the tick needs of breaking news (the breaking service, bot/services/breaking.py,
+    is it): the rest of its fan-out queued, the alerts due a report and what to say."""
 
     async def get(self, alert_id: int) -> Alert | None: ...
+
+    async def continue_fan_outs(self) -> int: ...
 
     async def due_reports(self) -> list[tuple[Alert, Progress]]: ...
 
@@ -113,6 +115,8 @@ class Dispatcher:
         return stats
 
     async def _tick(self, budget_seconds: float) -> SendStats:
+        # Breaking news first: the chats an alert's sending left to queue (chunk by chunk).
+        await self._breaking.continue_fan_outs()
         queued = await self._sender.fan_out()
         if not await self._leadership.acquire():
             self._sending = False

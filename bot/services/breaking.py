@@ -45,6 +45,9 @@ from storage.stats import FailureReason
 
 # How far back /failures looks: long enough to cover a night's fan-outs.
 FAILURES_WINDOW = timedelta(hours=24)
+# Breaking news is queued this many chats per transaction: the first chunk before its sender
+# gets an answer, the rest by the delivery tick (`continue_fan_outs`).
+FAN_OUT_CHUNK = 2000
 # How old the audience the console's preview shows may be before it is counted again, in
 # seconds (in the background: bot/services/recount.py): an editor's pauses in typing ask
 # again and again, and counting 100k chats takes a fifth of a second.
@@ -112,21 +115,57 @@ class Breaking:
                 now=self._clock(),
             )
 
-    async def _queue(
-        self,
-        session: AsyncSession,
-        alert_id: int,
-        texts: Mapping[str, str] | None,
-        now: datetime,
-        sections: list[str] | None,
-    ) -> int:
-        """The alert's fan-out: every destination, or those following one of `sections`;
-        each row with the version its chat gets when there are several."""
+    async def _start_fan_out(self, session: AsyncSession, alert: Alert, now: datetime) -> int:
+        """Count the chats the alert goes to (what its sender is told) and queue the first
+        chunk of them; the delivery tick queues the rest (`continue_fan_outs`), so sending
+        to 100k chats answers at once and the first of them get it meanwhile."""
+        alert.audience = await delivery_queries.alert_audience(session, alert.sections or None)
+        await self._queue_chunk(session, alert, now)
+        return alert.audience
+
+    async def _queue_chunk(self, session: AsyncSession, alert: Alert, now: datetime) -> bool:
+        """The next FAN_OUT_CHUNK chats (by id) of the alert's, each row with the version its
+        chat gets when there are several; True when they were the last."""
+        sections = alert.sections or None
+        after = alert.queued_through
+        end = await delivery_queries.chunk_end(session, after, FAN_OUT_CHUNK, sections)
         newsroom = list(self._editions)
+        texts = alert.texts
         versions = version_table(texts, newsroom, self._language) if texts and newsroom else []
-        return await delivery_queries.queue_alert(
-            session, alert_id, now, sections or None, versions=versions, newsroom=newsroom
+        await delivery_queries.queue_alert(
+            session,
+            alert.id,
+            now,
+            sections,
+            versions=versions,
+            newsroom=newsroom,
+            after=after,
+            through=end,
         )
+        if end is None:
+            alert.fanned_out_at = now
+        else:
+            alert.queued_through = end
+        await session.flush()
+        return end is None
+
+    async def continue_fan_outs(self) -> int:
+        """Queue the rest of each alert's chats, a chunk per transaction (the sender, and
+        other instances, go on between them); after a crash, from where it stopped. How many
+        chunks were queued."""
+        async with self._db.sessions() as session:
+            pending = await alert_queries.unfinished(session)
+        chunks = 0
+        for alert_id in pending:
+            done = False
+            while not done:
+                async with self._db.writing(), self._db.sessions.begin() as session:
+                    alert = await alert_queries.take_unfinished(session, alert_id)
+                    if alert is None:  # finished, or another instance holds its next chunk
+                        break
+                    done = await self._queue_chunk(session, alert, self._clock())
+                chunks += 1
+        return chunks
 
     async def get(self, alert_id: int) -> Alert | None:
         async with self._db.sessions() as session:
@@ -139,8 +178,8 @@ class Breaking:
             if not await alert_queries.confirm(session, alert_id, now):
                 return None
             alert = await alert_queries.get(session, alert_id)
-            texts = alert.texts if alert is not None else None
-            return await self._queue(session, alert_id, texts, now, None)
+            assert alert is not None
+            return await self._start_fan_out(session, alert, now)
 
     async def send_now(
         self,
@@ -193,7 +232,7 @@ class Breaking:
                 editor_id=editor_id,
                 now=now,
             )
-            queued = await self._queue(session, alert.id, versions, now, sections)
+            queued = await self._start_fan_out(session, alert, now)
             return BreakingPush(alert.id, queued, replayed=False)
 
     async def _replay(
@@ -283,7 +322,8 @@ class Breaking:
             for alert in await alert_queries.unreported(session):
                 progress = await delivery_queries.alert_progress(session, alert.id)
                 waited = (now - (alert.confirmed_at or now)).total_seconds()
-                if progress.pending == 0 or waited >= patience_seconds:
+                queued = alert.fanned_out_at is not None
+                if (queued and progress.pending == 0) or waited >= patience_seconds:
                     due.append((alert, progress))
         return due
 
@@ -327,6 +367,8 @@ async def _replayed(
     sent = (alert.text, alert.texts or None, alert.link, alert.sections or None)
     if sent != (first, versions, link, sections or None):
         raise IdempotencyConflict
+    if alert.audience is not None:
+        return BreakingPush(alert.id, alert.audience, replayed=True)
     progress = await delivery_queries.alert_progress(session, alert.id)
     total = progress.queued + progress.sending + progress.sent + progress.failed
     return BreakingPush(alert.id, total, replayed=True)

@@ -45,6 +45,12 @@ class Alert(Base):
     created_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
     reported_at: Mapped[datetime | None]
+    # Its fan-out, a chunk of chats per transaction (bot/services/breaking.py): how many
+    # chats took it when it was sent (what its sender was told), the last chat id queued so
+    # far, and when every chat was queued (None: still going; the delivery tick goes on).
+    audience: Mapped[int | None] = mapped_column(Integer)
+    queued_through: Mapped[int | None] = mapped_column(BigInteger)
+    fanned_out_at: Mapped[datetime | None]
 
 
 class Delivery(Base):

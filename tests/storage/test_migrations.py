@@ -14,6 +14,7 @@ from storage import stories
 from storage.db import Database, create_database
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import (
+    Alert,
     Base,
     ChannelRule,
     Delivery,
@@ -627,6 +628,39 @@ async def test_0018_gives_every_chat_its_roundup_and_round_trips(database_url: s
                 lambda sync: {c["name"] for c in inspect(sync).get_columns("channel_rules")}
             )
         assert "roundup" not in columns and "max_posts_per_hour" in columns
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        await db.dispose()
+
+
+async def test_0019_marks_breaking_news_already_sent_as_fanned_out(database_url: str) -> None:
+    """Alerts sent before 0019 were queued at once: they count as fanned out (the tick must
+    not queue them again to chats that came since); a draft does not. Round trip."""
+    db = create_database(database_url)
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    try:
+        await upgrade(db, "0018")
+        names = ("editor_id", "editor_chat_id", "text", "status", "created_at", "confirmed_at")
+        alerts = table("alerts", *(column(n, Alert.__table__.c[n].type) for n in names))
+        base = {"editor_id": 1, "editor_chat_id": 1, "text": "Quake", "created_at": now}
+        async with db.sessions.begin() as session:
+            await session.execute(
+                insert(alerts),
+                [
+                    {**base, "status": "sent", "confirmed_at": now},
+                    {**base, "status": "draft", "confirmed_at": None},
+                ],
+            )
+        await upgrade(db)
+        async with db.sessions() as session:
+            found = await session.execute(
+                select(Alert.status, Alert.fanned_out_at).order_by(Alert.id)
+            )
+            assert found.all() == [("sent", now), ("draft", None)]
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0018")
         await upgrade(db)
         async with db.engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
