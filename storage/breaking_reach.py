@@ -46,18 +46,22 @@ def breaking_audience(sections: Sequence[str] | None = None) -> list[ColumnEleme
     return conditions
 
 
-def reading_flags(editions: Sequence[str]) -> Any:
+def reading_flags(
+    editions: Sequence[str], after: int | None = None, through: int | None = None
+) -> Any:
     """Per chat, which of `editions` it reads (reads_0, reads_1, ... as 1 or 0): one pass
-    over destination_editions grouped by chat, not a lookup per chat and edition."""
+    over destination_editions grouped by chat, not a lookup per chat and edition; with
+    `after` / `through`, only the chats whose id is past / up to them (a fan-out's chunk)."""
     flags = [
         func.max(case((DestinationEdition.edition == edition, 1), else_=0)).label(f"reads_{index}")
         for index, edition in enumerate(editions)
     ]
-    return (
-        select(DestinationEdition.destination_id.label("destination_id"), *flags)
-        .group_by(DestinationEdition.destination_id)
-        .subquery("reading")
-    )
+    query = select(DestinationEdition.destination_id.label("destination_id"), *flags)
+    if after is not None:
+        query = query.where(DestinationEdition.destination_id > after)
+    if through is not None:
+        query = query.where(DestinationEdition.destination_id <= through)
+    return query.group_by(DestinationEdition.destination_id).subquery("reading")
 
 
 def _flags(reading: Any, editions: Sequence[str]) -> list[Any]:

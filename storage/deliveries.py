@@ -110,7 +110,7 @@ async def queue_alert(
     names = list(_COLUMNS)
     targets = select(*columns).where(*breaking_audience(sections), *_between(after, through))
     if versions:
-        reading = reading_flags(newsroom)
+        reading = reading_flags(newsroom, after, through)
         targets = targets.add_columns(_version_of(reading, versions, newsroom)).outerjoin(
             reading, reading.c.destination_id == Destination.id
         )
@@ -135,20 +135,9 @@ async def alert_audience(session: AsyncSession, sections: Sequence[str] | None =
     return int(await session.scalar(query) or 0)
 
 
-async def chunk_end(
-    session: AsyncSession, after: int | None, size: int, sections: Sequence[str] | None = None
-) -> int | None:
-    """The id of the `size`-th chat breaking news goes to past `after` (the end of the next
-    chunk); None when fewer remain (the next chunk is the last)."""
-    query = (
-        select(Destination.id)
-        .where(*breaking_audience(sections), *_between(after, None))
-        .order_by(Destination.id)
-        .offset(size - 1)
-        .limit(1)
-    )
-    found = await session.scalar(query)
-    return None if found is None else int(found)
+async def last_chat_id(session: AsyncSession) -> int:
+    """The highest chat id there is (0 without chats): where a fan-out by id ranges ends."""
+    return int(await session.scalar(select(func.max(Destination.id))) or 0)
 
 
 def _version_of(reading: Any, versions: Sequence[VersionRule], newsroom: Sequence[str]) -> Any:

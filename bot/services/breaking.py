@@ -45,8 +45,8 @@ from storage.stats import FailureReason
 
 # How far back /failures looks: long enough to cover a night's fan-outs.
 FAILURES_WINDOW = timedelta(hours=24)
-# Breaking news is queued this many chats per transaction: the first chunk before its sender
-# gets an answer, the rest by the delivery tick (`continue_fan_outs`).
+# Breaking news is queued for the chats of this many chat ids per transaction: the first
+# chunk before its sender gets an answer, the rest by the delivery tick (`continue_fan_outs`).
 FAN_OUT_CHUNK = 2000
 # How old the audience the console's preview shows may be before it is counted again, in
 # seconds (in the background: bot/services/recount.py): an editor's pauses in typing ask
@@ -124,11 +124,13 @@ class Breaking:
         return alert.audience
 
     async def _queue_chunk(self, session: AsyncSession, alert: Alert, now: datetime) -> bool:
-        """The next FAN_OUT_CHUNK chats (by id) of the alert's, each row with the version its
-        chat gets when there are several; True when they were the last."""
+        """The alert's chats among the next FAN_OUT_CHUNK chat ids, each row with the version
+        its chat gets when there are several; True when they were the last. Ranges of ids,
+        not counts of chats: finding where a chunk of so many chats ends costs a pass over
+        all of them (an id range is read from the table's own order)."""
         sections = alert.sections or None
-        after = alert.queued_through
-        end = await delivery_queries.chunk_end(session, after, FAN_OUT_CHUNK, sections)
+        after = alert.queued_through or 0
+        end = after + FAN_OUT_CHUNK
         newsroom = list(self._editions)
         texts = alert.texts
         versions = version_table(texts, newsroom, self._language) if texts and newsroom else []
@@ -142,12 +144,12 @@ class Breaking:
             after=after,
             through=end,
         )
-        if end is None:
+        alert.queued_through = end
+        done = end >= await delivery_queries.last_chat_id(session)
+        if done:
             alert.fanned_out_at = now
-        else:
-            alert.queued_through = end
         await session.flush()
-        return end is None
+        return done
 
     async def continue_fan_outs(self) -> int:
         """Queue the rest of each alert's chats, a chunk per transaction (the sender, and

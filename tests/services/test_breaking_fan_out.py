@@ -1,7 +1,7 @@
 """Breaking news queued a chunk of chats per transaction (bot/services/breaking.py), on SQLite
-and PostgreSQL: sending answers after the first chunk with the count of every chat it goes
-to; the delivery tick queues the rest, resuming where it stopped, each chat once, in the
-version it gets."""
+and PostgreSQL: sending answers after the first chunk (the chats of the first FAN_OUT_CHUNK
+chat ids) with the count of every chat it goes to; the delivery tick queues the rest,
+resuming where it stopped, each chat once, in the version it gets."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ async def test_the_first_chunk_before_the_answer_the_rest_by_the_tick(
         breaking_service.BreakingPush(pushed.id, 5, replayed=True)
     )
 
-    assert await service.continue_fan_outs() == 2  # chunks of 2: 2 more chats, then the last
+    assert await service.continue_fan_outs() == 2  # chunks of 2 chat ids: 2 chats, then 1
     queued = await rows(database, pushed.id)
     assert len(queued) == len({chat_id for chat_id, _ in queued}) == 5
     # Each chat in the version it gets: kk or ru, by its editions and language.
@@ -74,7 +74,7 @@ async def test_a_fan_out_stopped_midway_resumes_where_it_stopped(
     assert pushed.queued == 3 and len(await rows(database, pushed.id)) == 1
     # Another process: it finds the alert unfinished and goes on from its last chat.
     restarted = Breaking(database, frozenset(), lambda: NOW)
-    assert await restarted.continue_fan_outs() == 3  # two chats, then the empty last chunk
+    assert await restarted.continue_fan_outs() == 2  # a chunk of one chat id each
     async with database.sessions() as session:
         count = await session.scalar(select(func.count()).where(Delivery.alert_id == pushed.id))
     assert count == 3

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.entrypoints.http.api import TokenCheck, cms_routes, request_models
 from bot.entrypoints.http.cms import CmsNewsroom
 from bot.entrypoints.http.server import build_app
+from bot.services import breaking as breaking_service
 from storage.models import Alert, Delivery
 from tests.entrypoints.http.conftest import API_TOKEN, OTHER_TOKEN, READER, RunningBot
 from tests.entrypoints.telegram.conftest import ENGLISH_READER
@@ -211,3 +213,33 @@ async def test_the_openapi_document_matches_the_routes(bot: RunningBot) -> None:
     assert {ref.rsplit("/", 1)[1] for ref in refs(document)} <= set(schemas)
     assert schemas["StoryRequest"]["properties"]["section"]["enum"] == ["parliament", "economy"]
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+async def test_breaking_news_queued_chunk_by_chunk_reaches_each_chat_once(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer comes after the first chunk of chats; the delivery tick queues the rest:
+    every chat gets the news once, and the progress ends done."""
+    monkeypatch.setattr(breaking_service, "FAN_OUT_CHUNK", 1)
+    await bot.subscribe(READER)
+    await bot.subscribe(ENGLISH_READER)
+    async with bot.client() as client:
+        answer = await client.post("/api/v1/breaking", json=BREAKING)
+        assert answer.status_code == 202 and answer.json()["queued"] == 2
+        alert_id = answer.json()["id"]
+        for reader in (READER, ENGLISH_READER):
+            await bot.api.wait_for(
+                lambda m, chat=reader.id: m.chat_id == chat and "Earthquake" in m.text,
+                timeout=10,
+            )
+        for _ in range(50):
+            progress = (await client.get(f"/api/v1/deliveries/{alert_id}")).json()
+            if progress["sent"] == 2:
+                break
+            await asyncio.sleep(0.1)
+    assert progress == {"queued": 0, "sending": 0, "sent": 2, "failed": 0}
+    for reader in (READER, ENGLISH_READER):
+        assert len([m for m in bot.api.messages_to(reader.id) if "Earthquake" in m.text]) == 1
+    async with bot.database.sessions() as session:
+        alert = await session.get(Alert, alert_id)
+    assert alert is not None and alert.fanned_out_at is not None and alert.audience == 2
