@@ -45,9 +45,11 @@ from storage.stats import FailureReason
 
 # How far back /failures looks: long enough to cover a night's fan-outs.
 FAILURES_WINDOW = timedelta(hours=24)
-# Breaking news is queued for the chats of this many chat ids per transaction: the first
-# chunk before its sender gets an answer, the rest by the delivery tick (`continue_fan_outs`).
+# Breaking news is queued for the chats of this many chat ids per transaction by the
+# delivery tick (`continue_fan_outs`), after a first, smaller chunk queued before its sender
+# gets an answer (within the console's 100 ms with the count of its chats).
 FAN_OUT_CHUNK = 2000
+FIRST_CHUNK = 500
 # How old the audience the console's preview shows may be before it is counted again, in
 # seconds (in the background: bot/services/recount.py): an editor's pauses in typing ask
 # again and again, and counting 100k chats takes a fifth of a second.
@@ -120,17 +122,19 @@ class Breaking:
         chunk of them; the delivery tick queues the rest (`continue_fan_outs`), so sending
         to 100k chats answers at once and the first of them get it meanwhile."""
         alert.audience = await delivery_queries.alert_audience(session, alert.sections or None)
-        await self._queue_chunk(session, alert, now)
+        await self._queue_chunk(session, alert, now, min(FIRST_CHUNK, FAN_OUT_CHUNK))
         return alert.audience
 
-    async def _queue_chunk(self, session: AsyncSession, alert: Alert, now: datetime) -> bool:
-        """The alert's chats among the next FAN_OUT_CHUNK chat ids, each row with the version
-        its chat gets when there are several; True when they were the last. Ranges of ids,
-        not counts of chats: finding where a chunk of so many chats ends costs a pass over
-        all of them (an id range is read from the table's own order)."""
+    async def _queue_chunk(
+        self, session: AsyncSession, alert: Alert, now: datetime, size: int
+    ) -> bool:
+        """The alert's chats among the next `size` chat ids, each row with the version its
+        chat gets when there are several; True when they were the last. Ranges of ids, not
+        counts of chats: finding where a chunk of so many chats ends costs a pass over all
+        of them (an id range is read from the table's own order)."""
         sections = alert.sections or None
         after = alert.queued_through or 0
-        end = after + FAN_OUT_CHUNK
+        end = after + size
         newsroom = list(self._editions)
         texts = alert.texts
         versions = version_table(texts, newsroom, self._language) if texts and newsroom else []
@@ -165,7 +169,7 @@ class Breaking:
                     alert = await alert_queries.take_unfinished(session, alert_id)
                     if alert is None:  # finished, or another instance holds its next chunk
                         break
-                    done = await self._queue_chunk(session, alert, self._clock())
+                    done = await self._queue_chunk(session, alert, self._clock(), FAN_OUT_CHUNK)
                 chunks += 1
         return chunks
 
