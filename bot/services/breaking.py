@@ -98,6 +98,10 @@ class Breaking:
         self._language = language
         self._audience = Recounted(self._count_audience, AUDIENCE_TTL)
 
+    def warm_reach(self) -> None:
+        """Have the audience counted in the background for a preview about to be asked."""
+        self._audience.warm()
+
     async def _count_audience(self) -> list[ReaderGroup]:
         async with self._db.sessions() as session:
             return await reach_queries.audience_groups(session, self._editions)

@@ -85,6 +85,16 @@ class ConsoleStats:
     async def stats(self, days: int) -> DeliveryStats:
         """The last `days` UTC days, today included."""
         now = self._clock()
+        counted = await self._window(days, now).get()
+        async with self._db.sessions() as session:
+            backlog = await stats_queries.outbox(session, now)
+        return DeliveryStats(counted.days, counted.series, backlog, counted.top)
+
+    def warm(self, days: int) -> None:
+        """Have the window counted in the background for a Stats tab about to be opened."""
+        self._window(days, self._clock()).warm()
+
+    def _window(self, days: int, now: datetime) -> Recounted[_Counted]:
         first = (now - timedelta(days=days - 1)).date()
         today = now.date().isoformat()
         key = (days, today)
@@ -96,10 +106,7 @@ class ConsoleStats:
             }
             window = Recounted(lambda: self._count(days, first), SERIES_TTL, self._monotonic)
             self._windows[key] = window
-        counted = await window.get()
-        async with self._db.sessions() as session:
-            backlog = await stats_queries.outbox(session, now)
-        return DeliveryStats(counted.days, counted.series, backlog, counted.top)
+        return window
 
     async def _count(self, days: int, first: date) -> _Counted:
         now = self._clock()

@@ -55,6 +55,13 @@ class Recounted(Generic[T]):
             self._running = asyncio.create_task(self._recount(), name="recount")
         return self._last[1]
 
+    def warm(self) -> None:
+        """Have a count made in the background if there is none or it is stale (a caller
+        about to need it: the console's session, before its tabs ask)."""
+        stale = self._last is None or self._clock() - self._last[0] >= self._ttl
+        if stale and self._running is None:
+            self._running = asyncio.create_task(self._recount(), name="recount")
+
     async def _wait_for_count(self) -> None:
         """A count made now: concurrent callers share one."""
         if self._running is None:

@@ -102,3 +102,20 @@ async def test_a_count_older_than_its_max_age_is_waited_for() -> None:
     await settle(value)
     clock[0] = 49.0 + 50.0
     assert await value.get() == 3 and count.made == 3
+
+
+async def test_warm_counts_ahead_of_the_call_that_needs_it() -> None:
+    clock = [0.0]
+    count = Counter()
+    value = Recounted(count, ttl=5.0, clock=lambda: clock[0])
+    value.warm()
+    await settle(value)
+    assert count.made == 1
+    assert await value.get() == 1 and count.made == 1  # nobody waited, nothing counted again
+    value.warm()  # fresh: nothing to do
+    await settle(value)
+    assert count.made == 1
+    clock[0] = 6.0
+    value.warm()
+    await settle(value)
+    assert count.made == 2 and await value.get() == 2

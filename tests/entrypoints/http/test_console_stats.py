@@ -4,12 +4,15 @@ the top stories), the window's bounds, and the bundled chart library under stati
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bot.services.console_stats import ConsoleStats
 from tests.entrypoints.http.conftest import READER, RunningBot, running_bot
 from tests.entrypoints.http.console_helpers import console_settings, tma
 from tests.entrypoints.http.test_console_api import STORY, until
@@ -96,3 +99,35 @@ async def test_the_chart_library_is_served_from_vendor_and_nothing_else_is(
         ]:
             answer = await web.get(path)
             assert answer.status_code == 404, (path, answer.status_code)
+
+
+async def test_an_editor_opening_the_console_has_the_stats_counted_ahead(
+    console: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session call (the page's first) starts the default window's count in the
+    background: the Stats tab, opened after, finds it made and waits for none."""
+    windows: list[int] = []
+    count = ConsoleStats._count
+
+    async def counting(self: ConsoleStats, days: int, first: date) -> object:
+        windows.append(days)
+        return await count(self, days, first)
+
+    monkeypatch.setattr(ConsoleStats, "_count", counting)
+    async with httpx.AsyncClient(
+        base_url=console.base_url, headers=tma(console.api.token, READER), timeout=10
+    ) as reader:
+        assert (await reader.get("/console/api/session")).status_code == 200
+    await asyncio.sleep(0.3)
+    assert windows == []  # a reader's session counts nothing
+    async with httpx.AsyncClient(
+        base_url=console.base_url, headers=tma(console.api.token), timeout=10
+    ) as editor:
+        assert (await editor.get("/console/api/session")).status_code == 200
+
+        async def counted() -> list[int]:
+            return list(windows)
+
+        assert await until(counted, lambda found: found == [7]) == [7]
+        answer = await editor.get("/console/api/stats?days=7")
+    assert answer.status_code == 200 and windows == [7]

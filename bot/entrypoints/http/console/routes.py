@@ -92,12 +92,6 @@ def console_routes(
     channels = ConsoleChannels(admins, screens, form)
     tests = ChatTests(database, screens, bot) if bot is not None else None
     activity = ConsoleChatActivity(channels, tests, ChatHistory(database))
-    api = _ConsoleApi(
-        ConsoleChats(settings.editors, admins),
-        StoryTraces(database),
-        FeedBoard(database),
-        settings.editions,
-    )
     breaking = Breaking(
         database,
         frozenset(settings.editors),
@@ -106,6 +100,13 @@ def console_routes(
     )
     desk = ConsoleEditors(
         breaking, ConsoleStats(database), catalogues, settings.editions, wake_delivery
+    )
+    api = _ConsoleApi(
+        ConsoleChats(settings.editors, admins),
+        StoryTraces(database),
+        FeedBoard(database),
+        settings.editions,
+        warm=desk.warm,
     )
     files = load_static()
     log.info("console: served at /console/ for %s", settings.console_url)
@@ -204,15 +205,24 @@ class _ConsoleApi:
     """The API's handlers: parse, call the use case, shape the JSON."""
 
     def __init__(
-        self, chats: ConsoleChats, traces: StoryTraces, feeds: FeedBoard, editions: list[str]
+        self,
+        chats: ConsoleChats,
+        traces: StoryTraces,
+        feeds: FeedBoard,
+        editions: list[str],
+        warm: Callable[[], None] = lambda: None,
     ) -> None:
         self._chats = chats
         self._traces = traces
         self._feeds = feeds
         self._editions = list(editions)
+        # Starts the editors' costly counts in the background (ConsoleEditors.warm).
+        self._warm = warm
 
     async def session(self, request: Request, caller: Caller) -> Response:
         user = caller.user
+        if caller.editor:  # the page opens with this call: its tabs come next
+            self._warm()
         chats = await self._chats.chats_of(user.user_id)
         return _json(
             {
