@@ -28,6 +28,15 @@ class Alert(Base):
     """Breaking news from an editor: a draft until confirmed, then fanned out once."""
 
     __tablename__ = "alerts"
+    # The alerts whose fan-out goes on (the delivery tick asks each time): only those.
+    __table_args__ = (
+        Index(
+            "ix_alerts_fanning_out",
+            "id",
+            sqlite_where=text("fanned_out_at IS NULL"),
+            postgresql_where=text("fanned_out_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     editor_id: Mapped[int] = mapped_column(BigInteger)

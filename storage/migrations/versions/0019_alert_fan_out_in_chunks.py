@@ -32,9 +32,19 @@ def upgrade() -> None:
     op.execute(
         "UPDATE alerts SET fanned_out_at = COALESCE(confirmed_at, created_at) WHERE status = 'sent'"
     )
+    # The tick asks for the unfinished ones on every beat: only those are in it.
+    unfinished = sa.text("fanned_out_at IS NULL")
+    op.create_index(
+        "ix_alerts_fanning_out",
+        "alerts",
+        ["id"],
+        sqlite_where=unfinished,
+        postgresql_where=unfinished,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alerts_fanning_out", table_name="alerts")
     # Plain DROP COLUMN as 0011's (SQLite 3.35+), not a batch copy of the table.
     op.drop_column("alerts", "fanned_out_at")
     op.drop_column("alerts", "queued_through")
