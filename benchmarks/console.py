@@ -375,7 +375,7 @@ async def measure(
 
 
 async def forget_sent(database: Database, seeded_alert: int | None) -> None:
-    """Drop what `send_once` queued, so that a reused database is measured alike."""
+    """Drop what `send` queued, so that a reused database is measured alike."""
     if seeded_alert is None:
         return
     async with database.sessions.begin() as session:
